@@ -1,0 +1,121 @@
+/*
+ * engine.h: the CPU inference engine: model files (GGUF v2/v3, llama2.c
+ * checkpoints), sessions with a KV cache, generation, and log-probability
+ * scoring. A swarm_model is immutable after load and may be shared by many
+ * sessions on many threads (several swarm nodes on one mmapped file); a
+ * swarm_session is used by one thread at a time.
+ */
+#ifndef SWARM_ENGINE_H
+#define SWARM_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "swarm/swarm.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct swarm_model swarm_model;
+typedef struct swarm_session swarm_session;
+
+typedef struct swarm_model_params {
+    const char *path;           /* .gguf or llama2.c .bin; copied */
+    const char *tokenizer_path; /* llama2.c tokenizer.bin; NULL for GGUF (built in) */
+} swarm_model_params;
+
+SWARM_API swarm_model_params swarm_model_params_default(void);
+
+/* Loads a model. On failure d (may be NULL) holds a message that starts with
+ * the file name, e.g. "m.gguf: tensor 'blk.3.attn_q.weight' extends past end
+ * of file"; *out is untouched. The model must be released with
+ * swarm_model_destroy after every session on it is destroyed. */
+SWARM_API swarm_err swarm_model_load(const swarm_model_params *p, swarm_model **out,
+                                     swarm_diag *d);
+SWARM_API void swarm_model_destroy(swarm_model *m);
+
+typedef struct swarm_model_info {
+    const char *arch;        /* "llama", "qwen2" */
+    const char *format;      /* "gguf" or "llama2c" */
+    const char *quant;       /* most common matrix type, e.g. "Q4_K" */
+    const char *tokenizer;   /* "spm" or "bpe:<pre>" */
+    const char *chat_template; /* "chatml", "llama3", "llama2" or "none" */
+    int64_t n_params;
+    int64_t weight_bytes;    /* bytes of weights read per token */
+    int32_t dim, ffn_dim, n_layers, n_heads, n_kv_heads, n_vocab, n_ctx_train;
+    float rope_base, norm_eps;
+} swarm_model_info;
+
+/* Borrowed; valid until the model is destroyed. */
+SWARM_API const swarm_model_info *swarm_model_get_info(const swarm_model *m);
+
+typedef struct swarm_session_params {
+    int32_t n_ctx;     /* KV cache length in tokens; 0 = min(model's, 2048) */
+    int32_t n_threads; /* 0 = number of online CPUs */
+} swarm_session_params;
+
+SWARM_API swarm_session_params swarm_session_params_default(void);
+/* Creates a session (its own KV cache, activations and thread pool). */
+SWARM_API swarm_err swarm_session_create(swarm_model *m, const swarm_session_params *p,
+                                         swarm_session **out);
+SWARM_API void swarm_session_destroy(swarm_session *s);
+
+typedef struct swarm_sampling {
+    float temperature; /* 0 = greedy (ties -> lowest id) */
+    int32_t top_k;     /* 0 = off */
+    float top_p;       /* 1 = off */
+    float min_p;       /* 0 = off */
+    uint64_t seed;
+} swarm_sampling;
+
+SWARM_API swarm_sampling swarm_sampling_default(void); /* temp 1, top_p 0.9, seed 0 */
+
+typedef struct swarm_chat_msg {
+    const char *role; /* "system", "user", "assistant" */
+    const char *content;
+} swarm_chat_msg;
+
+/* Called for every generated piece; return non-zero to stop (cancellation). */
+typedef int (*swarm_token_cb)(void *ud, int32_t id, const char *piece, size_t len);
+
+typedef struct swarm_gen_params {
+    const char *prompt;           /* raw prompt (may be "") */
+    const swarm_chat_msg *chat;   /* or chat messages, formatted with the model's template */
+    size_t n_chat;
+    int32_t steps;      /* llama2.c semantics: positions incl. BOS+prompt; 0 = use max_tokens */
+    int32_t max_tokens; /* new tokens when steps == 0 */
+    swarm_sampling sampling;
+    swarm_token_cb on_token; /* may be NULL */
+    void *ud;
+} swarm_gen_params;
+
+typedef struct swarm_gen_result {
+    char *text;          /* generated text only (not the prompt), NUL-terminated */
+    size_t text_len;
+    int32_t *tokens;     /* prompt tokens (incl. BOS) followed by generated ones */
+    size_t n_prompt, n_tokens;
+    double prompt_ms, gen_ms;
+    const char *stop;    /* "eos", "length", "canceled" */
+} swarm_gen_result;
+
+/* Generates from a fresh KV cache. *out must be released with
+ * swarm_gen_result_destroy. SWARM_EINVAL for a prompt longer than the context. */
+SWARM_API swarm_err swarm_generate(swarm_session *s, const swarm_gen_params *p,
+                                   swarm_gen_result **out);
+SWARM_API void swarm_gen_result_destroy(swarm_gen_result *r);
+
+/* Log-probability (natural log) of continuation given context, summed over
+ * the continuation's tokens (context is encoded with BOS; continuation
+ * tokens follow without a dummy prefix). n_tokens may be NULL. */
+SWARM_API swarm_err swarm_score(swarm_session *s, const char *context, const char *continuation,
+                                double *out_logprob, int32_t *out_n_tokens);
+
+/* Logits of the last forward pass (n_vocab floats); borrowed until the next call. */
+SWARM_API const float *swarm_session_logits(const swarm_session *s, int32_t *n_vocab);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* SWARM_ENGINE_H */

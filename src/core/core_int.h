@@ -1,0 +1,74 @@
+/*
+ * core_int.h: internal helpers shared by every module: the allocator
+ * wrapper (with test-only failure injection), diagnostics, clocks, logging
+ * and SWARM_ASSERT. Never installed.
+ */
+#ifndef SW_CORE_INT_H
+#define SW_CORE_INT_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "swarm/swarm.h"
+
+/* ---- allocation: every allocation goes through these (STYLE 9) ---- */
+void *sw_malloc(size_t n);
+void *sw_calloc(size_t count, size_t size); /* NULL on overflow of count*size */
+void *sw_realloc(void *p, size_t n);
+void sw_free(void *p);
+char *sw_strdup(const char *s);
+char *sw_strndup(const char *s, size_t n);
+/* Tests only: the n-th next allocation (0 = the very next) fails; n < 0 disables. */
+void sw_alloc_fail_after(long n);
+/* Bytes currently allocated through sw_* (approximate; for /metrics). */
+long sw_alloc_live_bytes(void);
+
+/* Overflow-checked size arithmetic: return false on overflow. */
+static inline bool sw_mul_ok(size_t a, size_t b, size_t *out)
+{
+    if (a != 0 && b > SIZE_MAX / a) return false;
+    *out = a * b;
+    return true;
+}
+static inline bool sw_add_ok(size_t a, size_t b, size_t *out)
+{
+    if (b > SIZE_MAX - a) return false;
+    *out = a + b;
+    return true;
+}
+
+/* ---- diagnostics ---- */
+/* printf into d->msg (no-op when d is NULL). Returns rc so callers can
+ * write `return sw_diag_set(d, SWARM_EFORMAT, "...")`. */
+swarm_err sw_diag_set(swarm_diag *d, swarm_err rc, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Prepends "prefix: " to an existing message (e.g. the file name). */
+void sw_diag_prefix(swarm_diag *d, const char *prefix);
+
+/* ---- clocks ---- */
+uint64_t sw_now_ns(void);  /* CLOCK_MONOTONIC */
+double sw_now_ms(void);    /* CLOCK_MONOTONIC in ms */
+uint64_t sw_wall_ms(void); /* CLOCK_REALTIME in ms since the epoch */
+void sw_sleep_ms(double ms);
+
+/* ---- logging (stderr; level from SWARM_LOG=debug|info|warn|error) ---- */
+enum sw_log_level { SW_LOG_DEBUG, SW_LOG_INFO, SW_LOG_WARN, SW_LOG_ERROR, SW_LOG_COUNT };
+void sw_log(enum sw_log_level lvl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+#define sw_log_debug(...) sw_log(SW_LOG_DEBUG, __VA_ARGS__)
+#define sw_log_info(...) sw_log(SW_LOG_INFO, __VA_ARGS__)
+#define sw_log_warn(...) sw_log(SW_LOG_WARN, __VA_ARGS__)
+#define sw_log_error(...) sw_log(SW_LOG_ERROR, __VA_ARGS__)
+
+/* ---- assertions: bugs only, never for input the environment controls ---- */
+void sw_assert_fail(const char *expr, const char *file, int line) __attribute__((noreturn));
+#define SWARM_ASSERT(x) ((x) ? (void)0 : sw_assert_fail(#x, __FILE__, __LINE__))
+
+/* ---- small utilities ---- */
+/* Reads a whole file into a NUL-terminated sw_malloc'd buffer. */
+swarm_err sw_read_file(const char *path, char **out, size_t *out_len, swarm_diag *d);
+/* Number of online CPUs (>= 1). */
+int sw_cpu_count(void);
+
+#endif /* SW_CORE_INT_H */

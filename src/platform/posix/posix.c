@@ -1,0 +1,104 @@
+/*
+ * posix.c: clocks, sleeping, CPU count, whole-file reads and the logger:
+ * the POSIX side of core_int.h.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../../core/core_int.h"
+
+uint64_t sw_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+double sw_now_ms(void) { return (double)sw_now_ns() / 1e6; }
+
+uint64_t sw_wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000ull + (uint64_t)ts.tv_nsec / 1000000ull;
+}
+
+void sw_sleep_ms(double ms)
+{
+    if (ms <= 0) return;
+    struct timespec ts = {.tv_sec = (time_t)(ms / 1000.0),
+                          .tv_nsec = (long)((ms - (double)(time_t)(ms / 1000.0) * 1000.0) * 1e6)};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+}
+
+int sw_cpu_count(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : (int)n;
+}
+
+swarm_err sw_read_file(const char *path, char **out, size_t *out_len, swarm_diag *d)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) return sw_diag_set(d, SWARM_ESYS, "%s: %s", path, strerror(errno));
+    size_t cap = 4096, len = 0;
+    char *buf = sw_malloc(cap);
+    if (buf == NULL) {
+        fclose(f);
+        return sw_diag_set(d, SWARM_ENOMEM, "%s: out of memory", path);
+    }
+    for (;;) {
+        if (cap - len < 2) {
+            char *nb = cap > SIZE_MAX / 2 ? NULL : sw_realloc(buf, cap * 2);
+            if (nb == NULL) {
+                sw_free(buf);
+                fclose(f);
+                return sw_diag_set(d, SWARM_ENOMEM, "%s: out of memory", path);
+            }
+            buf = nb;
+            cap *= 2;
+        }
+        size_t got = fread(buf + len, 1, cap - len - 1, f);
+        len += got;
+        if (got == 0) break;
+    }
+    int err = ferror(f);
+    fclose(f);
+    if (err) {
+        sw_free(buf);
+        return sw_diag_set(d, SWARM_ESYS, "%s: read error", path);
+    }
+    buf[len] = '\0';
+    *out = buf;
+    if (out_len) *out_len = len;
+    return SWARM_OK;
+}
+
+static int log_threshold(void)
+{
+    const char *s = getenv("SWARM_LOG");
+    if (s == NULL) return SW_LOG_WARN;
+    if (strcasecmp(s, "debug") == 0) return SW_LOG_DEBUG;
+    if (strcasecmp(s, "info") == 0) return SW_LOG_INFO;
+    if (strcasecmp(s, "error") == 0) return SW_LOG_ERROR;
+    return SW_LOG_WARN;
+}
+
+void sw_log(enum sw_log_level lvl, const char *fmt, ...)
+{
+    static const char *names[] = {"debug", "info", "warn", "error"};
+    if ((int)lvl < log_threshold()) return;
+    char line[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "swarm [%s] %s\n", names[lvl], line);
+}

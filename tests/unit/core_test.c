@@ -1,0 +1,51 @@
+/* core_test.c: errors, diagnostics and the allocator's failure injection. */
+#include <string.h>
+
+#include "check.h"
+#include "core/core_int.h"
+
+static void test_core_strerror_covers_every_code(void **state)
+{
+    (void)state;
+    for (int e = 0; e < SWARM_ERR_COUNT; e++) {
+        assert_non_null(swarm_strerror((swarm_err)e));
+        assert_string_not_equal(swarm_err_name((swarm_err)e), "SWARM_UNKNOWN");
+    }
+    assert_string_equal(swarm_err_name(SWARM_ETIMEDOUT), "SWARM_ETIMEDOUT");
+    assert_string_equal(swarm_strerror((swarm_err)999), "unknown error");
+}
+
+static void test_core_alloc_fails_on_request(void **state)
+{
+    (void)state;
+    sw_alloc_fail_after(1);
+    void *a = sw_malloc(8);
+    void *b = sw_malloc(8);
+    void *c = sw_malloc(8);
+    sw_alloc_fail_after(-1);
+    assert_non_null(a);
+    assert_null(b);
+    assert_non_null(c);
+    sw_free(a);
+    sw_free(c);
+    assert_null(sw_calloc(SIZE_MAX / 2, 4));
+}
+
+static void test_core_diag_prefix(void **state)
+{
+    (void)state;
+    swarm_diag d;
+    assert_int_equal(sw_diag_set(&d, SWARM_EFORMAT, "bad %d", 3), SWARM_EFORMAT);
+    sw_diag_prefix(&d, "m.gguf");
+    assert_string_equal(d.msg, "m.gguf: bad 3");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_core_strerror_covers_every_code),
+        cmocka_unit_test(test_core_alloc_fails_on_request),
+        cmocka_unit_test(test_core_diag_prefix),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
