@@ -24,6 +24,8 @@ static const struct {
     {"assign", cmd_assign, "solve a bi-criteria assignment problem"},
     {"aggregate", cmd_aggregate, "aggregate node results (weighted average, votes, ...)"},
     {"calibrate", cmd_calibrate, "measure node accuracy on a labelled set"},
+    {"bench-assign", cmd_bench_assign, "benchmark the assignment solvers (gap, time)"},
+    {"bench-runtime", cmd_bench_runtime, "benchmark the embedded runtime (subtasks/s)"},
 };
 
 static void print_help(FILE *f)

@@ -72,13 +72,19 @@ int sw_pool_threads(const sw_pool *p);
  * when all have finished. Not reentrant; one caller at a time. */
 void sw_pool_run(sw_pool *p, void (*fn)(void *arg, int ith, int nth), void *arg);
 
+/* Grows the pool's scratch to at least bytes (activation quantization
+ * buffers); call once at session creation so sw_matmul never allocates.
+ * sw_matmul_scratch_bytes gives what a matmul of that shape needs. */
+swarm_err sw_pool_reserve(sw_pool *p, size_t bytes);
+size_t sw_matmul_scratch_bytes(uint32_t type, int64_t cols, int64_t n_tok);
+
 /* ---- matrix kernels ---- */
 /*
  * out[t*rows + r] = sum_c W[r, c] * x[t*cols + c] for t < n_tok, r < rows.
  * W is rows x cols in `type` (row-major, each row sw_type_row_bytes(type, cols)
  * bytes). For quantized W the activations are quantized like llama.cpp does
- * (Q8_0 for Q4_0/Q8_0, Q8_K for K-quants, BF16 for BF16). pool may be NULL
- * (single thread). Work buffers come from the pool's scratch, never malloc per call.
+ * (Q8_0 for Q4_0/Q8_0, Q8_K for K-quants, BF16 for BF16). pool is required;
+ * its scratch must have been reserved (sw_pool_reserve) for this shape.
  */
 void sw_matmul(sw_pool *pool, float *out, const void *W, uint32_t type, int64_t rows,
                int64_t cols, const float *x, int64_t n_tok);
