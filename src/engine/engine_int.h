@@ -70,6 +70,7 @@ typedef struct sw_gguf {
     size_t data_offset;
     void *map; /* non-NULL when sw_gguf_open mapped the file (owned) */
     size_t map_len;
+    void *index; /* name hash tables built by the parser (owned; NULL: linear lookup) */
 } sw_gguf;
 
 /* Parses a GGUF image held in memory (not copied; must outlive g). Every
@@ -112,6 +113,8 @@ swarm_err sw_gguf_writer_set_arr_str(sw_gguf_writer *w, const char *key, const c
 swarm_err sw_gguf_writer_set_arr_f32(sw_gguf_writer *w, const char *key, const float *v, size_t n);
 swarm_err sw_gguf_writer_set_arr_i32(sw_gguf_writer *w, const char *key, const int32_t *v,
                                      size_t n);
+/* Copies a key parsed by sw_gguf_parse (any value type, arrays included). */
+swarm_err sw_gguf_writer_set_kv(sw_gguf_writer *w, const sw_gguf_kv *kv);
 /* Adds a tensor of F32 data (rows = ne[1], cols = ne[0]) to be stored as
  * `type` (quantized at write time). data must stay valid until write. */
 swarm_err sw_gguf_writer_add_tensor(sw_gguf_writer *w, const char *name, uint32_t n_dims,
