@@ -1,0 +1,166 @@
+/*
+ * dot_ref.c: the portable scalar dot products, one per weight type, wrapped
+ * as tile kernels. This is the oracle every SIMD path is tested against and
+ * the fallback on CPUs without AVX2. Integer sums as llama.cpp forms them:
+ * per block sum of int products, then scaled by both block scales.
+ */
+#include <math.h>
+
+#include "kernels_int.h"
+
+static float dot_f32(int64_t n, const void *w, const void *x)
+{
+    const float *a = w, *b = x;
+    float s = 0.0f;
+    for (int64_t i = 0; i < n; i++) s += a[i] * b[i];
+    return s;
+}
+
+static float dot_f16(int64_t n, const void *w, const void *x)
+{
+    const uint16_t *a = w;
+    const float *b = x;
+    float s = 0.0f;
+    for (int64_t i = 0; i < n; i++) s += sw_fp16_to_f32(a[i]) * b[i];
+    return s;
+}
+
+static float dot_bf16(int64_t n, const void *w, const void *x)
+{
+    const uint16_t *a = w, *b = x;
+    float s = 0.0f;
+    for (int64_t i = 0; i < n; i++) s += sw_bf16_to_f32(a[i]) * sw_bf16_to_f32(b[i]);
+    return s;
+}
+
+static float dot_q8_0(int64_t n, const void *w, const void *x)
+{
+    const blk_q8_0 *a = w, *b = x;
+    float s = 0.0f;
+    for (int64_t i = 0; i < n / QK32; i++) {
+        int sumi = 0;
+        for (int j = 0; j < QK32; j++) sumi += a[i].qs[j] * b[i].qs[j];
+        s += (float)sumi * (sw_fp16_to_f32(a[i].d) * sw_fp16_to_f32(b[i].d));
+    }
+    return s;
+}
+
+static float dot_q4_0(int64_t n, const void *w, const void *x)
+{
+    const blk_q4_0 *a = w;
+    const blk_q8_0 *b = x;
+    float s = 0.0f;
+    for (int64_t i = 0; i < n / QK32; i++) {
+        int sumi = 0;
+        for (int j = 0; j < QK32 / 2; j++) {
+            sumi += ((a[i].qs[j] & 0xF) - 8) * b[i].qs[j];
+            sumi += ((a[i].qs[j] >> 4) - 8) * b[i].qs[j + 16];
+        }
+        s += (float)sumi * (sw_fp16_to_f32(a[i].d) * sw_fp16_to_f32(b[i].d));
+    }
+    return s;
+}
+
+static float dot_q4_k(int64_t n, const void *w, const void *x)
+{
+    const blk_q4_k *a = w;
+    const blk_q8_k *b = x;
+    float s = 0.0f;
+    for (int64_t i = 0; i < n / QKK; i++) {
+        const uint8_t *q = a[i].qs;
+        const int8_t *y = b[i].qs;
+        int sumi = 0, summ = 0;
+        for (int j = 0; j < 4; j++) {
+            uint8_t sc0, m0, sc1, m1;
+            sw_q4k_scale_min(2 * j, a[i].scales, &sc0, &m0);
+            sw_q4k_scale_min(2 * j + 1, a[i].scales, &sc1, &m1);
+            int s0 = 0, s1 = 0;
+            for (int l = 0; l < 32; l++) {
+                s0 += (q[l] & 0xF) * y[l];
+                s1 += (q[l] >> 4) * y[l + 32];
+            }
+            sumi += sc0 * s0 + sc1 * s1;
+            summ += m0 * (b[i].bsums[4 * j] + b[i].bsums[4 * j + 1]) +
+                    m1 * (b[i].bsums[4 * j + 2] + b[i].bsums[4 * j + 3]);
+            q += 32;
+            y += 64;
+        }
+        s += b[i].d * sw_fp16_to_f32(a[i].d) * (float)sumi -
+             b[i].d * sw_fp16_to_f32(a[i].dmin) * (float)summ;
+    }
+    return s;
+}
+
+static float dot_q6_k(int64_t n, const void *w, const void *x)
+{
+    const blk_q6_k *a = w;
+    const blk_q8_k *b = x;
+    float s = 0.0f;
+    for (int64_t i = 0; i < n / QKK; i++) {
+        int sumi = 0;
+        for (int half = 0; half < 2; half++) {
+            const uint8_t *ql = a[i].ql + 64 * half, *qh = a[i].qh + 32 * half;
+            const int8_t *y = b[i].qs + 128 * half;
+            const int8_t *sc = a[i].scales + 8 * half;
+            int g[8] = {0};
+            for (int l = 0; l < 32; l++) {
+                int q1 = ((ql[l] & 0xF) | (((qh[l] >> 0) & 3) << 4)) - 32;
+                int q2 = ((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4)) - 32;
+                int q3 = ((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32;
+                int q4 = ((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32;
+                int is = l / 16;
+                g[is + 0] += q1 * y[l];
+                g[is + 2] += q2 * y[l + 32];
+                g[is + 4] += q3 * y[l + 64];
+                g[is + 6] += q4 * y[l + 96];
+            }
+            for (int k = 0; k < 8; k++) sumi += sc[k] * g[k];
+        }
+        s += sw_fp16_to_f32(a[i].d) * b[i].d * (float)sumi;
+    }
+    return s;
+}
+
+typedef float (*dot_fn)(int64_t n, const void *w, const void *x);
+
+static inline void tile_generic(dot_fn dot, int64_t n, const uint8_t *W, size_t ws, int64_t nr,
+                                const uint8_t *X, size_t xs, int64_t nt, float *out,
+                                int64_t os)
+{
+    for (int64_t r = 0; r < nr; r++)
+        for (int64_t t = 0; t < nt; t++) out[t * os + r] = dot(n, W + r * ws, X + t * xs);
+}
+
+#define REF_TILE(name)                                                                      \
+    static void tile_##name(int64_t n, const uint8_t *W, size_t ws, int64_t nr,             \
+                            const uint8_t *X, size_t xs, int64_t nt, float *out, int64_t os) \
+    {                                                                                       \
+        tile_generic(dot_##name, n, W, ws, nr, X, xs, nt, out, os);                         \
+    }
+REF_TILE(f32)
+REF_TILE(f16)
+REF_TILE(bf16)
+REF_TILE(q8_0)
+REF_TILE(q4_0)
+REF_TILE(q4_k)
+REF_TILE(q6_k)
+
+const sw_kernel_table sw_kernels_ref = {
+    .name = "ref",
+    .tile =
+        {
+            [SW_TYPE_F32] = tile_f32,
+            [SW_TYPE_F16] = tile_f16,
+            [SW_TYPE_BF16] = tile_bf16,
+            [SW_TYPE_Q8_0] = tile_q8_0,
+            [SW_TYPE_Q4_0] = tile_q4_0,
+            [SW_TYPE_Q4_K] = tile_q4_k,
+            [SW_TYPE_Q6_K] = tile_q6_k,
+        },
+    .act =
+        {
+            [SW_ACT_Q8_0] = sw_quantize_q8_0_ref,
+            [SW_ACT_Q8_K] = sw_quantize_q8_k_ref,
+            [SW_ACT_BF16] = sw_quantize_bf16_ref,
+        },
+};

@@ -1,0 +1,101 @@
+/*
+ * kernels_int.h: private to src/engine/kernels/: block layouts, the
+ * activation formats the dot products consume, and the per-ISA tables of
+ * tile kernels that matmul.c dispatches to. Never included outside kernels/.
+ */
+#ifndef SW_KERNELS_INT_H
+#define SW_KERNELS_INT_H
+
+#include "kernels.h"
+
+#define QK32 32  /* Q4_0 / Q8_0 block */
+#define QKK 256  /* K-quant super-block */
+
+/* Block layouts as stored in GGUF (ggml); all packed, no padding. */
+typedef struct {
+    uint16_t d;       /* fp16 scale */
+    int8_t qs[QK32];
+} blk_q8_0;
+typedef struct {
+    uint16_t d;            /* fp16 scale */
+    uint8_t qs[QK32 / 2];  /* low nibble: element j, high nibble: element j+16 */
+} blk_q4_0;
+typedef struct {
+    uint16_t d, dmin;      /* fp16 super-block scales for the scales and the mins */
+    uint8_t scales[12];    /* 8 x (6-bit scale, 6-bit min), packed */
+    uint8_t qs[QKK / 2];   /* per 64 elements: 32 bytes, low nibbles first 32 */
+} blk_q4_k;
+typedef struct {
+    uint8_t ql[QKK / 2];   /* low 4 bits */
+    uint8_t qh[QKK / 4];   /* high 2 bits */
+    int8_t scales[QKK / 16];
+    uint16_t d;            /* fp16 super-block scale */
+} blk_q6_k;
+typedef struct {
+    float d;
+    int8_t qs[QKK];
+    int16_t bsums[QKK / 16]; /* sums of qs in groups of 16 */
+} blk_q8_k;
+
+_Static_assert(sizeof(blk_q8_0) == 34, "q8_0 layout");
+_Static_assert(sizeof(blk_q4_0) == 18, "q4_0 layout");
+_Static_assert(sizeof(blk_q4_k) == 144, "q4_k layout");
+_Static_assert(sizeof(blk_q6_k) == 210, "q6_k layout");
+_Static_assert(sizeof(blk_q8_k) == 292, "q8_k layout");
+
+/* Unpacks the 6-bit scale and min of sub-block j (0..7) of a Q4_K block. */
+static inline void sw_q4k_scale_min(int j, const uint8_t *q, uint8_t *sc, uint8_t *m)
+{
+    if (j < 4) {
+        *sc = q[j] & 63;
+        *m = q[j + 4] & 63;
+    } else {
+        *sc = (uint8_t)((q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4));
+        *m = (uint8_t)((q[j + 4] >> 4) | ((q[j] >> 6) << 4));
+    }
+}
+
+/* The format activations are converted to before the dot product. */
+enum sw_act {
+    SW_ACT_F32,  /* used as is */
+    SW_ACT_Q8_0, /* blk_q8_0 per 32 */
+    SW_ACT_Q8_K, /* blk_q8_k per 256 */
+    SW_ACT_BF16  /* uint16_t per element */
+};
+enum sw_act sw_act_of(uint32_t type);
+/* Bytes of one converted activation row of n elements. */
+size_t sw_act_row_bytes(enum sw_act a, int64_t n);
+
+/* Activation quantizers (scalar, the reference; SIMD tables may override). */
+void sw_quantize_q8_0_ref(const float *x, void *dst, int64_t n);
+void sw_quantize_q8_k_ref(const float *x, void *dst, int64_t n);
+void sw_quantize_bf16_ref(const float *x, void *dst, int64_t n);
+
+/*
+ * A tile kernel: out[t*out_stride + r] = dot(W row r, activation row t) for
+ * r < nr, t < nt. W rows are w_stride bytes apart, activation rows x_stride
+ * bytes apart (in the type's activation format), n = columns.
+ */
+typedef void (*sw_tile_fn)(int64_t n, const uint8_t *W, size_t w_stride, int64_t nr,
+                           const uint8_t *X, size_t x_stride, int64_t nt, float *out,
+                           int64_t out_stride);
+typedef void (*sw_act_fn)(const float *x, void *dst, int64_t n);
+
+typedef struct sw_kernel_table {
+    const char *name;
+    sw_tile_fn tile[SW_TYPE_COUNT]; /* NULL: fall back to the reference */
+    sw_act_fn act[4];               /* per enum sw_act; NULL: reference */
+} sw_kernel_table;
+
+extern const sw_kernel_table sw_kernels_ref;
+/* NULL when the build has no such path. */
+const sw_kernel_table *sw_kernels_avx2(void);
+const sw_kernel_table *sw_kernels_avx512(void);
+
+/* The currently selected table (never NULL). */
+const sw_kernel_table *sw_kernels_current(void);
+
+/* The pool's scratch buffer (64-byte aligned) and its size. */
+void *sw_pool_scratch(sw_pool *p, size_t *cap);
+
+#endif /* SW_KERNELS_INT_H */

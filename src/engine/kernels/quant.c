@@ -1,0 +1,392 @@
+/*
+ * quant.c: row conversion between float and every supported storage type:
+ * dequantization (the loader, tests, embeddings), weight quantization (the
+ * GGUF writer) and the activation quantizers the dot products consume.
+ * Scalar only; the SIMD files have their own activation quantizers.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "kernels_int.h"
+
+/* ---- dequantization ---- */
+
+static void dequant_q8_0(const blk_q8_0 *b, float *y, int64_t nb)
+{
+    for (int64_t i = 0; i < nb; i++) {
+        float d = sw_fp16_to_f32(b[i].d);
+        for (int j = 0; j < QK32; j++) y[i * QK32 + j] = d * (float)b[i].qs[j];
+    }
+}
+
+static void dequant_q4_0(const blk_q4_0 *b, float *y, int64_t nb)
+{
+    for (int64_t i = 0; i < nb; i++) {
+        float d = sw_fp16_to_f32(b[i].d);
+        for (int j = 0; j < QK32 / 2; j++) {
+            y[i * QK32 + j] = d * (float)((b[i].qs[j] & 0xF) - 8);
+            y[i * QK32 + j + 16] = d * (float)((b[i].qs[j] >> 4) - 8);
+        }
+    }
+}
+
+static void dequant_q4_k(const blk_q4_k *b, float *y, int64_t nb)
+{
+    for (int64_t i = 0; i < nb; i++) {
+        float d = sw_fp16_to_f32(b[i].d), dmin = sw_fp16_to_f32(b[i].dmin);
+        const uint8_t *q = b[i].qs;
+        for (int j = 0; j < 4; j++) { /* 64 elements: two sub-blocks share 32 bytes */
+            uint8_t sc0, m0, sc1, m1;
+            sw_q4k_scale_min(2 * j, b[i].scales, &sc0, &m0);
+            sw_q4k_scale_min(2 * j + 1, b[i].scales, &sc1, &m1);
+            float d0 = d * sc0, mm0 = dmin * m0, d1 = d * sc1, mm1 = dmin * m1;
+            for (int l = 0; l < 32; l++) {
+                y[l] = d0 * (float)(q[l] & 0xF) - mm0;
+                y[l + 32] = d1 * (float)(q[l] >> 4) - mm1;
+            }
+            y += 64;
+            q += 32;
+        }
+    }
+}
+
+/* Element e (0..255) of a Q6_K block as a signed 6-bit value (-32..31). */
+static inline int q6k_get(const blk_q6_k *b, int e)
+{
+    int half = e / 128, l = e % 128, grp = l / 32, k = l % 32;
+    const uint8_t *ql = b->ql + 64 * half, *qh = b->qh + 32 * half;
+    int lo = (grp & 1) ? ql[k + 32] : ql[k];
+    lo = (grp & 2) ? (lo >> 4) : (lo & 0xF);
+    int hi = (qh[k] >> (2 * grp)) & 3;
+    return (lo | (hi << 4)) - 32;
+}
+
+static void dequant_q6_k(const blk_q6_k *b, float *y, int64_t nb)
+{
+    for (int64_t i = 0; i < nb; i++) {
+        float d = sw_fp16_to_f32(b[i].d);
+        for (int e = 0; e < QKK; e++)
+            y[i * QKK + e] = d * (float)b[i].scales[e / 16] * (float)q6k_get(&b[i], e);
+    }
+}
+
+void sw_dequantize_row(uint32_t type, const void *src, float *dst, int64_t n)
+{
+    switch (type) {
+    case SW_TYPE_F32:
+        memcpy(dst, src, (size_t)n * sizeof(float));
+        return;
+    case SW_TYPE_F16: {
+        const uint16_t *h = src;
+        for (int64_t i = 0; i < n; i++) dst[i] = sw_fp16_to_f32(h[i]);
+        return;
+    }
+    case SW_TYPE_BF16: {
+        const uint16_t *h = src;
+        for (int64_t i = 0; i < n; i++) dst[i] = sw_bf16_to_f32(h[i]);
+        return;
+    }
+    case SW_TYPE_Q8_0: dequant_q8_0(src, dst, n / QK32); return;
+    case SW_TYPE_Q4_0: dequant_q4_0(src, dst, n / QK32); return;
+    case SW_TYPE_Q4_K: dequant_q4_k(src, dst, n / QKK); return;
+    case SW_TYPE_Q6_K: dequant_q6_k(src, dst, n / QKK); return;
+    case SW_TYPE_Q8_K: {
+        const blk_q8_k *b = src;
+        for (int64_t i = 0; i < n / QKK; i++)
+            for (int j = 0; j < QKK; j++) dst[i * QKK + j] = b[i].d * (float)b[i].qs[j];
+        return;
+    }
+    default:
+        SWARM_ASSERT(!"sw_dequantize_row: unsupported type");
+    }
+}
+
+/* ---- activation / simple weight quantizers ---- */
+
+/* Q8_0: scale = block max / 127, round to nearest (ties to even, which is
+ * what the SIMD rounding instructions do, so every path agrees bit for bit). */
+void sw_quantize_q8_0_ref(const float *x, void *dst, int64_t n)
+{
+    blk_q8_0 *b = dst;
+    for (int64_t i = 0; i < n / QK32; i++, x += QK32) {
+        float amax = 0.0f;
+        for (int j = 0; j < QK32; j++) amax = fmaxf(amax, fabsf(x[j]));
+        float d = amax / 127.0f;
+        float id = d != 0.0f ? 1.0f / d : 0.0f;
+        b[i].d = sw_f32_to_fp16(d);
+        for (int j = 0; j < QK32; j++) b[i].qs[j] = (int8_t)rintf(x[j] * id);
+    }
+}
+
+/* Q8_K (activations for K-quants): the value of largest magnitude maps to
+ * -127, bsums hold sums of 16 quants for the K-quant min terms. */
+void sw_quantize_q8_k_ref(const float *x, void *dst, int64_t n)
+{
+    blk_q8_k *b = dst;
+    for (int64_t i = 0; i < n / QKK; i++, x += QKK) {
+        float amax = 0.0f, max = 0.0f;
+        for (int j = 0; j < QKK; j++) {
+            if (fabsf(x[j]) > amax) {
+                amax = fabsf(x[j]);
+                max = x[j];
+            }
+        }
+        if (amax == 0.0f) {
+            memset(&b[i], 0, sizeof(b[i]));
+            continue;
+        }
+        float iscale = -127.0f / max;
+        for (int j = 0; j < QKK; j++) {
+            float v = rintf(iscale * x[j]);
+            b[i].qs[j] = (int8_t)(v > 127.0f ? 127.0f : v);
+        }
+        for (int g = 0; g < QKK / 16; g++) {
+            int s = 0;
+            for (int j = 0; j < 16; j++) s += b[i].qs[16 * g + j];
+            b[i].bsums[g] = (int16_t)s;
+        }
+        b[i].d = 1.0f / iscale;
+    }
+}
+
+void sw_quantize_bf16_ref(const float *x, void *dst, int64_t n)
+{
+    uint16_t *h = dst;
+    for (int64_t i = 0; i < n; i++) h[i] = sw_f32_to_bf16(x[i]);
+}
+
+/* Q4_0: the value of largest magnitude maps to -8; q = round(x/d) + 8. */
+static void quantize_q4_0(const float *x, blk_q4_0 *b, int64_t nb)
+{
+    for (int64_t i = 0; i < nb; i++, x += QK32) {
+        float amax = 0.0f, max = 0.0f;
+        for (int j = 0; j < QK32; j++) {
+            if (fabsf(x[j]) > amax) {
+                amax = fabsf(x[j]);
+                max = x[j];
+            }
+        }
+        float d = max / -8.0f;
+        float id = d != 0.0f ? 1.0f / d : 0.0f;
+        b[i].d = sw_f32_to_fp16(d);
+        for (int j = 0; j < QK32 / 2; j++) {
+            int q0 = (int)rintf(x[j] * id) + 8, q1 = (int)rintf(x[j + 16] * id) + 8;
+            q0 = q0 < 0 ? 0 : q0 > 15 ? 15 : q0;
+            q1 = q1 < 0 ? 0 : q1 > 15 ? 15 : q1;
+            b[i].qs[j] = (uint8_t)(q0 | (q1 << 4));
+        }
+    }
+}
+
+/* ---- K-quant weight quantizers ---- */
+
+static inline int clampi(int v, int lo, int hi) { return v < lo ? lo : v > hi ? hi : v; }
+
+/*
+ * Fits x[i] ~= s * L[i] - m with L in 0..nmax, s >= 0, m >= 0 (the min is
+ * clamped to <= 0 as the format stores it subtracted). Tries a sweep of
+ * scales around (max-min)/nmax, refits s and m by least squares for each
+ * set of levels, and keeps the lowest squared error.
+ */
+static void fit_scale_min(const float *x, int n, int nmax, float *out_s, float *out_m)
+{
+    float lo = x[0], hi = x[0];
+    for (int i = 1; i < n; i++) {
+        lo = fminf(lo, x[i]);
+        hi = fmaxf(hi, x[i]);
+    }
+    if (lo > 0.0f) lo = 0.0f;
+    if (hi <= lo) {
+        *out_s = 0.0f;
+        *out_m = -lo;
+        return;
+    }
+    float best_s = (hi - lo) / (float)nmax, best_m = -lo, best_err = INFINITY;
+    for (int k = -10; k <= 10; k++) {
+        float iscale = ((float)nmax + 0.1f * (float)k) / (hi - lo);
+        double sl = 0, sll = 0, sx = 0, sxl = 0;
+        int L[QKK];
+        for (int i = 0; i < n; i++) {
+            L[i] = clampi((int)rintf(iscale * (x[i] - lo)), 0, nmax);
+            sl += L[i];
+            sll += (double)L[i] * L[i];
+            sx += x[i];
+            sxl += (double)x[i] * L[i];
+        }
+        /* least squares for x = s*L + b */
+        double det = n * sll - sl * sl;
+        if (det <= 0) continue;
+        double s = (n * sxl - sl * sx) / det;
+        double b = (sx - s * sl) / n;
+        if (b > 0) { /* the format needs b <= 0: refit s with b = 0 */
+            b = 0;
+            s = sll > 0 ? sxl / sll : 0;
+        }
+        if (s < 0) continue;
+        double err = 0;
+        for (int i = 0; i < n; i++) {
+            double e = s * L[i] + b - x[i];
+            err += e * e;
+        }
+        if (err < best_err) {
+            best_err = (float)err;
+            best_s = (float)s;
+            best_m = (float)-b;
+        }
+    }
+    *out_s = best_s;
+    *out_m = best_m;
+}
+
+static void quantize_q4_k(const float *x, blk_q4_k *b, int64_t nb)
+{
+    for (int64_t i = 0; i < nb; i++, x += QKK) {
+        float s[8], m[8], max_s = 0, max_m = 0;
+        for (int j = 0; j < 8; j++) {
+            fit_scale_min(x + 32 * j, 32, 15, &s[j], &m[j]);
+            max_s = fmaxf(max_s, s[j]);
+            max_m = fmaxf(max_m, m[j]);
+        }
+        uint16_t dh = sw_f32_to_fp16(max_s / 63.0f), mh = sw_f32_to_fp16(max_m / 63.0f);
+        float d = sw_fp16_to_f32(dh), dmin = sw_fp16_to_f32(mh);
+        uint8_t sq[8], mq[8];
+        for (int j = 0; j < 8; j++) {
+            sq[j] = (uint8_t)(d > 0 ? clampi((int)rintf(s[j] / d), 0, 63) : 0);
+            mq[j] = (uint8_t)(dmin > 0 ? clampi((int)rintf(m[j] / dmin), 0, 63) : 0);
+        }
+        memset(&b[i], 0, sizeof(b[i]));
+        b[i].d = dh;
+        b[i].dmin = mh;
+        for (int j = 0; j < 4; j++) {
+            b[i].scales[j] = (uint8_t)((sq[j] & 63) | ((sq[j + 4] >> 4) << 6));
+            b[i].scales[j + 4] = (uint8_t)((mq[j] & 63) | ((mq[j + 4] >> 4) << 6));
+            b[i].scales[j + 8] = (uint8_t)((sq[j + 4] & 0xF) | ((mq[j + 4] & 0xF) << 4));
+        }
+        /* requantize with the stored (rounded) scales */
+        for (int e = 0; e < QKK; e++) {
+            int j = e / 32;
+            float ds = d * sq[j], dm = dmin * mq[j];
+            int q = ds > 0 ? clampi((int)rintf((x[e] + dm) / ds), 0, 15) : 0;
+            int chunk = e / 64, l = e % 64;
+            if (l < 32)
+                b[i].qs[32 * chunk + l] |= (uint8_t)q;
+            else
+                b[i].qs[32 * chunk + l - 32] |= (uint8_t)(q << 4);
+        }
+    }
+}
+
+/* Fits x[i] ~= s * L[i], L in -32..31, sweeping scales around the one that
+ * maps the largest-magnitude value to -32 and refitting s by least squares. */
+static float fit_scale_sym6(const float *x, int n)
+{
+    float amax = 0, max = 0;
+    for (int i = 0; i < n; i++) {
+        if (fabsf(x[i]) > amax) {
+            amax = fabsf(x[i]);
+            max = x[i];
+        }
+    }
+    if (amax == 0) return 0;
+    float best_s = max / -32.0f;
+    double best_err = INFINITY;
+    for (int k = -10; k <= 10; k++) {
+        float iscale = -(32.0f + 0.1f * (float)k) / max;
+        double sxl = 0, sll = 0;
+        int L[16];
+        for (int i = 0; i < n; i++) {
+            L[i] = clampi((int)rintf(iscale * x[i]), -32, 31);
+            sxl += (double)x[i] * L[i];
+            sll += (double)L[i] * L[i];
+        }
+        if (sll <= 0) continue;
+        double s = sxl / sll, err = 0;
+        for (int i = 0; i < n; i++) {
+            double e = s * L[i] - x[i];
+            err += e * e;
+        }
+        if (err < best_err) {
+            best_err = err;
+            best_s = (float)s;
+        }
+    }
+    return best_s;
+}
+
+static void quantize_q6_k(const float *x, blk_q6_k *b, int64_t nb)
+{
+    for (int64_t i = 0; i < nb; i++, x += QKK) {
+        float s[16], amax = 0;
+        for (int g = 0; g < 16; g++) {
+            s[g] = fit_scale_sym6(x + 16 * g, 16);
+            amax = fmaxf(amax, fabsf(s[g]));
+        }
+        memset(&b[i], 0, sizeof(b[i]));
+        uint16_t dh = sw_f32_to_fp16(amax / 127.0f);
+        float d = sw_fp16_to_f32(dh);
+        b[i].d = dh;
+        for (int g = 0; g < 16; g++)
+            b[i].scales[g] = (int8_t)(d > 0 ? clampi((int)rintf(s[g] / d), -128, 127) : 0);
+        uint8_t L[QKK];
+        for (int e = 0; e < QKK; e++) {
+            float ds = d * b[i].scales[e / 16];
+            L[e] = (uint8_t)((ds != 0 ? clampi((int)rintf(x[e] / ds), -32, 31) : 0) + 32);
+        }
+        for (int half = 0; half < 2; half++) {
+            const uint8_t *Lh = L + 128 * half;
+            uint8_t *ql = b[i].ql + 64 * half, *qh = b[i].qh + 32 * half;
+            for (int l = 0; l < 32; l++) {
+                ql[l] = (uint8_t)((Lh[l] & 0xF) | ((Lh[l + 64] & 0xF) << 4));
+                ql[l + 32] = (uint8_t)((Lh[l + 32] & 0xF) | ((Lh[l + 96] & 0xF) << 4));
+                qh[l] = (uint8_t)((Lh[l] >> 4) | ((Lh[l + 32] >> 4) << 2) | ((Lh[l + 64] >> 4) << 4) |
+                                  ((Lh[l + 96] >> 4) << 6));
+            }
+        }
+    }
+}
+
+void sw_quantize_row(uint32_t type, const float *src, void *dst, int64_t n)
+{
+    switch (type) {
+    case SW_TYPE_F32:
+        memcpy(dst, src, (size_t)n * sizeof(float));
+        return;
+    case SW_TYPE_F16: {
+        uint16_t *h = dst;
+        for (int64_t i = 0; i < n; i++) h[i] = sw_f32_to_fp16(src[i]);
+        return;
+    }
+    case SW_TYPE_BF16: sw_quantize_bf16_ref(src, dst, n); return;
+    case SW_TYPE_Q8_0: sw_quantize_q8_0_ref(src, dst, n); return;
+    case SW_TYPE_Q4_0: quantize_q4_0(src, dst, n / QK32); return;
+    case SW_TYPE_Q4_K: quantize_q4_k(src, dst, n / QKK); return;
+    case SW_TYPE_Q6_K: quantize_q6_k(src, dst, n / QKK); return;
+    case SW_TYPE_Q8_K: sw_quantize_q8_k_ref(src, dst, n); return;
+    default:
+        SWARM_ASSERT(!"sw_quantize_row: unsupported type");
+    }
+}
+
+/* ---- activation formats ---- */
+
+enum sw_act sw_act_of(uint32_t type)
+{
+    switch (type) {
+    case SW_TYPE_Q8_0:
+    case SW_TYPE_Q4_0: return SW_ACT_Q8_0;
+    case SW_TYPE_Q4_K:
+    case SW_TYPE_Q6_K: return SW_ACT_Q8_K;
+    case SW_TYPE_BF16: return SW_ACT_BF16;
+    default: return SW_ACT_F32;
+    }
+}
+
+size_t sw_act_row_bytes(enum sw_act a, int64_t n)
+{
+    switch (a) {
+    case SW_ACT_Q8_0: return (size_t)(n / QK32) * sizeof(blk_q8_0);
+    case SW_ACT_Q8_K: return (size_t)(n / QKK) * sizeof(blk_q8_k);
+    case SW_ACT_BF16: return (size_t)n * 2;
+    default: return (size_t)n * 4;
+    }
+}

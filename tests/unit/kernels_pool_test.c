@@ -1,0 +1,119 @@
+/*
+ * kernels_pool_test.c: the fork-join pool: every thread runs every job
+ * exactly once, runs after idle periods (workers asleep) still wake, the
+ * scratch reservation grows, and the per-run latency is printed.
+ */
+#include <stdatomic.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "core/core_int.h"
+#include "engine/kernels/kernels.h"
+
+typedef struct {
+    _Atomic long hits[8];
+    _Atomic long total;
+    int nth_seen;
+} counter;
+
+static void count_fn(void *arg, int ith, int nth)
+{
+    counter *c = arg;
+    atomic_fetch_add(&c->hits[ith], 1);
+    atomic_fetch_add(&c->total, ith + 1);
+    c->nth_seen = nth;
+}
+
+static void test_runs(void **state)
+{
+    (void)state;
+    for (int n = 1; n <= 4; n++) {
+        sw_pool *p = NULL;
+        CHECK_OK(sw_pool_create(n, &p));
+        assert_int_equal(sw_pool_threads(p), n);
+        counter c;
+        memset(&c, 0, sizeof(c));
+        const long runs = 20000;
+        for (long r = 0; r < runs; r++) sw_pool_run(p, count_fn, &c);
+        for (int i = 0; i < n; i++) assert_int_equal(atomic_load(&c.hits[i]), runs);
+        assert_int_equal(atomic_load(&c.total), runs * n * (n + 1) / 2);
+        assert_int_equal(c.nth_seen, n);
+        sw_pool_destroy(p);
+    }
+    sw_pool_destroy(NULL);
+}
+
+static void test_wake_after_sleep(void **state)
+{
+    (void)state;
+    sw_pool *p = NULL;
+    CHECK_OK(sw_pool_create(3, &p));
+    counter c;
+    memset(&c, 0, sizeof(c));
+    for (int r = 0; r < 5; r++) {
+        usleep(5000); /* longer than the spin: workers go to sleep */
+        sw_pool_run(p, count_fn, &c);
+    }
+    for (int i = 0; i < 3; i++) assert_int_equal(atomic_load(&c.hits[i]), 5);
+    sw_pool_destroy(p);
+}
+
+static void noop(void *arg, int ith, int nth)
+{
+    (void)arg;
+    (void)ith;
+    (void)nth;
+}
+
+static void test_latency(void **state)
+{
+    (void)state;
+    sw_pool *p = NULL;
+    CHECK_OK(sw_pool_create(2, &p));
+    const int runs = 20000;
+    for (int i = 0; i < 100; i++) sw_pool_run(p, noop, NULL);
+    double t0 = sw_now_ms();
+    for (int i = 0; i < runs; i++) sw_pool_run(p, noop, NULL);
+    double us = (sw_now_ms() - t0) * 1000.0 / runs;
+    print_message("pool(2) fork-join round trip: %.2f us\n", us);
+    sw_pool_destroy(p);
+}
+
+static void test_reserve_and_errors(void **state)
+{
+    (void)state;
+    sw_pool *p = NULL;
+    CHECK_ERR(sw_pool_create(0, &p), SWARM_EINVAL);
+    assert_null(p);
+    CHECK_OK(sw_pool_create(1, &p));
+    CHECK_OK(sw_pool_reserve(p, 100));
+    CHECK_OK(sw_pool_reserve(p, 10)); /* never shrinks */
+    CHECK_OK(sw_pool_reserve(p, 1 << 20));
+    CHECK_ERR(sw_pool_reserve(p, SIZE_MAX - 8), SWARM_ENOMEM);
+    sw_alloc_fail_after(0);
+    CHECK_ERR(sw_pool_reserve(p, 2 << 20), SWARM_ENOMEM);
+    sw_alloc_fail_after(-1);
+    sw_pool_destroy(p);
+    sw_alloc_fail_after(0);
+    CHECK_ERR(sw_pool_create(2, &p), SWARM_ENOMEM);
+    sw_alloc_fail_after(1);
+    CHECK_ERR(sw_pool_create(2, &p), SWARM_ENOMEM);
+    sw_alloc_fail_after(-1);
+    /* scratch sizes */
+    assert_int_equal(sw_matmul_scratch_bytes(SW_TYPE_F32, 512, 4), 0);
+    assert_int_equal(sw_matmul_scratch_bytes(SW_TYPE_Q4_0, 512, 4), 4 * 16 * 34);
+    assert_int_equal(sw_matmul_scratch_bytes(SW_TYPE_Q6_K, 512, 2), 2 * 2 * 292);
+    assert_int_equal(sw_matmul_scratch_bytes(SW_TYPE_BF16, 512, 3), 3 * 512 * 2);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_runs),
+        cmocka_unit_test(test_wake_after_sleep),
+        cmocka_unit_test(test_latency),
+        cmocka_unit_test(test_reserve_and_errors),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
