@@ -1,0 +1,378 @@
+/*
+ * forward.c: the transformer forward pass (llama / qwen2 family): token
+ * embedding, per layer RMSNorm -> Q/K/V (+biases) -> RoPE (normal or NEOX)
+ * -> causal grouped-query attention over an F32 KV cache -> output
+ * projection, RMSNorm -> SwiGLU FFN, then final norm and output head.
+ * A batch of tokens goes through each weight matrix in one sw_matmul call;
+ * attention is split over (token, head) pairs on the session's thread pool.
+ * All buffers come from one arena allocated at create: eval never allocates.
+ * The matrix kernels themselves live in kernels/.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "forward.h"
+
+struct sw_fwd {
+    sw_hparams hp;
+    const sw_weights *w;
+    int32_t n_ctx, n_batch;
+    int32_t q_dim, kv_dim; /* n_heads * head_dim, n_kv_heads * head_dim */
+    size_t embd_row_bytes;
+    sw_pool *pool;
+    void *arena; /* the one allocation behind every pointer below */
+    float *x;        /* (n_batch, dim)      residual stream */
+    float *xb;       /* (n_batch, dim)      normed input of a matmul */
+    float *xb2;      /* (n_batch, dim)      matmul output added to x */
+    float *q;        /* (n_batch, q_dim)    queries */
+    float *att_out;  /* (n_batch, q_dim)    attention output per head */
+    float *hb;       /* (n_batch, ffn_dim)  gate, then silu(gate) * up */
+    float *hb2;      /* (n_batch, ffn_dim)  up */
+    float *att;      /* (n_threads, n_ctx)  attention scores, one row per thread */
+    float *k_cache;  /* (n_layers, n_ctx, kv_dim) */
+    float *v_cache;  /* (n_layers, n_ctx, kv_dim) */
+    float *rope_cos; /* (n_ctx, rope_dim/2) */
+    float *rope_sin; /* (n_ctx, rope_dim/2) */
+    float *logits;   /* (n_batch, n_vocab) */
+    const float *last_logits;
+    int n_threads;
+};
+
+/* ------------------------------------------------------------------------ */
+/* rope tables                                                              */
+
+void sw_rope_freqs(const sw_hparams *hp, const float *factors, float *out)
+{
+    int32_t half = hp->rope_dim / 2;
+    for (int32_t j = 0; j < half; j++) {
+        /* written like llama2.c's run.c so the angles match it bit for bit */
+        float f = 1.0f / powf(hp->rope_base, (float)(2 * j) / (float)hp->rope_dim);
+        if (hp->rope_scale_factor > 0.0f && hp->rope_orig_ctx > 0 &&
+            hp->rope_high_freq_factor > hp->rope_low_freq_factor) {
+            /* llama3 frequency scaling: long wavelengths slowed by the factor,
+             * short ones kept, a smooth blend in between */
+            double old_ctx = hp->rope_orig_ctx;
+            double low_wl = old_ctx / hp->rope_low_freq_factor;
+            double high_wl = old_ctx / hp->rope_high_freq_factor;
+            double wl = 2.0 * M_PI / f;
+            double fs = f;
+            if (wl > low_wl) {
+                fs = f / hp->rope_scale_factor;
+            } else if (wl >= high_wl) {
+                double smooth = (old_ctx / wl - hp->rope_low_freq_factor) /
+                                (hp->rope_high_freq_factor - hp->rope_low_freq_factor);
+                fs = (1.0 - smooth) * f / hp->rope_scale_factor + smooth * f;
+            }
+            f = (float)fs;
+        }
+        if (factors != NULL) f /= factors[j];
+        out[j] = f;
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* create / destroy                                                         */
+
+static size_t round_up64(size_t n) { return (n + 63) & ~(size_t)63; }
+
+swarm_err sw_fwd_create(const sw_hparams *hp, const sw_weights *w, const float *rope_freq,
+                        int32_t n_ctx, int32_t n_batch, int n_threads, sw_fwd **out)
+{
+    SWARM_ASSERT(hp != NULL && w != NULL && rope_freq != NULL && out != NULL);
+    if (n_ctx <= 0 || n_batch <= 0 || n_threads <= 0) return SWARM_EINVAL;
+    sw_fwd *f = sw_calloc(1, sizeof(*f));
+    if (f == NULL) return SWARM_ENOMEM;
+    swarm_err rc = SWARM_OK;
+    f->hp = *hp;
+    f->w = w;
+    f->n_ctx = n_ctx;
+    f->n_batch = n_batch;
+    f->n_threads = n_threads;
+    f->q_dim = hp->n_heads * hp->head_dim;
+    f->kv_dim = hp->n_kv_heads * hp->head_dim;
+    if (!sw_type_row_bytes(w->tok_embd.type, hp->dim, &f->embd_row_bytes)) {
+        rc = SWARM_EINVAL;
+        goto fail;
+    }
+
+    /* One block for everything; each piece 64-byte aligned. Sizes are in
+     * floats; the size_t products are checked because n_ctx comes from the
+     * caller. */
+    size_t nb = (size_t)n_batch, half = (size_t)hp->rope_dim / 2;
+    size_t dim = (size_t)hp->dim, ffn = (size_t)hp->ffn_dim, vocab = (size_t)hp->n_vocab;
+    size_t qd = (size_t)f->q_dim, kvd = (size_t)f->kv_dim;
+    size_t cache = 0, sizes[16];
+    int np = 0;
+    if (!sw_mul_ok((size_t)hp->n_layers * (size_t)n_ctx, kvd, &cache)) {
+        rc = SWARM_ENOMEM;
+        goto fail;
+    }
+    sizes[np++] = nb * dim;                    /* x */
+    sizes[np++] = nb * (dim > qd ? dim : qd);  /* xb */
+    sizes[np++] = nb * dim;                    /* xb2 */
+    sizes[np++] = nb * qd;                     /* q */
+    sizes[np++] = nb * qd;                     /* att_out */
+    sizes[np++] = nb * ffn;                    /* hb */
+    sizes[np++] = nb * ffn;                    /* hb2 */
+    sizes[np++] = (size_t)n_threads * (size_t)n_ctx; /* att */
+    sizes[np++] = cache;                       /* k_cache */
+    sizes[np++] = cache;                       /* v_cache */
+    sizes[np++] = (size_t)n_ctx * half;        /* rope_cos */
+    sizes[np++] = (size_t)n_ctx * half;        /* rope_sin */
+    sizes[np++] = nb * vocab;                  /* logits */
+    size_t total = 0;
+    for (int i = 0; i < np; i++) {
+        size_t b;
+        if (!sw_mul_ok(sizes[i], sizeof(float), &b) || !sw_add_ok(total, round_up64(b), &total)) {
+            rc = SWARM_ENOMEM;
+            goto fail;
+        }
+    }
+    if (!sw_add_ok(total, 64, &total) || (f->arena = sw_malloc(total)) == NULL) {
+        rc = SWARM_ENOMEM;
+        goto fail;
+    }
+    uint8_t *p = (uint8_t *)(((uintptr_t)f->arena + 63) & ~(uintptr_t)63);
+    float **dst[] = {&f->x,       &f->xb,      &f->xb2,     &f->q,
+                     &f->att_out, &f->hb,      &f->hb2,     &f->att,      &f->k_cache,
+                     &f->v_cache, &f->rope_cos, &f->rope_sin, &f->logits};
+    for (int i = 0; i < np; i++) {
+        *dst[i] = (float *)p;
+        p += round_up64(sizes[i] * sizeof(float));
+    }
+    /* zeroed so a bug reading unwritten cache rows is deterministic */
+    memset(f->k_cache, 0, cache * sizeof(float));
+    memset(f->v_cache, 0, cache * sizeof(float));
+
+    for (int32_t pos = 0; pos < n_ctx; pos++) {
+        for (size_t j = 0; j < half; j++) {
+            float val = (float)pos * rope_freq[j];
+            f->rope_cos[(size_t)pos * half + j] = cosf(val);
+            f->rope_sin[(size_t)pos * half + j] = sinf(val);
+        }
+    }
+
+    if ((rc = sw_pool_create(n_threads, &f->pool)) != SWARM_OK) goto fail;
+    /* reserve the kernels' activation scratch for the largest shape we use */
+    size_t scratch = 0;
+    const sw_tensor *mats[] = {&w->output};
+    for (int i = 0; i < 1; i++) {
+        size_t s = sw_matmul_scratch_bytes(mats[i]->type, mats[i]->cols, n_batch);
+        if (s > scratch) scratch = s;
+    }
+    for (int32_t l = 0; l < hp->n_layers; l++) {
+        const sw_layer *L = &w->layers[l];
+        const sw_tensor *lm[] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->w_gate, &L->w_up,
+                                 &L->w_down};
+        for (int i = 0; i < 7; i++) {
+            size_t s = sw_matmul_scratch_bytes(lm[i]->type, lm[i]->cols, n_batch);
+            if (s > scratch) scratch = s;
+        }
+    }
+    if ((rc = sw_pool_reserve(f->pool, scratch)) != SWARM_OK) goto fail;
+    *out = f;
+    return SWARM_OK;
+fail:
+    sw_fwd_destroy(f);
+    return rc;
+}
+
+void sw_fwd_destroy(sw_fwd *f)
+{
+    if (f == NULL) return;
+    if (f->pool != NULL) sw_pool_destroy(f->pool);
+    sw_free(f->arena);
+    sw_free(f);
+}
+
+int32_t sw_fwd_n_ctx(const sw_fwd *f) { return f->n_ctx; }
+int32_t sw_fwd_n_batch(const sw_fwd *f) { return f->n_batch; }
+const float *sw_fwd_last_logits(const sw_fwd *f) { return f->last_logits; }
+
+/* ------------------------------------------------------------------------ */
+/* elementwise pieces                                                       */
+
+/* Accumulates in float in index order, as llama2.c's run.c does. */
+static void rmsnorm(float *o, const float *x, const float *wt, int32_t n, float eps)
+{
+    float ss = 0.0f;
+    for (int32_t j = 0; j < n; j++) ss += x[j] * x[j];
+    ss /= (float)n;
+    ss += eps;
+    ss = 1.0f / sqrtf(ss);
+    for (int32_t j = 0; j < n; j++) o[j] = wt[j] * (ss * x[j]);
+}
+
+static void add_bias(float *v, const sw_tensor *b, int32_t n_tok, int32_t rows)
+{
+    if (b->data == NULL) return;
+    const float *bb = b->data;
+    for (int32_t t = 0; t < n_tok; t++)
+        for (int32_t r = 0; r < rows; r++) v[(size_t)t * rows + r] += bb[r];
+}
+
+/* Rotates each head of v (n_head heads of head_dim) for one position. */
+static void rope_apply(const sw_fwd *f, float *v, int32_t n_head, int32_t pos)
+{
+    int32_t hd = f->hp.head_dim, half = f->hp.rope_dim / 2;
+    const float *cs = f->rope_cos + (size_t)pos * half;
+    const float *sn = f->rope_sin + (size_t)pos * half;
+    for (int32_t h = 0; h < n_head; h++) {
+        float *x = v + (size_t)h * hd;
+        if (f->hp.rope_style == SW_ROPE_NEOX) {
+            for (int32_t j = 0; j < half; j++) {
+                float a = x[j], b = x[j + half];
+                x[j] = a * cs[j] - b * sn[j];
+                x[j + half] = a * sn[j] + b * cs[j];
+            }
+        } else {
+            for (int32_t j = 0; j < half; j++) {
+                float a = x[2 * j], b = x[2 * j + 1];
+                x[2 * j] = a * cs[j] - b * sn[j];
+                x[2 * j + 1] = a * sn[j] + b * cs[j];
+            }
+        }
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* attention, threaded over (token, head) pairs                             */
+
+typedef struct att_job {
+    sw_fwd *f;
+    int32_t layer, n_tok, pos0;
+} att_job;
+
+static void attention_worker(void *arg, int ith, int nth)
+{
+    const att_job *j = arg;
+    sw_fwd *f = j->f;
+    const sw_hparams *hp = &f->hp;
+    int32_t hd = hp->head_dim, kvd = f->kv_dim, qd = f->q_dim;
+    int32_t group = hp->n_heads / hp->n_kv_heads;
+    float scale = 1.0f / sqrtf((float)hd);
+    const float *kc = f->k_cache + (size_t)j->layer * f->n_ctx * kvd;
+    const float *vc = f->v_cache + (size_t)j->layer * f->n_ctx * kvd;
+    float *att = f->att + (size_t)ith * f->n_ctx;
+    int32_t n_items = j->n_tok * hp->n_heads;
+    for (int32_t it = ith; it < n_items; it += nth) {
+        int32_t t = it / hp->n_heads, h = it % hp->n_heads;
+        int32_t pos = j->pos0 + t;
+        const float *q = f->q + (size_t)t * qd + (size_t)h * hd;
+        size_t koff = (size_t)(h / group) * hd;
+        float mx = -INFINITY;
+        for (int32_t p = 0; p <= pos; p++) {
+            const float *k = kc + (size_t)p * kvd + koff;
+            float s = 0.0f;
+            for (int32_t i = 0; i < hd; i++) s += q[i] * k[i];
+            s *= scale;
+            att[p] = s;
+            if (s > mx) mx = s;
+        }
+        float sum = 0.0f;
+        for (int32_t p = 0; p <= pos; p++) {
+            att[p] = expf(att[p] - mx);
+            sum += att[p];
+        }
+        float inv = 1.0f / sum;
+        float *o = f->att_out + (size_t)t * qd + (size_t)h * hd;
+        memset(o, 0, (size_t)hd * sizeof(float));
+        for (int32_t p = 0; p <= pos; p++) {
+            const float *v = vc + (size_t)p * kvd + koff;
+            float a = att[p] * inv;
+            for (int32_t i = 0; i < hd; i++) o[i] += a * v[i];
+        }
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* the forward pass                                                         */
+
+static void matmul(sw_fwd *f, float *out, const sw_tensor *w, const float *x, int32_t n_tok)
+{
+    sw_matmul(f->pool, out, w->data, w->type, w->rows, w->cols, x, n_tok);
+}
+
+const float *sw_fwd_eval(sw_fwd *f, const int32_t *tokens, int32_t n, int32_t pos0,
+                         enum sw_logits_mode mode)
+{
+    const sw_hparams *hp = &f->hp;
+    const sw_weights *w = f->w;
+    SWARM_ASSERT(n >= 1 && n <= f->n_batch && pos0 >= 0 && pos0 + n <= f->n_ctx);
+    int32_t dim = hp->dim, ffn = hp->ffn_dim, qd = f->q_dim, kvd = f->kv_dim;
+
+    /* token embeddings (dequantized rows) */
+    for (int32_t t = 0; t < n; t++) {
+        SWARM_ASSERT(tokens[t] >= 0 && tokens[t] < hp->n_vocab);
+        const uint8_t *row = (const uint8_t *)w->tok_embd.data + (size_t)tokens[t] * f->embd_row_bytes;
+        sw_dequantize_row(w->tok_embd.type, row, f->x + (size_t)t * dim, dim);
+    }
+
+    for (int32_t l = 0; l < hp->n_layers; l++) {
+        const sw_layer *L = &w->layers[l];
+        float *kc = f->k_cache + ((size_t)l * f->n_ctx + pos0) * kvd;
+        float *vc = f->v_cache + ((size_t)l * f->n_ctx + pos0) * kvd;
+
+        for (int32_t t = 0; t < n; t++)
+            rmsnorm(f->xb + (size_t)t * dim, f->x + (size_t)t * dim, L->attn_norm.data, dim,
+                    hp->norm_eps);
+        /* the K and V rows of these positions are contiguous in the cache,
+         * so the matmuls write them in place */
+        matmul(f, f->q, &L->wq, f->xb, n);
+        matmul(f, kc, &L->wk, f->xb, n);
+        matmul(f, vc, &L->wv, f->xb, n);
+        add_bias(f->q, &L->bq, n, qd);
+        add_bias(kc, &L->bk, n, kvd);
+        add_bias(vc, &L->bv, n, kvd);
+        for (int32_t t = 0; t < n; t++) {
+            rope_apply(f, f->q + (size_t)t * qd, hp->n_heads, pos0 + t);
+            rope_apply(f, kc + (size_t)t * kvd, hp->n_kv_heads, pos0 + t);
+        }
+
+        att_job job = {.f = f, .layer = l, .n_tok = n, .pos0 = pos0};
+        /* small jobs are cheaper on this thread than a pool wake-up */
+        double work = (double)n * hp->n_heads * (pos0 + n) * hp->head_dim;
+        if (f->n_threads > 1 && work > 32768.0)
+            sw_pool_run(f->pool, attention_worker, &job);
+        else
+            attention_worker(&job, 0, 1);
+
+        matmul(f, f->xb2, &L->wo, f->att_out, n);
+        for (size_t i = 0; i < (size_t)n * dim; i++) f->x[i] += f->xb2[i];
+
+        for (int32_t t = 0; t < n; t++)
+            rmsnorm(f->xb + (size_t)t * dim, f->x + (size_t)t * dim, L->ffn_norm.data, dim,
+                    hp->norm_eps);
+        matmul(f, f->hb, &L->w_gate, f->xb, n);
+        matmul(f, f->hb2, &L->w_up, f->xb, n);
+        for (size_t i = 0; i < (size_t)n * ffn; i++) {
+            float g = f->hb[i];
+            g *= 1.0f / (1.0f + expf(-g)); /* SiLU */
+            f->hb[i] = g * f->hb2[i];
+        }
+        matmul(f, f->xb2, &L->w_down, f->hb, n);
+        for (size_t i = 0; i < (size_t)n * dim; i++) f->x[i] += f->xb2[i];
+    }
+
+    if (mode == SW_LOGITS_NONE) return NULL;
+    int32_t first = mode == SW_LOGITS_ALL ? 0 : n - 1;
+    int32_t rows = n - first;
+    for (int32_t t = 0; t < rows; t++)
+        rmsnorm(f->xb + (size_t)t * dim, f->x + (size_t)(first + t) * dim, w->out_norm.data, dim,
+                hp->norm_eps);
+    matmul(f, f->logits, &w->output, f->xb, rows);
+    f->last_logits = f->logits + (size_t)(rows - 1) * hp->n_vocab;
+    return f->logits;
+}
+
+const float *sw_fwd_eval_all(sw_fwd *f, const int32_t *tokens, int32_t n, int32_t pos)
+{
+    const float *lg = NULL;
+    for (int32_t done = 0; done < n;) {
+        int32_t k = n - done < f->n_batch ? n - done : f->n_batch;
+        bool last = done + k == n;
+        lg = sw_fwd_eval(f, tokens + done, k, pos + done, last ? SW_LOGITS_LAST : SW_LOGITS_NONE);
+        done += k;
+    }
+    return lg;
+}
