@@ -1,0 +1,256 @@
+/*
+ * runtime.h: the embedded swarm runtime: the swarm file (which nodes exist),
+ * node workers behind one transport interface, the scheduler (assignment,
+ * capacity, retries, hedging, redundancy, early-stop voting, cascade),
+ * failure detection (phi-accrual heartbeats, progress watchdog, health probe,
+ * circuit breaker), epoch fencing, hybrid logical clocks, the per-task trace,
+ * fault injection and the SQLite journal. docs/runtime.md explains the model.
+ */
+#ifndef SWARM_RUNTIME_H
+#define SWARM_RUNTIME_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "swarm/assign.h"
+#include "swarm/engine.h"
+#include "swarm/plan.h"
+#include "swarm/swarm.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* the swarm file (docs/swarm-file.md)                                       */
+
+typedef enum {
+    SWARM_BACKEND_LOCAL,  /* our engine on a model file */
+    SWARM_BACKEND_OPENAI, /* an OpenAI-compatible server (later issue: parse only) */
+    SWARM_BACKEND_ECHO,   /* instant deterministic stub for tests and benchmarks */
+    SWARM_BACKEND_COUNT
+} swarm_backend_type;
+
+typedef struct swarm_node_spec {
+    const char *name;
+    swarm_backend_type backend;
+    /* local */
+    const char *model_path;     /* resolved: ${VAR:-default} expanded, relative to the file */
+    const char *tokenizer_path; /* NULL for GGUF */
+    int32_t threads;            /* engine threads per session (default 1) */
+    int32_t n_ctx;              /* session context (0 = engine default) */
+    swarm_sampling sampling;    /* node's sampling defaults */
+    /* openai */
+    const char *base_url, *api_model, *api_key_env;
+    /* echo */
+    double echo_latency_ms;
+    /* scheduling and aggregation attributes */
+    int32_t capacity;           /* B_i: concurrent subtasks (default 1) */
+    const char *zone;           /* "" when absent */
+    double x, y;                /* coordinates (distance d_ij) */
+    double power_watts;         /* 0 = unknown: FLOP-based energy estimate */
+    double time_per_token_ms;   /* declared T per token (default 1) */
+    double energy_per_token_j;  /* declared E per token (0 = derive from watts or FLOPs) */
+    double accuracy, relevance; /* P_i, R_i (default 1, 1) */
+    size_t n_skills;
+    const char *const *skill_names;
+    const double *skill_compat; /* C for each skill in [0,1] */
+} swarm_node_spec;
+
+typedef struct swarm_swarm swarm_swarm;
+
+/* Parses a swarm file strictly (unknown keys, wrong types, duplicates are
+ * SWARM_EFORMAT with d naming the field). base_dir resolves relative model
+ * paths (NULL = current directory). *out is released with swarm_swarm_destroy. */
+SWARM_API swarm_err swarm_swarm_parse(const char *json, size_t len, const char *base_dir,
+                                      swarm_swarm **out, swarm_diag *d);
+/* Reads path and parses it with base_dir = the file's directory. */
+SWARM_API swarm_err swarm_swarm_load(const char *path, swarm_swarm **out, swarm_diag *d);
+SWARM_API void swarm_swarm_destroy(swarm_swarm *s);
+SWARM_API size_t swarm_swarm_count(const swarm_swarm *s);
+/* Borrowed; NULL when out of range. */
+SWARM_API const swarm_node_spec *swarm_swarm_node(const swarm_swarm *s, size_t i);
+/* Index of the node named name, or -1. */
+SWARM_API int32_t swarm_swarm_find(const swarm_swarm *s, const char *name);
+/* C_ik of node for skill: the skill's value, else the "*" entry, else 0. */
+SWARM_API double swarm_node_compat(const swarm_node_spec *n, const char *skill);
+/* Euclidean distance between two nodes' coordinates. */
+SWARM_API double swarm_swarm_distance(const swarm_swarm *s, size_t i, size_t j);
+/* Replaces every local node's model path (and clears the tokenizer for a
+ * .gguf file); used by `make run MODEL=...`. */
+SWARM_API swarm_err swarm_swarm_override_model(swarm_swarm *s, const char *model_path,
+                                               const char *tokenizer_path);
+/* Rewrites the swarm file at path atomically (temp file + rename), setting
+ * each node's "accuracy" to accuracy[i] (NaN = keep) and its skill entry
+ * skill to compat[i] (NaN = keep). Other content is kept. */
+SWARM_API swarm_err swarm_swarm_write_calibration(const char *path, const char *skill,
+                                                  const double *accuracy, const double *compat,
+                                                  size_t n, swarm_diag *d);
+
+/* ------------------------------------------------------------------------ */
+/* the runtime                                                               */
+
+typedef enum {
+    SWARM_DISPATCH_ASSIGN,      /* swarm_assign_solve per wave (default) */
+    SWARM_DISPATCH_ROUND_ROBIN, /* dynamic load balancing, assignment off */
+    SWARM_DISPATCH_LEAST_CONN,
+    SWARM_DISPATCH_PRIORITY,    /* highest accuracy P_i first, then lowest T */
+    SWARM_DISPATCH_COUNT
+} swarm_dispatch_policy;
+
+typedef enum { SWARM_DETECT_PHI, SWARM_DETECT_TIMEOUT, SWARM_DETECT_COUNT } swarm_detector;
+
+typedef struct swarm_runtime_params {
+    swarm_dispatch_policy dispatch;
+    swarm_assign_method assign_method; /* default FAST */
+    double heartbeat_ms;               /* worker heartbeat interval (100) */
+    swarm_detector detector;           /* PHI (default) or TIMEOUT */
+    double phi_threshold;              /* 8 */
+    double acceptable_pause_ms;        /* 200 */
+    double min_std_ms;                 /* sigma_min 20 */
+    double timeout_ms;                 /* TIMEOUT detector: silence before conviction (500) */
+    double max_local_pause_ms;         /* observer stall longer than this: no conviction (1000) */
+    double progress_timeout_ms;        /* no token for this long: stuck (10000) */
+    double probe_timeout_ms;           /* health probe answer limit (2000) */
+    int32_t breaker_failures;          /* consecutive failures that open a node's breaker (5) */
+    double breaker_cooldown_ms;        /* cooldown x n-th ejection (5000) */
+    double max_ejected_fraction;       /* at most this share of the pool ejected (0.5) */
+    int32_t readmit_heartbeats;        /* healthy heartbeats before re-admission (3) */
+    bool hedge;                        /* hedged duplicate after the class p95 (true) */
+    int32_t hedge_min_samples;         /* latency samples before hedging starts (20) */
+    double retry_backoff_ms;           /* first retry delay, doubled each time (10) */
+    double retry_budget;               /* retries <= budget x subtasks + 3 (0.2) */
+    bool early_stop;                   /* voting stops once the majority is certain (true) */
+    size_t queue_cap;                  /* bounded task queue (64) */
+    const char *chaos;                 /* fault-injection spec or NULL (copied) */
+    uint64_t seed;                     /* chaos and sampling seed (0 = from the clock) */
+    const char *journal_path;          /* SQLite journal or NULL (copied) */
+    bool force_echo;                   /* every node uses the echo backend */
+    double unavailable_timeout_ms;     /* no node able to run ready work this long: fail (5000) */
+} swarm_runtime_params;
+
+SWARM_API swarm_runtime_params swarm_runtime_params_default(void);
+
+typedef struct swarm_runtime swarm_runtime;
+
+/* Loads every distinct model file once (nodes sharing a file share the
+ * mmap), starts a worker per node slot and the heartbeats. The swarm must
+ * outlive the runtime. SWARM_EUNSUPPORTED for an openai node ("openai
+ * backend not available in this build"), SWARM_EINVAL for a bad chaos spec;
+ * d says why. */
+SWARM_API swarm_err swarm_runtime_create(const swarm_swarm *s, const swarm_runtime_params *p,
+                                         swarm_runtime **out, swarm_diag *d);
+SWARM_API void swarm_runtime_destroy(swarm_runtime *rt);
+/* The seed actually used (for printing and replay). */
+SWARM_API uint64_t swarm_runtime_seed(const swarm_runtime *rt);
+
+typedef enum {
+    SWARM_OUTCOME_DONE,           /* its result was accepted (committed) */
+    SWARM_OUTCOME_FAILED,         /* error, timeout, stuck or corrupt */
+    SWARM_OUTCOME_DISCARDED_LATE, /* a result for a superseded epoch or a done subtask */
+    SWARM_OUTCOME_CANCELED,       /* loser of redundancy/hedge, or not needed */
+    SWARM_OUTCOME_REASSIGNED,     /* its node was declared dead; the work moved on */
+    SWARM_OUTCOME_RUNNING,        /* still in flight when the run ended (stuck) */
+    SWARM_OUTCOME_PENDING,        /* subtask never dispatched (lost) */
+    SWARM_OUTCOME_COUNT
+} swarm_outcome;
+
+SWARM_API const char *swarm_outcome_name(swarm_outcome o); /* "done", "discarded-late", ... */
+
+/* One dispatch of one subtask (an attempt). */
+typedef struct swarm_trace_row {
+    int32_t subtask;          /* plan id */
+    const char *subtask_name; /* borrowed from the result */
+    int32_t node;             /* node index */
+    const char *node_name;
+    uint32_t epoch;           /* per-subtask dispatch number, from 1 */
+    int32_t retry;            /* 0 = first try; n = n-th retry */
+    bool hedge;               /* a hedged duplicate */
+    double start_ms, end_ms;  /* since the run started; end < 0 when never answered */
+    int64_t tokens;
+    double energy_j;          /* estimated */
+    uint64_t hlc;             /* HLC of the result (0 if none) */
+    swarm_outcome outcome;
+    const char *note;         /* why (e.g. "node dead", "deadline", "early-stop"), or "" */
+} swarm_trace_row;
+
+typedef struct swarm_subtask_result {
+    int32_t id;
+    const char *name;
+    swarm_outcome state;      /* DONE, FAILED or CANCELED */
+    char *text;               /* generate: text; classify: winning label */
+    double value;             /* classify: score in [-1,1]; score: the number */
+    double confidence;        /* classify: probability of the label */
+    int32_t node;             /* node whose result was accepted, or -1 */
+    uint64_t hlc;
+} swarm_subtask_result;
+
+typedef struct swarm_run_result {
+    swarm_err status;         /* SWARM_OK when the task produced an answer */
+    char error[256];          /* why not, otherwise "" */
+    bool is_text;
+    double value;
+    char *text;
+    const char *decision;     /* borrowed static string or NULL */
+    char *winner;             /* node name or NULL */
+    uint64_t seed;
+    double wall_ms, energy_j;
+    int64_t tokens;
+    int32_t n_reassigned, n_retries, n_hedges, n_discarded, n_canceled;
+    char *task_name, *decomp;
+    size_t n_subtasks;
+    swarm_subtask_result *subtasks;
+    size_t n_trace;
+    swarm_trace_row *trace;   /* in dispatch order */
+} swarm_run_result;
+
+/* Runs one task to completion: plan, assign per wave, dispatch, recover,
+ * aggregate. On SWARM_OK *out holds the result (its status may still be an
+ * error when the task itself failed visibly: a subtask failed for good, no
+ * node could run it, or P_min is infeasible); release it with
+ * swarm_run_result_destroy. Not thread-safe: one coordinator per runtime. */
+SWARM_API swarm_err swarm_runtime_run(swarm_runtime *rt, const swarm_task *task,
+                                      swarm_run_result **out, swarm_diag *d);
+
+/* The bounded priority task queue in front of the coordinator. Submitting to
+ * a full queue fails fast with SWARM_EFULL (back-pressure); the task is
+ * borrowed until it has run. Higher priority runs first; FIFO within one. */
+SWARM_API swarm_err swarm_runtime_submit(swarm_runtime *rt, const swarm_task *task,
+                                         int32_t priority, uint64_t *out_ticket);
+/* Runs the next queued task. SWARM_ENOTFOUND when the queue is empty. */
+SWARM_API swarm_err swarm_runtime_run_next(swarm_runtime *rt, uint64_t *out_ticket,
+                                           swarm_run_result **out, swarm_diag *d);
+SWARM_API size_t swarm_runtime_queue_len(const swarm_runtime *rt);
+
+SWARM_API void swarm_run_result_destroy(swarm_run_result *r);
+/* {"task", "status", "value"/"text", "decision", "winner", "seed", "subtasks": [...],
+ * "trace": [...], "stats": {...}}; *out sw_malloc'd, free with swarm_free. */
+SWARM_API swarm_err swarm_run_result_json(const swarm_run_result *r, char **out);
+
+/* The TESTPLAN A checker: classifies every subtask of a run from its trace. */
+typedef struct swarm_run_check {
+    size_t done_once;          /* committed exactly once, executed once */
+    size_t duplicate_executed; /* committed once, executed more than once (allowed) */
+    size_t double_committed;   /* more than one accepted result (must be 0) */
+    size_t lost;               /* neither committed nor failed visibly (must be 0) */
+    size_t stuck;              /* still in flight at the end (must be 0) */
+    size_t failed;             /* failed visibly */
+    size_t canceled;           /* not needed (early stop, cascade) */
+} swarm_run_check;
+SWARM_API void swarm_run_check_trace(const swarm_run_result *r, swarm_run_check *out);
+
+/* ------------------------------------------------------------------------ */
+/* the journal (docs/runtime.md): tasks and subtask state transitions        */
+
+/* Audits a journal file: every transition legal (pending -> assigned(epoch)
+ * -> done|failed|canceled, re-assignment with a higher epoch), no finished
+ * task with a non-terminal subtask. Counts go to out_tasks and out_transitions; on
+ * an illegal history SWARM_EFORMAT with d naming the first bad transition. */
+SWARM_API swarm_err swarm_journal_audit(const char *path, int64_t *out_tasks,
+                                        int64_t *out_transitions, swarm_diag *d);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* SWARM_RUNTIME_H */

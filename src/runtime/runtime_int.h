@@ -1,0 +1,239 @@
+/*
+ * runtime_int.h: internals of the runtime shared across its files: the
+ * transport and backend interfaces, messages, hybrid logical clock, failure
+ * detector, bounded priority queue, fault-injection spec and journal.
+ * Never installed.
+ */
+#ifndef SW_RUNTIME_INT_H
+#define SW_RUNTIME_INT_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../core/core_int.h"
+#include "swarm/runtime.h"
+
+/* ------------------------------------------------------------------------ */
+/* hybrid logical clock: (physical ms << 16) | logical counter              */
+
+typedef struct sw_hlc {
+    _Atomic uint64_t last;
+} sw_hlc;
+
+/* Timestamp for a local or send event at physical time pt_ms. */
+uint64_t sw_hlc_now(sw_hlc *c, uint64_t pt_ms);
+/* Merges a received timestamp; returns the new local timestamp (> msg). */
+uint64_t sw_hlc_recv(sw_hlc *c, uint64_t msg, uint64_t pt_ms);
+static inline uint64_t sw_hlc_physical(uint64_t h) { return h >> 16; }
+
+/* ------------------------------------------------------------------------ */
+/* failure detection                                                         */
+
+#define SW_PHI_WINDOW 200
+typedef struct sw_phi {
+    double iv[SW_PHI_WINDOW]; /* recent heartbeat inter-arrival times (ms) */
+    int n, head;
+    double sum, sumsq;
+    double last_ms;           /* arrival time of the last heartbeat; < 0 before any */
+    double first_ms;          /* bootstrap interval (the configured heartbeat period) */
+    double pause_ms, min_std_ms;
+} sw_phi;
+
+void sw_phi_init(sw_phi *p, double heartbeat_ms, double acceptable_pause_ms, double min_std_ms);
+void sw_phi_heartbeat(sw_phi *p, double now_ms);
+/* Suspicion level at now_ms (0 before the first heartbeat). */
+double sw_phi_value(const sw_phi *p, double now_ms);
+/* Shifts the last arrival (the observer itself stalled: do not convict). */
+void sw_phi_forgive(sw_phi *p, double now_ms);
+
+/* ------------------------------------------------------------------------ */
+/* bounded priority queue (binary heap; higher priority first, then FIFO)    */
+
+typedef struct sw_pq_item {
+    int64_t priority;
+    uint64_t seq;
+    void *ptr;
+} sw_pq_item;
+
+typedef struct sw_pq {
+    sw_pq_item *heap;
+    size_t n, cap;
+    uint64_t next_seq;
+} sw_pq;
+
+swarm_err sw_pq_init(sw_pq *q, size_t cap);
+void sw_pq_fini(sw_pq *q);
+/* SWARM_EFULL when n == cap (never grows). *out_seq may be NULL. */
+swarm_err sw_pq_push(sw_pq *q, int64_t priority, void *ptr, uint64_t *out_seq);
+/* false when empty. */
+bool sw_pq_pop(sw_pq *q, sw_pq_item *out);
+
+/* ------------------------------------------------------------------------ */
+/* fault injection (--chaos SPEC)                                           */
+
+typedef struct sw_chaos_node {
+    double kill_at_ms;  /* < 0: never. Heartbeats stop and the worker goes silent */
+    double pause_at_ms, pause_ms; /* zombie: silent for pause_ms, then answers late */
+    double stuck_at_ms; /* alive (heartbeats) but every generation hangs */
+    double slow;        /* latency factor (1 = normal) */
+    bool corrupt;       /* results corrupted in transit (checksum catches it) */
+} sw_chaos_node;
+
+typedef struct sw_chaos {
+    bool active;
+    double p_kill;      /* per subtask: the node dies while running it */
+    size_t n;
+    sw_chaos_node *nodes; /* [n] */
+} sw_chaos;
+
+swarm_err sw_chaos_parse(const char *spec, const swarm_swarm *s, sw_chaos *out, swarm_diag *d);
+void sw_chaos_fini(sw_chaos *c);
+
+/* splitmix64: small seeded generator; state advanced in place. */
+static inline uint64_t sw_rand64(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+static inline double sw_rand01(uint64_t *s) { return (double)(sw_rand64(s) >> 11) / 9007199254740992.0; }
+
+uint32_t sw_crc32(const void *data, size_t n);
+uint64_t sw_fnv1a(const char *s);
+
+/* ------------------------------------------------------------------------ */
+/* backends: what runs a subtask on a node                                   */
+
+typedef struct sw_work {
+    swarm_subtask_kind kind;
+    bool probe;                   /* health probe: one-token generation */
+    const char *prompt;
+    const char *const *labels;
+    size_t n_labels;
+    int32_t max_tokens;
+    /* Called per generated token; non-zero stops the work (cancellation). */
+    int (*tick)(void *ud, int64_t tokens);
+    void *ud;
+} sw_work;
+
+typedef struct sw_work_out {
+    char *text;        /* sw_malloc'd (generate text, classify label) */
+    double value, confidence;
+    int64_t tokens;
+} sw_work_out;
+
+typedef struct sw_backend sw_backend;
+typedef struct sw_backend_ops {
+    /* Per worker-thread state (an engine session); *slot may stay NULL. */
+    swarm_err (*slot_open)(sw_backend *b, void **slot);
+    void (*slot_close)(sw_backend *b, void *slot);
+    swarm_err (*run)(sw_backend *b, void *slot, const sw_work *w, sw_work_out *out);
+    void (*destroy)(sw_backend *b);
+} sw_backend_ops;
+
+struct sw_backend {
+    const sw_backend_ops *ops;
+    int64_t n_params;  /* for the FLOP energy estimate (0 unknown) */
+    int32_t max_slot_threads; /* worker threads this backend wants per node (0 = capacity) */
+};
+
+/* Shared model files: each distinct (model, tokenizer) pair loaded once. */
+typedef struct sw_model_cache sw_model_cache;
+swarm_err sw_model_cache_create(sw_model_cache **out);
+void sw_model_cache_destroy(sw_model_cache *c);
+size_t sw_model_cache_count(const sw_model_cache *c);
+
+swarm_err sw_backend_create(const swarm_node_spec *n, bool force_echo, sw_model_cache *mc,
+                            sw_backend **out, swarm_diag *d);
+swarm_err sw_backend_echo_create(double latency_ms, sw_backend **out);
+/* Deterministic echo outputs (exposed for tests). */
+void sw_echo_compute(const sw_work *w, sw_work_out *out);
+
+/* ------------------------------------------------------------------------ */
+/* transport: the one narrow interface between coordinator and node workers */
+
+typedef struct sw_dispatch {
+    int32_t node, sub;
+    uint32_t epoch;
+    bool probe;
+    swarm_subtask_kind kind;
+    char *prompt;               /* owned */
+    const char *const *labels;  /* borrowed from the plan (outlives the run) */
+    size_t n_labels;
+    int32_t max_tokens;
+    _Atomic int cancel;
+    struct sw_dispatch *next;
+} sw_dispatch;
+
+typedef enum { SW_EV_RESULT, SW_EV_HEARTBEAT, SW_EV_PROGRESS } sw_ev_type;
+
+typedef struct sw_event {
+    sw_ev_type type;
+    int32_t node, sub;
+    uint32_t epoch;
+    bool probe, canceled;
+    swarm_err rc;
+    char *text;                 /* owned by the receiver after recv */
+    double value, confidence;
+    int64_t tokens;
+    double busy_ms;
+    uint64_t hlc;
+    uint32_t crc;               /* checksum of text computed by the worker */
+} sw_event;
+
+typedef struct sw_transport sw_transport;
+typedef struct sw_transport_ops {
+    /* Queues msg for its node; the transport owns msg from then on. */
+    swarm_err (*send)(sw_transport *t, sw_dispatch *msg);
+    /* Asks the node to stop (sub, epoch) if still queued or running. */
+    void (*cancel)(sw_transport *t, int32_t node, int32_t sub, uint32_t epoch);
+    /* Waits up to timeout_ms for events; returns how many were written. */
+    size_t (*recv)(sw_transport *t, sw_event *evs, size_t max, double timeout_ms);
+    void (*destroy)(sw_transport *t);
+} sw_transport_ops;
+
+struct sw_transport {
+    const sw_transport_ops *ops;
+};
+
+/* What node workers need to know, shared by transport implementations. */
+typedef struct sw_node_env {
+    size_t n;
+    const swarm_swarm *swarm;
+    sw_backend **backends;      /* [n], borrowed */
+    const sw_chaos *chaos;
+    uint64_t seed;
+    double heartbeat_ms;
+    _Atomic uint64_t t0_ns;     /* chaos times are relative to this (first run start) */
+} sw_node_env;
+
+swarm_err sw_transport_inproc_create(sw_node_env *env, sw_transport **out, swarm_diag *d);
+
+/* ------------------------------------------------------------------------ */
+/* journal (SQLite)                                                          */
+
+typedef struct sw_journal sw_journal;
+swarm_err sw_journal_open(const char *path, sw_journal **out, swarm_diag *d);
+void sw_journal_close(sw_journal *j);
+swarm_err sw_journal_task_begin(sw_journal *j, const char *name, const char *digest,
+                                size_t n_subtasks, const char *const *sub_names,
+                                int64_t *out_task_id);
+/* Records one transition; batched into the current transaction. */
+void sw_journal_transition(sw_journal *j, int64_t task, int32_t sub, const char *to,
+                           uint32_t epoch, int32_t node, const char *output);
+void sw_journal_task_end(sw_journal *j, int64_t task, const char *state, const char *result);
+/* Commits the current batch (fsync'd by SQLite). */
+swarm_err sw_journal_flush(sw_journal *j);
+
+/* ------------------------------------------------------------------------ */
+/* estimates                                                                 */
+
+#define SW_EWMA_ALPHA 0.2
+/* Energy per FLOP for the estimate when a node declares no watts: a CPU core
+ * doing ~10 GFLOP/s at ~1 W per GFLOP/s-ish efficiency class (documented in
+ * docs/runtime.md). */
+#define SW_JOULES_PER_FLOP 1e-10
+
+#endif
