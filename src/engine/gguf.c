@@ -331,6 +331,9 @@ static swarm_err parse_tensor_infos(reader *r, sw_gguf *g, name_index *ix, swarm
         if (t->name.len == 0)
             return sw_diag_set(d, SWARM_EFORMAT, "tensor info #%llu has an empty name",
                                (unsigned long long)i);
+        if (memchr(t->name.ptr, 0, (size_t)t->name.len)) /* could never be looked up */
+            return sw_diag_set(d, SWARM_EFORMAT, "tensor info #%llu has a name with a NUL byte",
+                               (unsigned long long)i);
         uint32_t *slot = t_slot(ix, g->tensors, t->name.ptr, t->name.len);
         if (*slot != 0)
             return sw_diag_set(d, SWARM_EFORMAT, "duplicate tensor name '%.*s'", mlen(t->name),

@@ -419,6 +419,12 @@ static void test_bad_tensors(void **state)
     expect_reject(&b, "duplicate tensor name 'same'");
     b = one_tensor("", 2, ne1, SW_TYPE_F32, 0, 64);
     expect_reject(&b, "tensor info #0 has an empty name");
+    b = (bytes){0};
+    hdr(&b, 3, 1, 0);
+    u64(&b, 3), put(&b, "a\0b", 3), u32(&b, 1), u64(&b, 8), u32(&b, SW_TYPE_F32), u64(&b, 0);
+    pad(&b, 32);
+    zeros(&b, 32);
+    expect_reject(&b, "tensor info #0 has a name with a NUL byte");
     /* tensor data section past the end: header ends mid-padding */
     b = (bytes){0};
     hdr(&b, 3, 1, 0);
