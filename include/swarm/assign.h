@@ -26,6 +26,9 @@ typedef enum {
     SWARM_ASSIGN_STATUS_COUNT
 } swarm_assign_status;
 
+/* AUTO uses the exact solver up to this many (SLM, subtask) pairs. */
+#define SWARM_ASSIGN_AUTO_EXACT_PAIRS 20000
+
 typedef enum {
     SWARM_ASSIGN_METHOD_AUTO,  /* exact below a size limit (n*m <= 20000), else fast */
     SWARM_ASSIGN_METHOD_EXACT, /* MIP: CBC when built with it, else GLPK */

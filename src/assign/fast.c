@@ -1,0 +1,668 @@
+/*
+ * fast.c: the fast assignment heuristic: candidate lists from one pass over
+ * the (SLM, subtask) pairs, greedy by regret under capacities, a Lagrangian
+ * multiplier search for p_min (and for eps_time), then local search with
+ * shift, swap and ejection moves. Linear in n*m per pass; the passes also
+ * give a Lagrangian lower bound.
+ */
+#include <float.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "assign_int.h"
+
+typedef struct fctx {
+    const sw_asg *a;
+    int32_t n, m, r, L;
+    /* candidate lists: the L best eligible SLMs of subtask k by reduced cost */
+    int32_t *ci;  /* [m*L] */
+    double *cq;   /* [m*L] ascending */
+    int32_t *cn;  /* [m] */
+    int32_t *x;   /* [m*r] current assignment, -1 = open slot */
+    double *resc; /* [n] residual capacity */
+    double *resz; /* [n] residual load under the makespan cap, NULL when none */
+    double zcap;  /* per-SLM load cap (INFINITY = none) */
+    int32_t *order, *defer; /* [m] */
+    double *regret;         /* [m] */
+    int32_t *best;          /* [m*r] best feasible found */
+    double best_obj;
+    bool have_best;
+    double lb; /* best Lagrangian lower bound of the inner objective */
+    /* slot lists per SLM for swap moves */
+    int32_t *head, *nxt, *prv; /* [n], [m*r], [m*r] */
+    size_t work;               /* pair evaluations so far (budget) */
+} fctx;
+
+/* Inner objective coefficients of one run. */
+typedef struct fcost {
+    double ce, ct; /* cost = ce*E + ct*T */
+    double mu;     /* multiplier of p_min: reduced cost - mu*C */
+} fcost;
+
+static inline double qcost(const fctx *f, const fcost *w, int32_t i, int32_t k)
+{
+    return w->ce * sw_asg_E(f->a, i, k) + w->ct * sw_asg_T(f->a, i, k);
+}
+
+/*
+ * One pass: candidate lists for the subtasks in ks (all when NULL) by
+ * reduced cost q - mu*C. With residual, only SLMs with room left now count.
+ * Returns the Lagrangian value sum_k (r best) when it covered every subtask
+ * statically, else NAN.
+ */
+static double pass(fctx *f, const fcost *w, const int32_t *ks, int32_t nks, bool residual)
+{
+    const sw_asg *a = f->a;
+    const swarm_assign_problem *p = a->p;
+    int32_t m = f->m, L = f->L;
+    int32_t cnt = ks ? nks : m;
+    for (int32_t t = 0; t < cnt; t++) f->cn[ks ? ks[t] : t] = 0;
+    for (int32_t i = 0; i < f->n; i++) {
+        if (p->available && !p->available[i]) continue;
+        size_t row = (size_t)i * (size_t)m;
+        const double *Cr = p->C + row;
+        const double *Er = p->E_ik ? p->E_ik + row : NULL;
+        const double *Tr = p->T_ik ? p->T_ik + row : NULL;
+        const double *cr = p->c ? p->c + row : NULL;
+        double Ei = Er ? 0 : p->E[i], Ti = Tr ? 0 : p->T[i];
+        double qi = w->ce * Ei + w->ct * Ti;
+        double cap = residual ? f->resc[i] : p->B[i];
+        double zc = residual && f->resz ? f->resz[i] : f->zcap;
+        double cmin = p->c_min, mu = w->mu;
+        if (!residual && cr == NULL && cap < 1 - 1e-9) continue;
+        if (residual && cr == NULL && cap < 1 - 1e-9) continue;
+        for (int32_t t = 0; t < cnt; t++) {
+            int32_t k = ks ? ks[t] : t;
+            double C = Cr[k];
+            if (C < cmin) continue;
+            if (cr && cr[k] > cap + 1e-9) continue;
+            double T = Tr ? Tr[k] : Ti;
+            if (T > zc + 1e-9) continue;
+            double q = (Er || Tr) ? w->ce * (Er ? Er[k] : Ei) + w->ct * T : qi;
+            q -= mu * C;
+            size_t b = (size_t)k * (size_t)L;
+            int32_t pos = f->cn[k];
+            if (pos < L) {
+                f->cn[k] = pos + 1;
+            } else if (q < f->cq[b + L - 1]) {
+                pos = L - 1;
+            } else {
+                continue;
+            }
+            while (pos > 0 && f->cq[b + pos - 1] > q) {
+                f->cq[b + pos] = f->cq[b + pos - 1];
+                f->ci[b + pos] = f->ci[b + pos - 1];
+                pos--;
+            }
+            f->cq[b + pos] = q;
+            f->ci[b + pos] = i;
+        }
+    }
+    f->work += (size_t)f->n * (size_t)cnt;
+    if (ks || residual) return NAN;
+    double v = 0;
+    for (int32_t k = 0; k < m; k++) {
+        if (f->cn[k] < f->r) return NAN;
+        for (int32_t j = 0; j < f->r; j++) v += f->cq[(size_t)k * L + j];
+    }
+    return v;
+}
+
+static bool zone_clash(const fctx *f, int32_t k, int32_t i, int32_t skip_slot)
+{
+    const int32_t *xs = f->x + (size_t)k * f->r;
+    bool zones = sw_asg_zones_on(f->a);
+    for (int32_t j = 0; j < f->r; j++) {
+        if (j == skip_slot || xs[j] < 0) continue;
+        if (xs[j] == i) return true;
+        if (zones && sw_asg_zone(f->a, xs[j]) == sw_asg_zone(f->a, i)) return true;
+    }
+    return false;
+}
+
+static bool fits(const fctx *f, int32_t i, int32_t k)
+{
+    if (f->resc[i] + 1e-9 < sw_asg_cu(f->a, i, k)) return false;
+    if (f->resz && f->resz[i] + 1e-9 < sw_asg_T(f->a, i, k)) return false;
+    return true;
+}
+
+
+static void use(fctx *f, int32_t i, int32_t k, double sign)
+{
+    f->resc[i] -= sign * sw_asg_cu(f->a, i, k);
+    f->resz[i] -= sign * sw_asg_T(f->a, i, k);
+}
+
+static void reset_resources(fctx *f)
+{
+    const swarm_assign_problem *p = f->a->p;
+    for (int32_t i = 0; i < f->n; i++) {
+        bool on = !p->available || p->available[i];
+        f->resc[i] = on ? p->B[i] : 0;
+        f->resz[i] = on ? f->zcap : 0;
+    }
+}
+
+/* Places subtask k on its best candidates that still fit; returns the count placed. */
+static int32_t fill(fctx *f, int32_t k)
+{
+    int32_t r = f->r, placed = 0;
+    int32_t *xs = f->x + (size_t)k * r;
+    while (placed < r && xs[placed] >= 0) placed++;
+    size_t b = (size_t)k * f->L;
+    for (int32_t j = 0; j < f->cn[k] && placed < r; j++) {
+        int32_t i = f->ci[b + j];
+        if (zone_clash(f, k, i, -1) || !fits(f, i, k)) continue;
+        xs[placed++] = i;
+        use(f, i, k, 1);
+    }
+    return placed;
+}
+
+static int cmp_regret(const void *x, const void *y, void *ctx)
+{
+    const double *rg = ctx;
+    int32_t a = *(const int32_t *)x, b = *(const int32_t *)y;
+    if (rg[a] != rg[b]) return rg[a] > rg[b] ? -1 : 1;
+    return a < b ? -1 : a > b;
+}
+
+/*
+ * Greedy by regret: subtasks whose best choice is much better than the next
+ * (or that have few alternatives) pick first. Subtasks left without room get
+ * fresh candidate lists from the SLMs that still have room. *lagr gets the
+ * static pass's Lagrangian value (NAN if none). Returns true when complete.
+ */
+static bool greedy(fctx *f, const fcost *w, double *lagr)
+{
+    int32_t m = f->m, r = f->r, L = f->L;
+    *lagr = pass(f, w, NULL, 0, false);
+    reset_resources(f);
+    for (size_t s = 0; s < (size_t)m * r; s++) f->x[s] = -1;
+    for (int32_t k = 0; k < m; k++) {
+        size_t b = (size_t)k * L;
+        f->regret[k] = f->cn[k] > r ? f->cq[b + r] - f->cq[b + r - 1] : DBL_MAX;
+        f->order[k] = k;
+    }
+    qsort_r(f->order, (size_t)m, sizeof(int32_t), cmp_regret, f->regret);
+    int32_t nd = 0;
+    for (int32_t t = 0; t < m; t++) {
+        int32_t k = f->order[t];
+        if (fill(f, k) < r) f->defer[nd++] = k;
+    }
+    while (nd > 0) {
+        pass(f, w, f->defer, nd, true);
+        bool progress = false;
+        int32_t nd2 = 0;
+        for (int32_t t = 0; t < nd; t++) {
+            int32_t k = f->defer[t];
+            int32_t before = 0;
+            while (before < r && f->x[(size_t)k * r + before] >= 0) before++;
+            int32_t after = fill(f, k);
+            if (after > before) progress = true;
+            if (after < r) f->defer[nd2++] = k;
+        }
+        nd = nd2;
+        if (!progress) break;
+    }
+    return nd == 0;
+}
+
+/* ---- local search ---- */
+
+static void list_build(fctx *f)
+{
+    for (int32_t i = 0; i < f->n; i++) f->head[i] = -1;
+    for (int32_t s = 0; s < f->m * f->r; s++) {
+        int32_t i = f->x[s];
+        f->prv[s] = -1;
+        f->nxt[s] = f->head[i];
+        if (f->head[i] >= 0) f->prv[f->head[i]] = s;
+        f->head[i] = s;
+    }
+}
+
+static void list_move(fctx *f, int32_t s, int32_t from, int32_t to)
+{
+    if (f->prv[s] >= 0) f->nxt[f->prv[s]] = f->nxt[s];
+    else f->head[from] = f->nxt[s];
+    if (f->nxt[s] >= 0) f->prv[f->nxt[s]] = f->prv[s];
+    f->prv[s] = -1;
+    f->nxt[s] = f->head[to];
+    if (f->head[to] >= 0) f->prv[f->head[to]] = s;
+    f->head[to] = s;
+}
+
+/* Side constraints during local search: compatibility (>= p_min) and the
+ * summed-time cap. A move may not break a satisfied one, nor worsen a broken one. */
+typedef struct slack {
+    double c, t;
+    bool use_t;
+} slack;
+
+static inline bool slack_ok(double s, double d)
+{
+    return s + d >= -1e-9 || d >= 0;
+}
+
+static void move_slot(fctx *f, slack *sl, int32_t s, int32_t to)
+{
+    int32_t k = s / f->r, from = f->x[s];
+    use(f, from, k, -1);
+    use(f, to, k, 1);
+    sl->c += sw_asg_C(f->a, to, k) - sw_asg_C(f->a, from, k);
+    sl->t -= sw_asg_T(f->a, to, k) - sw_asg_T(f->a, from, k);
+    f->x[s] = to;
+    list_move(f, s, from, to);
+}
+
+/*
+ * Improves the complete assignment f->x for cost w (mu ignored) with shift
+ * moves, swaps of two subtasks between SLMs, and ejections (k1 takes k2's
+ * place on i2, k2 moves to a third SLM). Candidate lists must be current.
+ */
+static void local_search(fctx *f, const fcost *w)
+{
+    const sw_asg *a = f->a;
+    int32_t r = f->r, L = f->L, mr = f->m * f->r;
+    reset_resources(f);
+    slack sl = {0, 0, a->has_time_cap && !a->makespan};
+    for (int32_t s = 0; s < mr; s++) {
+        int32_t k = s / r, i = f->x[s];
+        use(f, i, k, 1);
+        sl.c += sw_asg_C(a, i, k);
+        sl.t += sw_asg_T(a, i, k);
+    }
+    sl.c -= a->p->p_min;
+    sl.t = sl.use_t ? a->time_cap - sl.t : INFINITY;
+    list_build(f);
+    size_t budget = f->work + (size_t)64 * (size_t)f->n * (size_t)f->m + (size_t)1000000;
+    for (int round = 0; round < 100 && f->work < budget; round++) {
+        bool improved = false;
+        /* shifts */
+        for (int32_t s = 0; s < mr; s++) {
+            int32_t k = s / r, i = f->x[s];
+            double cur = qcost(f, w, i, k), bestd = -1e-12 * (1 + fabs(cur));
+            int32_t bi = -1;
+            size_t b = (size_t)k * L;
+            for (int32_t j = 0; j < f->cn[k]; j++) {
+                int32_t i2 = f->ci[b + j];
+                if (i2 == i) continue;
+                double d = qcost(f, w, i2, k) - cur;
+                if (d >= bestd || zone_clash(f, k, i2, s % r) || !fits(f, i2, k)) continue;
+                if (!slack_ok(sl.c, sw_asg_C(a, i2, k) - sw_asg_C(a, i, k))) continue;
+                if (sl.use_t && !slack_ok(sl.t, sw_asg_T(a, i, k) - sw_asg_T(a, i2, k))) continue;
+                bestd = d;
+                bi = i2;
+            }
+            if (bi >= 0) {
+                move_slot(f, &sl, s, bi);
+                improved = true;
+            }
+        }
+        f->work += (size_t)mr * L;
+        /* swaps and ejections */
+        for (int32_t s1 = 0; s1 < mr; s1++) {
+            int32_t k1 = s1 / r, i1 = f->x[s1];
+            double cur1 = qcost(f, w, i1, k1);
+            double bestd = -1e-12 * (1 + fabs(cur1));
+            int32_t b_s2 = -1, b_i2 = -1, b_i3 = -1;
+            size_t b1 = (size_t)k1 * L;
+            for (int32_t j = 0; j < f->cn[k1]; j++) {
+                int32_t i2 = f->ci[b1 + j];
+                if (i2 == i1) continue;
+                double d1 = qcost(f, w, i2, k1) - cur1;
+                if (d1 >= 0 || zone_clash(f, k1, i2, s1 % r)) continue;
+                double dc1 = sw_asg_C(a, i2, k1) - sw_asg_C(a, i1, k1);
+                double dt1 = sw_asg_T(a, i1, k1) - sw_asg_T(a, i2, k1);
+                for (int32_t s2 = f->head[i2]; s2 >= 0; s2 = f->nxt[s2]) {
+                    int32_t k2 = s2 / r;
+                    f->work++;
+                    if (k2 == k1) continue;
+                    /* i2 must fit k1 once k2 leaves */
+                    if (f->resc[i2] + sw_asg_cu(a, i2, k2) - sw_asg_cu(a, i2, k1) < -1e-9) continue;
+                    if (f->resz[i2] + sw_asg_T(a, i2, k2) - sw_asg_T(a, i2, k1) < -1e-9) continue;
+                    double q22 = qcost(f, w, i2, k2);
+                    double c22 = sw_asg_C(a, i2, k2), t22 = sw_asg_T(a, i2, k2);
+                    /* swap: k2 goes to i1 */
+                    if (sw_asg_eligible(a, i1, k2) && !zone_clash(f, k2, i1, s2 % r) &&
+                        f->resc[i1] + sw_asg_cu(a, i1, k1) - sw_asg_cu(a, i1, k2) >= -1e-9 &&
+                        f->resz[i1] + sw_asg_T(a, i1, k1) - sw_asg_T(a, i1, k2) >= -1e-9) {
+                        double d = d1 + qcost(f, w, i1, k2) - q22;
+                        if (d < bestd && slack_ok(sl.c, dc1 + sw_asg_C(a, i1, k2) - c22) &&
+                            (!sl.use_t || slack_ok(sl.t, dt1 + t22 - sw_asg_T(a, i1, k2)))) {
+                            bestd = d;
+                            b_s2 = s2;
+                            b_i2 = i2;
+                            b_i3 = i1;
+                        }
+                    }
+                    /* ejection: k2 goes to a third SLM with room */
+                    size_t b2 = (size_t)k2 * L;
+                    for (int32_t j3 = 0; j3 < f->cn[k2]; j3++) {
+                        int32_t i3 = f->ci[b2 + j3];
+                        if (i3 == i1 || i3 == i2) continue;
+                        double d = d1 + qcost(f, w, i3, k2) - q22;
+                        if (d >= bestd || zone_clash(f, k2, i3, s2 % r) || !fits(f, i3, k2)) continue;
+                        if (!slack_ok(sl.c, dc1 + sw_asg_C(a, i3, k2) - c22)) continue;
+                        if (sl.use_t && !slack_ok(sl.t, dt1 + t22 - sw_asg_T(a, i3, k2))) continue;
+                        bestd = d;
+                        b_s2 = s2;
+                        b_i2 = i2;
+                        b_i3 = i3;
+                    }
+                }
+            }
+            if (b_s2 >= 0) {
+                /* move k2 out first so that i2 has room for k1 */
+                move_slot(f, &sl, b_s2, b_i3);
+                move_slot(f, &sl, s1, b_i2);
+                improved = true;
+            }
+        }
+        if (!improved) break;
+    }
+}
+
+/* ---- drivers ---- */
+
+static double inner_cost(const fctx *f, const fcost *w, const int32_t *x, double *compat,
+                         double *tsum)
+{
+    double q = 0, c = 0, t = 0;
+    for (int32_t s = 0; s < f->m * f->r; s++) {
+        int32_t k = s / f->r, i = x[s];
+        q += qcost(f, w, i, k);
+        c += sw_asg_C(f->a, i, k);
+        t += sw_asg_T(f->a, i, k);
+    }
+    *compat = c;
+    *tsum = t;
+    return q;
+}
+
+static bool compat_ok(const fctx *f, double c)
+{
+    return c >= f->a->p->p_min - SW_ASG_TOL * (1 + f->a->p->p_min);
+}
+
+/*
+ * Minimises ce*E + ct*T subject to capacity, p_min and the per-SLM load cap
+ * f->zcap: greedy, then a search on the p_min multiplier mu when greedy
+ * falls short, then local search on the best with cost ls (NULL: the same
+ * cost). Result in out ([m*r]); *lb is a Lagrangian lower bound of the inner
+ * objective (-inf if none).
+ */
+static bool solve_mu(fctx *f, double ce, double ct, const fcost *ls, int32_t *out, double *out_q,
+                     double *lb)
+{
+    const double pmin = f->a->p->p_min;
+    size_t mr = (size_t)f->m * f->r;
+    fcost w = {ce, ct, 0};
+    double lagr, c, t, q;
+    bool have = false;
+    double best_q = INFINITY, best_mu = 0;
+    *lb = -INFINITY;
+    bool ok = greedy(f, &w, &lagr);
+    if (!isnan(lagr)) *lb = lagr;
+    if (ok) {
+        q = inner_cost(f, &w, f->x, &c, &t);
+        if (compat_ok(f, c)) {
+            memcpy(out, f->x, mr * sizeof(int32_t));
+            best_q = q;
+            have = true;
+        }
+    }
+    if (!have && pmin > 0) {
+        /* scale of mu: cost per unit of compatibility */
+        double qs = 0, cs = 0;
+        for (int32_t k = 0; k < f->m; k++) {
+            if (f->cn[k] == 0) continue;
+            int32_t i = f->ci[(size_t)k * f->L];
+            qs += fabs(qcost(f, &w, i, k));
+            cs += sw_asg_C(f->a, i, k);
+        }
+        double mu_lo = 0, mu_hi = cs > 0 ? (qs > 0 ? qs / cs : 1.0) : 1.0;
+        bool found = false;
+        for (int it = 0; it < 60 && !found; it++) {
+            w.mu = mu_hi;
+            ok = greedy(f, &w, &lagr);
+            if (!isnan(lagr) && lagr + mu_hi * pmin > *lb) *lb = lagr + mu_hi * pmin;
+            if (ok) {
+                q = inner_cost(f, &w, f->x, &c, &t);
+                if (compat_ok(f, c)) {
+                    found = true;
+                    memcpy(out, f->x, mr * sizeof(int32_t));
+                    best_q = q;
+                    best_mu = mu_hi;
+                    have = true;
+                    break;
+                }
+            }
+            mu_lo = mu_hi;
+            mu_hi *= 2;
+        }
+        int steps = (size_t)f->n * f->m > 2000000 ? 6 : 14;
+        for (int it = 0; found && it < steps; it++) {
+            w.mu = 0.5 * (mu_lo + mu_hi);
+            ok = greedy(f, &w, &lagr);
+            if (!isnan(lagr) && lagr + w.mu * pmin > *lb) *lb = lagr + w.mu * pmin;
+            bool good = false;
+            if (ok) {
+                q = inner_cost(f, &w, f->x, &c, &t);
+                good = compat_ok(f, c);
+                if (good && q < best_q) {
+                    memcpy(out, f->x, mr * sizeof(int32_t));
+                    best_q = q;
+                    best_mu = w.mu;
+                }
+            }
+            if (good) mu_hi = w.mu;
+            else mu_lo = w.mu;
+        }
+    }
+    if (!have) return false;
+    /* local search from the best, on candidate lists of its multiplier */
+    w.mu = best_mu;
+    pass(f, &w, NULL, 0, false);
+    memcpy(f->x, out, mr * sizeof(int32_t));
+    w.mu = 0;
+    /* local search never breaks a satisfied constraint, so its result stands */
+    local_search(f, ls ? ls : &w);
+    memcpy(out, f->x, mr * sizeof(int32_t));
+    *out_q = inner_cost(f, &w, f->x, &c, &t);
+    return true;
+}
+
+static void keep_if_better(fctx *f, const int32_t *x)
+{
+    double e, t, c;
+    bool feas;
+    sw_asg_eval(f->a, x, &e, &t, &c, &feas);
+    if (!feas) return;
+    double obj = sw_asg_objective(f->a, e, t);
+    if (!f->have_best || obj < f->best_obj) {
+        memcpy(f->best, x, (size_t)f->m * f->r * sizeof(int32_t));
+        f->best_obj = obj;
+        f->have_best = true;
+    }
+}
+
+/* min we*E + wt*T (summed time), optionally s.t. T <= time_cap via a search
+ * on the time multiplier nu. */
+static void drive_sum(fctx *f, int32_t *tmp)
+{
+    const sw_asg *a = f->a;
+    double q, lb;
+    if (!a->has_time_cap) {
+        if (solve_mu(f, a->we, a->wt, NULL, tmp, &q, &lb)) keep_if_better(f, tmp);
+        f->lb = lb;
+        return;
+    }
+    double cap = a->time_cap;
+    fcost lsw = {a->we, a->wt, 0}; /* local search: the true cost, the cap as a constraint */
+    /* energy-only first; raise nu until the time cap holds */
+    double nu_lo = 0, nu_hi = 0;
+    bool found = false;
+    f->lb = -INFINITY;
+    double es = 0, ts = 0;
+    for (int32_t i = 0; i < f->n; i++) {
+        es += a->p->E ? a->p->E[i] : 1;
+        ts += a->p->T ? a->p->T[i] : 1;
+    }
+    double nu0 = ts > 0 ? (es > 0 ? es / ts : 1.0) : 1.0;
+    for (int it = 0; it < 60; it++) {
+        double nu = it == 0 ? 0 : (it == 1 ? nu0 : nu_hi * 2);
+        if (solve_mu(f, a->we, nu, &lsw, tmp, &q, &lb)) {
+            if (lb - nu * cap > f->lb) f->lb = lb - nu * cap;
+            double c, t;
+            fcost w = {a->we, 0, 0};
+            inner_cost(f, &w, tmp, &c, &t);
+            keep_if_better(f, tmp);
+            if (t <= cap + SW_ASG_TOL * (1 + cap)) {
+                nu_hi = nu;
+                found = true;
+                break;
+            }
+        }
+        nu_lo = nu;
+        nu_hi = nu == 0 ? nu0 / 2 : nu;
+    }
+    int steps = (size_t)f->n * f->m > 2000000 ? 5 : 10;
+    for (int it = 0; found && it < steps && nu_hi > 0; it++) {
+        double nu = 0.5 * (nu_lo + nu_hi);
+        bool good = false;
+        if (solve_mu(f, a->we, nu, &lsw, tmp, &q, &lb)) {
+            if (lb - nu * cap > f->lb) f->lb = lb - nu * cap;
+            double c, t;
+            fcost w = {a->we, 0, 0};
+            inner_cost(f, &w, tmp, &c, &t);
+            keep_if_better(f, tmp);
+            good = t <= cap + SW_ASG_TOL * (1 + cap);
+        }
+        if (good) nu_hi = nu;
+        else nu_lo = nu;
+    }
+}
+
+/* Makespan: a per-SLM load cap Z turns it into capacities; scan Z between a
+ * lower bound and the uncapped solution's makespan. */
+static void drive_makespan(fctx *f, int32_t *tmp)
+{
+    const sw_asg *a = f->a;
+    double q, lb;
+    f->lb = -INFINITY;
+    double ce = a->we, ct = a->we > 0 ? 1e-3 * a->wt : 1.0;
+    if (a->has_time_cap) {
+        f->zcap = a->time_cap;
+        if (solve_mu(f, a->we, 0, NULL, tmp, &q, &lb)) keep_if_better(f, tmp);
+        return;
+    }
+    f->zcap = INFINITY;
+    if (!solve_mu(f, ce, ct, NULL, tmp, &q, &lb)) return;
+    keep_if_better(f, tmp);
+    double e0, zhi, c0;
+    bool feas;
+    sw_asg_eval(a, tmp, &e0, &zhi, &c0, &feas);
+    /* lower bound of the makespan: least total time over the SLMs, and the
+     * slowest subtask's r-th fastest SLM */
+    fcost wt = {0, 1, 0};
+    double tmin = pass(f, &wt, NULL, 0, false);
+    int32_t n_avail = 0;
+    for (int32_t i = 0; i < f->n; i++)
+        if (!a->p->available || a->p->available[i]) n_avail++;
+    double zlo = isnan(tmin) ? 0 : tmin / (n_avail > 0 ? n_avail : 1);
+    for (int32_t k = 0; k < f->m; k++)
+        if (f->cn[k] >= f->r && f->cq[(size_t)k * f->L + f->r - 1] > zlo)
+            zlo = f->cq[(size_t)k * f->L + f->r - 1];
+    if (zlo >= zhi) return;
+    /* smallest feasible cap by bisection, then a grid above it */
+    double lo = zlo, hi = zhi;
+    int steps = (size_t)f->n * f->m > 2000000 ? 4 : 8;
+    for (int it = 0; it < steps; it++) {
+        f->zcap = 0.5 * (lo + hi);
+        if (solve_mu(f, ce, ct, NULL, tmp, &q, &lb)) {
+            keep_if_better(f, tmp);
+            hi = f->zcap;
+        } else {
+            lo = f->zcap;
+        }
+    }
+    for (int g = 1; g <= steps; g++) {
+        f->zcap = hi + (zhi - hi) * g / (steps + 1);
+        if (solve_mu(f, ce, ct, NULL, tmp, &q, &lb)) keep_if_better(f, tmp);
+    }
+    f->zcap = INFINITY;
+}
+
+swarm_err sw_asg_fast(const sw_asg *a, swarm_assign_result *res)
+{
+    fctx f;
+    memset(&f, 0, sizeof(f));
+    f.a = a;
+    f.n = a->n;
+    f.m = a->m;
+    f.r = a->r;
+    f.L = a->r + 7 < a->n ? a->r + 7 : a->n;
+    f.zcap = INFINITY;
+    size_t m = (size_t)a->m, n = (size_t)a->n, mr = m * (size_t)a->r, mL = m * (size_t)f.L;
+    res->method = "greedy+local";
+    if (m == 0) {
+        res->status = SWARM_ASSIGN_OPTIMAL;
+        res->bound = 0;
+        return SWARM_OK;
+    }
+    f.ci = sw_malloc(mL * sizeof(int32_t));
+    f.cq = sw_malloc(mL * sizeof(double));
+    f.cn = sw_malloc(m * sizeof(int32_t));
+    f.x = sw_malloc(mr * sizeof(int32_t));
+    f.best = sw_malloc(mr * sizeof(int32_t));
+    int32_t *tmp = sw_malloc(mr * sizeof(int32_t));
+    f.resc = sw_malloc(n * sizeof(double));
+    f.resz = sw_malloc(n * sizeof(double));
+    f.order = sw_malloc(m * sizeof(int32_t));
+    f.defer = sw_malloc(m * sizeof(int32_t));
+    f.regret = sw_malloc(m * sizeof(double));
+    f.head = sw_malloc(n * sizeof(int32_t));
+    f.nxt = sw_malloc(mr * sizeof(int32_t));
+    f.prv = sw_malloc(mr * sizeof(int32_t));
+    swarm_err rc = SWARM_OK;
+    if (!f.ci || !f.cq || !f.cn || !f.x || !f.best || !tmp || !f.resc || !f.resz || !f.order ||
+        !f.defer || !f.regret || !f.head || !f.nxt || !f.prv) {
+        rc = SWARM_ENOMEM;
+        goto out;
+    }
+    f.lb = -INFINITY;
+    if (a->makespan) drive_makespan(&f, tmp);
+    else drive_sum(&f, tmp);
+    if (f.have_best) {
+        memcpy(res->assign, f.best, mr * sizeof(int32_t));
+        res->status = SWARM_ASSIGN_FEASIBLE;
+        /* the Lagrangian bound is for the sum objective; none for makespan */
+        res->bound = a->makespan ? -INFINITY : f.lb;
+    } else {
+        res->status = SWARM_ASSIGN_INFEASIBLE;
+        res->bound = -INFINITY;
+        snprintf(res->reason, sizeof(res->reason),
+                 "the fast method found no feasible assignment (not proven infeasible; try "
+                 "--method exact)");
+    }
+out:
+    sw_free(f.ci);
+    sw_free(f.cq);
+    sw_free(f.cn);
+    sw_free(f.x);
+    sw_free(f.best);
+    sw_free(tmp);
+    sw_free(f.resc);
+    sw_free(f.resz);
+    sw_free(f.order);
+    sw_free(f.defer);
+    sw_free(f.regret);
+    sw_free(f.head);
+    sw_free(f.nxt);
+    sw_free(f.prv);
+    return rc;
+}
