@@ -41,8 +41,9 @@ typedef struct swarm_subtask {
     const char *name;           /* "map-3", "reduce", step name, "member-2", "level-0", "main" */
     swarm_subtask_kind kind;
     const char *skill;          /* required skill (for C_ik) */
-    const char *prompt;         /* final prompt when n_deps == 0, else the raw template
-                                 * (call swarm_plan_render once the deps are done) */
+    const char *prompt;         /* the final prompt, or (map-reduce's reduce and pipeline
+                                 * steps with depends_on) the raw template: always get the
+                                 * text to run from swarm_plan_render once deps are done */
     const char *const *labels;
     size_t n_labels;            /* classify: label continuations */
     int32_t max_tokens;
@@ -104,12 +105,15 @@ SWARM_API const swarm_subtask *swarm_plan_get(const swarm_plan *p, size_t i);
 SWARM_API swarm_decomp swarm_plan_decomp(const swarm_plan *p);
 
 /*
- * Renders subtask i's prompt from the outputs of its dependencies (outputs[j]
- * = text of subtask j, NULL when not done; indexed by subtask id). One pass
- * over the template: {{input}}, {{chunk}}, {{results}} (the dependencies'
- * outputs in id order, joined by a blank line) and {{steps.NAME}}; text that
- * is substituted in is never re-scanned. *out sw_malloc'd; free with
- * swarm_free. SWARM_EINVAL when a needed output is NULL or i is out of range.
+ * Renders subtask i's prompt. outputs is indexed by subtask id: outputs[j] =
+ * the text subtask j produced, NULL when not done. Subtasks that are not
+ * templated (maps, ensemble members, cascade levels, steps without
+ * depends_on) return their prompt as is and accept outputs == NULL. For a
+ * templated one: one pass over the template substituting {{input}},
+ * {{results}} (the dependencies' outputs in id order, joined by a blank line)
+ * and {{steps.NAME}}; substituted text is never re-scanned. *out sw_malloc'd;
+ * free with swarm_free. SWARM_EINVAL when a needed output is NULL or i is out
+ * of range.
  */
 SWARM_API swarm_err swarm_plan_render(const swarm_plan *p, size_t i, const char *const *outputs,
                                       char **out);

@@ -1,0 +1,110 @@
+/*
+ * template.c: prompt templates: scanning {{name}} variables (for validation
+ * at parse time) and substituting them in one pass (at build and render
+ * time). No escapes, no conditionals: a lone "{{" without "}}" is an error.
+ */
+#include <string.h>
+
+#include "plan_int.h"
+
+/* Finds the next variable at or after p: *open at "{{", name span, *after
+ * past "}}". Returns false when there is none; SWARM_EINVAL via *rc for an
+ * unterminated or empty one. */
+static bool next_var(const char *p, const char **open, const char **name, size_t *name_len,
+                     const char **after, swarm_err *rc, swarm_diag *d)
+{
+    *rc = SWARM_OK;
+    const char *o = strstr(p, "{{");
+    if (o == NULL) return false;
+    const char *c = strstr(o + 2, "}}");
+    if (c == NULL) {
+        *rc = sw_diag_set(d, SWARM_EINVAL, "unterminated \"{{\" in template near \"%.20s\"", o);
+        return false;
+    }
+    const char *s = o + 2, *e = c;
+    while (s < e && *s == ' ') s++;
+    while (e > s && e[-1] == ' ') e--;
+    if (s == e) {
+        *rc = sw_diag_set(d, SWARM_EINVAL, "empty \"{{}}\" in template");
+        return false;
+    }
+    *open = o;
+    *name = s;
+    *name_len = (size_t)(e - s);
+    *after = c + 2;
+    return true;
+}
+
+swarm_err sw_tpl_scan(const char *tpl, sw_tpl_var_fn fn, void *ctx, swarm_diag *d)
+{
+    const char *p = tpl, *open, *name, *after;
+    size_t nlen;
+    swarm_err rc;
+    while (next_var(p, &open, &name, &nlen, &after, &rc, d)) {
+        if ((rc = fn(ctx, name, nlen, d)) != SWARM_OK) return rc;
+        p = after;
+    }
+    return rc;
+}
+
+typedef struct sbuf {
+    char *s;
+    size_t n, cap;
+    bool oom;
+} sbuf;
+
+static void sb_add(sbuf *b, const char *s, size_t n)
+{
+    if (b->oom) return;
+    size_t need;
+    if (!sw_add_ok(b->n, n, &need) || !sw_add_ok(need, 1, &need)) {
+        b->oom = true;
+        return;
+    }
+    if (need > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap < need) cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+        char *v = sw_realloc(b->s, cap);
+        if (v == NULL) {
+            b->oom = true;
+            return;
+        }
+        b->s = v;
+        b->cap = cap;
+    }
+    memcpy(b->s + b->n, s, n);
+    b->n += n;
+    b->s[b->n] = '\0';
+}
+
+swarm_err sw_tpl_render(const char *tpl, sw_tpl_lookup_fn lookup, void *ctx, char **out,
+                        swarm_diag *d)
+{
+    sbuf b = {0};
+    const char *p = tpl, *open, *name, *after;
+    size_t nlen;
+    swarm_err rc;
+    sb_add(&b, "", 0);
+    while (next_var(p, &open, &name, &nlen, &after, &rc, d)) {
+        sb_add(&b, p, (size_t)(open - p));
+        const char *v = lookup(ctx, name, nlen);
+        if (v == NULL) {
+            sw_free(b.s);
+            return sw_diag_set(d, SWARM_EINVAL, "template variable {{%.*s}} has no value",
+                               (int)nlen, name);
+        }
+        sb_add(&b, v, strlen(v));
+        p = after;
+    }
+    if (rc != SWARM_OK) {
+        sw_free(b.s);
+        return rc;
+    }
+    sb_add(&b, p, strlen(p));
+    if (b.oom) {
+        sw_free(b.s);
+        return SWARM_ENOMEM;
+    }
+    *out = b.s;
+    return SWARM_OK;
+}
