@@ -253,6 +253,9 @@ static void test_bad_header(void **state)
     hdr(&b, 1, 0, 0);
     expect_reject(&b, "version 1 is not supported");
     b = (bytes){0};
+    hdr(&b, 0, 0, 0);
+    expect_reject(&b, "unsupported GGUF version 0");
+    b = (bytes){0};
     hdr(&b, 99, 0, 0);
     expect_reject(&b, "unsupported GGUF version 99");
     b = (bytes){0};
@@ -398,6 +401,15 @@ static void test_bad_tensors(void **state)
     expect_reject(&b, "row length 33 is not a multiple of the Q8_0 block size 32");
     b = one_tensor("t", 2, ne1, SW_TYPE_F32, 4, 64);
     expect_reject(&b, "tensor 't': offset 4 is not a multiple of the alignment 32");
+    /* test-gguf.cpp INCONSISTENT_ALIGN: offsets aligned to 32, file says 64 */
+    b = (bytes){0};
+    hdr(&b, 3, 2, 1);
+    kv_u32(&b, "general.alignment", 64);
+    tinfo(&b, "t0", 2, ne1, SW_TYPE_F32, 0);
+    tinfo(&b, "t1", 2, ne1, SW_TYPE_F32, 32);
+    pad(&b, 64);
+    zeros(&b, 128);
+    expect_reject(&b, "tensor 't1': offset 32 is not a multiple of the alignment 64");
     b = one_tensor("t", 2, ne1, SW_TYPE_F32, 1ull << 40, 64);
     expect_reject(&b, "tensor 't' extends past end of file");
     /* offset + size wrapping around 2^64 must not pass */
@@ -442,6 +454,17 @@ static void test_bad_tensors(void **state)
 static void test_valid_edge_cases(void **state)
 {
     (void)state;
+    /* test-gguf.cpp HEADER_EMPTY: no keys, no tensors */
+    bytes e = {0};
+    hdr(&e, 3, 0, 0);
+    sw_gguf ge;
+    swarm_diag de = {{0}};
+    CHECK_OK(sw_gguf_parse(e.p, e.len, &ge, &de));
+    assert_int_equal(ge.alignment, 32);
+    assert_null(sw_gguf_find(&ge, "general.alignment"));
+    assert_null(sw_gguf_find_tensor(&ge, "x"));
+    sw_gguf_close(&ge);
+    free(e.p);
     /* no tensors and no trailing padding (vocabulary-only files) */
     bytes b = {0};
     hdr(&b, 2, 0, 1);
