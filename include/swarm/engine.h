@@ -51,6 +51,17 @@ typedef struct swarm_model_info {
 /* Borrowed; valid until the model is destroyed. */
 SWARM_API const swarm_model_info *swarm_model_get_info(const swarm_model *m);
 
+/* The text of token id following token prev, as generation prints it
+ * (llama2.c run.c rules: no leading space right after BOS, <0xXX> pieces as
+ * raw bytes, a lone control byte dropped). Writes at most cap bytes (no NUL)
+ * and returns the piece's full length. Used to echo a prompt exactly. */
+SWARM_API size_t swarm_model_token_text(const swarm_model *m, int32_t prev, int32_t id,
+                                        char *buf, size_t cap);
+/* Token ids of text as swarm_generate encodes a raw prompt (BOS first when
+ * the model wants one). *out is allocated; free it with swarm_free. */
+SWARM_API swarm_err swarm_model_tokenize(const swarm_model *m, const char *text, int32_t **out,
+                                         size_t *out_n);
+
 typedef struct swarm_session_params {
     int32_t n_ctx;     /* KV cache length in tokens; 0 = min(model's, 2048) */
     int32_t n_threads; /* 0 = number of online CPUs */

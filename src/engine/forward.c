@@ -19,7 +19,8 @@ struct sw_fwd {
     int32_t n_ctx, n_batch;
     int32_t q_dim, kv_dim; /* n_heads * head_dim, n_kv_heads * head_dim */
     size_t embd_row_bytes;
-    sw_pool *pool;
+    sw_pool *pool;   /* n_threads */
+    sw_pool *pool1;  /* the caller alone: for matmuls too small to be worth a wake-up */
     void *arena; /* the one allocation behind every pointer below */
     float *x;        /* (n_batch, dim)      residual stream */
     float *xb;       /* (n_batch, dim)      normed input of a matmul */
@@ -170,6 +171,8 @@ swarm_err sw_fwd_create(const sw_hparams *hp, const sw_weights *w, const float *
         }
     }
     if ((rc = sw_pool_reserve(f->pool, scratch)) != SWARM_OK) goto fail;
+    if ((rc = sw_pool_create(1, &f->pool1)) != SWARM_OK) goto fail;
+    if ((rc = sw_pool_reserve(f->pool1, scratch)) != SWARM_OK) goto fail;
     *out = f;
     return SWARM_OK;
 fail:
@@ -181,6 +184,7 @@ void sw_fwd_destroy(sw_fwd *f)
 {
     if (f == NULL) return;
     if (f->pool != NULL) sw_pool_destroy(f->pool);
+    if (f->pool1 != NULL) sw_pool_destroy(f->pool1);
     sw_free(f->arena);
     sw_free(f);
 }
@@ -288,9 +292,15 @@ static void attention_worker(void *arg, int ith, int nth)
 /* ------------------------------------------------------------------------ */
 /* the forward pass                                                         */
 
+/* Below this many multiply-adds a matmul takes a few microseconds, less
+ * than waking the other threads costs on a busy machine. */
+#define MATMUL_THREAD_MIN (1 << 17)
+
 static void matmul(sw_fwd *f, float *out, const sw_tensor *w, const float *x, int32_t n_tok)
 {
-    sw_matmul(f->pool, out, w->data, w->type, w->rows, w->cols, x, n_tok);
+    double work = (double)w->rows * (double)w->cols * (double)n_tok;
+    sw_pool *p = work < MATMUL_THREAD_MIN ? f->pool1 : f->pool;
+    sw_matmul(p, out, w->data, w->type, w->rows, w->cols, x, n_tok);
 }
 
 const float *sw_fwd_eval(sw_fwd *f, const int32_t *tokens, int32_t n, int32_t pos0,

@@ -1,0 +1,556 @@
+/*
+ * engine.c: the public engine API (engine.h): loading .gguf and llama2.c
+ * models with their tokenizers, sessions, generation with llama2.c run.c
+ * semantics, chat prompts, cancellation, log-probability scoring and model
+ * info. The numeric work is in forward.c and sampler.c.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "forward.h"
+
+#define MAX_N_CTX (1 << 20)
+/* keep the all-positions logits buffer of a session at or below this */
+#define LOGITS_BUDGET_BYTES (16u << 20)
+
+struct swarm_model {
+    char *path;
+    bool is_gguf;
+    sw_gguf gguf;      /* GGUF: the parsed file (owns its mapping) */
+    void *map;         /* llama2.c: the mapping */
+    size_t map_len;
+    sw_hparams hp;
+    sw_weights w;
+    sw_tokenizer *tok;
+    enum sw_chat_template chat;
+    float *rope_freq;  /* (rope_dim/2) angle per position of each rotated pair */
+    size_t max_piece;  /* upper bound of one decoded piece's bytes */
+    swarm_model_info info;
+    char quant[16];
+    char tok_name[80];
+};
+
+struct swarm_session {
+    swarm_model *m;
+    sw_fwd *fwd;
+    int32_t n_ctx;
+    sw_prob *cand;  /* (n_vocab) sampler candidates */
+    char *piece;    /* (max_piece + 1) one decoded piece */
+};
+
+/* ------------------------------------------------------------------------ */
+/* defaults                                                                 */
+
+swarm_model_params swarm_model_params_default(void)
+{
+    swarm_model_params p = {.path = NULL, .tokenizer_path = NULL};
+    return p;
+}
+
+swarm_session_params swarm_session_params_default(void)
+{
+    swarm_session_params p = {.n_ctx = 0, .n_threads = 0};
+    return p;
+}
+
+swarm_sampling swarm_sampling_default(void)
+{
+    swarm_sampling s = {.temperature = 1.0f, .top_k = 0, .top_p = 0.9f, .min_p = 0.0f, .seed = 0};
+    return s;
+}
+
+/* ------------------------------------------------------------------------ */
+/* model loading                                                            */
+
+static const char *chat_name(enum sw_chat_template t)
+{
+    switch (t) {
+    case SW_CHAT_CHATML: return "chatml";
+    case SW_CHAT_LLAMA3: return "llama3";
+    case SW_CHAT_LLAMA2: return "llama2";
+    default: return "none";
+    }
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), k = strlen(suffix);
+    return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
+/* The llama2.c tokenizer used when none is given: tokenizer.bin, then
+ * tok512.bin, in the model's directory (run.c's default is tokenizer.bin). */
+static char *default_tokenizer(const char *model_path)
+{
+    static const char *names[] = {"tokenizer.bin", "tok512.bin"};
+    const char *slash = strrchr(model_path, '/');
+    size_t dir = slash ? (size_t)(slash - model_path + 1) : 0;
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        size_t n = dir + strlen(names[i]) + 1;
+        char *p = sw_malloc(n);
+        if (p == NULL) return NULL;
+        memcpy(p, model_path, dir);
+        strcpy(p + dir, names[i]);
+        FILE *f = fopen(p, "rb");
+        if (f != NULL) {
+            fclose(f);
+            return p;
+        }
+        if (i + 1 == sizeof(names) / sizeof(names[0])) return p; /* report this one */
+        sw_free(p);
+    }
+    return NULL;
+}
+
+/* Makes sure a message names the file it is about. */
+static void diag_name(swarm_diag *d, const char *path, swarm_err rc)
+{
+    if (d == NULL) return;
+    if (d->msg[0] == '\0')
+        sw_diag_set(d, rc, "%s: %s", path, swarm_strerror(rc));
+    else if (strncmp(d->msg, path, strlen(path)) != 0)
+        sw_diag_prefix(d, path);
+}
+
+static void fill_info(swarm_model *m)
+{
+    const sw_hparams *hp = &m->hp;
+    swarm_model_info *in = &m->info;
+    in->arch = hp->arch == SW_ARCH_QWEN2 ? "qwen2" : "llama";
+    in->format = m->is_gguf ? "gguf" : "llama2c";
+    in->chat_template = chat_name(m->chat);
+    in->dim = hp->dim;
+    in->ffn_dim = hp->ffn_dim;
+    in->n_layers = hp->n_layers;
+    in->n_heads = hp->n_heads;
+    in->n_kv_heads = hp->n_kv_heads;
+    in->n_vocab = hp->n_vocab;
+    in->n_ctx_train = hp->n_ctx_train;
+    in->rope_base = hp->rope_base;
+    in->norm_eps = hp->norm_eps;
+
+    /* bytes touched per generated token and the most common matrix type */
+    int64_t bytes = 0, params = 0;
+    int64_t count[SW_TYPE_COUNT] = {0};
+    const sw_weights *w = &m->w;
+    for (int32_t l = 0; l < hp->n_layers; l++) {
+        const sw_layer *L = &w->layers[l];
+        const sw_tensor *ts[] = {&L->attn_norm, &L->wq, &L->wk,     &L->wv,   &L->wo,
+                                 &L->bq,        &L->bk, &L->bv,     &L->ffn_norm,
+                                 &L->w_gate,    &L->w_up, &L->w_down};
+        for (size_t i = 0; i < sizeof(ts) / sizeof(ts[0]); i++) {
+            if (ts[i]->data == NULL) continue;
+            size_t rb = 0;
+            sw_type_row_bytes(ts[i]->type, ts[i]->cols, &rb);
+            bytes += (int64_t)rb * ts[i]->rows;
+            params += ts[i]->cols * ts[i]->rows;
+            if (ts[i]->rows > 1 && ts[i]->type < SW_TYPE_COUNT) count[ts[i]->type]++;
+        }
+    }
+    size_t rb = 0;
+    sw_type_row_bytes(w->output.type, w->output.cols, &rb);
+    bytes += (int64_t)rb * w->output.rows + (int64_t)hp->dim * 4;
+    params += (int64_t)hp->dim; /* out_norm */
+    params += w->tok_embd.cols * w->tok_embd.rows;
+    if (!hp->tied_output) params += w->output.cols * w->output.rows;
+    if (w->output.type < SW_TYPE_COUNT) count[w->output.type]++;
+    int best = 0;
+    for (int t = 1; t < SW_TYPE_COUNT; t++)
+        if (count[t] > count[best]) best = t;
+    const sw_type_traits *tr = sw_type_get((uint32_t)best);
+    snprintf(m->quant, sizeof(m->quant), "%s", tr ? tr->name : "?");
+    in->quant = m->quant;
+    in->n_params = params;
+    in->weight_bytes = bytes;
+
+    if (sw_tokenizer_kind(m->tok) == SW_TOK_BPE)
+        snprintf(m->tok_name, sizeof(m->tok_name), "bpe:%s", sw_tokenizer_pre_name(m->tok));
+    else
+        snprintf(m->tok_name, sizeof(m->tok_name), "spm");
+    in->tokenizer = m->tok_name;
+}
+
+static swarm_err load_gguf(swarm_model *m, swarm_diag *d)
+{
+    swarm_err rc = sw_gguf_open(m->path, &m->gguf, d);
+    if (rc != SWARM_OK) return rc;
+    if ((rc = sw_model_bind_gguf(&m->gguf, &m->hp, &m->w, d)) != SWARM_OK) {
+        diag_name(d, m->path, rc);
+        return rc;
+    }
+    const float *factors = NULL;
+    if ((rc = sw_model_rope_factors(&m->gguf, &m->hp, &factors, d)) != SWARM_OK) {
+        diag_name(d, m->path, rc);
+        return rc;
+    }
+    m->rope_freq = sw_calloc((size_t)m->hp.rope_dim / 2, sizeof(float));
+    if (m->rope_freq == NULL) return SWARM_ENOMEM;
+    sw_rope_freqs(&m->hp, factors, m->rope_freq);
+    if ((rc = sw_tokenizer_from_gguf(&m->gguf, &m->tok, d)) != SWARM_OK) {
+        diag_name(d, m->path, rc);
+        return rc;
+    }
+    sw_str tmpl;
+    m->chat = SW_CHAT_NONE;
+    if (sw_gguf_get_str(&m->gguf, "tokenizer.chat_template", &tmpl))
+        m->chat = sw_chat_detect(tmpl.ptr, (size_t)tmpl.len);
+    return SWARM_OK;
+}
+
+static swarm_err load_llama2c(swarm_model *m, const char *tok_path, swarm_diag *d)
+{
+    swarm_err rc = sw_llama2c_open(m->path, &m->hp, &m->w, &m->map, &m->map_len, d);
+    if (rc != SWARM_OK) {
+        diag_name(d, m->path, rc);
+        return rc;
+    }
+    m->rope_freq = sw_calloc((size_t)m->hp.rope_dim / 2, sizeof(float));
+    if (m->rope_freq == NULL) return SWARM_ENOMEM;
+    sw_rope_freqs(&m->hp, NULL, m->rope_freq);
+    char *owned = NULL;
+    if (tok_path == NULL) {
+        owned = default_tokenizer(m->path);
+        if (owned == NULL) return SWARM_ENOMEM;
+        tok_path = owned;
+    }
+    rc = sw_tokenizer_from_llama2c(tok_path, m->hp.n_vocab, &m->tok, d);
+    if (rc != SWARM_OK) diag_name(d, tok_path, rc);
+    sw_free(owned);
+    m->chat = SW_CHAT_NONE;
+    return rc;
+}
+
+swarm_err swarm_model_load(const swarm_model_params *p, swarm_model **out, swarm_diag *d)
+{
+    if (p == NULL || p->path == NULL || out == NULL)
+        return sw_diag_set(d, SWARM_EINVAL, "no model path given");
+    if (d != NULL) d->msg[0] = '\0';
+    swarm_model *m = sw_calloc(1, sizeof(*m));
+    if (m == NULL) return sw_diag_set(d, SWARM_ENOMEM, "%s: out of memory", p->path);
+    swarm_err rc;
+    if ((m->path = sw_strdup(p->path)) == NULL) {
+        rc = SWARM_ENOMEM;
+        goto fail;
+    }
+
+    /* The magic decides the format; a .gguf name always goes to the GGUF
+     * reader so that a damaged GGUF gets GGUF's messages. */
+    char magic[4] = {0};
+    FILE *f = fopen(m->path, "rb");
+    if (f == NULL) {
+        rc = sw_diag_set(d, SWARM_ENOTFOUND, "%s: cannot open: %s", m->path, strerror(errno));
+        goto fail;
+    }
+    size_t got = fread(magic, 1, 4, f);
+    fclose(f);
+    m->is_gguf = (got == 4 && memcmp(magic, "GGUF", 4) == 0) || ends_with(m->path, ".gguf");
+    rc = m->is_gguf ? load_gguf(m, d) : load_llama2c(m, p->tokenizer_path, d);
+    if (rc != SWARM_OK) goto fail;
+
+    int32_t tv = sw_tokenizer_n_vocab(m->tok);
+    if (tv <= 0 || tv > m->hp.n_vocab) {
+        rc = sw_diag_set(d, SWARM_EFORMAT, "%s: tokenizer has %d tokens but the model has %d",
+                         m->path, tv, m->hp.n_vocab);
+        goto fail;
+    }
+    /* Bound of one decoded piece: decoding never expands a stored piece
+     * (U+2581 -> ' ', <0xXX> -> one byte, byte-level BPE -> fewer bytes). */
+    size_t mx = 16;
+    for (int32_t i = 0; i < tv; i++) {
+        sw_str s = sw_tokenizer_piece(m->tok, i);
+        if (s.len + 8 > mx) mx = (size_t)s.len + 8;
+    }
+    m->max_piece = mx;
+    fill_info(m);
+    *out = m;
+    return SWARM_OK;
+fail:
+    if (rc == SWARM_ENOMEM && d != NULL && d->msg[0] == '\0')
+        sw_diag_set(d, rc, "%s: out of memory", p->path);
+    swarm_model_destroy(m);
+    return rc;
+}
+
+void swarm_model_destroy(swarm_model *m)
+{
+    if (m == NULL) return;
+    sw_tokenizer_destroy(m->tok);
+    sw_free(m->w.layers);
+    sw_free(m->rope_freq);
+    if (m->is_gguf) sw_gguf_close(&m->gguf);
+    sw_unmap_file(m->map, m->map_len);
+    sw_free(m->path);
+    sw_free(m);
+}
+
+const swarm_model_info *swarm_model_get_info(const swarm_model *m) { return &m->info; }
+
+/* llama2.c's safe_printf: a piece that is one control byte is not shown.
+ * Bytes >= 0x80 are kept (run.c drops them too, in the C locale), so that
+ * UTF-8 split over byte tokens survives; for the goldens this is the same. */
+static size_t token_text(const swarm_model *m, int32_t prev, int32_t id, char *buf, size_t cap)
+{
+    char one[8];
+    size_t n = sw_tokenizer_decode(m->tok, prev, id, buf, cap);
+    if (n == 1) {
+        if (cap == 0) sw_tokenizer_decode(m->tok, prev, id, one, sizeof(one));
+        unsigned char c = (unsigned char)(cap == 0 ? one[0] : buf[0]);
+        if (c < 0x80 && !(isprint(c) || isspace(c))) return 0;
+    }
+    return n;
+}
+
+static bool add_bos(const swarm_model *m)
+{
+    /* llama2.c checkpoints always start with BOS (run.c encode(..., 1, 0)) */
+    return !m->is_gguf || sw_tokenizer_add_bos_default(m->tok);
+}
+
+size_t swarm_model_token_text(const swarm_model *m, int32_t prev, int32_t id, char *buf,
+                              size_t cap)
+{
+    if (m == NULL || id < 0 || id >= sw_tokenizer_n_vocab(m->tok)) return 0;
+    return token_text(m, prev, id, buf, cap);
+}
+
+swarm_err swarm_model_tokenize(const swarm_model *m, const char *text, int32_t **out,
+                               size_t *out_n)
+{
+    if (m == NULL || text == NULL || out == NULL || out_n == NULL) return SWARM_EINVAL;
+    return sw_tokenizer_encode(m->tok, text, strlen(text), add_bos(m), false, false, out, out_n);
+}
+
+/* ------------------------------------------------------------------------ */
+/* sessions                                                                 */
+
+swarm_err swarm_session_create(swarm_model *m, const swarm_session_params *p,
+                               swarm_session **out)
+{
+    if (m == NULL || out == NULL) return SWARM_EINVAL;
+    swarm_session_params sp = p ? *p : swarm_session_params_default();
+    int32_t n_ctx = sp.n_ctx;
+    if (n_ctx < 0 || n_ctx > MAX_N_CTX || sp.n_threads < 0 || sp.n_threads > 1024)
+        return SWARM_EINVAL;
+    if (n_ctx == 0) n_ctx = m->hp.n_ctx_train < 2048 ? m->hp.n_ctx_train : 2048;
+    int n_threads = sp.n_threads > 0 ? sp.n_threads : sw_cpu_count();
+    int32_t n_batch = (int32_t)(LOGITS_BUDGET_BYTES / (4u * (uint32_t)m->hp.n_vocab));
+    if (n_batch > 64) n_batch = 64;
+    if (n_batch < 16) n_batch = 16;
+    if (n_batch > n_ctx) n_batch = n_ctx;
+
+    swarm_session *s = sw_calloc(1, sizeof(*s));
+    if (s == NULL) return SWARM_ENOMEM;
+    swarm_err rc;
+    s->m = m;
+    s->n_ctx = n_ctx;
+    s->cand = sw_calloc((size_t)m->hp.n_vocab, sizeof(sw_prob));
+    s->piece = sw_malloc(m->max_piece + 1);
+    if (s->cand == NULL || s->piece == NULL) {
+        rc = SWARM_ENOMEM;
+        goto fail;
+    }
+    rc = sw_fwd_create(&m->hp, &m->w, m->rope_freq, n_ctx, n_batch, n_threads, &s->fwd);
+    if (rc != SWARM_OK) goto fail;
+    *out = s;
+    return SWARM_OK;
+fail:
+    swarm_session_destroy(s);
+    return rc;
+}
+
+void swarm_session_destroy(swarm_session *s)
+{
+    if (s == NULL) return;
+    sw_fwd_destroy(s->fwd);
+    sw_free(s->cand);
+    sw_free(s->piece);
+    sw_free(s);
+}
+
+const float *swarm_session_logits(const swarm_session *s, int32_t *n_vocab)
+{
+    if (n_vocab != NULL) *n_vocab = s->m->hp.n_vocab;
+    return sw_fwd_last_logits(s->fwd);
+}
+
+/* ------------------------------------------------------------------------ */
+/* generation                                                               */
+
+static bool bad_sampling(const swarm_sampling *s)
+{
+    return !(s->temperature >= 0.0f) || !isfinite(s->temperature) || s->top_k < 0 ||
+           !(s->top_p >= 0.0f && s->top_p <= 1.0f) || !(s->min_p >= 0.0f && s->min_p <= 1.0f);
+}
+
+static bool ends_turn(const swarm_model *m, int32_t id)
+{
+    return id == sw_tokenizer_bos(m->tok) || id == sw_tokenizer_eos(m->tok) ||
+           sw_tokenizer_is_eog(m->tok, id);
+}
+
+/* The prompt's token ids: raw text, or chat messages in the model's template. */
+static swarm_err encode_prompt(swarm_session *s, const swarm_gen_params *p, int32_t **ids,
+                               size_t *n)
+{
+    const swarm_model *m = s->m;
+    if (p->chat != NULL && p->n_chat > 0) {
+        char *text = NULL;
+        swarm_err rc = sw_chat_render(m->chat, p->chat, p->n_chat, &text);
+        if (rc != SWARM_OK) return rc;
+        rc = sw_tokenizer_encode(m->tok, text, strlen(text), add_bos(m), false, true, ids, n);
+        sw_free(text);
+        return rc;
+    }
+    const char *text = p->prompt ? p->prompt : "";
+    return sw_tokenizer_encode(m->tok, text, strlen(text), add_bos(m), false, false, ids, n);
+}
+
+void swarm_gen_result_destroy(swarm_gen_result *r)
+{
+    if (r == NULL) return;
+    sw_free(r->text);
+    sw_free(r->tokens);
+    sw_free(r);
+}
+
+swarm_err swarm_generate(swarm_session *s, const swarm_gen_params *p, swarm_gen_result **out)
+{
+    if (s == NULL || p == NULL || out == NULL || bad_sampling(&p->sampling) || p->steps < 0)
+        return SWARM_EINVAL;
+    const swarm_model *m = s->m;
+    double t0 = sw_now_ms();
+    int32_t *ids = NULL;
+    size_t n_ids = 0;
+    swarm_err rc = encode_prompt(s, p, &ids, &n_ids);
+    if (rc != SWARM_OK) return rc;
+    if (n_ids == 0 || n_ids > (size_t)s->n_ctx) {
+        sw_free(ids);
+        return SWARM_EINVAL; /* nothing to start from, or longer than the context */
+    }
+    int32_t n_prompt = (int32_t)n_ids;
+    /* run.c: `steps` positions including the prompt, at most the context */
+    int64_t total;
+    if (p->steps > 0)
+        total = p->steps;
+    else if (p->max_tokens > 0)
+        total = (int64_t)n_prompt - 1 + p->max_tokens;
+    else
+        total = s->n_ctx;
+    if (total > s->n_ctx) total = s->n_ctx;
+    int32_t max_gen = total >= n_prompt ? (int32_t)(total - n_prompt + 1) : 0;
+
+    /* everything the loop writes is allocated here, so the loop does not */
+    swarm_gen_result *r = sw_calloc(1, sizeof(*r));
+    size_t text_cap = 1, tok_cap = (size_t)n_prompt + (size_t)max_gen;
+    if (r != NULL && !sw_mul_ok((size_t)max_gen, m->max_piece, &text_cap)) r = NULL;
+    text_cap += 1;
+    if (r == NULL || (r->text = sw_malloc(text_cap)) == NULL ||
+        (r->tokens = sw_calloc(tok_cap, sizeof(int32_t))) == NULL) {
+        swarm_gen_result_destroy(r);
+        sw_free(ids);
+        return SWARM_ENOMEM;
+    }
+    memcpy(r->tokens, ids, (size_t)n_prompt * sizeof(int32_t));
+    r->n_prompt = (size_t)n_prompt;
+    r->n_tokens = (size_t)n_prompt;
+    r->stop = "length";
+    sw_free(ids);
+    ids = NULL;
+
+    sw_sampler smp;
+    sw_sampler_init(&smp, &p->sampling, m->hp.n_vocab, s->cand);
+    const float *logits = NULL;
+    if (max_gen > 0) logits = sw_fwd_eval_all(s->fwd, r->tokens, n_prompt, 0);
+    double t1 = sw_now_ms();
+    r->prompt_ms = t1 - t0;
+
+    int32_t pos = n_prompt - 1, token = r->tokens[n_prompt - 1];
+    size_t text_len = 0;
+    while (max_gen > 0 && pos < total) {
+        int32_t next = sw_sampler_sample(&smp, logits);
+        pos++;
+        if (ends_turn(m, next)) {
+            r->stop = "eos";
+            break;
+        }
+        r->tokens[r->n_tokens++] = next;
+        size_t n = token_text(m, token, next, s->piece, m->max_piece);
+        if (n > m->max_piece) n = m->max_piece; /* cannot happen: max_piece bounds it */
+        memcpy(r->text + text_len, s->piece, n);
+        text_len += n;
+        token = next;
+        if (p->on_token != NULL && p->on_token(p->ud, next, s->piece, n) != 0) {
+            r->stop = "canceled";
+            break;
+        }
+        if (pos < total) logits = sw_fwd_eval(s->fwd, &token, 1, pos, SW_LOGITS_LAST);
+    }
+    r->text[text_len] = '\0';
+    r->text_len = text_len;
+    r->gen_ms = sw_now_ms() - t1;
+    *out = r;
+    return SWARM_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* scoring                                                                  */
+
+swarm_err swarm_score(swarm_session *s, const char *context, const char *continuation,
+                      double *out_logprob, int32_t *out_n_tokens)
+{
+    if (s == NULL || context == NULL || continuation == NULL || out_logprob == NULL)
+        return SWARM_EINVAL;
+    const swarm_model *m = s->m;
+    size_t lc = strlen(context), lk = strlen(continuation);
+    char *joined = sw_malloc(lc + lk + 1);
+    if (joined == NULL) return SWARM_ENOMEM;
+    memcpy(joined, context, lc);
+    memcpy(joined + lc, continuation, lk + 1);
+    int32_t *ctx = NULL, *all = NULL;
+    size_t n_ctx_tok = 0, n_all = 0;
+    swarm_err rc = sw_tokenizer_encode(m->tok, context, lc, add_bos(m), false, false, &ctx,
+                                       &n_ctx_tok);
+    if (rc == SWARM_OK)
+        rc = sw_tokenizer_encode(m->tok, joined, lc + lk, add_bos(m), false, false, &all, &n_all);
+    sw_free(joined);
+    if (rc != SWARM_OK) goto done;
+    /* The continuation's tokens are those of context+continuation after the
+     * prefix they share with the context alone: the continuation gets no
+     * dummy-prefix space, and a merge across the boundary counts for it. */
+    size_t k = 0;
+    while (k < n_ctx_tok && k < n_all && ctx[k] == all[k]) k++;
+    if (k == n_all) { /* empty continuation */
+        *out_logprob = 0.0;
+        if (out_n_tokens) *out_n_tokens = 0;
+        goto done;
+    }
+    if (k == 0 || n_all > (size_t)s->n_ctx) { /* no BOS to predict from, or too long */
+        rc = SWARM_EINVAL;
+        goto done;
+    }
+    if (k > 1) sw_fwd_eval_all(s->fwd, all, (int32_t)(k - 1), 0); /* context: cache only */
+    double lp = 0.0;
+    int32_t nb = sw_fwd_n_batch(s->fwd), nv = m->hp.n_vocab;
+    /* rows predicting all[k..n_all): inputs all[k-1..n_all-1) */
+    for (size_t i = k - 1; i + 1 < n_all;) {
+        int32_t n = (int32_t)(n_all - 1 - i < (size_t)nb ? n_all - 1 - i : (size_t)nb);
+        const float *lg = sw_fwd_eval(s->fwd, all + i, n, (int32_t)i, SW_LOGITS_ALL);
+        for (int32_t t = 0; t < n; t++) {
+            const float *row = lg + (size_t)t * nv;
+            float mx = row[sw_argmax(row, nv)];
+            double sum = 0.0;
+            for (int32_t v = 0; v < nv; v++) sum += exp((double)row[v] - mx);
+            lp += (double)row[all[i + t + 1]] - mx - log(sum);
+        }
+        i += (size_t)n;
+    }
+    *out_logprob = lp;
+    if (out_n_tokens) *out_n_tokens = (int32_t)(n_all - k);
+done:
+    sw_free(ctx);
+    sw_free(all);
+    return rc;
+}

@@ -1,0 +1,527 @@
+/*
+ * engine_model_test.c: model loading under hostile input: llama2.c headers
+ * that lie (negative, zero, absurd, inconsistent dimensions, sizes that do
+ * not match the file), GGUF files with missing, mis-shaped or unsupported
+ * tensors and bad metadata (built with our GGUF writer), and every
+ * allocation failure during swarm_model_load, session creation and
+ * generation. Every case must end in a clear error, never a crash.
+ */
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "engine/forward.h"
+
+/* ------------------------------------------------------------------------ */
+/* llama2.c headers                                                         */
+
+/* Bytes of a legacy checkpoint with this header (0 when the header is bad). */
+static size_t l2c_size(const int32_t h[7])
+{
+    int64_t dim = h[0], ffn = h[1], L = h[2], nh = h[3], nkv = h[4], voc = h[5], seq = h[6];
+    int64_t v = voc < 0 ? -voc : voc, hs = dim / nh, kvd = hs * nkv;
+    int64_t n = v * dim + L * dim * 2 + L * dim * dim * 2 + L * kvd * dim * 2 + L * ffn * dim * 3 +
+                dim + seq * hs + (voc < 0 ? v * dim : 0);
+    return (size_t)(28 + 4 * n);
+}
+
+/* An aligned image: header then `size - 28` bytes of small floats. */
+static void *l2c_image(const int32_t h[7], size_t size)
+{
+    float *buf = calloc(size / 4 + 8, 4);
+    assert_non_null(buf);
+    memcpy(buf, h, 28);
+    for (size_t i = 7; i < size / 4; i++) buf[i] = 0.01f * (float)(i % 17);
+    return buf;
+}
+
+static void expect_l2c_error(const int32_t h[7], size_t size, swarm_err want, const char *needle)
+{
+    void *img = l2c_image(h, size < 28 ? 28 : size);
+    sw_hparams hp;
+    sw_weights w = {0};
+    swarm_diag d = {{0}};
+    swarm_err rc = sw_llama2c_parse(img, size, &hp, &w, &d);
+    if (rc != want || strstr(d.msg, needle) == NULL)
+        print_error("header {%d %d %d %d %d %d %d} size %zu: %s (%s), want %s with '%s'\n", h[0],
+                    h[1], h[2], h[3], h[4], h[5], h[6], size, swarm_err_name(rc), d.msg,
+                    swarm_err_name(want), needle);
+    assert_int_equal(rc, want);
+    assert_non_null(strstr(d.msg, needle));
+    assert_null(w.layers); /* out-params untouched on failure */
+    free(img);
+}
+
+static void test_llama2c_valid_shared_and_separate_classifier(void **st)
+{
+    (void)st;
+    int32_t h[7] = {16, 24, 2, 4, 2, 10, 8};
+    size_t n = l2c_size(h);
+    float *img = l2c_image(h, n);
+    sw_hparams hp;
+    sw_weights w;
+    CHECK_OK(sw_llama2c_parse(img, n, &hp, &w, NULL));
+    assert_true(hp.tied_output);
+    assert_ptr_equal(w.output.data, w.tok_embd.data);
+    assert_int_equal(hp.head_dim, 4);
+    assert_int_equal(hp.n_kv_heads, 2);
+    assert_int_equal(hp.n_ctx_train, 8);
+    assert_int_equal(w.layers[1].wk.rows, 8);
+    assert_int_equal(w.layers[1].w_down.cols, 24);
+    sw_free(w.layers);
+    free(img);
+
+    h[5] = -10; /* separate classifier after the freq_cis tables */
+    n = l2c_size(h);
+    img = l2c_image(h, n);
+    CHECK_OK(sw_llama2c_parse(img, n, &hp, &w, NULL));
+    assert_false(hp.tied_output);
+    assert_int_equal(hp.n_vocab, 10);
+    assert_ptr_equal((const char *)w.output.data + 10 * 16 * 4, (const char *)img + n);
+    sw_free(w.layers);
+    free(img);
+}
+
+static void test_llama2c_hostile_headers(void **st)
+{
+    (void)st;
+    static const struct {
+        int32_t h[7];
+        const char *needle;
+    } bad[] = {
+        {{0, 24, 2, 4, 2, 10, 8}, "out of range"},
+        {{-16, 24, 2, 4, 2, 10, 8}, "out of range"},
+        {{16, -1, 2, 4, 2, 10, 8}, "out of range"},
+        {{16, 24, 0, 4, 2, 10, 8}, "out of range"},
+        {{16, 24, 2, 0, 2, 10, 8}, "out of range"},
+        {{16, 24, 2, 4, 0, 10, 8}, "out of range"},
+        {{16, 24, 2, 4, 8, 10, 8}, "out of range"},        /* kv heads > heads */
+        {{16, 24, 2, 4, 2, 0, 8}, "out of range"},
+        {{16, 24, 2, 4, 2, INT32_MIN, 8}, "out of range"},
+        {{16, 24, 2, 4, 2, 10, -8}, "out of range"},
+        {{1 << 30, 24, 2, 4, 2, 10, 8}, "out of range"},
+        {{16, 24, INT32_MAX, 4, 2, 10, 8}, "out of range"},
+        {{16, 24, 2, 4, 2, 10, INT32_MAX}, "out of range"},
+        {{18, 24, 2, 4, 2, 10, 8}, "inconsistent"},          /* dim % heads */
+        {{16, 24, 2, 4, 3, 10, 8}, "inconsistent"},          /* heads % kv */
+        {{12, 24, 2, 4, 2, 10, 8}, "inconsistent"},          /* odd head size */
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        expect_l2c_error(bad[i].h, 4096, SWARM_EFORMAT, bad[i].needle);
+
+    /* a header that is fine but disagrees with the size, either way */
+    int32_t h[7] = {16, 24, 2, 4, 2, 10, 8};
+    size_t n = l2c_size(h);
+    expect_l2c_error(h, n - 4, SWARM_EFORMAT, "needs");
+    expect_l2c_error(h, n + 4, SWARM_EFORMAT, "needs");
+    h[5] = -10; /* claims a classifier the file does not hold */
+    expect_l2c_error(h, n, SWARM_EFORMAT, "needs");
+
+    int32_t tiny[7] = {16, 24, 2, 4, 2, 10, 8};
+    expect_l2c_error(tiny, 27, SWARM_EFORMAT, "too small");
+    expect_l2c_error(tiny, 0, SWARM_EFORMAT, "too small");
+    int32_t ak42[7] = {0x616b3432, 1, 0, 0, 0, 0, 0};
+    expect_l2c_error(ak42, 256, SWARM_EUNSUPPORTED, "ak42");
+    int32_t gguf[7] = {0};
+    memcpy(gguf, "GGUF\3\0\0\0", 8);
+    expect_l2c_error(gguf, 256, SWARM_EFORMAT, "GGUF");
+}
+
+/* Random headers: every one is either rejected or describes exactly the
+ * buffer; nothing reads past it (run under ASan in `make asan`). */
+static void test_llama2c_random_headers_never_crash(void **st)
+{
+    (void)st;
+    uint64_t x = 88172645463325252ull;
+    size_t cap = 1 << 16;
+    uint8_t *buf = malloc(cap);
+    assert_non_null(buf);
+    memset(buf, 0, cap);
+    int accepted = 0;
+    for (int it = 0; it < 20000; it++) {
+        int32_t h[7];
+        for (int k = 0; k < 7; k++) {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            /* mostly small values (valid-looking), sometimes anything */
+            h[k] = (x & 7) == 0 ? (int32_t)(x >> 32) : (int32_t)((x >> 16) % 40) - 4;
+        }
+        size_t size = 28 + (size_t)((x >> 40) % (cap - 28));
+        if ((x & 3) == 0) {
+            /* a consistent header, then an exact fit or a near miss */
+            int32_t nkv = 1 + (int32_t)((x >> 20) % 2), nh = nkv * (1 + (int32_t)((x >> 22) % 2));
+            h[0] = nh * 2 * (1 + (int32_t)((x >> 24) % 3));
+            h[1] = 1 + (int32_t)((x >> 26) % 20);
+            h[2] = 1 + (int32_t)((x >> 30) % 3);
+            h[3] = nh;
+            h[4] = nkv;
+            h[5] = ((x >> 33) & 1 ? -1 : 1) * (1 + (int32_t)((x >> 34) % 30));
+            h[6] = 1 + (int32_t)((x >> 40) % 16);
+            size = l2c_size(h) + (size_t)((x >> 50) % 3) * 4 - ((x >> 52) & 1 ? 4 : 0);
+            if (size > cap) size = cap;
+        }
+        memcpy(buf, h, 28);
+        sw_hparams hp;
+        sw_weights w = {0};
+        if (sw_llama2c_parse(buf, size, &hp, &w, NULL) == SWARM_OK) {
+            accepted++;
+            assert_true((const uint8_t *)w.output.data >= buf + 28);
+            assert_true((const uint8_t *)w.output.data + 4 * w.output.rows * w.output.cols <=
+                        buf + size);
+            sw_free(w.layers);
+        }
+    }
+    fprintf(stderr, "random llama2.c headers: %d of 20000 accepted (exact fits)\n", accepted);
+    free(buf);
+}
+
+static void test_llama2c_truncated_file_names_path(void **st)
+{
+    (void)st;
+    char src[512];
+    REQUIRE_SHARED(src, "models/stories260K.bin");
+    char *data = NULL;
+    size_t len = 0;
+    CHECK_OK(sw_read_file(src, &data, &len, NULL));
+    char path[] = "/tmp/swarm-l2c-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, data, len - 100), (ssize_t)(len - 100));
+    close(fd);
+    sw_hparams hp;
+    sw_weights w;
+    void *map = NULL;
+    size_t ml = 0;
+    swarm_diag d = {{0}};
+    CHECK_ERR(sw_llama2c_open(path, &hp, &w, &map, &ml, &d), SWARM_EFORMAT);
+    assert_true(strncmp(d.msg, path, strlen(path)) == 0);
+    assert_non_null(strstr(d.msg, "needs 1056540 bytes"));
+    /* the same through the public API */
+    swarm_model_params mp = swarm_model_params_default();
+    mp.path = path;
+    swarm_model *m = NULL;
+    CHECK_ERR(swarm_model_load(&mp, &m, &d), SWARM_EFORMAT);
+    assert_null(m);
+    assert_true(strncmp(d.msg, path, strlen(path)) == 0);
+    unlink(path);
+    sw_free(data);
+
+    mp.path = "/nonexistent/model.bin";
+    CHECK_ERR(swarm_model_load(&mp, &m, &d), SWARM_ENOTFOUND);
+    assert_non_null(strstr(d.msg, "/nonexistent/model.bin"));
+}
+
+/* ------------------------------------------------------------------------ */
+/* GGUF binding                                                             */
+
+enum { S_DIM = 64, S_FFN = 128, S_HEADS = 4, S_KV = 2, S_VOCAB = 32, S_LAYERS = 2 };
+
+typedef struct synth {
+    const char *arch;      /* "llama" */
+    const char *omit;      /* tensor left out */
+    const char *bad_shape; /* tensor written with rows and cols swapped */
+    const char *omit_key;  /* metadata left out (suffix after "<arch>.") */
+    uint32_t head_count_kv;
+    bool biases, output;
+} synth;
+
+static float synth_data[S_FFN * S_DIM];
+
+static void add(sw_gguf_writer *w, const synth *s, const char *name, int64_t cols, int64_t rows)
+{
+    if (s->omit && strcmp(s->omit, name) == 0) return;
+    int64_t ne[2] = {cols, rows};
+    if (s->bad_shape && strcmp(s->bad_shape, name) == 0) {
+        ne[0] = rows;
+        ne[1] = cols;
+    }
+    CHECK_OK(sw_gguf_writer_add_tensor(w, name, rows == 1 ? 1 : 2, ne, SW_TYPE_F32, synth_data));
+}
+
+static void key_u32(sw_gguf_writer *w, const synth *s, const char *suffix, uint32_t v)
+{
+    if (s->omit_key && strcmp(s->omit_key, suffix) == 0) return;
+    char key[128];
+    snprintf(key, sizeof(key), "%s.%s", s->arch, suffix);
+    CHECK_OK(sw_gguf_writer_set_u32(w, key, v));
+}
+
+static void write_synth(const char *path, const synth *s)
+{
+    for (size_t i = 0; i < sizeof(synth_data) / sizeof(float); i++)
+        synth_data[i] = 0.02f * (float)((int)(i * 7919 % 101) - 50) / 50.0f;
+    sw_gguf_writer *w = NULL;
+    CHECK_OK(sw_gguf_writer_create(&w));
+    CHECK_OK(sw_gguf_writer_set_str(w, "general.architecture", s->arch));
+    key_u32(w, s, "embedding_length", S_DIM);
+    key_u32(w, s, "feed_forward_length", S_FFN);
+    key_u32(w, s, "block_count", S_LAYERS);
+    key_u32(w, s, "attention.head_count", S_HEADS);
+    key_u32(w, s, "attention.head_count_kv", s->head_count_kv ? s->head_count_kv : S_KV);
+    key_u32(w, s, "context_length", 128);
+    char key[128];
+    snprintf(key, sizeof(key), "%s.attention.layer_norm_rms_epsilon", s->arch);
+    CHECK_OK(sw_gguf_writer_set_f32(w, key, 1e-5f));
+    int64_t hd = S_DIM / S_HEADS, kvd = hd * S_KV;
+    add(w, s, "token_embd.weight", S_DIM, S_VOCAB);
+    add(w, s, "output_norm.weight", S_DIM, 1);
+    if (s->output) add(w, s, "output.weight", S_DIM, S_VOCAB);
+    for (int l = 0; l < S_LAYERS; l++) {
+        char n[64];
+#define T(suffix, c, r)                                     \
+    do {                                                    \
+        snprintf(n, sizeof(n), "blk.%d.%s", l, suffix);     \
+        add(w, s, n, c, r);                                 \
+    } while (0)
+        T("attn_norm.weight", S_DIM, 1);
+        T("attn_q.weight", S_DIM, S_DIM);
+        T("attn_k.weight", S_DIM, kvd);
+        T("attn_v.weight", S_DIM, kvd);
+        T("attn_output.weight", S_DIM, S_DIM);
+        if (s->biases) {
+            T("attn_q.bias", S_DIM, 1);
+            T("attn_k.bias", kvd, 1);
+            T("attn_v.bias", kvd, 1);
+        }
+        T("ffn_norm.weight", S_DIM, 1);
+        T("ffn_gate.weight", S_DIM, S_FFN);
+        T("ffn_up.weight", S_DIM, S_FFN);
+        T("ffn_down.weight", S_FFN, S_DIM);
+#undef T
+    }
+    swarm_diag d = {{0}};
+    swarm_err rc = sw_gguf_writer_write(w, path, &d);
+    if (rc != SWARM_OK) print_error("%s\n", d.msg);
+    CHECK_OK(rc);
+    sw_gguf_writer_destroy(w);
+}
+
+/* Writes, opens and binds; returns the bind result with the message in d.
+ * mutate (may be NULL) edits the parsed file before binding. */
+static swarm_err bind_synth(const synth *s, void (*mutate)(sw_gguf *), sw_hparams *hp,
+                            swarm_diag *d)
+{
+    char path[] = "/tmp/swarm-synth-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    write_synth(path, s);
+    sw_gguf g;
+    CHECK_OK(sw_gguf_open(path, &g, d));
+    if (mutate) mutate(&g);
+    sw_weights w = {0};
+    memset(d, 0, sizeof(*d));
+    swarm_err rc = sw_model_bind_gguf(&g, hp, &w, d);
+    if (rc == SWARM_OK) sw_free(w.layers);
+    else assert_null(w.layers);
+    sw_gguf_close(&g);
+    unlink(path);
+    return rc;
+}
+
+static void expect_bind(const synth *s, void (*mutate)(sw_gguf *), swarm_err want,
+                        const char *needle1, const char *needle2)
+{
+    sw_hparams hp;
+    swarm_diag d;
+    swarm_err rc = bind_synth(s, mutate, &hp, &d);
+    if (rc != want || strstr(d.msg, needle1) == NULL || (needle2 && !strstr(d.msg, needle2)))
+        print_error("got %s '%s', want %s with '%s' '%s'\n", swarm_err_name(rc), d.msg,
+                    swarm_err_name(want), needle1, needle2 ? needle2 : "");
+    assert_int_equal(rc, want);
+    assert_non_null(strstr(d.msg, needle1));
+    if (needle2) assert_non_null(strstr(d.msg, needle2));
+}
+
+static void test_gguf_bind_valid_and_tied(void **st)
+{
+    (void)st;
+    synth s = {.arch = "llama", .output = true};
+    sw_hparams hp;
+    swarm_diag d;
+    CHECK_OK(bind_synth(&s, NULL, &hp, &d));
+    assert_false(hp.tied_output);
+    assert_int_equal(hp.n_vocab, S_VOCAB);
+    assert_int_equal(hp.head_dim, S_DIM / S_HEADS);
+    assert_int_equal(hp.rope_dim, S_DIM / S_HEADS);
+    assert_int_equal(hp.n_ctx_train, 128);
+    s.output = false;
+    CHECK_OK(bind_synth(&s, NULL, &hp, &d));
+    assert_true(hp.tied_output);
+    s.arch = "qwen2";
+    s.biases = true;
+    CHECK_OK(bind_synth(&s, NULL, &hp, &d));
+    assert_int_equal(hp.rope_style, SW_ROPE_NEOX);
+    assert_true(hp.has_qkv_bias);
+}
+
+static void test_gguf_bind_every_missing_tensor_named(void **st)
+{
+    (void)st;
+    static const char *const names[] = {
+        "token_embd.weight",        "output_norm.weight",      "blk.1.attn_norm.weight",
+        "blk.1.attn_q.weight",      "blk.1.attn_k.weight",     "blk.1.attn_v.weight",
+        "blk.1.attn_output.weight", "blk.1.ffn_norm.weight",   "blk.1.ffn_gate.weight",
+        "blk.1.ffn_up.weight",      "blk.1.ffn_down.weight",   "blk.0.attn_q.weight",
+    };
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        synth s = {.arch = "llama", .output = true, .omit = names[i]};
+        expect_bind(&s, NULL, SWARM_EFORMAT, names[i], "missing");
+    }
+    /* qwen2 needs its q/k/v biases */
+    synth q = {.arch = "qwen2", .output = true, .biases = true, .omit = "blk.1.attn_v.bias"};
+    expect_bind(&q, NULL, SWARM_EFORMAT, "blk.1.attn_v.bias", "missing");
+}
+
+static void test_gguf_bind_bad_shapes_named(void **st)
+{
+    (void)st;
+    static const char *const names[] = {"blk.0.attn_k.weight", "blk.1.ffn_down.weight",
+                                        "output.weight", "token_embd.weight"};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        synth s = {.arch = "llama", .output = true, .bad_shape = names[i]};
+        /* token_embd sets the vocabulary; a transposed one makes output disagree */
+        expect_bind(&s, NULL, SWARM_EFORMAT, i == 3 ? "tensor '" : names[i], "shape");
+    }
+}
+
+static void test_gguf_bind_bad_metadata(void **st)
+{
+    (void)st;
+    synth s = {.arch = "gpt2", .output = true};
+    expect_bind(&s, NULL, SWARM_EUNSUPPORTED, "gpt2", "not supported");
+    synth m = {.arch = "llama", .output = true, .omit_key = "embedding_length"};
+    expect_bind(&m, NULL, SWARM_EFORMAT, "llama.embedding_length", NULL);
+    synth b = {.arch = "llama", .output = true, .omit_key = "block_count"};
+    expect_bind(&b, NULL, SWARM_EFORMAT, "llama.block_count", NULL);
+    synth k = {.arch = "llama", .output = true, .head_count_kv = 3};
+    expect_bind(&k, NULL, SWARM_EFORMAT, "head_count_kv", NULL);
+}
+
+static void set_q_q5k(sw_gguf *g)
+{
+    for (uint64_t i = 0; i < g->n_tensors; i++)
+        if (sw_str_eq(g->tensors[i].name, "blk.1.attn_q.weight")) g->tensors[i].type = SW_TYPE_Q5_K;
+}
+static void set_q_unknown(sw_gguf *g)
+{
+    for (uint64_t i = 0; i < g->n_tensors; i++)
+        if (sw_str_eq(g->tensors[i].name, "blk.0.ffn_up.weight")) g->tensors[i].type = 99;
+}
+static void set_norm_f16(sw_gguf *g)
+{
+    for (uint64_t i = 0; i < g->n_tensors; i++)
+        if (sw_str_eq(g->tensors[i].name, "blk.0.ffn_norm.weight")) g->tensors[i].type = SW_TYPE_F16;
+}
+static void shrink_data(sw_gguf *g)
+{
+    for (uint64_t i = 0; i < g->n_tensors; i++)
+        if (sw_str_eq(g->tensors[i].name, "blk.1.ffn_gate.weight")) g->tensors[i].nbytes /= 2;
+}
+
+static void test_gguf_bind_types_checked(void **st)
+{
+    (void)st;
+    synth s = {.arch = "llama", .output = true};
+    expect_bind(&s, set_q_q5k, SWARM_EUNSUPPORTED, "blk.1.attn_q.weight", "Q5_K");
+    expect_bind(&s, set_q_unknown, SWARM_EFORMAT, "blk.0.ffn_up.weight", "unknown type 99");
+    expect_bind(&s, set_norm_f16, SWARM_EUNSUPPORTED, "blk.0.ffn_norm.weight", "F16");
+    expect_bind(&s, shrink_data, SWARM_EFORMAT, "blk.1.ffn_gate.weight", "too short");
+}
+
+/* ------------------------------------------------------------------------ */
+/* allocation failures                                                      */
+
+static void oom_sweep(const char *model, const char *tok)
+{
+    swarm_model_params mp = swarm_model_params_default();
+    mp.path = model;
+    mp.tokenizer_path = tok;
+    long n = 0;
+    for (;; n++) {
+        swarm_model *m = NULL;
+        swarm_diag d = {{0}};
+        sw_alloc_fail_after(n);
+        swarm_err rc = swarm_model_load(&mp, &m, &d);
+        sw_alloc_fail_after(-1);
+        if (rc == SWARM_OK) {
+            swarm_model_destroy(m);
+            break;
+        }
+        if (rc != SWARM_ENOMEM) print_error("failure %ld: %s %s\n", n, swarm_err_name(rc), d.msg);
+        assert_int_equal(rc, SWARM_ENOMEM);
+        assert_null(m);
+        assert_true(n < 1000000);
+    }
+    fprintf(stderr, "oom sweep %s: %ld allocation failures handled\n", model, n);
+}
+
+static void test_oom_model_load(void **st)
+{
+    (void)st;
+    char g[512], b[512], t[512];
+    REQUIRE_SHARED(g, "models/stories260K.gguf");
+    REQUIRE_SHARED(b, "models/stories260K.bin");
+    REQUIRE_SHARED(t, "models/tok512.bin");
+    oom_sweep(g, NULL);
+    oom_sweep(b, t);
+}
+
+static void test_oom_session_and_generate(void **st)
+{
+    (void)st;
+    char b[512], t[512];
+    REQUIRE_SHARED(b, "models/stories260K.bin");
+    REQUIRE_SHARED(t, "models/tok512.bin");
+    swarm_model_params mp = swarm_model_params_default();
+    mp.path = b;
+    mp.tokenizer_path = t;
+    swarm_model *m = NULL;
+    CHECK_OK(swarm_model_load(&mp, &m, NULL));
+    swarm_session_params sp = swarm_session_params_default();
+    sp.n_threads = 2;
+    for (long n = 0;; n++) {
+        swarm_session *s = NULL;
+        sw_alloc_fail_after(n);
+        swarm_err rc = swarm_session_create(m, &sp, &s);
+        swarm_gen_result *r = NULL;
+        if (rc == SWARM_OK) {
+            swarm_gen_params gp = {.prompt = "Once upon a time", .steps = 20};
+            gp.sampling = swarm_sampling_default();
+            rc = swarm_generate(s, &gp, &r);
+        }
+        sw_alloc_fail_after(-1);
+        if (rc == SWARM_OK) {
+            assert_non_null(r);
+            swarm_gen_result_destroy(r);
+            swarm_session_destroy(s);
+            break;
+        }
+        assert_int_equal(rc, SWARM_ENOMEM);
+        assert_null(r);
+        swarm_session_destroy(s);
+        assert_true(n < 100000);
+    }
+    swarm_model_destroy(m);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_llama2c_valid_shared_and_separate_classifier),
+        cmocka_unit_test(test_llama2c_hostile_headers),
+        cmocka_unit_test(test_llama2c_random_headers_never_crash),
+        cmocka_unit_test(test_llama2c_truncated_file_names_path),
+        cmocka_unit_test(test_gguf_bind_valid_and_tied),
+        cmocka_unit_test(test_gguf_bind_every_missing_tensor_named),
+        cmocka_unit_test(test_gguf_bind_bad_shapes_named),
+        cmocka_unit_test(test_gguf_bind_bad_metadata),
+        cmocka_unit_test(test_gguf_bind_types_checked),
+        cmocka_unit_test(test_oom_model_load),
+        cmocka_unit_test(test_oom_session_and_generate),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
