@@ -25,9 +25,9 @@ typedef struct model_file {
     void *map;
     size_t len;
     bool is_gguf;
-    sw_gguf g;       /* is_gguf */
-    sw_hparams hp;   /* llama2.c */
-    sw_weights w;    /* llama2.c (w.layers owned) */
+    sw_gguf g;     /* is_gguf */
+    sw_hparams hp; /* llama2.c */
+    sw_weights w;  /* llama2.c (w.layers owned) */
     mtensor *t;
     size_t n_t;
 } model_file;
@@ -126,7 +126,10 @@ static swarm_err model_open(const char *path, model_file *m, swarm_diag *d)
     return SWARM_OK;
 }
 
-static int64_t nelements(const mtensor *t) { return t->ne[0] * t->ne[1] * t->ne[2] * t->ne[3]; }
+static int64_t nelements(const mtensor *t)
+{
+    return t->ne[0] * t->ne[1] * t->ne[2] * t->ne[3];
+}
 
 static const char *type_name(uint32_t type)
 {
@@ -148,10 +151,14 @@ static void print_escaped(const char *p, uint64_t n, uint64_t cap)
     putchar('"');
     for (uint64_t i = 0; i < n && i < cap; i++) {
         unsigned char c = (unsigned char)p[i];
-        if (c == '"' || c == '\\') printf("\\%c", c);
-        else if (c == '\n') printf("\\n");
-        else if (c < 0x20 || c == 0x7f) printf("\\x%02x", c);
-        else putchar(c);
+        if (c == '"' || c == '\\')
+            printf("\\%c", c);
+        else if (c == '\n')
+            printf("\\n");
+        else if (c < 0x20 || c == 0x7f)
+            printf("\\x%02x", c);
+        else
+            putchar(c);
     }
     putchar('"');
     if (n > cap) printf("... (%llu bytes)", (unsigned long long)n);
@@ -159,9 +166,8 @@ static void print_escaped(const char *p, uint64_t n, uint64_t cap)
 
 static const char *vtype_name(uint32_t t)
 {
-    static const char *names[SW_GGUF_VTYPE_COUNT] = {"u8",   "i8",     "u16",   "i16", "u32",
-                                                      "i32",  "f32",    "bool",  "str", "arr",
-                                                      "u64",  "i64",    "f64"};
+    static const char *names[SW_GGUF_VTYPE_COUNT] = {
+        "u8", "i8", "u16", "i16", "u32", "i32", "f32", "bool", "str", "arr", "u64", "i64", "f64"};
     return t < SW_GGUF_VTYPE_COUNT ? names[t] : "?";
 }
 
@@ -171,13 +177,16 @@ static void print_scalar(uint32_t type, const uint8_t *p)
     double v = 0;
     if (type == SW_GGUF_STRING) {
         uint64_t n = 0;
-        for (int i = 7; i >= 0; i--) n = (n << 8) | p[i];
+        for (int i = 7; i >= 0; i--)
+            n = (n << 8) | p[i];
         print_escaped((const char *)p + 8, n, 72);
     } else if (type == SW_GGUF_BOOL) {
         printf("%s", p[0] ? "true" : "false");
     } else if (sw_gguf_arr_num(&one, 0, &v)) {
-        if (type == SW_GGUF_FLOAT32 || type == SW_GGUF_FLOAT64) printf("%g", v);
-        else printf("%.0f", v);
+        if (type == SW_GGUF_FLOAT32 || type == SW_GGUF_FLOAT64)
+            printf("%g", v);
+        else
+            printf("%.0f", v);
     }
 }
 
@@ -202,7 +211,8 @@ static void print_kv(const sw_gguf_kv *kv)
         print_scalar(kv->arr_type, p);
         if (kv->arr_type == SW_GGUF_STRING) {
             uint64_t n = 0;
-            for (int b = 7; b >= 0; b--) n = (n << 8) | p[b];
+            for (int b = 7; b >= 0; b--)
+                n = (n << 8) | p[b];
             p += 8 + n;
         } else {
             p += sz[kv->arr_type];
@@ -265,8 +275,8 @@ static void inspect_gguf(const char *path, const model_file *m)
     const sw_gguf *g = &m->g;
     printf("file:           %s (%zu bytes)\n", path, m->len);
     printf("format:         GGUF v%u, %llu keys, %llu tensors, alignment %zu, data at %zu\n",
-           g->version, (unsigned long long)g->n_kv, (unsigned long long)g->n_tensors,
-           g->alignment, g->data_offset);
+           g->version, (unsigned long long)g->n_kv, (unsigned long long)g->n_tensors, g->alignment,
+           g->data_offset);
     sw_str arch = {"", 0}, s;
     sw_gguf_get_str(g, "general.architecture", &arch);
     printf("architecture:   %.*s\n", (int)arch.len, arch.ptr);
@@ -275,8 +285,10 @@ static void inspect_gguf(const char *path, const model_file *m)
     char key[256];
     uint32_t u;
     snprintf(key, sizeof(key), "%.*s.context_length", (int)arch.len, arch.ptr);
-    if (sw_gguf_get_u32(g, key, &u)) printf("context length: %u\n", u);
-    else printf("context length: (not set)\n");
+    if (sw_gguf_get_u32(g, key, &u))
+        printf("context length: %u\n", u);
+    else
+        printf("context length: (not set)\n");
     sw_str tm = {"none", 4}, pre = {"", 0};
     sw_gguf_get_str(g, "tokenizer.ggml.model", &tm);
     bool has_pre = sw_gguf_get_str(g, "tokenizer.ggml.pre", &pre);
@@ -290,7 +302,8 @@ static void inspect_gguf(const char *path, const model_file *m)
     else
         printf("chat template:  none\n");
     printf("metadata:\n");
-    for (uint64_t i = 0; i < g->n_kv; i++) print_kv(&g->kv[i]);
+    for (uint64_t i = 0; i < g->n_kv; i++)
+        print_kv(&g->kv[i]);
     print_tensor_table(m);
 }
 
@@ -315,16 +328,15 @@ static void inspect_l2c(const char *path, const model_file *m)
 
 static void models_usage(FILE *f)
 {
-    fprintf(f,
-            "usage: swarm models inspect FILE\n"
-            "       swarm models convert IN OUT [--type F32|F16|BF16|Q8_0|Q4_0|Q4_K|Q6_K]\n"
-            "                                   [-z tokenizer.bin]\n\n"
-            "inspect: architecture, parameter count, quantization, context length, tokenizer,\n"
-            "  metadata and the tensor table of a GGUF file or a llama2.c checkpoint.\n"
-            "convert: a llama2.c checkpoint (with its tokenizer.bin, -z) or a GGUF file to a\n"
-            "  GGUF v3 file for arch llama. Matrices are stored as --type (default: F32 for\n"
-            "  llama2.c, the source type for GGUF); 1-D tensors stay F32. A matrix whose row\n"
-            "  length is not a multiple of the type's block size falls back to Q8_0 or F16.\n");
+    fprintf(f, "usage: swarm models inspect FILE\n"
+               "       swarm models convert IN OUT [--type F32|F16|BF16|Q8_0|Q4_0|Q4_K|Q6_K]\n"
+               "                                   [-z tokenizer.bin]\n\n"
+               "inspect: architecture, parameter count, quantization, context length, tokenizer,\n"
+               "  metadata and the tensor table of a GGUF file or a llama2.c checkpoint.\n"
+               "convert: a llama2.c checkpoint (with its tokenizer.bin, -z) or a GGUF file to a\n"
+               "  GGUF v3 file for arch llama. Matrices are stored as --type (default: F32 for\n"
+               "  llama2.c, the source type for GGUF); 1-D tensors stay F32. A matrix whose row\n"
+               "  length is not a multiple of the type's block size falls back to Q8_0 or F16.\n");
 }
 
 static int cmd_inspect(int argc, char **argv)
@@ -346,8 +358,10 @@ static int cmd_inspect(int argc, char **argv)
     swarm_err rc = model_open(path, &m, &d);
     if (rc != SWARM_OK)
         return cli_fail(rc == SWARM_ENOMEM ? CLI_EXIT_FAIL : CLI_EXIT_USAGE, "%s", d.msg);
-    if (m.is_gguf) inspect_gguf(path, &m);
-    else inspect_l2c(path, &m);
+    if (m.is_gguf)
+        inspect_gguf(path, &m);
+    else
+        inspect_l2c(path, &m);
     model_close(&m);
     return CLI_EXIT_OK;
 }
@@ -365,7 +379,8 @@ typedef struct l2c_vocab {
 static void vocab_free(l2c_vocab *v)
 {
     if (v->piece)
-        for (int32_t i = 0; i < v->n; i++) sw_free(v->piece[i]);
+        for (int32_t i = 0; i < v->n; i++)
+            sw_free(v->piece[i]);
     sw_free(v->piece);
     sw_free(v->len);
     sw_free(v->score);
@@ -376,8 +391,8 @@ static void vocab_free(l2c_vocab *v)
 static bool is_byte_piece(const char *p, size_t n)
 {
     const char *hex = "0123456789ABCDEFabcdef";
-    return n == 6 && memcmp(p, "<0x", 3) == 0 && p[5] == '>' && p[3] && p[4] &&
-           strchr(hex, p[3]) && strchr(hex, p[4]);
+    return n == 6 && memcmp(p, "<0x", 3) == 0 && p[5] == '>' && p[3] && p[4] && strchr(hex, p[3]) &&
+           strchr(hex, p[4]);
 }
 
 /* Reads a llama2.c tokenizer.bin (int32 max_token_length, then per id:
@@ -413,10 +428,13 @@ static swarm_err read_l2c_vocab(const char *path, int32_t n_vocab, l2c_vocab *v,
         const char *p = buf + pos;
         pos += (size_t)len;
         size_t n = (size_t)len;
-        if (n == 5 && memcmp(p, "\n<s>\n", 5) == 0) p = "<s>", n = 3;
-        else if (n == 6 && memcmp(p, "\n</s>\n", 6) == 0) p = "</s>", n = 4;
+        if (n == 5 && memcmp(p, "\n<s>\n", 5) == 0)
+            p = "<s>", n = 3;
+        else if (n == 6 && memcmp(p, "\n</s>\n", 6) == 0)
+            p = "</s>", n = 4;
         size_t spaces = 0;
-        for (size_t k = 0; k < n; k++) spaces += p[k] == ' ';
+        for (size_t k = 0; k < n; k++)
+            spaces += p[k] == ' ';
         char *out = sw_malloc(n + 2 * spaces + 1);
         if (out == NULL) {
             rc = sw_diag_set(d, SWARM_ENOMEM, "out of memory");
@@ -434,10 +452,14 @@ static swarm_err read_l2c_vocab(const char *path, int32_t n_vocab, l2c_vocab *v,
         out[o] = '\0';
         v->piece[i] = out;
         v->len[i] = o;
-        if (i == 0) v->type[i] = 2; /* unknown */
-        else if (strcmp(out, "<s>") == 0 || strcmp(out, "</s>") == 0) v->type[i] = 3; /* control */
-        else if (is_byte_piece(out, o)) v->type[i] = 6; /* byte */
-        else v->type[i] = 1; /* normal */
+        if (i == 0)
+            v->type[i] = 2; /* unknown */
+        else if (strcmp(out, "<s>") == 0 || strcmp(out, "</s>") == 0)
+            v->type[i] = 3; /* control */
+        else if (is_byte_piece(out, o))
+            v->type[i] = 6; /* byte */
+        else
+            v->type[i] = 1; /* normal */
     }
     sw_free(buf);
     return SWARM_OK;
@@ -455,14 +477,29 @@ fail:
 static bool file_type_of(uint32_t type, uint32_t *out)
 {
     switch (type) {
-    case SW_TYPE_F32: *out = 0; return true;
-    case SW_TYPE_F16: *out = 1; return true;
-    case SW_TYPE_Q4_0: *out = 2; return true;
-    case SW_TYPE_Q8_0: *out = 7; return true;
-    case SW_TYPE_Q4_K: *out = 14; return true; /* Q4_K_S: every matrix Q4_K */
-    case SW_TYPE_Q6_K: *out = 18; return true;
-    case SW_TYPE_BF16: *out = 32; return true;
-    default: return false;
+    case SW_TYPE_F32:
+        *out = 0;
+        return true;
+    case SW_TYPE_F16:
+        *out = 1;
+        return true;
+    case SW_TYPE_Q4_0:
+        *out = 2;
+        return true;
+    case SW_TYPE_Q8_0:
+        *out = 7;
+        return true;
+    case SW_TYPE_Q4_K:
+        *out = 14;
+        return true; /* Q4_K_S: every matrix Q4_K */
+    case SW_TYPE_Q6_K:
+        *out = 18;
+        return true;
+    case SW_TYPE_BF16:
+        *out = 32;
+        return true;
+    default:
+        return false;
     }
 }
 
@@ -477,8 +514,8 @@ static uint32_t fit_type(uint32_t want, int64_t cols)
 }
 
 typedef struct conv {
-    uint32_t want;  /* requested matrix type, or UINT32_MAX: keep */
-    float **owned;  /* dequantized copies, freed after the write */
+    uint32_t want; /* requested matrix type, or UINT32_MAX: keep */
+    float **owned; /* dequantized copies, freed after the write */
     size_t n_owned;
     size_t fallbacks[SW_TYPE_COUNT];
     const char *fallback_example[SW_TYPE_COUNT];
@@ -538,12 +575,12 @@ static swarm_err add_tensors(conv *c, sw_gguf_writer *w, const model_file *m, sw
     return SWARM_OK;
 }
 
-#define TRY(x)                                                                  \
-    do {                                                                        \
-        if ((rc = (x)) != SWARM_OK) {                                           \
-            sw_diag_set(&d, rc, "cannot set metadata: %s", swarm_strerror(rc)); \
-            goto done;                                                          \
-        }                                                                       \
+#define TRY(x)                                                                                     \
+    do {                                                                                           \
+        if ((rc = (x)) != SWARM_OK) {                                                              \
+            sw_diag_set(&d, rc, "cannot set metadata: %s", swarm_strerror(rc));                    \
+            goto done;                                                                             \
+        }                                                                                          \
     } while (0)
 
 static swarm_err l2c_metadata(sw_gguf_writer *w, const model_file *m, const char *in,
@@ -592,7 +629,8 @@ static swarm_err gguf_metadata(sw_gguf_writer *w, const model_file *m, uint32_t 
 {
     swarm_err rc;
     swarm_diag d;
-    for (uint64_t i = 0; i < m->g.n_kv; i++) TRY(sw_gguf_writer_set_kv(w, &m->g.kv[i]));
+    for (uint64_t i = 0; i < m->g.n_kv; i++)
+        TRY(sw_gguf_writer_set_kv(w, &m->g.kv[i]));
     uint32_t ft;
     if (want != UINT32_MAX && file_type_of(want, &ft))
         TRY(sw_gguf_writer_set_u32(w, "general.file_type", ft));
@@ -614,15 +652,20 @@ static int cmd_convert(int argc, char **argv)
         if (strcmp(a, "--type") == 0 || strcmp(a, "-t") == 0 || strcmp(a, "-z") == 0 ||
             strcmp(a, "--tokenizer") == 0) {
             if (i + 1 >= argc) return cli_usage_error("models convert", "%s needs a value", a);
-            if (strcmp(a, "-z") == 0 || strcmp(a, "--tokenizer") == 0) tok = argv[++i];
-            else type_s = argv[++i];
+            if (strcmp(a, "-z") == 0 || strcmp(a, "--tokenizer") == 0)
+                tok = argv[++i];
+            else
+                type_s = argv[++i];
             continue;
         }
         if (a[0] == '-' && a[1] != '\0')
             return cli_usage_error("models convert", "unknown option '%s'", a);
-        if (in == NULL) in = a;
-        else if (out == NULL) out = a;
-        else return cli_usage_error("models convert", "unexpected argument '%s'", a);
+        if (in == NULL)
+            in = a;
+        else if (out == NULL)
+            out = a;
+        else
+            return cli_usage_error("models convert", "unexpected argument '%s'", a);
     }
     if (in == NULL || out == NULL) return cli_usage_error("models convert", "need IN and OUT");
     uint32_t want = UINT32_MAX;
@@ -647,9 +690,9 @@ static int cmd_convert(int argc, char **argv)
     int code = CLI_EXIT_FAIL;
     if (!m.is_gguf) {
         if (tok == NULL) {
-            code = cli_usage_error("models convert",
-                                   "%s is a llama2.c checkpoint: give its tokenizer.bin with -z",
-                                   in);
+            code =
+                cli_usage_error("models convert",
+                                "%s is a llama2.c checkpoint: give its tokenizer.bin with -z", in);
             goto out;
         }
         if (c.want == UINT32_MAX) c.want = SW_TYPE_F32;
@@ -694,7 +737,8 @@ static int cmd_convert(int argc, char **argv)
     printf(")\n");
     code = CLI_EXIT_OK;
 out:
-    for (size_t i = 0; i < c.n_owned; i++) sw_free(c.owned[i]);
+    for (size_t i = 0; i < c.n_owned; i++)
+        sw_free(c.owned[i]);
     sw_free(c.owned);
     sw_gguf_writer_destroy(w);
     vocab_free(&v);

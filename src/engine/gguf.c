@@ -10,23 +10,30 @@
 #include "engine_int.h"
 
 #define GGUF_DEFAULT_ALIGNMENT 32
-#define GGUF_MAX_ARRAY_DEPTH 8    /* arrays of arrays: deeper is hostile */
-#define GGUF_MAX_KEY_LEN 65535    /* the spec's bound on key length */
-#define GGUF_MIN_KV_BYTES 14      /* key len 8 + key >= 1 + type 4 + value >= 1 */
-#define GGUF_MIN_TENSOR_BYTES 33  /* name len 8 + name >= 1 + n_dims 4 + ne 8 + type 4 + offset 8 */
-#define GGUF_MSG_NAME_MAX 80      /* names are cut in messages */
+#define GGUF_MAX_ARRAY_DEPTH 8   /* arrays of arrays: deeper is hostile */
+#define GGUF_MAX_KEY_LEN 65535   /* the spec's bound on key length */
+#define GGUF_MIN_KV_BYTES 14     /* key len 8 + key >= 1 + type 4 + value >= 1 */
+#define GGUF_MIN_TENSOR_BYTES 33 /* name len 8 + name >= 1 + n_dims 4 + ne 8 + type 4 + offset 8   \
+                                  */
+#define GGUF_MSG_NAME_MAX 80     /* names are cut in messages */
 
 /* Fixed byte size of each scalar value type (0: string / array). */
 static const uint8_t vtype_size[SW_GGUF_VTYPE_COUNT] = {1, 1, 2, 2, 4, 4, 4, 1, 0, 0, 8, 8, 8};
 
 /* ---- little-endian decoding (the host order does not matter) ---- */
 
-static uint16_t le16(const uint8_t *b) { return (uint16_t)(b[0] | (b[1] << 8)); }
+static uint16_t le16(const uint8_t *b)
+{
+    return (uint16_t)(b[0] | (b[1] << 8));
+}
 static uint32_t le32(const uint8_t *b)
 {
     return (uint32_t)b[0] | ((uint32_t)b[1] << 8) | ((uint32_t)b[2] << 16) | ((uint32_t)b[3] << 24);
 }
-static uint64_t le64(const uint8_t *b) { return (uint64_t)le32(b) | ((uint64_t)le32(b + 4) << 32); }
+static uint64_t le64(const uint8_t *b)
+{
+    return (uint64_t)le32(b) | ((uint64_t)le32(b + 4) << 32);
+}
 
 /* A cursor over the buffer. Every read checks what remains. */
 typedef struct reader {
@@ -34,7 +41,10 @@ typedef struct reader {
     size_t size, pos;
 } reader;
 
-static size_t left(const reader *r) { return r->size - r->pos; }
+static size_t left(const reader *r)
+{
+    return r->size - r->pos;
+}
 
 static bool take(reader *r, uint64_t n, const uint8_t **out)
 {
@@ -71,7 +81,10 @@ static bool rd_str(reader *r, sw_str *out)
 }
 
 /* Length of a name for "%.*s" in messages. */
-static int mlen(sw_str s) { return s.len > GGUF_MSG_NAME_MAX ? GGUF_MSG_NAME_MAX : (int)s.len; }
+static int mlen(sw_str s)
+{
+    return s.len > GGUF_MSG_NAME_MAX ? GGUF_MSG_NAME_MAX : (int)s.len;
+}
 
 /* ---- name index: open addressing, FNV-1a, slots hold index + 1 ---- */
 
@@ -99,7 +112,8 @@ static size_t table_cap(uint64_t n)
 {
     if (n == 0) return 0;
     size_t cap = 16;
-    while (cap < 2 * n) cap *= 2;
+    while (cap < 2 * n)
+        cap *= 2;
     return cap;
 }
 
@@ -146,8 +160,8 @@ static swarm_err skip_value(reader *r, uint32_t type, int depth, sw_str key, swa
         return sw_diag_set(d, SWARM_EFORMAT, "key '%.*s' has unknown value type %u", mlen(key),
                            key.ptr, type);
     if (depth >= GGUF_MAX_ARRAY_DEPTH)
-        return sw_diag_set(d, SWARM_EFORMAT, "key '%.*s': arrays nested deeper than %d",
-                           mlen(key), key.ptr, GGUF_MAX_ARRAY_DEPTH);
+        return sw_diag_set(d, SWARM_EFORMAT, "key '%.*s': arrays nested deeper than %d", mlen(key),
+                           key.ptr, GGUF_MAX_ARRAY_DEPTH);
     uint32_t et;
     uint64_t n;
     if (!rd_u32(r, &et) || !rd_u64(r, &n)) goto truncated;
@@ -158,8 +172,8 @@ static swarm_err skip_value(reader *r, uint32_t type, int depth, sw_str key, swa
     uint64_t min_el = vtype_size[et] ? vtype_size[et] : (et == SW_GGUF_STRING ? 8 : 12);
     if (n > left(r) / min_el)
         return sw_diag_set(d, SWARM_EFORMAT,
-                           "key '%.*s': array of %llu elements does not fit in the file",
-                           mlen(key), key.ptr, (unsigned long long)n);
+                           "key '%.*s': array of %llu elements does not fit in the file", mlen(key),
+                           key.ptr, (unsigned long long)n);
     if (vtype_size[et] != 0) {
         if (!take(r, n * vtype_size[et], &b)) goto truncated;
         return SWARM_OK;
@@ -181,15 +195,32 @@ static bool read_int(uint32_t t, const uint8_t *p, bool *neg, uint64_t *mag)
     int64_t s;
     *neg = false;
     switch (t) {
-    case SW_GGUF_UINT8: *mag = p[0]; return true;
-    case SW_GGUF_UINT16: *mag = le16(p); return true;
-    case SW_GGUF_UINT32: *mag = le32(p); return true;
-    case SW_GGUF_UINT64: *mag = le64(p); return true;
-    case SW_GGUF_INT8: s = (int8_t)p[0]; break;
-    case SW_GGUF_INT16: s = (int16_t)le16(p); break;
-    case SW_GGUF_INT32: s = (int32_t)le32(p); break;
-    case SW_GGUF_INT64: s = (int64_t)le64(p); break;
-    default: return false;
+    case SW_GGUF_UINT8:
+        *mag = p[0];
+        return true;
+    case SW_GGUF_UINT16:
+        *mag = le16(p);
+        return true;
+    case SW_GGUF_UINT32:
+        *mag = le32(p);
+        return true;
+    case SW_GGUF_UINT64:
+        *mag = le64(p);
+        return true;
+    case SW_GGUF_INT8:
+        s = (int8_t)p[0];
+        break;
+    case SW_GGUF_INT16:
+        s = (int16_t)le16(p);
+        break;
+    case SW_GGUF_INT32:
+        s = (int32_t)le32(p);
+        break;
+    case SW_GGUF_INT64:
+        s = (int64_t)le64(p);
+        break;
+    default:
+        return false;
     }
     *neg = s < 0;
     *mag = s < 0 ? (uint64_t)0 - (uint64_t)s : (uint64_t)s;
@@ -235,11 +266,10 @@ static swarm_err parse_header(reader *r, sw_gguf *g, uint64_t *n_kv, uint64_t *n
                            r->size);
     if (memcmp(b, "GGUF", 4) != 0)
         return sw_diag_set(d, SWARM_EFORMAT,
-                           "not a GGUF file (magic %02x %02x %02x %02x, want \"GGUF\")", b[0],
-                           b[1], b[2], b[3]);
+                           "not a GGUF file (magic %02x %02x %02x %02x, want \"GGUF\")", b[0], b[1],
+                           b[2], b[3]);
     uint32_t v;
-    if (!rd_u32(r, &v))
-        return sw_diag_set(d, SWARM_EFORMAT, "file truncated in the GGUF header");
+    if (!rd_u32(r, &v)) return sw_diag_set(d, SWARM_EFORMAT, "file truncated in the GGUF header");
     if (v == 1)
         return sw_diag_set(d, SWARM_EFORMAT,
                            "GGUF version 1 is not supported (only versions 2 and 3; re-convert "
@@ -587,4 +617,7 @@ bool sw_gguf_arr_num(const sw_gguf_kv *kv, uint64_t i, double *out)
     return read_num(kv->arr_type, kv->data + i * sz, out);
 }
 
-bool sw_str_eq(sw_str s, const char *c) { return str_eq_n(s, c, strlen(c)); }
+bool sw_str_eq(sw_str s, const char *c)
+{
+    return str_eq_n(s, c, strlen(c));
+}

@@ -14,8 +14,8 @@
 
 typedef struct wkv {
     char *key;
-    uint32_t type;  /* enum sw_gguf_vtype */
-    uint8_t *val;   /* the encoded value (arrays: element type, count, elements) */
+    uint32_t type; /* enum sw_gguf_vtype */
+    uint8_t *val;  /* the encoded value (arrays: element type, count, elements) */
     size_t val_len;
 } wkv;
 
@@ -103,7 +103,8 @@ void sw_gguf_writer_destroy(sw_gguf_writer *w)
         sw_free(w->kv[i].key);
         sw_free(w->kv[i].val);
     }
-    for (size_t i = 0; i < w->n_t; i++) sw_free(w->t[i].name);
+    for (size_t i = 0; i < w->n_t; i++)
+        sw_free(w->t[i].name);
     sw_free(w->kv);
     sw_free(w->t);
     sw_free(w);
@@ -193,7 +194,8 @@ swarm_err sw_gguf_writer_set_arr_str(sw_gguf_writer *w, const char *key, const c
     bbuf b = {0};
     bb_u32(&b, SW_GGUF_STRING);
     bb_u64(&b, n);
-    for (size_t i = 0; i < n; i++) bb_str(&b, v[i], lens ? lens[i] : strlen(v[i]));
+    for (size_t i = 0; i < n; i++)
+        bb_str(&b, v[i], lens ? lens[i] : strlen(v[i]));
     return put_kv(w, key, SW_GGUF_ARRAY, &b);
 }
 
@@ -210,13 +212,13 @@ swarm_err sw_gguf_writer_set_arr_f32(sw_gguf_writer *w, const char *key, const f
     return put_kv(w, key, SW_GGUF_ARRAY, &b);
 }
 
-swarm_err sw_gguf_writer_set_arr_i32(sw_gguf_writer *w, const char *key, const int32_t *v,
-                                     size_t n)
+swarm_err sw_gguf_writer_set_arr_i32(sw_gguf_writer *w, const char *key, const int32_t *v, size_t n)
 {
     bbuf b = {0};
     bb_u32(&b, SW_GGUF_INT32);
     bb_u64(&b, n);
-    for (size_t i = 0; i < n; i++) bb_u32(&b, (uint32_t)v[i]);
+    for (size_t i = 0; i < n; i++)
+        bb_u32(&b, (uint32_t)v[i]);
     return put_kv(w, key, SW_GGUF_ARRAY, &b);
 }
 
@@ -226,17 +228,20 @@ static size_t value_bytes(uint32_t t, const uint8_t *p)
     static const uint8_t sz[SW_GGUF_VTYPE_COUNT] = {1, 1, 2, 2, 4, 4, 4, 1, 0, 0, 8, 8, 8};
     if (t == SW_GGUF_STRING) {
         uint64_t n = 0;
-        for (int i = 7; i >= 0; i--) n = (n << 8) | p[i];
+        for (int i = 7; i >= 0; i--)
+            n = (n << 8) | p[i];
         return 8 + (size_t)n;
     }
     if (t != SW_GGUF_ARRAY) return sz[t];
-    uint32_t et = (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
-                  ((uint32_t)p[3] << 24);
+    uint32_t et =
+        (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
     uint64_t n = 0;
-    for (int i = 11; i >= 4; i--) n = (n << 8) | p[i];
+    for (int i = 11; i >= 4; i--)
+        n = (n << 8) | p[i];
     size_t off = 12;
     if (sz[et] != 0) return off + (size_t)n * sz[et];
-    for (uint64_t i = 0; i < n; i++) off += value_bytes(et, p + off);
+    for (uint64_t i = 0; i < n; i++)
+        off += value_bytes(et, p + off);
     return off;
 }
 
@@ -286,7 +291,10 @@ swarm_err sw_gguf_writer_add_tensor(sw_gguf_writer *w, const char *name, uint32_
     return SWARM_OK;
 }
 
-static size_t pad_to(size_t n, size_t align) { return (align - n % align) % align; }
+static size_t pad_to(size_t n, size_t align)
+{
+    return (align - n % align) % align;
+}
 
 static size_t alignment_of(const sw_gguf_writer *w)
 {
@@ -351,7 +359,8 @@ swarm_err sw_gguf_writer_write(sw_gguf_writer *w, const char *path, swarm_diag *
         const wtensor *t = &w->t[i];
         bb_str(&h, t->name, strlen(t->name));
         bb_u32(&h, t->n_dims);
-        for (uint32_t k = 0; k < t->n_dims; k++) bb_u64(&h, (uint64_t)t->ne[k]);
+        for (uint32_t k = 0; k < t->n_dims; k++)
+            bb_u64(&h, (uint64_t)t->ne[k]);
         bb_u32(&h, t->type);
         bb_u64(&h, t->offset);
     }

@@ -38,7 +38,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             }
         }
         double x;
-        if (kv->type == SW_GGUF_ARRAY && kv->arr_n > 0) (void)sw_gguf_arr_num(kv, kv->arr_n - 1, &x);
+        if (kv->type == SW_GGUF_ARRAY && kv->arr_n > 0)
+            (void)sw_gguf_arr_num(kv, kv->arr_n - 1, &x);
     }
     volatile uint8_t sink = 0;
     for (uint64_t i = 0; i < g.n_tensors; i++) {

@@ -40,9 +40,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         touch(&w.output, buf, size);
         for (int32_t l = 0; l < hp.n_layers; l++) {
             const sw_layer *L = &w.layers[l];
-            const sw_tensor *ts[] = {&L->attn_norm, &L->wq, &L->wk,     &L->wv,  &L->wo,
+            const sw_tensor *ts[] = {&L->attn_norm, &L->wq,     &L->wk,   &L->wv,    &L->wo,
                                      &L->ffn_norm,  &L->w_gate, &L->w_up, &L->w_down};
-            for (size_t i = 0; i < sizeof(ts) / sizeof(ts[0]); i++) touch(ts[i], buf, size);
+            for (size_t i = 0; i < sizeof(ts) / sizeof(ts[0]); i++)
+                touch(ts[i], buf, size);
         }
         sw_free(w.layers);
     } else {

@@ -24,14 +24,19 @@ static void put(bytes *b, const void *src, size_t n)
     memcpy(b->p + b->len, src, n);
     b->len += n;
 }
-static void u8(bytes *b, uint8_t v) { put(b, &v, 1); }
+static void u8(bytes *b, uint8_t v)
+{
+    put(b, &v, 1);
+}
 static void u32(bytes *b, uint32_t v)
 {
-    for (int i = 0; i < 4; i++) u8(b, (uint8_t)(v >> (8 * i)));
+    for (int i = 0; i < 4; i++)
+        u8(b, (uint8_t)(v >> (8 * i)));
 }
 static void u64(bytes *b, uint64_t v)
 {
-    for (int i = 0; i < 8; i++) u8(b, (uint8_t)(v >> (8 * i)));
+    for (int i = 0; i < 8; i++)
+        u8(b, (uint8_t)(v >> (8 * i)));
 }
 static void str(bytes *b, const char *s)
 {
@@ -49,13 +54,15 @@ static void tinfo(bytes *b, const char *name, uint32_t n_dims, const uint64_t *n
 {
     str(b, name);
     u32(b, n_dims);
-    for (uint32_t i = 0; i < n_dims; i++) u64(b, ne[i]);
+    for (uint32_t i = 0; i < n_dims; i++)
+        u64(b, ne[i]);
     u32(b, type);
     u64(b, off);
 }
 static void pad(bytes *b, size_t a)
 {
-    while (b->len % a) u8(b, 0);
+    while (b->len % a)
+        u8(b, 0);
 }
 
 static void save(const char *dir, const char *name, bytes *b)
@@ -82,7 +89,9 @@ static void gguf_seeds(const char *dir)
     str(&b, "tokenizer.ggml.add_bos_token"), u32(&b, 7), u8(&b, 1);
     str(&b, "k.i64"), u32(&b, 11), u64(&b, (uint64_t)-3);
     str(&b, "tokenizer.ggml.tokens"), u32(&b, 9), u32(&b, 8), u64(&b, 3);
-    str(&b, "<unk>"), str(&b, "<s>"), str(&b, "\xe2\x96\x81" "a");
+    str(&b, "<unk>"), str(&b, "<s>"),
+        str(&b, "\xe2\x96\x81"
+                "a");
     str(&b, "tokenizer.ggml.scores"), u32(&b, 9), u32(&b, 6), u64(&b, 3);
     f32(&b, 0), f32(&b, 0), f32(&b, -1.5f);
     str(&b, "k.nested"), u32(&b, 9), u32(&b, 9), u64(&b, 2);
@@ -95,12 +104,16 @@ static void gguf_seeds(const char *dir)
     tinfo(&b, "blk.0.attn_q.weight", 2, neq, 8, 64);
     tinfo(&b, "blk.0.ffn_up.weight", 2, nek, 12, 128);
     pad(&b, 32);
-    for (int i = 0; i < 8; i++) f32(&b, (float)i);
-    for (int i = 0; i < 16; i++) u8(&b, 0), u8(&b, 0x3c); /* F16 1.0 */
-    u8(&b, 0), u8(&b, 0x3c);                                /* Q8_0: d = 1.0 */
-    for (int i = 0; i < 32; i++) u8(&b, (uint8_t)i);
+    for (int i = 0; i < 8; i++)
+        f32(&b, (float)i);
+    for (int i = 0; i < 16; i++)
+        u8(&b, 0), u8(&b, 0x3c); /* F16 1.0 */
+    u8(&b, 0), u8(&b, 0x3c);     /* Q8_0: d = 1.0 */
+    for (int i = 0; i < 32; i++)
+        u8(&b, (uint8_t)i);
     pad(&b, 32);
-    for (int i = 0; i < 144; i++) u8(&b, (uint8_t)(i * 7));
+    for (int i = 0; i < 144; i++)
+        u8(&b, (uint8_t)(i * 7));
     save(dir, "model.gguf", &b);
 
     /* vocabulary only, version 2, no tensors and no trailing padding */
@@ -117,7 +130,8 @@ static void gguf_seeds(const char *dir)
     tinfo(&b, "a", 3, ne3, 0, 0);
     tinfo(&b, "b", 4, ne4, 13, 64);
     pad(&b, 64);
-    for (int i = 0; i < 64 + 176; i++) u8(&b, 0);
+    for (int i = 0; i < 64 + 176; i++)
+        u8(&b, 0);
     save(dir, "shapes.gguf", &b);
 }
 
@@ -128,12 +142,15 @@ static void llama2c_seed(const char *dir, const char *name, int32_t vocab, int s
     int32_t hs = dim / heads, kvd = kv * hs;
     bytes b = {0};
     int32_t h[7] = {dim, hidden, layers, heads, kv, shared ? vocab : -vocab, seq};
-    for (int i = 0; i < 7; i++) u32(&b, (uint32_t)h[i]);
-    size_t n = (size_t)vocab * dim + (size_t)layers * (dim + dim * dim + 2 * dim * kvd + dim * dim + dim +
-                                                      3 * hidden * dim) +
-               dim + (size_t)seq * hs;
+    for (int i = 0; i < 7; i++)
+        u32(&b, (uint32_t)h[i]);
+    size_t n =
+        (size_t)vocab * dim +
+        (size_t)layers * (dim + dim * dim + 2 * dim * kvd + dim * dim + dim + 3 * hidden * dim) +
+        dim + (size_t)seq * hs;
     if (!shared) n += (size_t)vocab * dim;
-    for (size_t i = 0; i < n; i++) f32(&b, (float)(i % 13) / 13.0f);
+    for (size_t i = 0; i < n; i++)
+        f32(&b, (float)(i % 13) / 13.0f);
     save(dir, name, &b);
 }
 

@@ -23,7 +23,8 @@ static void put(bytes *b, const void *src, size_t n)
 {
     if (b->len + n > b->cap) {
         size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->len + n) cap *= 2;
+        while (cap < b->len + n)
+            cap *= 2;
         b->p = realloc(b->p, cap);
         assert_non_null(b->p);
         b->cap = cap;
@@ -31,14 +32,19 @@ static void put(bytes *b, const void *src, size_t n)
     memcpy(b->p + b->len, src, n);
     b->len += n;
 }
-static void u8(bytes *b, uint8_t v) { put(b, &v, 1); }
+static void u8(bytes *b, uint8_t v)
+{
+    put(b, &v, 1);
+}
 static void u32(bytes *b, uint32_t v)
 {
-    for (int i = 0; i < 4; i++) u8(b, (uint8_t)(v >> (8 * i)));
+    for (int i = 0; i < 4; i++)
+        u8(b, (uint8_t)(v >> (8 * i)));
 }
 static void u64(bytes *b, uint64_t v)
 {
-    for (int i = 0; i < 8; i++) u8(b, (uint8_t)(v >> (8 * i)));
+    for (int i = 0; i < 8; i++)
+        u8(b, (uint8_t)(v >> (8 * i)));
 }
 static void str(bytes *b, const char *s)
 {
@@ -69,17 +75,20 @@ static void tinfo(bytes *b, const char *name, uint32_t n_dims, const uint64_t *n
 {
     str(b, name);
     u32(b, n_dims);
-    for (uint32_t i = 0; i < n_dims && i < 5; i++) u64(b, ne[i]); /* hostile n_dims: 5 at most */
+    for (uint32_t i = 0; i < n_dims && i < 5; i++)
+        u64(b, ne[i]); /* hostile n_dims: 5 at most */
     u32(b, type);
     u64(b, off);
 }
 static void pad(bytes *b, size_t align)
 {
-    while (b->len % align) u8(b, 0);
+    while (b->len % align)
+        u8(b, 0);
 }
 static void zeros(bytes *b, size_t n)
 {
-    for (size_t i = 0; i < n; i++) u8(b, 0);
+    for (size_t i = 0; i < n; i++)
+        u8(b, 0);
 }
 
 /* Parses b and expects SWARM_EFORMAT with `want` inside the message. The
@@ -313,7 +322,8 @@ static void test_bad_metadata(void **state)
     b = (bytes){0};
     hdr(&b, 3, 0, 1);
     str(&b, "bomb"), u32(&b, SW_GGUF_ARRAY);
-    for (int i = 0; i < 1000; i++) u32(&b, SW_GGUF_ARRAY), u64(&b, 1);
+    for (int i = 0; i < 1000; i++)
+        u32(&b, SW_GGUF_ARRAY), u64(&b, 1);
     u32(&b, SW_GGUF_UINT8), u64(&b, 0);
     expect_reject(&b, "key 'bomb': arrays nested deeper than 8");
     /* unknown types */
@@ -569,8 +579,9 @@ static void test_writer_round_trip(void **state)
         data[i] = (float)((int)(seed >> 16) % 2000 - 1000) / 500.0f;
     }
     float norm[COLS];
-    for (int i = 0; i < COLS; i++) norm[i] = 1.0f + (float)i / 100.0f;
-    uint32_t types[] = {SW_TYPE_F32, SW_TYPE_F16, SW_TYPE_BF16, SW_TYPE_Q8_0,
+    for (int i = 0; i < COLS; i++)
+        norm[i] = 1.0f + (float)i / 100.0f;
+    uint32_t types[] = {SW_TYPE_F32,  SW_TYPE_F16,  SW_TYPE_BF16, SW_TYPE_Q8_0,
                         SW_TYPE_Q4_0, SW_TYPE_Q4_K, SW_TYPE_Q6_K};
     sw_gguf_writer *w;
     CHECK_OK(sw_gguf_writer_create(&w));
@@ -645,14 +656,16 @@ static void test_writer_round_trip(void **state)
         size_t rb;
         assert_true(sw_type_row_bytes(types[i], COLS, &rb));
         assert_int_equal(t->nbytes, rb * ROWS);
-        for (int r = 0; r < ROWS; r++) sw_quantize_row(types[i], data + r * COLS, want + r * rb, COLS);
+        for (int r = 0; r < ROWS; r++)
+            sw_quantize_row(types[i], data + r * COLS, want + r * rb, COLS);
         assert_memory_equal(t->data, want, t->nbytes);
     }
 
     /* copying every key into a second writer reproduces the values */
     sw_gguf_writer *w2;
     CHECK_OK(sw_gguf_writer_create(&w2));
-    for (uint64_t i = 0; i < g.n_kv; i++) CHECK_OK(sw_gguf_writer_set_kv(w2, &g.kv[i]));
+    for (uint64_t i = 0; i < g.n_kv; i++)
+        CHECK_OK(sw_gguf_writer_set_kv(w2, &g.kv[i]));
     char path2[128];
     tmp_path(path2, sizeof(path2), "rt2");
     CHECK_OK(sw_gguf_writer_write(w2, path2, &d));
@@ -721,7 +734,8 @@ static int parse_dir(const char *dir)
         sw_str arch;
         if (g.n_tensors > 0) assert_true(sw_gguf_get_str(&g, "general.architecture", &arch));
         for (uint64_t i = 0; i < g.n_tensors; i++)
-            assert_true((const uint8_t *)g.tensors[i].data + g.tensors[i].nbytes <= g.base + g.size);
+            assert_true((const uint8_t *)g.tensors[i].data + g.tensors[i].nbytes <=
+                        g.base + g.size);
         sw_gguf_close(&g);
         n++;
     }
@@ -795,8 +809,9 @@ static void test_e3_large_header(void **state)
         assert_true(sw_gguf_get_u32(&g, "meta.section0.key99813", &v) && v == 99813);
         sw_gguf_close(&g);
     }
-    fprintf(stderr, "E3: header with %d tensors, %d keys (%zu bytes, %.2f GB data) parsed in "
-                    "%.1f ms\n",
+    fprintf(stderr,
+            "E3: header with %d tensors, %d keys (%zu bytes, %.2f GB data) parsed in "
+            "%.1f ms\n",
             NT, NKV, b.len, (double)total / 1e9, best);
 #if defined(__OPTIMIZE__) && !defined(__SANITIZE_ADDRESS__)
     assert_true(best <= 50.0);
@@ -811,16 +826,11 @@ static void test_e3_large_header(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_valid_small),
-        cmocka_unit_test(test_truncated_every_prefix),
-        cmocka_unit_test(test_bad_header),
-        cmocka_unit_test(test_bad_metadata),
-        cmocka_unit_test(test_bad_tensors),
-        cmocka_unit_test(test_valid_edge_cases),
-        cmocka_unit_test(test_alloc_failure_sweep),
-        cmocka_unit_test(test_writer_round_trip),
-        cmocka_unit_test(test_open_errors),
-        cmocka_unit_test(test_shared_files),
+        cmocka_unit_test(test_valid_small),         cmocka_unit_test(test_truncated_every_prefix),
+        cmocka_unit_test(test_bad_header),          cmocka_unit_test(test_bad_metadata),
+        cmocka_unit_test(test_bad_tensors),         cmocka_unit_test(test_valid_edge_cases),
+        cmocka_unit_test(test_alloc_failure_sweep), cmocka_unit_test(test_writer_round_trip),
+        cmocka_unit_test(test_open_errors),         cmocka_unit_test(test_shared_files),
         cmocka_unit_test(test_e3_large_header),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
