@@ -38,11 +38,14 @@ typedef struct fctx {
 typedef struct fcost {
     double ce, ct; /* cost = ce*E + ct*T */
     double mu;     /* multiplier of p_min: reduced cost - mu*C */
+    double cw;     /* capacity multipliers lambda_i = cw / B_i: reduced cost + lambda_i*c_ik */
+    double cc;     /* local search only: cost - cc*C (cc = 1 with ce = ct = 0 maximises C) */
 } fcost;
 
 static inline double qcost(const fctx *f, const fcost *w, int32_t i, int32_t k)
 {
-    return w->ce * sw_asg_E(f->a, i, k) + w->ct * sw_asg_T(f->a, i, k);
+    double q = w->ce * sw_asg_E(f->a, i, k) + w->ct * sw_asg_T(f->a, i, k);
+    return w->cc != 0 ? q - w->cc * sw_asg_C(f->a, i, k) : q;
 }
 
 /*
@@ -57,6 +60,7 @@ static double pass(fctx *f, const fcost *w, const int32_t *ks, int32_t nks, bool
     const swarm_assign_problem *p = a->p;
     int32_t m = f->m, L = f->L;
     int32_t cnt = ks ? nks : m;
+    double lam_b = 0; /* sum_i lambda_i B_i */
     for (int32_t t = 0; t < cnt; t++) f->cn[ks ? ks[t] : t] = 0;
     for (int32_t i = 0; i < f->n; i++) {
         if (p->available && !p->available[i]) continue;
@@ -70,6 +74,8 @@ static double pass(fctx *f, const fcost *w, const int32_t *ks, int32_t nks, bool
         double cap = residual ? f->resc[i] : p->B[i];
         double zc = residual && f->resz ? f->resz[i] : f->zcap;
         double cmin = p->c_min, mu = w->mu;
+        double lam = w->cw > 0 ? w->cw / fmax(p->B[i], 1e-9) : 0;
+        if (!residual) lam_b += lam * p->B[i];
         if (!residual && cr == NULL && cap < 1 - 1e-9) continue;
         if (residual && cr == NULL && cap < 1 - 1e-9) continue;
         for (int32_t t = 0; t < cnt; t++) {
@@ -80,7 +86,7 @@ static double pass(fctx *f, const fcost *w, const int32_t *ks, int32_t nks, bool
             double T = Tr ? Tr[k] : Ti;
             if (T > zc + 1e-9) continue;
             double q = (Er || Tr) ? w->ce * (Er ? Er[k] : Ei) + w->ct * T : qi;
-            q -= mu * C;
+            q += lam * (cr ? cr[k] : 1.0) - mu * C;
             size_t b = (size_t)k * (size_t)L;
             int32_t pos = f->cn[k];
             if (pos < L) {
@@ -106,7 +112,7 @@ static double pass(fctx *f, const fcost *w, const int32_t *ks, int32_t nks, bool
         if (f->cn[k] < f->r) return NAN;
         for (int32_t j = 0; j < f->r; j++) v += f->cq[(size_t)k * L + j];
     }
-    return v;
+    return v - lam_b;
 }
 
 static bool zone_clash(const fctx *f, int32_t k, int32_t i, int32_t skip_slot)
@@ -161,6 +167,44 @@ static int32_t fill(fctx *f, int32_t k)
     return placed;
 }
 
+/*
+ * Completes subtask k when no SLM with room is left for it: moves another
+ * subtask k2 from an SLM i2 that k could use to a third SLM i3 with room,
+ * then puts k on i2. O(m*r*n) per open slot, so bounded by a work budget.
+ */
+static bool eject_repair(fctx *f, int32_t k)
+{
+    const sw_asg *a = f->a;
+    int32_t r = f->r, mr = f->m * f->r;
+    int32_t *xs = f->x + (size_t)k * r;
+    for (int32_t j = 0; j < r; j++) {
+        if (xs[j] >= 0) continue;
+        bool done = false;
+        for (int32_t s2 = 0; s2 < mr && !done; s2++) {
+            int32_t i2 = f->x[s2], k2 = s2 / r;
+            if (i2 < 0 || k2 == k || !sw_asg_eligible(a, i2, k) || zone_clash(f, k, i2, -1)) continue;
+            if (f->resc[i2] + sw_asg_cu(a, i2, k2) - sw_asg_cu(a, i2, k) < -1e-9) continue;
+            if (f->resz[i2] + sw_asg_T(a, i2, k2) - sw_asg_T(a, i2, k) < -1e-9) continue;
+            if (f->work > ((size_t)200 << 20)) return false;
+            f->work += (size_t)f->n;
+            for (int32_t i3 = 0; i3 < f->n; i3++) {
+                if (i3 == i2 || !sw_asg_eligible(a, i3, k2) || !fits(f, i3, k2) ||
+                    zone_clash(f, k2, i3, s2 % r))
+                    continue;
+                use(f, i2, k2, -1);
+                use(f, i3, k2, 1);
+                f->x[s2] = i3;
+                use(f, i2, k, 1);
+                xs[j] = i2;
+                done = true;
+                break;
+            }
+        }
+        if (!done) return false;
+    }
+    return true;
+}
+
 static int cmp_regret(const void *x, const void *y, void *ctx)
 {
     const double *rg = ctx;
@@ -207,7 +251,9 @@ static bool greedy(fctx *f, const fcost *w, double *lagr)
         nd = nd2;
         if (!progress) break;
     }
-    return nd == 0;
+    for (int32_t t = 0; t < nd; t++)
+        if (!eject_repair(f, f->defer[t])) return false;
+    return true;
 }
 
 /* ---- local search ---- */
@@ -400,17 +446,31 @@ static bool solve_mu(fctx *f, double ce, double ct, const fcost *ls, int32_t *ou
 {
     const double pmin = f->a->p->p_min;
     size_t mr = (size_t)f->m * f->r;
-    fcost w = {ce, ct, 0};
+    fcost w = {ce, ct, 0, 0, 0};
     double lagr, c, t, q;
-    bool have = false;
+    bool have = false, have_complete = false;
     double best_q = INFINITY, best_mu = 0;
     *lb = -INFINITY;
-    bool ok = greedy(f, &w, &lagr);
-    if (!isnan(lagr)) *lb = lagr;
+    /* when the capacities do not let greedy place everything, charge capacity
+     * use (c_ik / B_i) more and more: the packing view of MTHG */
+    double cs0 = 0;
+    for (int32_t i = 0; i < f->n; i++) {
+        double e = f->a->p->E ? f->a->p->E[i] : 1, tt = f->a->p->T ? f->a->p->T[i] : 1;
+        cs0 = fmax(cs0, fabs(ce) * e + fabs(ct) * tt);
+    }
+    if (cs0 <= 0) cs0 = 1;
+    static const double cw_levels[] = {0, 0.5, 2, 8, 64, 1e4};
+    bool ok = false;
+    for (size_t lv = 0; lv < sizeof(cw_levels) / sizeof(cw_levels[0]) && !ok; lv++) {
+        w.cw = cw_levels[lv] * cs0;
+        ok = greedy(f, &w, &lagr);
+        if (!isnan(lagr) && lagr > *lb) *lb = lagr;
+    }
     if (ok) {
         q = inner_cost(f, &w, f->x, &c, &t);
+        memcpy(out, f->x, mr * sizeof(int32_t));
+        have_complete = true;
         if (compat_ok(f, c)) {
-            memcpy(out, f->x, mr * sizeof(int32_t));
             best_q = q;
             have = true;
         }
@@ -432,9 +492,10 @@ static bool solve_mu(fctx *f, double ce, double ct, const fcost *ls, int32_t *ou
             if (!isnan(lagr) && lagr + mu_hi * pmin > *lb) *lb = lagr + mu_hi * pmin;
             if (ok) {
                 q = inner_cost(f, &w, f->x, &c, &t);
+                memcpy(out, f->x, mr * sizeof(int32_t));
+                have_complete = true;
                 if (compat_ok(f, c)) {
                     found = true;
-                    memcpy(out, f->x, mr * sizeof(int32_t));
                     best_q = q;
                     best_mu = mu_hi;
                     have = true;
@@ -463,12 +524,28 @@ static bool solve_mu(fctx *f, double ce, double ct, const fcost *ls, int32_t *ou
             else mu_lo = w.mu;
         }
     }
+    if (!have && have_complete && pmin > 0) {
+        /* repair: maximise compatibility under the capacities by local search
+         * from the last complete assignment, on candidate lists ranked by C */
+        fcost wc = {0, 0, 1, w.cw, 0};
+        pass(f, &wc, NULL, 0, false);
+        memcpy(f->x, out, mr * sizeof(int32_t));
+        fcost lc = {0, 0, 0, 0, 1};
+        local_search(f, &lc);
+        inner_cost(f, &w, f->x, &c, &t);
+        if (compat_ok(f, c)) {
+            memcpy(out, f->x, mr * sizeof(int32_t));
+            have = true;
+            best_mu = -1; /* candidate lists below: by cost, plus C-ranked ones */
+        }
+    }
     if (!have) return false;
     /* local search from the best, on candidate lists of its multiplier */
-    w.mu = best_mu;
+    w.mu = best_mu >= 0 ? best_mu : 0;
     pass(f, &w, NULL, 0, false);
     memcpy(f->x, out, mr * sizeof(int32_t));
     w.mu = 0;
+    w.cw = 0;
     /* local search never breaks a satisfied constraint, so its result stands */
     local_search(f, ls ? ls : &w);
     memcpy(out, f->x, mr * sizeof(int32_t));
@@ -502,7 +579,7 @@ static void drive_sum(fctx *f, int32_t *tmp)
         return;
     }
     double cap = a->time_cap;
-    fcost lsw = {a->we, a->wt, 0}; /* local search: the true cost, the cap as a constraint */
+    fcost lsw = {a->we, a->wt, 0, 0, 0}; /* local search: the true cost, the cap as a constraint */
     /* energy-only first; raise nu until the time cap holds */
     double nu_lo = 0, nu_hi = 0;
     bool found = false;
@@ -518,7 +595,7 @@ static void drive_sum(fctx *f, int32_t *tmp)
         if (solve_mu(f, a->we, nu, &lsw, tmp, &q, &lb)) {
             if (lb - nu * cap > f->lb) f->lb = lb - nu * cap;
             double c, t;
-            fcost w = {a->we, 0, 0};
+            fcost w = {a->we, 0, 0, 0, 0};
             inner_cost(f, &w, tmp, &c, &t);
             keep_if_better(f, tmp);
             if (t <= cap + SW_ASG_TOL * (1 + cap)) {
@@ -537,13 +614,24 @@ static void drive_sum(fctx *f, int32_t *tmp)
         if (solve_mu(f, a->we, nu, &lsw, tmp, &q, &lb)) {
             if (lb - nu * cap > f->lb) f->lb = lb - nu * cap;
             double c, t;
-            fcost w = {a->we, 0, 0};
+            fcost w = {a->we, 0, 0, 0, 0};
             inner_cost(f, &w, tmp, &c, &t);
             keep_if_better(f, tmp);
             good = t <= cap + SW_ASG_TOL * (1 + cap);
         }
         if (good) nu_hi = nu;
         else nu_lo = nu;
+    }
+    if (!found) {
+        /* last resort: least time (local search on time), then energy within the cap */
+        fcost lt = {0, 1, 0, 0, 0};
+        if (solve_mu(f, 0, 1, &lt, tmp, &q, &lb)) {
+            fcost we = {a->we, 0, 0, 0, 0};
+            pass(f, &we, NULL, 0, false);
+            memcpy(f->x, tmp, (size_t)f->m * f->r * sizeof(int32_t));
+            local_search(f, &lsw);
+            keep_if_better(f, f->x);
+        }
     }
 }
 
@@ -568,7 +656,7 @@ static void drive_makespan(fctx *f, int32_t *tmp)
     sw_asg_eval(a, tmp, &e0, &zhi, &c0, &feas);
     /* lower bound of the makespan: least total time over the SLMs, and the
      * slowest subtask's r-th fastest SLM */
-    fcost wt = {0, 1, 0};
+    fcost wt = {0, 1, 0, 0, 0};
     double tmin = pass(f, &wt, NULL, 0, false);
     int32_t n_avail = 0;
     for (int32_t i = 0; i < f->n; i++)

@@ -493,13 +493,18 @@ static swarm_err solve_view(const sw_asg *a, const swarm_assign_options *o,
         sw_diag_set(d, rc, "fast assignment failed: %s", swarm_strerror(rc));
         goto fail;
     }
-    if (meth == SWARM_ASSIGN_METHOD_EXACT) {
+    /* a small instance the heuristic could not place goes to the MIP (rare: single
+     * feasible points that need 3-moves); the method string says so */
+    bool fallback = meth == SWARM_ASSIGN_METHOD_FAST && res->status == SWARM_ASSIGN_INFEASIBLE &&
+                    have_mip() && pairs <= SW_ASSIGN_AUTO_EXACT_PAIRS;
+    if (meth == SWARM_ASSIGN_METHOD_EXACT || fallback) {
         swarm_assign_result *ex = sw_asg_result_new(a);
         if (ex == NULL) {
             rc = sw_diag_set(d, SWARM_ENOMEM, "out of memory");
             goto fail;
         }
         double tl = o->time_limit_s > 0 ? o->time_limit_s : 10.0;
+        if (fallback && tl > 2) tl = 2;
         bool warm = res->status != SWARM_ASSIGN_INFEASIBLE;
         rc = sw_asg_mip(a, tl, warm ? res->assign : NULL, ex);
         if (rc != SWARM_OK) {
@@ -525,6 +530,9 @@ static swarm_err solve_view(const sw_asg *a, const swarm_assign_options *o,
             swarm_assign_result_destroy(res);
             res = ex;
         }
+        if (fallback && res->status != SWARM_ASSIGN_INFEASIBLE)
+            res->method = strcmp(res->method, "cbc") == 0 ? "greedy+local, cbc fallback"
+                                                          : "greedy+local, glpk fallback";
     }
 done:
     if (res->status != SWARM_ASSIGN_INFEASIBLE) {
