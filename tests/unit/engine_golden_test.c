@@ -341,6 +341,114 @@ static void test_golden_gguf_same_text(void **st)
     swarm_model_destroy(b);
 }
 
+/* ------------------------------------------------------------------------ */
+/* log-probability scoring                                                   */
+
+static void test_golden_score(void **st)
+{
+    (void)st;
+    char b[512], t[512];
+    REQUIRE_SHARED(b, "models/stories260K.bin");
+    REQUIRE_SHARED(t, "models/tok512.bin");
+    swarm_model *m = load_model(b, t);
+    swarm_session_params sp = swarm_session_params_default();
+    sp.n_threads = 2;
+    swarm_session *s = NULL;
+    CHECK_OK(swarm_session_create(m, &sp, &s));
+
+    /* the greedy continuation: each of its tokens is the argmax, so it
+     * scores higher than any other text of the same tokens */
+    swarm_gen_result *r = greedy(m, "Once upon a time", 14, 2); /* 10 new tokens */
+    double lp_greedy = 0, lp_other = 0, lp_a = 0, lp_b = 0, lp_ab = 0;
+    int32_t n = 0;
+    CHECK_OK(swarm_score(s, "Once upon a time", r->text, &lp_greedy, &n));
+    assert_int_equal(n, (int32_t)(r->n_tokens - r->n_prompt));
+    assert_true(lp_greedy < 0.0 && lp_greedy > -20.0);
+    CHECK_OK(swarm_score(s, "Once upon a time", " the dog ate a big blue car and", &lp_other, &n));
+    assert_true(lp_other < lp_greedy);
+
+    /* chain rule: log p(A B | C) = log p(A | C) + log p(B | C A) */
+    CHECK_OK(swarm_score(s, "Lily and Tom", " went to the park", &lp_ab, &n));
+    CHECK_OK(swarm_score(s, "Lily and Tom", " went", &lp_a, NULL));
+    CHECK_OK(swarm_score(s, "Lily and Tom went", " to the park", &lp_b, NULL));
+    fprintf(stderr, "score: greedy %.4f, other %.4f, chain %.6f vs %.6f\n", lp_greedy, lp_other,
+            lp_ab, lp_a + lp_b);
+    assert_true(fabs(lp_ab - (lp_a + lp_b)) < 1e-3);
+
+    /* an empty continuation scores 0 over 0 tokens; scoring leaves the
+     * session usable for generation */
+    CHECK_OK(swarm_score(s, "Lily", "", &lp_a, &n));
+    assert_int_equal(n, 0);
+    assert_true(lp_a == 0.0);
+    swarm_gen_result_destroy(r);
+    swarm_session_destroy(s);
+    swarm_model_destroy(m);
+}
+
+/* ------------------------------------------------------------------------ */
+/* chat prompts, token callback and cancellation                            */
+
+typedef struct cb_state {
+    int calls, stop_after;
+    size_t bytes;
+} cb_state;
+
+static int count_cb(void *ud, int32_t id, const char *piece, size_t len)
+{
+    cb_state *c = ud;
+    (void)id;
+    (void)piece;
+    c->calls++;
+    c->bytes += len;
+    return c->calls >= c->stop_after;
+}
+
+static void test_golden_chat_callback_cancel(void **st)
+{
+    (void)st;
+    char g[512];
+    REQUIRE_SHARED(g, "models/stories260K.gguf");
+    swarm_model *m = load_model(g, NULL);
+    swarm_session *s = NULL;
+    CHECK_OK(swarm_session_create(m, NULL, &s));
+    swarm_chat_msg msgs[] = {{"user", "Tell me a story."}};
+    cb_state cb = {.stop_after = 1000};
+    swarm_gen_params gp = {.chat = msgs, .n_chat = 1, .max_tokens = 12, .on_token = count_cb, .ud = &cb};
+    gp.sampling = swarm_sampling_default();
+    gp.sampling.seed = 9;
+    swarm_gen_result *r = NULL;
+    CHECK_OK(swarm_generate(s, &gp, &r));
+    size_t n_gen = r->n_tokens - r->n_prompt;
+    assert_true(n_gen <= 12);
+    assert_int_equal(cb.calls, (int)n_gen);
+    assert_int_equal(cb.bytes, r->text_len);
+    assert_int_equal(strlen(r->text), r->text_len);
+    swarm_gen_result_destroy(r);
+
+    /* the callback's non-zero return stops generation at once */
+    cb = (cb_state){.stop_after = 3};
+    gp.chat = NULL;
+    gp.prompt = "Once upon a time";
+    gp.max_tokens = 50;
+    gp.sampling.temperature = 0.0f;
+    CHECK_OK(swarm_generate(s, &gp, &r));
+    assert_string_equal(r->stop, "canceled");
+    assert_int_equal(r->n_tokens - r->n_prompt, 3);
+    swarm_gen_result_destroy(r);
+
+    /* bad sampling settings and a prompt longer than the context */
+    gp.on_token = NULL;
+    gp.sampling.temperature = -1.0f;
+    CHECK_ERR(swarm_generate(s, &gp, &r), SWARM_EINVAL);
+    swarm_session_destroy(s);
+    swarm_session_params sp = {.n_ctx = 4, .n_threads = 1};
+    CHECK_OK(swarm_session_create(m, &sp, &s));
+    gp.sampling.temperature = 0.0f;
+    CHECK_ERR(swarm_generate(s, &gp, &r), SWARM_EINVAL);
+    swarm_session_destroy(s);
+    swarm_model_destroy(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -348,6 +456,8 @@ int main(void)
         cmocka_unit_test(test_golden_cases_byte_exact),
         cmocka_unit_test(test_golden_one_thread_same),
         cmocka_unit_test(test_golden_gguf_same_text),
+        cmocka_unit_test(test_golden_score),
+        cmocka_unit_test(test_golden_chat_callback_cancel),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
