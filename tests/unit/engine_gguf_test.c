@@ -361,6 +361,16 @@ static void test_bad_metadata(void **state)
     hdr(&b, 3, 0, 1);
     kv_str(&b, "general.alignment", "32");
     expect_reject(&b, "general.alignment is not an integer");
+    /* llama.cpp #26318: general.alignment stored as INT32 must not assert;
+     * any integer type is read, negative values are rejected */
+    b = (bytes){0};
+    hdr(&b, 3, 0, 1);
+    str(&b, "general.alignment"), u32(&b, SW_GGUF_INT32), u32(&b, (uint32_t)-32);
+    expect_reject(&b, "general.alignment = -32 is not a power of two");
+    b = (bytes){0};
+    hdr(&b, 3, 0, 1);
+    str(&b, "general.alignment"), u32(&b, SW_GGUF_UINT64), u64(&b, 1ull << 63);
+    expect_reject(&b, "is not a power of two in 1..2^30");
 }
 
 /* One tensor info (after a header with no keys) and `data` bytes of data. */
@@ -405,6 +415,26 @@ static void test_bad_tensors(void **state)
     uint64_t big3[4] = {1ull << 21, 1ull << 21, 1ull << 20, 1};
     b = one_tensor("t", 3, big3, SW_TYPE_F32, 0, 64);
     expect_reject(&b, "tensor 't': byte size overflows");
+    /* llama.cpp #27203: ne = (INT64_MAX, 2) of I8 must not pass as negative */
+    uint64_t nemax[2] = {(uint64_t)INT64_MAX, 2};
+    b = one_tensor("t", 2, nemax, 24 /* I8 */, 0, 64);
+    expect_reject(&b, "tensor 't': element count overflows");
+    /* llama.cpp #26978: 2^64 - 16 bytes, which wraps to 0 once padded */
+    uint64_t newrap[3] = {4, (1ull << 30) - 1, (1ull << 30) + 1};
+    b = one_tensor("t", 3, newrap, SW_TYPE_F32, 0, 64);
+    expect_reject(&b, "tensor 't' extends past end of file");
+    /* a zero extent next to a huge one: no division by zero, zero bytes, but
+     * the huge product elsewhere still counts (#24263 class) */
+    uint64_t nezero[4] = {0, 1ull << 62, 1ull << 62, 1};
+    b = one_tensor("t", 3, nezero, SW_TYPE_F32, 0, 0);
+    {
+        sw_gguf gz;
+        swarm_diag dz = {{0}};
+        CHECK_OK(sw_gguf_parse(b.p, b.len, &gz, &dz));
+        assert_int_equal(gz.tensors[0].nbytes, 0);
+        sw_gguf_close(&gz);
+        free(b.p);
+    }
     /* row not a multiple of the block size */
     uint64_t ne33[2] = {33, 1};
     b = one_tensor("t", 2, ne33, SW_TYPE_Q8_0, 0, 64);
@@ -498,6 +528,8 @@ static void test_valid_edge_cases(void **state)
     zeros(&b, 192);
     CHECK_OK(sw_gguf_parse(b.p, b.len, &g, &d));
     assert_int_equal(g.alignment, 64);
+    uint32_t al;
+    assert_true(sw_gguf_get_u32(&g, "general.alignment", &al) && al == 64);
     assert_int_equal(g.data_offset % 64, 0);
     const sw_gguf_tensor *t = sw_gguf_find_tensor(&g, "q5k");
     assert_non_null(t);
