@@ -236,9 +236,7 @@ static void print_tensor_table(const model_file *m)
         for (uint32_t k = 1; k < t->n_dims && n < (int)sizeof(shape); k++)
             n += snprintf(shape + n, sizeof(shape) - (size_t)n, ", %lld", (long long)t->ne[k]);
         if (n < (int)sizeof(shape)) snprintf(shape + n, sizeof(shape) - (size_t)n, "]");
-        char tn[16];
-        snprintf(tn, sizeof(tn), sw_type_get(t->type) ? "%s" : "type %s", type_name(t->type));
-        printf("  %-*s  %-6s  %-22s  %zu\n", w, t->name, sw_type_get(t->type) ? tn : "?", shape,
+        printf("  %-*s  %-6s  %-22s  %zu\n", w, t->name, type_name(t->type), shape,
                tensor_bytes(t));
     }
 }

@@ -296,15 +296,43 @@ static size_t pad_to(size_t n, size_t align)
     return (align - n % align) % align;
 }
 
+/* The alignment the file will declare: general.alignment when it is an
+ * unsigned or signed integer power of two (any width, as the reader accepts),
+ * else the default. */
 static size_t alignment_of(const sw_gguf_writer *w)
 {
     for (size_t i = 0; i < w->n_kv; i++) {
-        if (strcmp(w->kv[i].key, "general.alignment") == 0 && w->kv[i].type == SW_GGUF_UINT32) {
-            const uint8_t *p = w->kv[i].val;
-            uint32_t v = (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
-                         ((uint32_t)p[3] << 24);
-            if (v != 0 && (v & (v - 1)) == 0) return v;
+        const wkv *kv = &w->kv[i];
+        if (strcmp(kv->key, "general.alignment") != 0) continue;
+        size_t n;
+        switch (kv->type) {
+        case SW_GGUF_UINT8:
+        case SW_GGUF_INT8:
+            n = 1;
+            break;
+        case SW_GGUF_UINT16:
+        case SW_GGUF_INT16:
+            n = 2;
+            break;
+        case SW_GGUF_UINT32:
+        case SW_GGUF_INT32:
+            n = 4;
+            break;
+        case SW_GGUF_UINT64:
+        case SW_GGUF_INT64:
+            n = 8;
+            break;
+        default:
+            return WRITER_DEFAULT_ALIGNMENT;
         }
+        uint64_t v = 0;
+        for (size_t b = n; b-- > 0;)
+            v = (v << 8) | kv->val[b];
+        bool neg = (kv->type == SW_GGUF_INT8 || kv->type == SW_GGUF_INT16 ||
+                    kv->type == SW_GGUF_INT32 || kv->type == SW_GGUF_INT64) &&
+                   (kv->val[n - 1] & 0x80);
+        if (!neg && v != 0 && (v & (v - 1)) == 0 && v <= ((size_t)1 << 30)) return (size_t)v;
+        return WRITER_DEFAULT_ALIGNMENT;
     }
     return WRITER_DEFAULT_ALIGNMENT;
 }

@@ -722,6 +722,42 @@ static void test_writer_round_trip(void **state)
     unlink(path2);
 }
 
+/* general.alignment set on the writer is honoured and declared. */
+static void test_writer_alignment(void **state)
+{
+    (void)state;
+    float data[96];
+    for (int i = 0; i < 96; i++)
+        data[i] = (float)i;
+    int64_t ne_a[1] = {3}, ne_b[2] = {32, 3};
+    sw_gguf_writer *w;
+    CHECK_OK(sw_gguf_writer_create(&w));
+    CHECK_OK(sw_gguf_writer_set_i32(w, "general.alignment", 128));
+    CHECK_OK(sw_gguf_writer_add_tensor(w, "a", 1, ne_a, SW_TYPE_F32, data));
+    CHECK_OK(sw_gguf_writer_add_tensor(w, "b", 2, ne_b, SW_TYPE_Q8_0, data));
+    CHECK_ERR(sw_gguf_writer_add_tensor(w, "", 1, ne_a, SW_TYPE_F32, data), SWARM_EINVAL);
+    CHECK_ERR(sw_gguf_writer_add_tensor(w, "c", 5, ne_a, SW_TYPE_F32, data), SWARM_EINVAL);
+    CHECK_ERR(sw_gguf_writer_set_u32(w, "", 1), SWARM_EINVAL);
+    char path[128];
+    tmp_path(path, sizeof(path), "align");
+    swarm_diag d = {{0}};
+    CHECK_OK(sw_gguf_writer_write(w, path, &d));
+    sw_gguf_writer_destroy(w);
+    sw_gguf g;
+    CHECK_OK(sw_gguf_open(path, &g, &d));
+    assert_int_equal(g.alignment, 128);
+    assert_int_equal(g.data_offset % 128, 0);
+    assert_int_equal(sw_gguf_find_tensor(&g, "b")->offset, 128);
+    assert_int_equal(g.size, g.data_offset + 128 + 128); /* each tensor padded to 128 */
+    sw_gguf_close(&g);
+    unlink(path);
+    /* an unwritable path fails cleanly and leaves nothing behind */
+    CHECK_OK(sw_gguf_writer_create(&w));
+    CHECK_ERR(sw_gguf_writer_write(w, "/nonexistent/dir/x.gguf", &d), SWARM_ESYS);
+    assert_non_null(strstr(d.msg, "/nonexistent/dir/x.gguf"));
+    sw_gguf_writer_destroy(w);
+}
+
 static void test_open_errors(void **state)
 {
     (void)state;
@@ -862,8 +898,8 @@ int main(void)
         cmocka_unit_test(test_bad_header),          cmocka_unit_test(test_bad_metadata),
         cmocka_unit_test(test_bad_tensors),         cmocka_unit_test(test_valid_edge_cases),
         cmocka_unit_test(test_alloc_failure_sweep), cmocka_unit_test(test_writer_round_trip),
-        cmocka_unit_test(test_open_errors),         cmocka_unit_test(test_shared_files),
-        cmocka_unit_test(test_e3_large_header),
+        cmocka_unit_test(test_writer_alignment),    cmocka_unit_test(test_open_errors),
+        cmocka_unit_test(test_shared_files),        cmocka_unit_test(test_e3_large_header),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
