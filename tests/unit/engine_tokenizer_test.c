@@ -1,0 +1,798 @@
+/*
+ * engine_tokenizer_test.c: tokenizers against references: run.c's prompt
+ * tokens and decoded text (golden/), llama.cpp's ids for every vector in
+ * models/vocab/, stories260K.gguf vs tok512.bin, hand-checked pre-tokenizer
+ * splits (llama3, qwen2, smollm), round trips, random bytes, long inputs
+ * and hostile tokenizer files.
+ */
+#include <ctype.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "engine/engine_int.h"
+#include "engine/tokenizer_int.h"
+
+static char *slurp(const char *path, size_t *len)
+{
+    char *buf = NULL;
+    swarm_diag d = {{0}};
+    if (sw_read_file(path, &buf, len, &d) != SWARM_OK) return NULL;
+    return buf;
+}
+
+static sw_tokenizer *open_gguf_tok(const char *path, sw_gguf *g)
+{
+    swarm_diag d = {{0}};
+    memset(g, 0, sizeof(*g));
+    if (sw_gguf_open(path, g, &d) != SWARM_OK) {
+        print_error("%s: %s\n", path, d.msg);
+        return NULL;
+    }
+    sw_tokenizer *t = NULL;
+    if (sw_tokenizer_from_gguf(g, &t, &d) != SWARM_OK) {
+        print_error("%s: %s\n", path, d.msg);
+        sw_gguf_close(g);
+        return NULL;
+    }
+    return t;
+}
+
+/* decode(ids) with the tokenizer's own conventions (first piece at start) */
+static char *decode_all(const sw_tokenizer *t, const int32_t *ids, size_t n, size_t *out_len)
+{
+    size_t cap = 64, len = 0;
+    char *s = malloc(cap);
+    int32_t prev = -1;
+    for (size_t i = 0; i < n; i++) {
+        char tmp[512];
+        size_t k = sw_tokenizer_decode(t, prev, ids[i], tmp, sizeof(tmp));
+        assert_true(k <= sizeof(tmp));
+        while (len + k + 1 > cap) s = realloc(s, cap *= 2);
+        memcpy(s + len, tmp, k);
+        len += k;
+        prev = ids[i];
+    }
+    s[len] = '\0';
+    *out_len = len;
+    return s;
+}
+
+// ----------------------------------------------------------------------------
+// llama2.c tokenizer.bin against run.c
+
+static const int32_t *parse_int_list(const char *s, const char *key, int32_t *buf, size_t cap,
+                                     size_t *n)
+{
+    const char *p = strstr(s, key);
+    if (p == NULL) return NULL;
+    p = strchr(p, '[');
+    if (p == NULL) return NULL;
+    p++;
+    *n = 0;
+    while (*p && *p != ']' && *n < cap) {
+        char *end;
+        long v = strtol(p, &end, 10);
+        if (end == p) {
+            p++;
+            continue;
+        }
+        buf[(*n)++] = (int32_t)v;
+        p = end;
+    }
+    return buf;
+}
+
+static const char *k_golden[][2] = {
+    {"golden/empty_n64", ""},
+    {"golden/once_upon_a_time_n64", "Once upon a time"},
+    {"golden/the_little_dog_n64", "The little dog"},
+    {"golden/lily_and_tom_n64", "Lily and Tom"},
+    {"golden/empty_n256", ""},
+    {"golden/once_upon_a_time_n256", "Once upon a time"},
+    {"golden/the_little_dog_n256", "The little dog"},
+    {"golden/lily_and_tom_n256", "Lily and Tom"},
+};
+
+static void test_llama2c_golden(void **state)
+{
+    (void)state;
+    char path[1024];
+    REQUIRE_SHARED(path, "models/tok512.bin");
+    sw_tokenizer *t = NULL;
+    swarm_diag d = {{0}};
+    CHECK_OK(sw_tokenizer_from_llama2c(path, 512, &t, &d));
+    assert_int_equal(sw_tokenizer_kind(t), SW_TOK_SPM);
+    assert_int_equal(sw_tokenizer_bos(t), 1);
+    for (size_t c = 0; c < sizeof(k_golden) / sizeof(k_golden[0]); c++) {
+        char rel[256], jpath[1024], tpath[1024];
+        snprintf(rel, sizeof(rel), "models/%s.tokens.json", k_golden[c][0]);
+        REQUIRE_SHARED(jpath, rel);
+        snprintf(rel, sizeof(rel), "models/%s.txt", k_golden[c][0]);
+        REQUIRE_SHARED(tpath, rel);
+        size_t jl, tl;
+        char *js = slurp(jpath, &jl), *txt = slurp(tpath, &tl);
+        assert_non_null(js);
+        assert_non_null(txt);
+        int32_t want[64];
+        size_t nw = 0;
+        assert_non_null(parse_int_list(js, "\"prompt_tokens\"", want, 64, &nw));
+        int32_t *ids = NULL;
+        size_t n = 0;
+        const char *prompt = k_golden[c][1];
+        CHECK_OK(sw_tokenizer_encode(t, prompt, strlen(prompt), true, false, false, &ids, &n));
+        assert_int_equal(n, nw);
+        for (size_t i = 0; i < n; i++) assert_int_equal(ids[i], want[i]);
+        sw_free(ids);
+        /* rebuild run.c's stdout from the steps: decode + safe_printf, stop at BOS */
+        size_t cap = 8192, len = 0;
+        char *out = malloc(cap);
+        const char *p = js;
+        while ((p = strstr(p, "\"token\": ")) != NULL) {
+            int32_t tok = (int32_t)strtol(p + 9, NULL, 10);
+            const char *q = strstr(p, "\"next\": ");
+            assert_non_null(q);
+            int32_t next = (int32_t)strtol(q + 8, NULL, 10);
+            p = q;
+            if (next == 1) break;
+            char piece[256];
+            size_t k = sw_tokenizer_decode(t, tok, next, piece, sizeof(piece));
+            if (k == 1 && !(isprint((unsigned char)piece[0]) || isspace((unsigned char)piece[0])))
+                continue;
+            memcpy(out + len, piece, k);
+            len += k;
+        }
+        out[len++] = '\n';
+        out[len] = '\0';
+        if (len != tl || memcmp(out, txt, tl) != 0)
+            fail_msg("%s: decoded text differs:\n%s\nwant:\n%s", k_golden[c][0], out, txt);
+        free(out);
+        sw_free(js);
+        sw_free(txt);
+    }
+    sw_tokenizer_destroy(t);
+}
+
+static void write_file(const char *path, const void *data, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(data, 1, n, f), n);
+    fclose(f);
+}
+
+static void test_llama2c_hostile(void **state)
+{
+    (void)state;
+    char path[1024];
+    REQUIRE_SHARED(path, "models/tok512.bin");
+    size_t len;
+    char *buf = slurp(path, &len);
+    assert_non_null(buf);
+    char tmp[] = "/tmp/swarm_tok_XXXXXX";
+    int fd = mkstemp(tmp);
+    assert_true(fd >= 0);
+    close(fd);
+    sw_tokenizer *t = NULL;
+    swarm_diag d = {{0}};
+    /* every truncation is an error with a message, never a crash */
+    size_t cuts[] = {0, 2, 4, 7, 11, len / 2, len - 1};
+    for (size_t i = 0; i < sizeof(cuts) / sizeof(cuts[0]); i++) {
+        write_file(tmp, buf, cuts[i]);
+        d.msg[0] = '\0';
+        CHECK_ERR(sw_tokenizer_from_llama2c(tmp, 512, &t, &d), SWARM_EFORMAT);
+        assert_true(strstr(d.msg, "truncated") != NULL);
+    }
+    /* more tokens than the file holds */
+    write_file(tmp, buf, len);
+    CHECK_ERR(sw_tokenizer_from_llama2c(tmp, 513, &t, &d), SWARM_EFORMAT);
+    CHECK_ERR(sw_tokenizer_from_llama2c(tmp, 0, &t, &d), SWARM_EFORMAT);
+    CHECK_ERR(sw_tokenizer_from_llama2c(tmp, -5, &t, &d), SWARM_EFORMAT);
+    /* a negative length inside */
+    int32_t neg = -7;
+    memcpy(buf + 8, &neg, 4);
+    write_file(tmp, buf, len);
+    CHECK_ERR(sw_tokenizer_from_llama2c(tmp, 512, &t, &d), SWARM_EFORMAT);
+    /* a huge length inside */
+    int32_t huge = 0x7fffffff;
+    memcpy(buf + 8, &huge, 4);
+    write_file(tmp, buf, len);
+    CHECK_ERR(sw_tokenizer_from_llama2c(tmp, 512, &t, &d), SWARM_EFORMAT);
+    unlink(tmp);
+    assert_int_not_equal(sw_tokenizer_from_llama2c("/nonexistent/tok.bin", 512, &t, &d),
+                         SWARM_OK);
+    sw_free(buf);
+}
+
+// ----------------------------------------------------------------------------
+// llama.cpp vectors
+
+static const char *k_vocabs[] = {
+    "ggml-vocab-llama-spm.gguf", "ggml-vocab-phi-3.gguf",          "ggml-vocab-gpt-2.gguf",
+    "ggml-vocab-starcoder.gguf", "ggml-vocab-falcon.gguf",         "ggml-vocab-deepseek-coder.gguf",
+    "ggml-vocab-deepseek-llm.gguf",
+};
+
+static void test_vocab_vectors(void **state)
+{
+    (void)state;
+    int failures = 0;
+    for (size_t v = 0; v < sizeof(k_vocabs) / sizeof(k_vocabs[0]); v++) {
+        char rel[256], gp[1024], ip[1024], op[1024];
+        snprintf(rel, sizeof(rel), "models/vocab/%s", k_vocabs[v]);
+        REQUIRE_SHARED(gp, rel);
+        snprintf(rel, sizeof(rel), "models/vocab/%s.inp", k_vocabs[v]);
+        REQUIRE_SHARED(ip, rel);
+        snprintf(rel, sizeof(rel), "models/vocab/%s.out", k_vocabs[v]);
+        REQUIRE_SHARED(op, rel);
+        sw_gguf g;
+        sw_tokenizer *t = open_gguf_tok(gp, &g);
+        assert_non_null(t);
+        size_t il, ol;
+        char *inp = slurp(ip, &il), *outs = slurp(op, &ol);
+        assert_non_null(inp);
+        assert_non_null(outs);
+        const char *sep = "\n__ggml_vocab_test__\n";
+        char *p = inp, *line = outs;
+        int pass = 0, total = 0;
+        for (;;) {
+            char *e = strstr(p, sep);
+            if (e == NULL) break;
+            char *nl = strchr(line, '\n');
+            assert_non_null(nl);
+            *nl = '\0';
+            int32_t want[512];
+            size_t nw = 0;
+            for (char *q = line; *q;) {
+                char *end;
+                long x = strtol(q, &end, 10);
+                if (end == q) break;
+                want[nw++] = (int32_t)x;
+                q = end;
+            }
+            int32_t *ids = NULL;
+            size_t n = 0;
+            CHECK_OK(sw_tokenizer_encode(t, p, (size_t)(e - p), false, false, false, &ids, &n));
+            bool ok = n == nw;
+            for (size_t i = 0; ok && i < n; i++) ok = ids[i] == want[i];
+            total++;
+            if (ok) {
+                pass++;
+            } else {
+                failures++;
+                fprintf(stderr, "%s: input %d '%.*s'\n  got:", k_vocabs[v], total, (int)(e - p),
+                        p);
+                for (size_t i = 0; i < n; i++) fprintf(stderr, " %d", ids[i]);
+                fprintf(stderr, "\n want: %s\n", line);
+            }
+            sw_free(ids);
+            p = e + strlen(sep);
+            line = nl + 1;
+        }
+        fprintf(stderr, "vectors %s: %d/%d\n", k_vocabs[v], pass, total);
+        assert_true(total >= 40);
+        sw_free(inp);
+        sw_free(outs);
+        sw_tokenizer_destroy(t);
+        sw_gguf_close(&g);
+    }
+    assert_int_equal(failures, 0);
+}
+
+static void test_stories_gguf_matches_bin(void **state)
+{
+    (void)state;
+    char bp[1024], gp[1024];
+    REQUIRE_SHARED(bp, "models/tok512.bin");
+    REQUIRE_SHARED(gp, "models/stories260K.gguf");
+    sw_tokenizer *tb = NULL;
+    swarm_diag d = {{0}};
+    CHECK_OK(sw_tokenizer_from_llama2c(bp, 512, &tb, &d));
+    sw_gguf g;
+    sw_tokenizer *tg = open_gguf_tok(gp, &g);
+    assert_non_null(tg);
+    assert_true(sw_tokenizer_add_bos_default(tg));
+    const char *texts[] = {"",
+                           "Once upon a time",
+                           "The little dog",
+                           "Lily and Tom",
+                           "Tom said, \"Let's go to the park!\" and they ran.",
+                           "  two leading spaces\nand a newline",
+                           "caf\xc3\xa9 \xe2\x9c\x93 \xf0\x9f\x98\x80 ok"};
+    for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+        int32_t *a = NULL, *b = NULL;
+        size_t na = 0, nb = 0;
+        CHECK_OK(sw_tokenizer_encode(tb, texts[i], strlen(texts[i]), true, false, false, &a, &na));
+        CHECK_OK(sw_tokenizer_encode(tg, texts[i], strlen(texts[i]), true, false, false, &b, &nb));
+        assert_int_equal(na, nb);
+        for (size_t k = 0; k < na; k++) assert_int_equal(a[k], b[k]);
+        /* and both decode the same way */
+        for (size_t k = 1; k < na; k++) {
+            char x[64], y[64];
+            size_t lx = sw_tokenizer_decode(tb, a[k - 1], a[k], x, sizeof(x));
+            size_t ly = sw_tokenizer_decode(tg, b[k - 1], b[k], y, sizeof(y));
+            assert_int_equal(lx, ly);
+            assert_memory_equal(x, y, lx);
+        }
+        sw_free(a);
+        sw_free(b);
+    }
+    sw_tokenizer_destroy(tb);
+    sw_tokenizer_destroy(tg);
+    sw_gguf_close(&g);
+}
+
+// ----------------------------------------------------------------------------
+// pre-tokenizers by hand
+
+typedef struct words {
+    char w[64][32];
+    size_t n;
+    const char *text;
+} words;
+
+static swarm_err collect(void *ud, size_t start, size_t len)
+{
+    words *ws = ud;
+    if (ws->n >= 64 || len >= 32) return SWARM_EINVAL;
+    memcpy(ws->w[ws->n], ws->text + start, len);
+    ws->w[ws->n][len] = '\0';
+    ws->n++;
+    return SWARM_OK;
+}
+
+static void expect_split(enum sw_bpe_pre pre, const char *text, const char *const *want)
+{
+    words ws = {.n = 0, .text = text};
+    CHECK_OK(sw_bpe_pretokenize(pre, text, strlen(text), collect, &ws));
+    size_t nw = 0;
+    while (want[nw] != NULL) nw++;
+    bool ok = ws.n == nw;
+    for (size_t i = 0; ok && i < nw; i++) ok = strcmp(ws.w[i], want[i]) == 0;
+    if (!ok) {
+        fprintf(stderr, "pre %d on '%s' gave:", (int)pre, text);
+        for (size_t i = 0; i < ws.n; i++) fprintf(stderr, " [%s]", ws.w[i]);
+        fprintf(stderr, "\n");
+        fail();
+    }
+}
+
+static void test_pretokenizers(void **state)
+{
+    (void)state;
+    enum sw_bpe_pre pre;
+    bool ign;
+    assert_true(sw_bpe_pre_from_name("llama-bpe", &pre, &ign) && pre == SW_PRE_LLAMA3 && ign);
+    assert_true(sw_bpe_pre_from_name("qwen2", &pre, &ign) && pre == SW_PRE_QWEN2 && !ign);
+    assert_true(sw_bpe_pre_from_name("smollm", &pre, &ign) && pre == SW_PRE_STARCODER);
+    assert_false(sw_bpe_pre_from_name("no-such-pre", &pre, &ign));
+
+    /* llama3: numbers in groups of three, one optional non-letter before a word */
+    expect_split(SW_PRE_LLAMA3, "Hello world! 123 4567",
+                 (const char *[]){"Hello", " world", "!", " ", "123", " ", "456", "7", NULL});
+    expect_split(SW_PRE_LLAMA3, "I'M here, don't you?",
+                 (const char *[]){"I", "'M", " here", ",", " don", "'t", " you", "?", NULL});
+    expect_split(SW_PRE_LLAMA3, "a\n\n b   c  ",
+                 (const char *[]){"a", "\n\n", " b", "  ", " c", "  ", NULL});
+    expect_split(SW_PRE_LLAMA3, "(hello)...\r\nnext",
+                 (const char *[]){"(hello", ")...\r\n", "next", NULL});
+    expect_split(SW_PRE_LLAMA3, "\xd0\x9f\xd1\x80\xd0\xb8\xd0\xb2\xd0\xb5\xd1\x82 \xe4\xb8\x96\xe7\x95\x8c",
+                 (const char *[]){"\xd0\x9f\xd1\x80\xd0\xb8\xd0\xb2\xd0\xb5\xd1\x82",
+                                  " \xe4\xb8\x96\xe7\x95\x8c", NULL});
+    /* qwen2: the same but single digits */
+    expect_split(SW_PRE_QWEN2, "Hello world! 123",
+                 (const char *[]){"Hello", " world", "!", " ", "1", "2", "3", NULL});
+    expect_split(SW_PRE_QWEN2, "x=42;\n\ny",
+                 (const char *[]){"x", "=", "4", "2", ";\n\n", "y", NULL});
+    /* smollm (starcoder rules): digits alone first, then GPT-2 */
+    expect_split(SW_PRE_STARCODER, "Hello world! 123",
+                 (const char *[]){"Hello", " world", "!", " ", "1", "2", "3", NULL});
+    expect_split(SW_PRE_STARCODER, "  multiple   spaces",
+                 (const char *[]){" ", " multiple", "  ", " spaces", NULL});
+    /* gpt-2 contractions are case-sensitive */
+    expect_split(SW_PRE_GPT2, "we're WE'RE",
+                 (const char *[]){"we", "'re", " WE", "'", "RE", NULL});
+    /* invalid UTF-8 stays byte-exact and classes as a symbol */
+    expect_split(SW_PRE_GPT2, "a\xff\xfe b",
+                 (const char *[]){"a", "\xff\xfe", " b", NULL});
+}
+
+/* A tiny byte-level vocabulary written with our GGUF writer. */
+static void write_tiny_bpe(const char *path, const char *pre, const char *const *extra,
+                           size_t n_extra, const char *const *merges, size_t n_merges,
+                           const int32_t *types)
+{
+    const char *toks[300];
+    size_t lens[300];
+    static char store[256][4];
+    size_t n = 0;
+    for (int b = 0; b < 256; b++) {
+        size_t l = sw_utf8_encode(sw_bpe_byte_to_cp((uint8_t)b), store[b]);
+        toks[n] = store[b];
+        lens[n++] = l;
+    }
+    for (size_t i = 0; i < n_extra; i++) {
+        toks[n] = extra[i];
+        lens[n++] = strlen(extra[i]);
+    }
+    size_t mlens[64];
+    for (size_t i = 0; i < n_merges; i++) mlens[i] = strlen(merges[i]);
+    sw_gguf_writer *w = NULL;
+    CHECK_OK(sw_gguf_writer_create(&w));
+    CHECK_OK(sw_gguf_writer_set_str(w, "general.architecture", "llama"));
+    CHECK_OK(sw_gguf_writer_set_str(w, "tokenizer.ggml.model", "gpt2"));
+    if (pre) CHECK_OK(sw_gguf_writer_set_str(w, "tokenizer.ggml.pre", pre));
+    CHECK_OK(sw_gguf_writer_set_arr_str(w, "tokenizer.ggml.tokens", toks, lens, n));
+    CHECK_OK(sw_gguf_writer_set_arr_str(w, "tokenizer.ggml.merges", merges, mlens, n_merges));
+    if (types) CHECK_OK(sw_gguf_writer_set_arr_i32(w, "tokenizer.ggml.token_type", types, n));
+    CHECK_OK(sw_gguf_writer_set_u32(w, "tokenizer.ggml.bos_token_id", (uint32_t)n - 1));
+    CHECK_OK(sw_gguf_writer_set_u32(w, "tokenizer.ggml.eos_token_id", (uint32_t)n - 1));
+    swarm_diag d = {{0}};
+    CHECK_OK(sw_gguf_writer_write(w, path, &d));
+    sw_gguf_writer_destroy(w);
+}
+
+static void test_tiny_bpe(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/swarm_tokbpe_XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    /* ids: 256 "He", 257 "ll", 258 "llo", 259 "Hello", 260 "Ġw", 261 <|eot_id|> */
+    const char *extra[] = {"He", "ll", "llo", "Hello", "\xc4\xa0w", "<|eot_id|>"};
+    const char *merges[] = {"l l", "ll o", "H e", "He llo", "\xc4\xa0 w"};
+    int32_t types[262];
+    for (int i = 0; i < 262; i++) types[i] = 1;
+    types[261] = 3;
+    write_tiny_bpe(path, "llama-bpe", extra, 6, merges, 5, types);
+    sw_gguf g;
+    sw_tokenizer *t = open_gguf_tok(path, &g);
+    assert_non_null(t);
+    assert_int_equal(sw_tokenizer_kind(t), SW_TOK_BPE);
+    assert_string_equal(sw_tokenizer_pre_name(t), "llama-bpe");
+    assert_true(sw_tokenizer_add_bos_default(t)); /* llama3 family adds BOS */
+    assert_true(sw_tokenizer_is_eog(t, 261));
+    int32_t *ids = NULL;
+    size_t n = 0;
+    const char *s = "Hello world<|eot_id|>";
+    CHECK_OK(sw_tokenizer_encode(t, s, strlen(s), false, false, true, &ids, &n));
+    /* Hello | Ġw o r l d | <|eot_id|> */
+    int32_t want[] = {259, 260, 'o' - 0x21 + 0, 0, 0, 0, 261};
+    (void)want;
+    assert_int_equal(n, 7);
+    assert_int_equal(ids[0], 259);
+    assert_int_equal(ids[1], 260);
+    assert_int_equal(ids[6], 261);
+    char buf[64];
+    assert_int_equal(sw_tokenizer_decode(t, -1, 261, buf, sizeof(buf)), 0); /* control */
+    size_t dl;
+    char *back = decode_all(t, ids, 6, &dl);
+    assert_string_equal(back, "Hello world");
+    free(back);
+    sw_free(ids);
+    /* without parse_special the control text is plain text */
+    CHECK_OK(sw_tokenizer_encode(t, s, strlen(s), false, false, false, &ids, &n));
+    assert_true(n > 7);
+    back = decode_all(t, ids, n, &dl);
+    assert_string_equal(back, s);
+    free(back);
+    sw_free(ids);
+    sw_tokenizer_destroy(t);
+    sw_gguf_close(&g);
+    unlink(path);
+}
+
+// ----------------------------------------------------------------------------
+// round trips, random bytes, long inputs
+
+static const char *k_round[] = {
+    "Hello world",
+    " leading space",
+    "trailing space ",
+    "tabs\tand\nnewlines\r\n\n",
+    "   ",
+    "caf\xc3\xa9 na\xc3\xafve r\xc3\xa9sum\xc3\xa9",
+    "\xd0\x9f\xd1\x80\xd0\xb8\xd0\xb2\xd0\xb5\xd1\x82, \xd0\xbc\xd0\xb8\xd1\x80!",
+    "\xe4\xbd\xa0\xe5\xa5\xbd\xef\xbc\x8c\xe4\xb8\x96\xe7\x95\x8c\xe3\x80\x82",
+    "\xd9\x85\xd8\xb1\xd8\xad\xd8\xa8\xd8\xa7 \xd8\xa8\xd8\xa7\xd9\x84\xd8\xb9\xd8\xa7\xd9\x84\xd9\x85",
+    "emoji \xf0\x9f\x98\x80\xf0\x9f\x9a\x80 \xf0\x9f\x91\xa8\xe2\x80\x8d\xf0\x9f\x91\xa9",
+    "code: for (int i = 0; i < 10; ++i) { x += i*2; }",
+    "numbers 3.14159 1,000,000 -42 0x1F",
+    "I'm sure they'll've done it, won't they?",
+};
+
+static void test_round_trips(void **state)
+{
+    (void)state;
+    for (size_t v = 0; v < sizeof(k_vocabs) / sizeof(k_vocabs[0]); v++) {
+        char rel[256], gp[1024];
+        snprintf(rel, sizeof(rel), "models/vocab/%s", k_vocabs[v]);
+        REQUIRE_SHARED(gp, rel);
+        sw_gguf g;
+        sw_tokenizer *t = open_gguf_tok(gp, &g);
+        assert_non_null(t);
+        for (size_t i = 0; i < sizeof(k_round) / sizeof(k_round[0]); i++) {
+            int32_t *ids = NULL;
+            size_t n = 0, dl = 0;
+            CHECK_OK(sw_tokenizer_encode(t, k_round[i], strlen(k_round[i]), false, false, false,
+                                         &ids, &n));
+            char *back = decode_all(t, ids, n, &dl);
+            if (dl != strlen(k_round[i]) || memcmp(back, k_round[i], dl) != 0)
+                fail_msg("%s: round trip of '%s' gave '%s'", k_vocabs[v], k_round[i], back);
+            free(back);
+            sw_free(ids);
+        }
+        /* byte-level BPE keeps invalid UTF-8 byte for byte. SentencePiece
+         * does too through byte fallback, except that (as in llama.cpp) a
+         * broken sequence swallows the bytes of a following escaped space,
+         * so its sample has no space right after an invalid byte. */
+        const char *bad = sw_tokenizer_kind(t) == SW_TOK_BPE
+                              ? "ok \xff\xfe\x80 \xc3 end\xe2\x82"
+                              : "ok\xff\xfe\x80x\xc3y end\xe2\x82";
+        int32_t *ids = NULL;
+        size_t n = 0, dl = 0;
+        CHECK_OK(sw_tokenizer_encode(t, bad, strlen(bad), false, false, false, &ids, &n));
+        char *back = decode_all(t, ids, n, &dl);
+        /* bytes the vocabulary has no token for (StarCoder and Falcon lack
+         * some never-valid UTF-8 bytes) are dropped, as llama.cpp does */
+        char want[64];
+        size_t wl = 0;
+        for (size_t i = 0; bad[i]; i++) {
+            int32_t bt = t->byte_tok[(uint8_t)bad[i]];
+            if (sw_tokenizer_kind(t) != SW_TOK_BPE) {
+                want[wl++] = bad[i];
+            } else if (bt >= 0 && t->type[bt] == SW_TOKT_USER) {
+                /* DeepSeek replaced those bytes by added tokens spelled as
+                 * the character: they decode to its UTF-8 (llama.cpp too) */
+                memcpy(want + wl, sw_tok_text(t, bt), t->tok_len[bt]);
+                wl += t->tok_len[bt];
+            } else if (bt >= 0) {
+                want[wl++] = bad[i];
+            }
+        }
+                if (dl != wl || memcmp(back, want, dl) != 0)
+            fail_msg("%s: invalid UTF-8 did not round-trip (%zu bytes back)", k_vocabs[v], dl);
+        free(back);
+        sw_free(ids);
+        sw_tokenizer_destroy(t);
+        sw_gguf_close(&g);
+    }
+}
+
+static uint64_t rng_next(uint64_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    return *s;
+}
+
+static void fuzz_one(sw_tokenizer *t, uint64_t seed)
+{
+    uint64_t s = seed;
+    char buf[96];
+    for (int it = 0; it < 300; it++) {
+        size_t len = rng_next(&s) % sizeof(buf);
+        for (size_t i = 0; i < len; i++) {
+            uint64_t r = rng_next(&s);
+            /* mix raw bytes with spaces, newlines and '<' to reach every path */
+            buf[i] = (r & 3) == 0 ? " \n<|'"[(r >> 8) % 5] : (char)(r >> 16);
+        }
+        int32_t *ids = NULL;
+        size_t n = 0;
+        CHECK_OK(sw_tokenizer_encode(t, buf, len, true, true, (it & 1) != 0, &ids, &n));
+        for (size_t i = 0; i < n; i++) {
+            assert_true(ids[i] >= 0 && ids[i] < sw_tokenizer_n_vocab(t));
+            char tmp[8];
+            (void)sw_tokenizer_decode(t, i ? ids[i - 1] : -1, ids[i], tmp, sizeof(tmp));
+        }
+        if (!(it & 1)) {
+            /* without specials decoding gives the bytes back, except
+             * user-defined tokens that strip spaces (phi-3) */
+            size_t dl;
+            char *back = decode_all(t, ids + 1, n - 2, &dl);
+            (void)back;
+            free(back);
+        }
+        sw_free(ids);
+    }
+    /* random ids decode without trouble, into tiny buffers too */
+    for (int it = 0; it < 2000; it++) {
+        int32_t id = (int32_t)(rng_next(&s) % (uint64_t)(sw_tokenizer_n_vocab(t) + 10)) - 5;
+        char tmp[2];
+        (void)sw_tokenizer_decode(t, -1, id, tmp, sizeof(tmp));
+        (void)sw_tokenizer_decode(t, id, id, NULL, 0);
+    }
+}
+
+static void test_random_bytes(void **state)
+{
+    (void)state;
+    for (size_t v = 0; v < sizeof(k_vocabs) / sizeof(k_vocabs[0]); v++) {
+        char rel[256], gp[1024];
+        snprintf(rel, sizeof(rel), "models/vocab/%s", k_vocabs[v]);
+        REQUIRE_SHARED(gp, rel);
+        sw_gguf g;
+        sw_tokenizer *t = open_gguf_tok(gp, &g);
+        assert_non_null(t);
+        fuzz_one(t, 0x9E3779B97F4A7C15ull + v);
+        sw_tokenizer_destroy(t);
+        sw_gguf_close(&g);
+    }
+    char bp[1024];
+    REQUIRE_SHARED(bp, "models/tok512.bin");
+    sw_tokenizer *t = NULL;
+    swarm_diag d = {{0}};
+    CHECK_OK(sw_tokenizer_from_llama2c(bp, 512, &t, &d));
+    fuzz_one(t, 12345);
+    sw_tokenizer_destroy(t);
+}
+
+static void test_long_input(void **state)
+{
+    (void)state;
+    /* a 100 KB prompt must not take seconds (merges are O(n log n)) */
+    size_t len = 100 * 1024;
+    char *s = malloc(len + 1);
+    const char *words[] = {"the ", "little ", "dog ", "ran ", "happily ", "\n", "caf\xc3\xa9 "};
+    size_t k = 0;
+    for (size_t i = 0; k < len; i++) {
+        const char *w = words[(i * 7 + i / 3) % 7];
+        size_t l = strlen(w);
+        if (k + l > len) break;
+        memcpy(s + k, w, l);
+        k += l;
+    }
+    s[k] = '\0';
+    const char *files[] = {"models/tok512.bin", "models/vocab/ggml-vocab-llama-spm.gguf",
+                           "models/vocab/ggml-vocab-gpt-2.gguf",
+                           "models/vocab/ggml-vocab-deepseek-llm.gguf"};
+    for (size_t f = 0; f < 4; f++) {
+        char p[1024];
+        REQUIRE_SHARED(p, files[f]);
+        sw_gguf g;
+        sw_tokenizer *t = NULL;
+        swarm_diag d = {{0}};
+        memset(&g, 0, sizeof(g));
+        if (f == 0) {
+            CHECK_OK(sw_tokenizer_from_llama2c(p, 512, &t, &d));
+        } else {
+            t = open_gguf_tok(p, &g);
+        }
+        assert_non_null(t);
+        double t0 = sw_now_ms();
+        int32_t *ids = NULL;
+        size_t n = 0;
+        CHECK_OK(sw_tokenizer_encode(t, s, k, true, false, false, &ids, &n));
+        double ms = sw_now_ms() - t0;
+        fprintf(stderr, "encode 100 KB with %s: %zu tokens in %.1f ms\n", files[f], n, ms);
+        assert_true(ms < 1500.0);
+        /* a single 100 KB word too (one long merge chain) */
+        char *one = malloc(k);
+        memset(one, 'a', k);
+        int32_t *ids2 = NULL;
+        size_t n2 = 0;
+        t0 = sw_now_ms();
+        CHECK_OK(sw_tokenizer_encode(t, one, k, false, false, false, &ids2, &n2));
+        ms = sw_now_ms() - t0;
+        assert_true(ms < 1500.0);
+        free(one);
+        sw_free(ids2);
+        sw_free(ids);
+        sw_tokenizer_destroy(t);
+        if (f > 0) sw_gguf_close(&g);
+    }
+    free(s);
+}
+
+// ----------------------------------------------------------------------------
+// hostile tokenizer metadata
+
+static swarm_err load_written(const char *path, swarm_diag *d)
+{
+    sw_gguf g;
+    memset(&g, 0, sizeof(g));
+    swarm_err rc = sw_gguf_open(path, &g, d);
+    if (rc != SWARM_OK) return rc;
+    sw_tokenizer *t = NULL;
+    rc = sw_tokenizer_from_gguf(&g, &t, d);
+    sw_tokenizer_destroy(t);
+    sw_gguf_close(&g);
+    return rc;
+}
+
+static void test_hostile_gguf(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/swarm_tokbad_XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    swarm_diag d = {{0}};
+    const char *toks[] = {"<unk>", "<s>", "</s>", "\xe2\x96\x81hi", "a"};
+    size_t lens[] = {5, 3, 4, 5, 1};
+    float scores[] = {0, 0, 0, -1, -2};
+
+    /* scores shorter than tokens */
+    sw_gguf_writer *w = NULL;
+    CHECK_OK(sw_gguf_writer_create(&w));
+    CHECK_OK(sw_gguf_writer_set_str(w, "tokenizer.ggml.model", "llama"));
+    CHECK_OK(sw_gguf_writer_set_arr_str(w, "tokenizer.ggml.tokens", toks, lens, 5));
+    CHECK_OK(sw_gguf_writer_set_arr_f32(w, "tokenizer.ggml.scores", scores, 4));
+    CHECK_OK(sw_gguf_writer_write(w, path, &d));
+    sw_gguf_writer_destroy(w);
+    CHECK_ERR(load_written(path, &d), SWARM_EFORMAT);
+    assert_non_null(strstr(d.msg, "scores"));
+
+    /* BOS id out of range */
+    CHECK_OK(sw_gguf_writer_create(&w));
+    CHECK_OK(sw_gguf_writer_set_str(w, "tokenizer.ggml.model", "llama"));
+    CHECK_OK(sw_gguf_writer_set_arr_str(w, "tokenizer.ggml.tokens", toks, lens, 5));
+    CHECK_OK(sw_gguf_writer_set_u32(w, "tokenizer.ggml.bos_token_id", 77));
+    CHECK_OK(sw_gguf_writer_write(w, path, &d));
+    sw_gguf_writer_destroy(w);
+    CHECK_ERR(load_written(path, &d), SWARM_EFORMAT);
+    assert_non_null(strstr(d.msg, "bos_token_id"));
+
+    /* token types of the wrong length */
+    int32_t types[] = {2, 3, 3};
+    CHECK_OK(sw_gguf_writer_create(&w));
+    CHECK_OK(sw_gguf_writer_set_str(w, "tokenizer.ggml.model", "llama"));
+    CHECK_OK(sw_gguf_writer_set_arr_str(w, "tokenizer.ggml.tokens", toks, lens, 5));
+    CHECK_OK(sw_gguf_writer_set_arr_i32(w, "tokenizer.ggml.token_type", types, 3));
+    CHECK_OK(sw_gguf_writer_write(w, path, &d));
+    sw_gguf_writer_destroy(w);
+    CHECK_ERR(load_written(path, &d), SWARM_EFORMAT);
+    assert_non_null(strstr(d.msg, "token_type"));
+
+    /* unknown model, duplicate tokens */
+    CHECK_OK(sw_gguf_writer_create(&w));
+    CHECK_OK(sw_gguf_writer_set_str(w, "tokenizer.ggml.model", "bert"));
+    CHECK_OK(sw_gguf_writer_set_arr_str(w, "tokenizer.ggml.tokens", toks, lens, 5));
+    CHECK_OK(sw_gguf_writer_write(w, path, &d));
+    sw_gguf_writer_destroy(w);
+    CHECK_ERR(load_written(path, &d), SWARM_EFORMAT);
+    const char *dup[] = {"a", "b", "a"};
+    size_t dlens[] = {1, 1, 1};
+    CHECK_OK(sw_gguf_writer_create(&w));
+    CHECK_OK(sw_gguf_writer_set_str(w, "tokenizer.ggml.model", "llama"));
+    CHECK_OK(sw_gguf_writer_set_arr_str(w, "tokenizer.ggml.tokens", dup, dlens, 3));
+    CHECK_OK(sw_gguf_writer_write(w, path, &d));
+    sw_gguf_writer_destroy(w);
+    CHECK_ERR(load_written(path, &d), SWARM_EFORMAT);
+    assert_non_null(strstr(d.msg, "duplicate"));
+
+    /* BPE: merges naming unknown tokens, malformed merges, unknown pre, no merges */
+    const char *m1[] = {"x y"};
+    write_tiny_bpe(path, "gpt-2", (const char *[]){"xy"}, 1, m1, 1, NULL);
+    CHECK_OK(load_written(path, &d)); /* x, y exist as byte tokens: fine */
+    const char *m2[] = {"\xe2\x82\xac q"};
+    write_tiny_bpe(path, "gpt-2", NULL, 0, m2, 1, NULL);
+    CHECK_ERR(load_written(path, &d), SWARM_EFORMAT);
+    assert_non_null(strstr(d.msg, "merges"));
+    const char *m3[] = {"nospace"};
+    write_tiny_bpe(path, "gpt-2", NULL, 0, m3, 1, NULL);
+    CHECK_ERR(load_written(path, &d), SWARM_EFORMAT);
+    const char *m4[] = {"a b"}; /* "ab" is not a token */
+    write_tiny_bpe(path, "gpt-2", NULL, 0, m4, 1, NULL);
+    CHECK_ERR(load_written(path, &d), SWARM_EFORMAT);
+    write_tiny_bpe(path, "klingon", NULL, 0, m1, 0, NULL);
+    CHECK_ERR(load_written(path, &d), SWARM_EFORMAT);
+    assert_non_null(strstr(d.msg, "klingon"));
+    unlink(path);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_llama2c_golden),   cmocka_unit_test(test_llama2c_hostile),
+        cmocka_unit_test(test_vocab_vectors),    cmocka_unit_test(test_stories_gguf_matches_bin),
+        cmocka_unit_test(test_pretokenizers),    cmocka_unit_test(test_tiny_bpe),
+        cmocka_unit_test(test_round_trips),      cmocka_unit_test(test_random_bytes),
+        cmocka_unit_test(test_long_input),       cmocka_unit_test(test_hostile_gguf),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
