@@ -12,10 +12,13 @@
  *    float summation order differs).
  */
 #include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "check.h"
+#include "core/core_int.h"
 #include "engine/kernels/kernels.h"
 
 static const uint32_t supported[] = {SW_TYPE_F32,  SW_TYPE_F16,  SW_TYPE_BF16, SW_TYPE_Q8_0,
@@ -455,6 +458,9 @@ static void test_matmul_simd_vs_ref(void **state)
             for (int64_t n_tok = 1; n_tok <= 9; n_tok++) {
                 int64_t rows = row_counts[n_tok % 4];
                 int64_t cols = (n_tok % 3 == 0) ? 768 : (n_tok % 3 == 1 ? 256 : 512);
+                /* float types take any length: exercise the SIMD tails */
+                bool flt = type == SW_TYPE_F32 || type == SW_TYPE_F16 || type == SW_TYPE_BF16;
+                if (flt && (n_tok & 1)) cols += 2 * n_tok + 1;
                 int threads = 1 + (int)(n_tok % 3);
                 mm_case c;
                 case_make(&c, type, rows, cols, n_tok);
@@ -501,6 +507,142 @@ static void test_select(void **state)
     print_message("auto selects %s\n", sw_kernels_selected());
 }
 
+/* ---- micro-benchmark (only with SWARM_KERNELS_BENCH=1; not a test) ---- */
+
+typedef struct {
+    const char *name;
+    int64_t dim, ffn, layers, kv_dim, vocab;
+} shape;
+
+typedef struct {
+    const uint64_t *buf;
+    int64_t n;
+    uint64_t sums[8];
+} rd_job;
+
+/* xor-reduce: vectorizes, so it measures memory, not the adder */
+static void read_fn(void *arg, int ith, int nth)
+{
+    rd_job *j = arg;
+    int64_t lo = j->n * ith / nth, hi = j->n * (ith + 1) / nth;
+    uint64_t s = 0;
+    for (int64_t i = lo; i < hi; i++) s ^= j->buf[i];
+    j->sums[ith] = s;
+}
+
+static void bench_shape(const shape *sh, uint32_t type, int threads)
+{
+    /* one layer = q, k, v, o, gate, up, down; plus the output head */
+    int64_t mats[7][2] = {{sh->dim, sh->dim}, {sh->kv_dim, sh->dim}, {sh->kv_dim, sh->dim},
+                          {sh->dim, sh->dim}, {sh->ffn, sh->dim},    {sh->ffn, sh->dim},
+                          {sh->dim, sh->ffn}};
+    int n_mats = (int)(sh->layers * 7 + 1);
+    void **W = calloc((size_t)n_mats, sizeof(void *));
+    int64_t (*dims)[2] = calloc((size_t)n_mats, sizeof(*dims));
+    size_t total = 0;
+    for (int m = 0; m < n_mats; m++) {
+        int64_t rows = m == n_mats - 1 ? sh->vocab : mats[m % 7][0];
+        int64_t cols = m == n_mats - 1 ? sh->dim : mats[m % 7][1];
+        dims[m][0] = rows;
+        dims[m][1] = cols;
+        size_t rb = 0;
+        assert_true(sw_type_row_bytes(type, cols, &rb));
+        W[m] = malloc(rb * (size_t)rows);
+        /* 8 distinct quantized rows, repeated: realistic scales, cheap setup */
+        float *tmp = malloc(sizeof(float) * (size_t)cols);
+        for (int64_t r = 0; r < rows; r++) {
+            if (r < 8) {
+                fill_normal(tmp, cols, 0.05f);
+                sw_quantize_row(type, tmp, (uint8_t *)W[m] + r * rb, cols);
+            } else {
+                memcpy((uint8_t *)W[m] + r * rb, (uint8_t *)W[m] + (r % 8) * rb, rb);
+            }
+        }
+        free(tmp);
+        total += rb * (size_t)rows;
+    }
+    int64_t maxd = sh->ffn > sh->vocab ? sh->ffn : sh->vocab;
+    float *x = malloc(sizeof(float) * (size_t)maxd), *out = malloc(sizeof(float) * (size_t)maxd);
+    fill_normal(x, maxd, 1.0f);
+    sw_pool *p = NULL;
+    CHECK_OK(sw_pool_create(threads, &p));
+    CHECK_OK(sw_pool_reserve(p, sw_matmul_scratch_bytes(type, sh->ffn, 64)));
+    /* plain read bandwidth over a buffer of the same size */
+    uint64_t *big = malloc(total);
+    memset(big, 1, total);
+    rd_job rj = {.buf = big, .n = (int64_t)(total / sizeof(uint64_t))};
+    /* best of repeated runs: the cores are shared, the minimum is the machine */
+    sw_pool_run(p, read_fn, &rj);
+    double best_rd = 1e30, t_end = sw_now_ms() + 500;
+    while (sw_now_ms() < t_end) {
+        double t = sw_now_ms();
+        sw_pool_run(p, read_fn, &rj);
+        best_rd = fmin(best_rd, sw_now_ms() - t);
+    }
+    double bw = (double)total / (best_rd * 1e6);
+    free(big);
+    for (int m = 0; m < n_mats; m++) sw_matmul(p, out, W[m], type, dims[m][0], dims[m][1], x, 1);
+    double ms = 1e30;
+    t_end = sw_now_ms() + 1500;
+    while (sw_now_ms() < t_end) {
+        double t = sw_now_ms();
+        for (int m = 0; m < n_mats; m++) sw_matmul(p, out, W[m], type, dims[m][0], dims[m][1], x, 1);
+        ms = fmin(ms, sw_now_ms() - t);
+    }
+    double gbs = (double)total / (ms * 1e6);
+    /* prompt: 64 tokens through the layer matrices only */
+    int64_t nt = 64;
+    float *xp = malloc(sizeof(float) * (size_t)(nt * sh->ffn));
+    float *op = malloc(sizeof(float) * (size_t)(nt * sh->vocab));
+    fill_normal(xp, nt * sh->ffn, 1.0f);
+    double t0 = sw_now_ms();
+    for (int m = 0; m < n_mats - 1; m++) sw_matmul(p, op, W[m], type, dims[m][0], dims[m][1], xp, nt);
+    double pms = sw_now_ms() - t0;
+    print_message("bench %-12s %-5s thr=%d  weights %7.1f MB  gen %7.2f ms/tok (best)  %6.2f GB/s  "
+                  "read bw %6.2f GB/s  (%3.0f%%)  prompt(64, no head) %7.1f tok/s\n",
+                  sh->name, sw_type_get(type)->name, threads, total / 1e6, ms, gbs, bw,
+                  100.0 * gbs / bw, nt * 1000.0 / pms);
+    free(xp);
+    free(op);
+    sw_pool_destroy(p);
+    for (int m = 0; m < n_mats; m++) free(W[m]);
+    free(W);
+    free(dims);
+    free(x);
+    free(out);
+}
+
+static void test_bench(void **state)
+{
+    (void)state;
+    const char *env = getenv("SWARM_KERNELS_BENCH");
+    if (env == NULL || env[0] == '\0') skip();
+    static const shape shapes[] = {{"smollm2-135m", 576, 1536, 30, 192, 49152},
+                                   {"qwen2.5-0.5b", 896, 4864, 24, 128, 151936}};
+    static const shape in_cache = {"in-L2", 512, 256, 1, 256, 256};
+    static const uint32_t types[] = {SW_TYPE_Q8_0, SW_TYPE_Q4_K, SW_TYPE_Q4_0, SW_TYPE_Q6_K,
+                                     SW_TYPE_F16, SW_TYPE_BF16, SW_TYPE_F32};
+    const char *only = getenv("SWARM_KERNELS_BENCH_TYPE");
+    const char *path = getenv("SWARM_KERNELS_BENCH_PATH");
+    assert_true(sw_kernels_select(path ? path : "auto"));
+    print_message("kernels: %s\n", sw_kernels_selected());
+    if (strcmp(env, "cache") == 0) {
+        for (size_t t = 0; t < sizeof(types) / sizeof(types[0]); t++) {
+            if (only && strcasecmp(only, sw_type_get(types[t])->name) != 0) continue;
+            bench_shape(&in_cache, types[t], 1);
+        }
+        return;
+    }
+    for (size_t s = 0; s < 2; s++) {
+        if (s == 1 && strcmp(env, "all") != 0) break;
+        for (size_t t = 0; t < sizeof(types) / sizeof(types[0]); t++) {
+            if (only && strcasecmp(only, sw_type_get(types[t])->name) != 0) continue;
+            for (int thr = 1; thr <= 2; thr++) bench_shape(&shapes[s], types[t], thr);
+        }
+    }
+    assert_true(sw_kernels_select("auto"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -511,6 +653,7 @@ int main(void)
         cmocka_unit_test(test_matmul_ref_vs_double),
         cmocka_unit_test(test_matmul_simd_vs_ref),
         cmocka_unit_test(test_select),
+        cmocka_unit_test(test_bench),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

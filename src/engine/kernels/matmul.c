@@ -134,5 +134,5 @@ void sw_matmul(sw_pool *pool, float *out, const void *W, uint32_t type, int64_t 
     if (nth == 1 || j.n_items == 1)
         mm_worker(&j, 0, 1);
     else
-        sw_pool_run(pool, mm_worker, &j);
+        sw_pool_run_optional(pool, mm_worker, &j);
 }

@@ -5,6 +5,7 @@
  * costs tens of microseconds), then fall back to sleeping on a condvar.
  */
 #include <pthread.h>
+#include <stdbool.h>
 #include <sched.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -22,6 +23,16 @@ typedef struct worker {
     pthread_t th;
 } worker;
 
+/* state word: run generation (high 32 bits) | CLOSED | workers that
+ * entered this run (bits 16..30) | workers inside fn (bits 0..15). Workers
+ * touch it last when they leave fn, so a fresh store at the next run never
+ * races with a late decrement. */
+#define ST_GEN(s) ((uint32_t)((s) >> 32))
+#define ST_CLOSED (1ull << 31)
+#define ST_ENTER (1ull << 16)
+#define ST_ENTERED(s) (((s) >> 16) & 0x7fffull)
+#define ST_ACTIVE(s) ((s) & 0xffffull)
+
 struct sw_pool {
     int n_threads;
     worker *workers; /* n_threads - 1 entries */
@@ -29,10 +40,9 @@ struct sw_pool {
 
     void (*fn)(void *arg, int ith, int nth);
     void *arg;
-    _Atomic uint32_t gen;     /* bumped once per run */
-    _Atomic int pending;      /* workers that have not finished the current run */
+    _Atomic uint64_t state;
     _Atomic int stop;
-    _Atomic int sleepers;     /* workers blocked (or about to block) on cv */
+    _Atomic int sleepers; /* workers blocked (or about to block) on cv */
     pthread_mutex_t mu;
     pthread_cond_t cv;
 
@@ -48,42 +58,56 @@ static inline void cpu_relax(void)
 #endif
 }
 
+/* Waits until the run generation differs from seen (spin, then sleep). */
+static uint64_t wait_new_run(sw_pool *p, uint32_t seen)
+{
+    uint64_t s = atomic_load_explicit(&p->state, memory_order_acquire);
+    if (ST_GEN(s) != seen || atomic_load_explicit(&p->stop, memory_order_relaxed)) return s;
+    uint64_t t0 = sw_now_ns();
+    for (int i = 1;; i++) {
+        cpu_relax();
+        s = atomic_load_explicit(&p->state, memory_order_acquire);
+        if (ST_GEN(s) != seen || atomic_load_explicit(&p->stop, memory_order_relaxed)) return s;
+        if ((i & 63) == 0 && sw_now_ns() - t0 > WORKER_SPIN_NS) break;
+    }
+    pthread_mutex_lock(&p->mu);
+    atomic_fetch_add(&p->sleepers, 1);
+    /* seq_cst: either the runner sees sleepers > 0 and signals, or we see its state */
+    while (ST_GEN(s = atomic_load(&p->state)) == seen && !atomic_load(&p->stop))
+        pthread_cond_wait(&p->cv, &p->mu);
+    atomic_fetch_sub(&p->sleepers, 1);
+    pthread_mutex_unlock(&p->mu);
+    return s;
+}
+
 static void *worker_main(void *varg)
 {
     worker *w = varg;
     sw_pool *p = w->pool;
     uint32_t seen = 0;
     for (;;) {
-        uint32_t g = atomic_load_explicit(&p->gen, memory_order_acquire);
-        if (g == seen && !atomic_load(&p->stop)) {
-            uint64_t t0 = sw_now_ns();
-            for (int i = 1;; i++) {
-                cpu_relax();
-                g = atomic_load_explicit(&p->gen, memory_order_acquire);
-                if (g != seen || atomic_load_explicit(&p->stop, memory_order_relaxed)) break;
-                if ((i & 63) == 0 && sw_now_ns() - t0 > WORKER_SPIN_NS) break;
+        uint64_t s = wait_new_run(p, seen);
+        if (atomic_load(&p->stop)) break;
+        seen = ST_GEN(s);
+        /* enter the run unless the caller already closed it (optional runs
+         * only: the caller finished all the work while we were descheduled) */
+        bool entered = false;
+        while (ST_GEN(s) == seen && !(s & ST_CLOSED)) {
+            if (atomic_compare_exchange_weak(&p->state, &s, s + ST_ENTER + 1)) {
+                entered = true;
+                break;
             }
         }
-        if (g == seen && !atomic_load(&p->stop)) {
-            pthread_mutex_lock(&p->mu);
-            atomic_fetch_add(&p->sleepers, 1);
-            /* seq_cst: either the runner sees sleepers > 0 and signals, or we see its gen */
-            while ((g = atomic_load(&p->gen)) == seen && !atomic_load(&p->stop))
-                pthread_cond_wait(&p->cv, &p->mu);
-            atomic_fetch_sub(&p->sleepers, 1);
-            pthread_mutex_unlock(&p->mu);
-        }
-        if (atomic_load(&p->stop)) break;
-        seen = g;
+        if (!entered) continue;
         p->fn(p->arg, w->ith, p->n_threads);
-        atomic_fetch_sub_explicit(&p->pending, 1, memory_order_acq_rel);
+        atomic_fetch_sub(&p->state, 1); /* release: fn's writes before the caller returns */
     }
     return NULL;
 }
 
 swarm_err sw_pool_create(int n_threads, sw_pool **out)
 {
-    if (n_threads < 1 || n_threads > 1024) return SWARM_EINVAL;
+    if (n_threads < 1 || n_threads > 1024) return SWARM_EINVAL; /* fits the state word */
     sw_pool *p = sw_calloc(1, sizeof(*p));
     if (p == NULL) return SWARM_ENOMEM;
     p->n_threads = n_threads;
@@ -126,29 +150,60 @@ void sw_pool_destroy(sw_pool *p)
 
 int sw_pool_threads(const sw_pool *p) { return p->n_threads; }
 
-void sw_pool_run(sw_pool *p, void (*fn)(void *arg, int ith, int nth), void *arg)
+/* Starts a run; returns after fn ran on the caller. */
+static void run_start(sw_pool *p, void (*fn)(void *arg, int ith, int nth), void *arg)
 {
-    if (p->n_threads == 1) {
-        fn(arg, 0, 1);
-        return;
-    }
     p->fn = fn;
     p->arg = arg;
-    atomic_store_explicit(&p->pending, p->n_threads - 1, memory_order_relaxed);
-    atomic_fetch_add(&p->gen, 1); /* seq_cst: publishes fn/arg, orders with sleepers */
+    uint64_t s = atomic_load_explicit(&p->state, memory_order_relaxed);
+    /* previous run fully drained: active == 0; new generation, open */
+    atomic_store(&p->state, (uint64_t)(ST_GEN(s) + 1) << 32); /* seq_cst: publishes fn/arg */
     if (atomic_load(&p->sleepers) > 0) {
         pthread_mutex_lock(&p->mu);
         pthread_cond_broadcast(&p->cv);
         pthread_mutex_unlock(&p->mu);
     }
     fn(arg, 0, p->n_threads);
-    if (atomic_load_explicit(&p->pending, memory_order_acquire) == 0) return;
-    uint64_t t0 = sw_now_ns();
-    for (int i = 1; atomic_load_explicit(&p->pending, memory_order_acquire) != 0; i++) {
-        cpu_relax();
-        /* a descheduled worker on a busy machine: stop burning its core */
-        if ((i & 63) == 0 && sw_now_ns() - t0 > CALLER_SPIN_NS) sched_yield();
+}
+
+/* Spins (then yields) until cond(p) holds. */
+#define WAIT_UNTIL(p, cond)                                                                  \
+    do {                                                                                     \
+        uint64_t t0_ = 0;                                                                    \
+        for (int i_ = 1; !(cond); i_++) {                                                    \
+            cpu_relax();                                                                     \
+            /* a descheduled worker on a busy machine: stop burning its core */             \
+            if ((i_ & 63) == 0) {                                                            \
+                if (t0_ == 0) t0_ = sw_now_ns();                                             \
+                else if (sw_now_ns() - t0_ > CALLER_SPIN_NS) sched_yield();                 \
+            }                                                                                \
+        }                                                                                    \
+    } while (0)
+
+void sw_pool_run(sw_pool *p, void (*fn)(void *arg, int ith, int nth), void *arg)
+{
+    if (p->n_threads == 1) {
+        fn(arg, 0, 1);
+        return;
     }
+    run_start(p, fn, arg);
+    uint64_t s;
+    WAIT_UNTIL(p, (s = atomic_load_explicit(&p->state, memory_order_acquire),
+                   ST_ENTERED(s) == (uint64_t)p->n_threads - 1 && ST_ACTIVE(s) == 0));
+}
+
+void sw_pool_run_optional(sw_pool *p, void (*fn)(void *arg, int ith, int nth), void *arg)
+{
+    if (p->n_threads == 1) {
+        fn(arg, 0, 1);
+        return;
+    }
+    run_start(p, fn, arg);
+    /* close the run to late workers, then wait for those inside fn */
+    uint64_t s = atomic_fetch_or(&p->state, ST_CLOSED);
+    s |= ST_CLOSED;
+    if (ST_ACTIVE(s) == 0) return;
+    WAIT_UNTIL(p, ST_ACTIVE(atomic_load_explicit(&p->state, memory_order_acquire)) == 0);
 }
 
 swarm_err sw_pool_reserve(sw_pool *p, size_t bytes)
