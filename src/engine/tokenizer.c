@@ -179,6 +179,18 @@ static swarm_err build_special(sw_tokenizer *t)
             t->special[t->n_special++] = id;
     }
     qsort_r(t->special, t->n_special, sizeof(int32_t), cmp_special, t);
+    t->special_rank = sw_malloc((size_t)t->n_vocab * sizeof(uint32_t));
+    t->special_lens = sw_malloc(t->n_special * sizeof(uint32_t));
+    if (t->special_rank == NULL || t->special_lens == NULL) return SWARM_ENOMEM;
+    for (int32_t id = 0; id < t->n_vocab; id++) t->special_rank[id] = UINT32_MAX;
+    for (size_t i = 0; i < t->n_special; i++) {
+        int32_t id = t->special[i];
+        t->special_rank[id] = (uint32_t)i;
+        t->special_first[(uint8_t)sw_tok_text(t, id)[0]] = true;
+        /* sorted by length: a new length differs from the previous one */
+        if (t->n_special_lens == 0 || t->special_lens[t->n_special_lens - 1] != t->tok_len[id])
+            t->special_lens[t->n_special_lens++] = t->tok_len[id];
+    }
     return SWARM_OK;
 }
 
@@ -194,6 +206,8 @@ void sw_tokenizer_destroy(sw_tokenizer *t)
     sw_free(t->ht);
     sw_free(t->eog);
     sw_free(t->special);
+    sw_free(t->special_rank);
+    sw_free(t->special_lens);
     sw_free(t->merges);
     sw_free(t);
 }
@@ -708,37 +722,21 @@ static swarm_err partition(const sw_tokenizer *t, const char *text, size_t len,
     int32_t *mark = NULL; /* per byte: -1 raw, -2 dropped/inside a token, >= 0 token start */
     cand *cs = NULL;
     size_t nc = 0, ccap = 0;
-    uint32_t *order_of = NULL;
     frag *fr = NULL;
     size_t nf = 0;
     *out = NULL;
     *n_out = 0;
 
-    bool first[256] = {false};
-    uint32_t lens[64];
-    size_t n_lens = 0;
     bool any = false;
-    for (size_t i = 0; i < t->n_special; i++) {
-        int32_t id = t->special[i];
-        if (!parse_special && t->type[id] != SW_TOKT_USER) continue;
-        any = true;
-        first[(uint8_t)sw_tok_text(t, id)[0]] = true;
-        uint32_t l = t->tok_len[id];
-        bool seen = false;
-        for (size_t k = 0; k < n_lens; k++) seen |= lens[k] == l;
-        if (!seen && n_lens < 64) lens[n_lens++] = l;
-    }
+    for (size_t i = 0; i < t->n_special && !any; i++)
+        any = parse_special || t->type[t->special[i]] == SW_TOKT_USER;
     if (any && len > 0) {
-        order_of = sw_malloc((size_t)t->n_vocab * sizeof(uint32_t));
-        if (order_of == NULL) goto done;
-        for (int32_t i = 0; i < t->n_vocab; i++) order_of[i] = UINT32_MAX;
-        for (size_t i = 0; i < t->n_special; i++) order_of[t->special[i]] = (uint32_t)i;
         for (size_t p = 0; p < len; p++) {
-            if (!first[(uint8_t)text[p]]) continue;
-            for (size_t k = 0; k < n_lens; k++) {
-                if (lens[k] > len - p) continue;
-                int32_t id = sw_tok_lookup(t, text + p, lens[k]);
-                if (id < 0 || order_of[id] == UINT32_MAX) continue;
+            if (!t->special_first[(uint8_t)text[p]]) continue;
+            for (size_t k = 0; k < t->n_special_lens; k++) {
+                if (t->special_lens[k] > len - p) continue;
+                int32_t id = sw_tok_lookup(t, text + p, t->special_lens[k]);
+                if (id < 0 || t->special_rank[id] == UINT32_MAX) continue;
                 if (!parse_special && t->type[id] != SW_TOKT_USER) continue;
                 if (nc == ccap) {
                     size_t cap = ccap ? ccap * 2 : 64;
@@ -747,7 +745,7 @@ static swarm_err partition(const sw_tokenizer *t, const char *text, size_t len,
                     cs = n2;
                     ccap = cap;
                 }
-                cs[nc].order = order_of[id];
+                cs[nc].order = t->special_rank[id];
                 cs[nc].pos = p;
                 nc++;
             }
@@ -815,7 +813,6 @@ done:
     sw_free(fr);
     sw_free(mark);
     sw_free(cs);
-    sw_free(order_of);
     return rc;
 }
 

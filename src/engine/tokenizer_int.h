@@ -107,6 +107,10 @@ struct sw_tokenizer {
     /* special tokens for text partitioning: ids sorted by text length desc */
     int32_t *special;
     size_t n_special;
+    uint32_t *special_rank;   /* (n_vocab) index in special[], UINT32_MAX if not special */
+    uint32_t *special_lens;   /* distinct text lengths of the special tokens */
+    size_t n_special_lens;
+    bool special_first[256];  /* some special token starts with this byte */
     /* llama2.c */
     int32_t space_id;
     /* BPE */

@@ -785,6 +785,78 @@ static void test_hostile_gguf(void **state)
     unlink(path);
 }
 
+
+// ----------------------------------------------------------------------------
+// unicode classes and special-token partitioning
+
+static void test_unicode_classes(void **state)
+{
+    (void)state;
+    assert_int_equal(sw_unicode_flags('A') & SW_UCAT_MASK, SW_UCAT_L);
+    assert_int_equal(sw_unicode_flags('7') & SW_UCAT_MASK, SW_UCAT_N);
+    assert_int_equal(sw_unicode_flags('!') & SW_UCAT_MASK, SW_UCAT_P);
+    assert_int_equal(sw_unicode_flags('$') & SW_UCAT_MASK, SW_UCAT_S);
+    assert_int_equal(sw_unicode_flags(0x4E00) & SW_UCAT_MASK, SW_UCAT_L);    /* CJK (range) */
+    assert_int_equal(sw_unicode_flags(0xAC01) & SW_UCAT_MASK, SW_UCAT_L);    /* Hangul (range) */
+    assert_int_equal(sw_unicode_flags(0x0301) & SW_UCAT_MASK, SW_UCAT_M);
+    assert_int_equal(sw_unicode_flags(0x0663) & SW_UCAT_MASK, SW_UCAT_N);    /* Arabic 3 */
+    assert_int_equal(sw_unicode_flags(0x1F600) & SW_UCAT_MASK, SW_UCAT_S);   /* emoji */
+    assert_int_equal(sw_unicode_flags(0x0378) & SW_UCAT_MASK, SW_UCAT_NONE); /* unassigned */
+    assert_true(sw_unicode_flags(' ') & SW_UFLAG_WS);
+    assert_true(sw_unicode_flags(0x3000) & SW_UFLAG_WS);
+    assert_true(sw_unicode_flags(0x00A0) & SW_UFLAG_WS);
+    assert_true(sw_unicode_flags(0x0085) & SW_UFLAG_WS);
+    assert_false(sw_unicode_flags(0x200B) & SW_UFLAG_WS); /* zero width space is Cf */
+    assert_false(sw_unicode_flags(0x1C) & SW_UFLAG_WS);
+    size_t l;
+    assert_int_equal(sw_utf8_decode((const uint8_t *)"\xe2\x82\xac", 3, &l), 0x20AC);
+    assert_int_equal(l, 3);
+    assert_int_equal(sw_utf8_decode((const uint8_t *)"\xe2\x82", 2, &l), SW_UCP_INVALID);
+    assert_int_equal(l, 1);
+    assert_int_equal(sw_utf8_decode((const uint8_t *)"\x80", 1, &l), SW_UCP_INVALID);
+    assert_int_equal(sw_utf8_decode((const uint8_t *)"\xf7\xbf\xbf\xbf", 4, &l), SW_UCP_INVALID);
+    for (int b = 0; b < 256; b++) assert_int_equal(sw_bpe_cp_to_byte(sw_bpe_byte_to_cp((uint8_t)b)), b);
+    assert_int_equal(sw_bpe_byte_to_cp(' '), 0x120);
+    assert_int_equal(sw_bpe_byte_to_cp('A'), 'A');
+}
+
+static void test_special_partition(void **state)
+{
+    (void)state;
+    char gp[1024];
+    REQUIRE_SHARED(gp, "models/vocab/ggml-vocab-phi-3.gguf");
+    sw_gguf g;
+    sw_tokenizer *t = open_gguf_tok(gp, &g);
+    assert_non_null(t);
+    int32_t user = sw_tok_lookup(t, "<|user|>", 8), end = sw_tok_lookup(t, "<|end|>", 7);
+    int32_t hello = sw_tok_lookup(t, "\xe2\x96\x81Hello", 8);
+    assert_true(user > 0 && end > 0 && hello > 0);
+    assert_true(sw_tokenizer_is_eog(t, end));
+    /* phi-3's added tokens eat the whitespace after them; the text after a
+     * special token gets the dummy-prefix space again */
+    const char *s = "<|user|>\n Hello<|end|>";
+    int32_t *ids = NULL;
+    size_t n = 0;
+    CHECK_OK(sw_tokenizer_encode(t, s, strlen(s), true, false, true, &ids, &n));
+    assert_int_equal(n, 4);
+    assert_int_equal(ids[0], 1);
+    assert_int_equal(ids[1], user);
+    assert_int_equal(ids[2], hello);
+    assert_int_equal(ids[3], end);
+    sw_free(ids);
+    /* without parse_special the control markers are ordinary text */
+    CHECK_OK(sw_tokenizer_encode(t, s, strlen(s), false, false, false, &ids, &n));
+    for (size_t i = 0; i < n; i++) assert_true(ids[i] != user && ids[i] != end);
+    sw_free(ids);
+    /* control tokens decode to nothing, user-defined ones to their text */
+    char buf[32];
+    assert_int_equal(sw_tokenizer_decode(t, -1, end, buf, sizeof(buf)), 0);
+    int32_t eos_text = sw_tok_lookup(t, "</s>", 4);
+    assert_int_equal(sw_tokenizer_decode(t, -1, eos_text, buf, sizeof(buf)), 4);
+    sw_tokenizer_destroy(t);
+    sw_gguf_close(&g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -793,6 +865,7 @@ int main(void)
         cmocka_unit_test(test_pretokenizers),    cmocka_unit_test(test_tiny_bpe),
         cmocka_unit_test(test_round_trips),      cmocka_unit_test(test_random_bytes),
         cmocka_unit_test(test_long_input),       cmocka_unit_test(test_hostile_gguf),
+        cmocka_unit_test(test_unicode_classes),  cmocka_unit_test(test_special_partition),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
