@@ -254,10 +254,14 @@ static void print_quantization(const model_file *m)
     uint32_t best = 0;
     for (uint32_t t = 0; t < SW_TYPE_COUNT; t++)
         if (counts[t] > counts[best]) best = t;
-    printf("quantization:   %s (matrices:", counts[best] ? type_name(best) : "none");
-    for (uint32_t t = 0; t < SW_TYPE_COUNT; t++)
-        if (counts[t]) printf(" %s x %zu", type_name(t), counts[t]);
-    printf(")\n");
+    if (counts[best] == 0) {
+        printf("quantization:   none (no matrices)\n");
+    } else {
+        printf("quantization:   %s (matrices:", type_name(best));
+        for (uint32_t t = 0; t < SW_TYPE_COUNT; t++)
+            if (counts[t]) printf(" %s x %zu", type_name(t), counts[t]);
+        printf(")\n");
+    }
     for (size_t i = 0; i < m->n_t; i++) {
         const sw_type_traits *tt = sw_type_get(m->t[i].type);
         if (tt && !tt->supported) {
