@@ -7,6 +7,7 @@
  * generation. Every case must end in a clear error, never a crash.
  */
 #include <limits.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -226,6 +227,8 @@ typedef struct synth {
     const char *omit_key;  /* metadata left out (suffix after "<arch>.") */
     uint32_t head_count_kv;
     bool biases, output;
+    const char *scaling; /* rope.scaling.type, with llama3-style parameters */
+    bool rope_freqs;     /* add a rope_freqs.weight tensor */
 } synth;
 
 static float synth_data[S_FFN * S_DIM];
@@ -265,7 +268,24 @@ static void write_synth(const char *path, const synth *s)
     char key[128];
     snprintf(key, sizeof(key), "%s.attention.layer_norm_rms_epsilon", s->arch);
     CHECK_OK(sw_gguf_writer_set_f32(w, key, 1e-5f));
+    if (s->scaling != NULL) {
+        snprintf(key, sizeof(key), "%s.rope.scaling.type", s->arch);
+        CHECK_OK(sw_gguf_writer_set_str(w, key, s->scaling));
+        snprintf(key, sizeof(key), "%s.rope.scaling.factor", s->arch);
+        CHECK_OK(sw_gguf_writer_set_f32(w, key, 8.0f));
+        snprintf(key, sizeof(key), "%s.rope.scaling.low_freq_factor", s->arch);
+        CHECK_OK(sw_gguf_writer_set_f32(w, key, 1.0f));
+        snprintf(key, sizeof(key), "%s.rope.scaling.high_freq_factor", s->arch);
+        CHECK_OK(sw_gguf_writer_set_f32(w, key, 4.0f));
+        key_u32(w, s, "rope.scaling.original_context_length", 8192);
+    }
     int64_t hd = S_DIM / S_HEADS, kvd = hd * S_KV;
+    if (s->rope_freqs) {
+        static float factors[S_DIM / S_HEADS / 2];
+        for (int i = 0; i < S_DIM / S_HEADS / 2; i++) factors[i] = 1.0f + (float)i;
+        int64_t ne[1] = {S_DIM / S_HEADS / 2};
+        CHECK_OK(sw_gguf_writer_add_tensor(w, "rope_freqs.weight", 1, ne, SW_TYPE_F32, factors));
+    }
     add(w, s, "token_embd.weight", S_DIM, S_VOCAB);
     add(w, s, "output_norm.weight", S_DIM, 1);
     if (s->output) add(w, s, "output.weight", S_DIM, S_VOCAB);
@@ -432,6 +452,68 @@ static void test_gguf_bind_types_checked(void **st)
     expect_bind(&s, shrink_data, SWARM_EFORMAT, "blk.1.ffn_gate.weight", "too short");
 }
 
+/* llama3 rope scaling: from metadata keys or the rope_freqs tensor */
+static void test_gguf_rope_scaling(void **st)
+{
+    (void)st;
+    synth s = {.arch = "llama", .output = true, .scaling = "llama3"};
+    sw_hparams hp;
+    swarm_diag d;
+    CHECK_OK(bind_synth(&s, NULL, &hp, &d));
+    assert_true(hp.rope_scale_factor == 8.0f && hp.rope_low_freq_factor == 1.0f &&
+                hp.rope_high_freq_factor == 4.0f && hp.rope_orig_ctx == 8192);
+    s.scaling = "yarn";
+    expect_bind(&s, NULL, SWARM_EUNSUPPORTED, "yarn", NULL);
+
+    /* the llama3 formula on Llama-3's own numbers: short wavelengths kept,
+     * long ones slowed 8x, a blend in between */
+    sw_hparams h = {.rope_dim = 128, .rope_base = 500000.0f, .rope_scale_factor = 8.0f,
+                    .rope_low_freq_factor = 1.0f, .rope_high_freq_factor = 4.0f,
+                    .rope_orig_ctx = 8192};
+    float scaled[64], plain[64];
+    sw_rope_freqs(&h, NULL, scaled);
+    h.rope_scale_factor = 0.0f;
+    sw_rope_freqs(&h, NULL, plain);
+    int kept = 0, slowed = 0, blended = 0;
+    for (int j = 0; j < 64; j++) {
+        double wl = 2.0 * 3.14159265358979 / plain[j];
+        if (wl < 2048.0) {
+            assert_true(scaled[j] == plain[j]);
+            kept++;
+        } else if (wl > 8192.0) {
+            assert_true(fabsf(scaled[j] - plain[j] / 8.0f) <= 1e-6f * plain[j]);
+            slowed++;
+        } else {
+            assert_true(scaled[j] < plain[j] && scaled[j] > plain[j] / 8.0f);
+            blended++;
+        }
+    }
+    assert_true(kept > 0 && slowed > 0 && blended > 0);
+
+    /* rope_freqs.weight divides each pair's frequency */
+    synth f = {.arch = "llama", .output = true, .rope_freqs = true};
+    char path[] = "/tmp/swarm-synth-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    write_synth(path, &f);
+    sw_gguf g;
+    CHECK_OK(sw_gguf_open(path, &g, &d));
+    sw_weights w;
+    CHECK_OK(sw_model_bind_gguf(&g, &hp, &w, &d));
+    const float *factors = NULL;
+    CHECK_OK(sw_model_rope_factors(&g, &hp, &factors, &d));
+    assert_non_null(factors);
+    float with[8], without[8];
+    sw_rope_freqs(&hp, factors, with);
+    sw_rope_freqs(&hp, NULL, without);
+    for (int j = 0; j < hp.rope_dim / 2; j++)
+        assert_true(fabsf(with[j] - without[j] / (1.0f + (float)j)) <= 1e-7f);
+    sw_free(w.layers);
+    sw_gguf_close(&g);
+    unlink(path);
+}
+
 /* ------------------------------------------------------------------------ */
 /* allocation failures                                                      */
 
@@ -520,6 +602,7 @@ int main(void)
         cmocka_unit_test(test_gguf_bind_bad_shapes_named),
         cmocka_unit_test(test_gguf_bind_bad_metadata),
         cmocka_unit_test(test_gguf_bind_types_checked),
+        cmocka_unit_test(test_gguf_rope_scaling),
         cmocka_unit_test(test_oom_model_load),
         cmocka_unit_test(test_oom_session_and_generate),
     };
