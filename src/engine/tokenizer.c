@@ -579,7 +579,7 @@ swarm_err sw_tokenizer_from_gguf(const sw_gguf *g, sw_tokenizer **out, swarm_dia
 
     if (kind == SW_TOK_BPE) {
         if ((rc = sw_bpe_init(t, g, d)) != SWARM_OK) goto fail;
-        if (t->pre == SW_PRE_LLAMA3) t->add_bos = true;
+        if (t->ignore_merges) t->add_bos = true; /* llama.cpp: the llama3 family */
     } else {
         for (int b = 0; b < 256; b++) {
             char buf[8];
