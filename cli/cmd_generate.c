@@ -84,14 +84,15 @@ static void json_string(FILE *f, const char *s, size_t n)
 }
 
 /* llama2.c prints the prompt as the pieces of its tokens; so do we, to be
- * byte-identical (the piece after BOS loses its leading space). */
+ * byte-identical (BOS prints nothing; the piece after it loses its leading
+ * space). Prompts without BOS (qwen2) print from their first token. */
 static size_t echo_prompt(const swarm_model *m, const int32_t *ids, size_t n, char *out,
                           size_t cap, FILE *stream)
 {
     char buf[1024];
     size_t len = 0;
-    for (size_t i = 1; i < n; i++) {
-        size_t k = swarm_model_token_text(m, ids[i - 1], ids[i], buf, sizeof(buf));
+    for (size_t i = 0; i < n; i++) {
+        size_t k = swarm_model_token_text(m, i ? ids[i - 1] : -1, ids[i], buf, sizeof(buf));
         if (k > sizeof(buf)) k = sizeof(buf);
         if (stream != NULL) fwrite(buf, 1, k, stream);
         if (out != NULL && len + k <= cap) memcpy(out + len, buf, k);
@@ -202,7 +203,8 @@ int cmd_generate(int argc, char **argv)
         return cli_fail(CLI_EXIT_FAIL, "%s: cannot create a session: %s", cmd, swarm_strerror(rc));
     }
 
-    /* the forced prompt pieces run.c prints: positions 0 .. steps-1 */
+    /* the forced prompt pieces run.c prints: the tokens at positions 1..steps
+     * (position 0, BOS, prints nothing) */
     size_t n_echo = n_ids < (size_t)steps + 1 ? n_ids : (size_t)steps + 1;
     if (!json) {
         echo_prompt(m, ids, n_echo, NULL, 0, stdout);

@@ -51,10 +51,11 @@ typedef struct swarm_model_info {
 /* Borrowed; valid until the model is destroyed. */
 SWARM_API const swarm_model_info *swarm_model_get_info(const swarm_model *m);
 
-/* The text of token id following token prev, as generation prints it
- * (llama2.c run.c rules: no leading space right after BOS, <0xXX> pieces as
- * raw bytes, a lone control byte dropped). Writes at most cap bytes (no NUL)
- * and returns the piece's full length. Used to echo a prompt exactly. */
+/* The text of token id following token prev (-1: none), as generation
+ * prints it (llama2.c run.c rules: BOS prints nothing, no leading space
+ * right after BOS, <0xXX> pieces as raw bytes, a lone control byte dropped).
+ * Writes at most cap bytes (no NUL) and returns the piece's full length.
+ * Echoing every prompt token this way reproduces run.c's output. */
 SWARM_API size_t swarm_model_token_text(const swarm_model *m, int32_t prev, int32_t id,
                                         char *buf, size_t cap);
 /* Token ids of text as swarm_generate encodes a raw prompt (BOS first when

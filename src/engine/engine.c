@@ -312,7 +312,10 @@ static bool add_bos(const swarm_model *m)
 size_t swarm_model_token_text(const swarm_model *m, int32_t prev, int32_t id, char *buf,
                               size_t cap)
 {
-    if (m == NULL || id < 0 || id >= sw_tokenizer_n_vocab(m->tok)) return 0;
+    /* BOS is never printed (run.c starts printing after it), so a prompt
+     * can be echoed from its first token whether or not it has a BOS */
+    if (m == NULL || id < 0 || id >= sw_tokenizer_n_vocab(m->tok) || id == sw_tokenizer_bos(m->tok))
+        return 0;
     return token_text(m, prev, id, buf, cap);
 }
 

@@ -42,16 +42,17 @@ static bool num_after(const char *p, const char *end, const char *key, double *o
 }
 
 /* Prints what run.c would print for this generation: the prompt's pieces
- * (from position 1), the generated text, and the final newline. */
+ * (BOS prints nothing), the generated text, and the final newline. */
 static char *run_c_stdout(const swarm_model *m, const swarm_gen_result *r, size_t *out_len)
 {
     size_t cap = 64 + r->text_len, len = 0;
-    for (size_t i = 1; i < r->n_prompt; i++)
-        cap += swarm_model_token_text(m, r->tokens[i - 1], r->tokens[i], NULL, 0);
+    for (size_t i = 0; i < r->n_prompt; i++)
+        cap += swarm_model_token_text(m, i ? r->tokens[i - 1] : -1, r->tokens[i], NULL, 0);
     char *s = malloc(cap);
     assert_non_null(s);
-    for (size_t i = 1; i < r->n_prompt; i++)
-        len += swarm_model_token_text(m, r->tokens[i - 1], r->tokens[i], s + len, cap - len);
+    for (size_t i = 0; i < r->n_prompt; i++)
+        len += swarm_model_token_text(m, i ? r->tokens[i - 1] : -1, r->tokens[i], s + len,
+                                      cap - len);
     memcpy(s + len, r->text, r->text_len);
     len += r->text_len;
     s[len++] = '\n';
