@@ -86,12 +86,14 @@ int cmd_bench_model(int argc, char **argv)
                                             "(at most %d counts), not '%s'",
                                        SW_BENCH_MAX_THREAD_COUNTS, v);
         } else if (strcmp(a, "--prompt-tokens") == 0) {
-            if (!cli_parse_int(v, 1, 4096, &n))
-                return cli_usage_error(cmd, "--prompt-tokens wants 1..4096, not '%s'", v);
+            /* The forward state keeps logits for a whole batch (P x vocab
+             * floats: 600 MB at P = 1024 for the 152k-token vocabulary). */
+            if (!cli_parse_int(v, 1, 1024, &n))
+                return cli_usage_error(cmd, "--prompt-tokens wants 1..1024, not '%s'", v);
             o.prompt_tokens = (int32_t)n;
         } else if (strcmp(a, "--gen-tokens") == 0) {
-            if (!cli_parse_int(v, 1, 4096, &n))
-                return cli_usage_error(cmd, "--gen-tokens wants 1..4096, not '%s'", v);
+            if (!cli_parse_int(v, 1, 1024, &n))
+                return cli_usage_error(cmd, "--gen-tokens wants 1..1024, not '%s'", v);
             o.gen_tokens = (int32_t)n;
         } else if (strcmp(a, "--reps") == 0) {
             if (!cli_parse_int(v, 1, 50, &n))

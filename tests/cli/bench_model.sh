@@ -43,6 +43,8 @@ for args in "--shape nope --type Q8_0" "--shape stories15m --type Q5_K" \
             "--shape stories15m --type Q8_0 --threads 0" "--type Q8_0" \
             "--shape stories15m --type Q8_0 --frobnicate 1" \
             "--shape stories15m --type Q8_0 --prompt-tokens x" \
+            "--shape stories15m --type Q8_0 --prompt-tokens 5000" \
+            "--shape stories15m --type Q8_0 --threads 1,x" \
             "--shape stories15m --type Q8_0 --gen-tokens"; do
     # shellcheck disable=SC2086
     "$BIN" bench-model $args >/dev/null 2>"$TMP/e.txt"
