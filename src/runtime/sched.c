@@ -1,0 +1,1561 @@
+/*
+ * sched.c: the coordinator: runtime lifecycle, the bounded task queue, and
+ * the run loop that executes a plan DAG over the transport: per-wave
+ * assignment (swarm_assign_solve) or dynamic load balancing, capacity,
+ * deadlines, retries with backoff and a budget, hedging, redundancy with
+ * first-good-result, early-stop voting, cascade escalation, failure
+ * detection (phi-accrual or timeout, watchdog, probes, circuit breaker),
+ * epoch fencing, estimates, journal and the trace. Written once over
+ * sw_transport_ops; it never knows whether a node is a thread or a process.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "runtime_int.h"
+#include "swarm/aggregate.h"
+
+#define MAX_WAVE 4096          /* subtasks per assignment solve */
+#define HEDGE_WINDOW 128       /* latency samples per subtask class */
+#define RECV_BATCH 512
+#define LOOP_TICK_MS 10.0
+
+/* ------------------------------------------------------------------------ */
+/* persistent per-node state (survives across runs)                          */
+
+typedef struct skill_est {
+    char *skill;
+    double ms_per_token; /* EWMA */
+    int64_t n;
+} skill_est;
+
+typedef struct node_state {
+    sw_phi phi;
+    double last_hb_ms;
+    bool dead;              /* convicted by the failure detector */
+    int32_t healthy_hb;     /* heartbeats since conviction (re-admission) */
+    bool ejected;           /* circuit breaker open */
+    double eject_until;
+    int32_t n_ejections, consec_fail;
+    bool unhealthy;         /* watchdog fired; probe pending or failed */
+    bool probing;
+    double probe_sent_ms;
+    uint32_t probe_epoch;
+    int32_t inflight;       /* attempts holding a slot */
+    skill_est *est;
+    size_t n_est;
+} node_state;
+
+typedef struct hedge_class {
+    char *key;
+    double lat[HEDGE_WINDOW];
+    size_t n, head, since_p95;
+    double p95;
+} hedge_class;
+
+struct swarm_runtime {
+    const swarm_swarm *swarm;
+    swarm_runtime_params p;
+    char *chaos_spec, *journal_path;
+    size_t n;
+    sw_backend **backends;
+    sw_model_cache *mc;
+    sw_chaos chaos;
+    sw_node_env env;
+    sw_transport *tp;
+    sw_journal *journal;
+    sw_pq queue;
+    uint64_t seed, rng;
+    node_state *nodes;
+    sw_hlc hlc;
+    hedge_class *hc;
+    size_t n_hc;
+};
+
+swarm_runtime_params swarm_runtime_params_default(void)
+{
+    swarm_runtime_params p = {0};
+    p.dispatch = SWARM_DISPATCH_ASSIGN;
+    p.assign_method = SWARM_ASSIGN_METHOD_FAST;
+    p.heartbeat_ms = 100;
+    p.detector = SWARM_DETECT_PHI;
+    p.phi_threshold = 8;
+    p.acceptable_pause_ms = 200;
+    p.min_std_ms = 20;
+    p.timeout_ms = 500;
+    p.max_local_pause_ms = 1000;
+    p.progress_timeout_ms = 10000;
+    p.probe_timeout_ms = 2000;
+    p.breaker_failures = 5;
+    p.breaker_cooldown_ms = 5000;
+    p.max_ejected_fraction = 0.5;
+    p.readmit_heartbeats = 3;
+    p.hedge = true;
+    p.hedge_min_samples = 20;
+    p.retry_backoff_ms = 10;
+    p.retry_budget = 0.2;
+    p.early_stop = true;
+    p.queue_cap = 64;
+    p.unavailable_timeout_ms = 5000;
+    return p;
+}
+
+/* ------------------------------------------------------------------------ */
+/* lifecycle                                                                 */
+
+void swarm_runtime_destroy(swarm_runtime *rt)
+{
+    if (rt == NULL) return;
+    if (rt->tp) rt->tp->ops->destroy(rt->tp);
+    for (size_t i = 0; rt->backends && i < rt->n; i++)
+        if (rt->backends[i]) rt->backends[i]->ops->destroy(rt->backends[i]);
+    sw_free(rt->backends);
+    sw_model_cache_destroy(rt->mc);
+    sw_chaos_fini(&rt->chaos);
+    sw_journal_close(rt->journal);
+    sw_pq_fini(&rt->queue);
+    for (size_t i = 0; rt->nodes && i < rt->n; i++) {
+        for (size_t k = 0; k < rt->nodes[i].n_est; k++) sw_free(rt->nodes[i].est[k].skill);
+        sw_free(rt->nodes[i].est);
+    }
+    sw_free(rt->nodes);
+    for (size_t i = 0; i < rt->n_hc; i++) sw_free(rt->hc[i].key);
+    sw_free(rt->hc);
+    sw_free(rt->chaos_spec);
+    sw_free(rt->journal_path);
+    sw_free(rt);
+}
+
+swarm_err swarm_runtime_create(const swarm_swarm *s, const swarm_runtime_params *p,
+                               swarm_runtime **out, swarm_diag *d)
+{
+    SWARM_ASSERT(s != NULL && out != NULL);
+    swarm_runtime_params def = swarm_runtime_params_default();
+    if (p == NULL) p = &def;
+    if (!(p->heartbeat_ms > 0) || !(p->phi_threshold > 0) || p->queue_cap == 0 ||
+        p->breaker_failures < 1 || !(p->progress_timeout_ms > 0) ||
+        !(p->max_ejected_fraction >= 0 && p->max_ejected_fraction <= 1))
+        return sw_diag_set(d, SWARM_EINVAL, "runtime parameters out of range");
+    swarm_runtime *rt = sw_calloc(1, sizeof(*rt));
+    if (rt == NULL) return SWARM_ENOMEM;
+    swarm_err rc = SWARM_ENOMEM;
+    rt->swarm = s;
+    rt->p = *p;
+    rt->n = swarm_swarm_count(s);
+    rt->seed = p->seed ? p->seed : (sw_now_ns() ^ (sw_wall_ms() << 20));
+    rt->rng = rt->seed;
+    if (p->chaos && (rt->chaos_spec = sw_strdup(p->chaos)) == NULL) goto fail;
+    if (p->journal_path && (rt->journal_path = sw_strdup(p->journal_path)) == NULL) goto fail;
+    rt->p.chaos = rt->chaos_spec;
+    rt->p.journal_path = rt->journal_path;
+    if ((rc = sw_pq_init(&rt->queue, p->queue_cap))) goto fail;
+    if ((rc = sw_chaos_parse(rt->chaos_spec, s, &rt->chaos, d))) goto fail;
+    rc = SWARM_ENOMEM;
+    rt->nodes = sw_calloc(rt->n, sizeof(node_state));
+    rt->backends = sw_calloc(rt->n, sizeof(sw_backend *));
+    if (!rt->nodes || !rt->backends) goto fail;
+    if ((rc = sw_model_cache_create(&rt->mc))) goto fail;
+    for (size_t i = 0; i < rt->n; i++) {
+        if ((rc = sw_backend_create(swarm_swarm_node(s, i), p->force_echo, rt->mc,
+                                    &rt->backends[i], d)))
+            goto fail;
+        sw_phi_init(&rt->nodes[i].phi, p->heartbeat_ms, p->acceptable_pause_ms, p->min_std_ms);
+    }
+    if (rt->journal_path && (rc = sw_journal_open(rt->journal_path, &rt->journal, d))) goto fail;
+    rt->env.n = rt->n;
+    rt->env.swarm = s;
+    rt->env.backends = rt->backends;
+    rt->env.chaos = &rt->chaos;
+    rt->env.seed = rt->seed;
+    rt->env.heartbeat_ms = p->heartbeat_ms;
+    if ((rc = sw_transport_inproc_create(&rt->env, &rt->tp, d))) goto fail;
+    *out = rt;
+    return SWARM_OK;
+fail:
+    swarm_runtime_destroy(rt);
+    return rc;
+}
+
+uint64_t swarm_runtime_seed(const swarm_runtime *rt) { return rt->seed; }
+
+/* ------------------------------------------------------------------------ */
+/* estimates: EWMA of time per token per (node, skill)                        */
+
+static skill_est *est_get(swarm_runtime *rt, size_t i, const char *skill, bool create)
+{
+    node_state *ns = &rt->nodes[i];
+    const char *k = skill ? skill : "";
+    for (size_t j = 0; j < ns->n_est; j++)
+        if (strcmp(ns->est[j].skill, k) == 0) return &ns->est[j];
+    if (!create) return NULL;
+    skill_est *ne = sw_realloc(ns->est, (ns->n_est + 1) * sizeof(*ne));
+    if (ne == NULL) return NULL;
+    ns->est = ne;
+    skill_est *e = &ns->est[ns->n_est];
+    if ((e->skill = sw_strdup(k)) == NULL) return NULL;
+    e->ms_per_token = swarm_swarm_node(rt->swarm, i)->time_per_token_ms;
+    e->n = 0;
+    ns->n_est++;
+    return e;
+}
+
+static double ms_per_token(swarm_runtime *rt, size_t i, const char *skill)
+{
+    skill_est *e = est_get(rt, i, skill, false);
+    return e ? e->ms_per_token : swarm_swarm_node(rt->swarm, i)->time_per_token_ms;
+}
+
+static void est_update(swarm_runtime *rt, size_t i, const char *skill, double busy_ms,
+                       int64_t tokens)
+{
+    if (tokens <= 0 || !(busy_ms >= 0)) return;
+    skill_est *e = est_get(rt, i, skill, true);
+    if (e == NULL) return;
+    double x = busy_ms / (double)tokens;
+    e->ms_per_token = e->n == 0 ? x : (1 - SW_EWMA_ALPHA) * e->ms_per_token + SW_EWMA_ALPHA * x;
+    e->n++;
+}
+
+/* Energy (J) of busy_ms and tokens on node i: watts when declared, else the
+ * declared J/token, else 2 x params x tokens x J/FLOP. */
+static double energy_of(swarm_runtime *rt, size_t i, double busy_ms, int64_t tokens)
+{
+    const swarm_node_spec *n = swarm_swarm_node(rt->swarm, i);
+    if (n->power_watts > 0) return busy_ms / 1000.0 * n->power_watts;
+    if (n->energy_per_token_j > 0) return (double)tokens * n->energy_per_token_j;
+    return 2.0 * (double)rt->backends[i]->n_params * (double)tokens * SW_JOULES_PER_FLOP;
+}
+
+/* ------------------------------------------------------------------------ */
+/* per-run state                                                             */
+
+enum { S_PENDING, S_READY, S_RUNNING, S_DONE, S_FAILED, S_CANCELED };
+
+typedef struct sub_rt {
+    const swarm_subtask *st;
+    char *prompt;        /* rendered prompt (owned) or NULL = st->prompt */
+    int state;
+    int32_t deps_left;
+    int32_t live;        /* attempts RUNNING */
+    uint32_t epochs;     /* attempts dispatched so far */
+    int32_t retries;
+    double ready_at;     /* retry backoff */
+    bool queued, delayed, hedged, held;
+    int32_t *att;        /* trace row of epoch e at att[e-1] */
+    size_t n_att, cap_att;
+    bool *excluded;      /* [n] nodes that failed it, lazily allocated */
+    char *text;
+    double value, confidence;
+    int32_t node;
+    uint64_t hlc;
+    const char *note;
+} sub_rt;
+
+typedef struct row_rt {
+    swarm_trace_row r;
+    double last_progress;
+    bool holds_slot;
+} row_rt;
+
+typedef struct run {
+    swarm_runtime *rt;
+    const swarm_task *task;
+    const swarm_plan *plan;
+    swarm_decomp decomp;
+    const swarm_agg_spec *agg;
+    size_t m;
+    sub_rt *subs;
+    int32_t *dep_off, *dep_list; /* reverse edges: dependents of i */
+    row_rt *rows;
+    size_t n_rows, cap_rows;
+    int32_t *ready;              /* ring of sub ids */
+    size_t rq_head, rq_n;
+    int32_t *delayed;
+    size_t n_delayed;
+    int32_t *running;            /* row ids possibly RUNNING */
+    size_t n_running, cap_running;
+    size_t n_terminal;
+    double t0, now;
+    double deadline_ms, p_min, w_e, w_t, threshold;
+    int32_t max_retries, retries_used, retry_cap;
+    int32_t n_reassigned, n_hedges, n_discarded, n_canceled;
+    double energy;
+    int64_t tokens;
+    int64_t jtask;               /* journal task id */
+    double stall_since;
+    const char **outputs;        /* [m] for rendering */
+    uint32_t rr;                 /* round-robin cursor */
+    /* scratch for assignment */
+    double *E, *T, *B, *C;
+    int32_t *av;
+} run;
+
+static bool terminal(int s) { return s == S_DONE || s == S_FAILED || s == S_CANCELED; }
+
+static const char *sub_state_name(int s)
+{
+    switch (s) {
+    case S_DONE: return "done";
+    case S_FAILED: return "failed";
+    case S_CANCELED: return "canceled";
+    default: return "pending";
+    }
+}
+
+static void jtrans(run *R, int32_t sub, const char *to, uint32_t epoch, int32_t node,
+                   const char *out)
+{
+    if (R->rt->journal) sw_journal_transition(R->rt->journal, R->jtask, sub, to, epoch, node, out);
+}
+
+static bool node_available(run *R, size_t i)
+{
+    node_state *ns = &R->rt->nodes[i];
+    return !ns->dead && !ns->ejected && !ns->unhealthy;
+}
+
+static int32_t node_free(run *R, size_t i)
+{
+    int32_t f = swarm_swarm_node(R->rt->swarm, i)->capacity - R->rt->nodes[i].inflight;
+    return f > 0 ? f : 0;
+}
+
+static void ready_push(run *R, int32_t k)
+{
+    sub_rt *s = &R->subs[k];
+    if (s->queued || terminal(s->state)) return;
+    s->queued = true;
+    s->state = S_READY;
+    R->ready[(R->rq_head + R->rq_n) % R->m] = k;
+    R->rq_n++;
+}
+
+static int32_t ready_pop(run *R)
+{
+    while (R->rq_n > 0) {
+        int32_t k = R->ready[R->rq_head];
+        R->rq_head = (R->rq_head + 1) % R->m;
+        R->rq_n--;
+        R->subs[k].queued = false;
+        if (!terminal(R->subs[k].state)) return k;
+    }
+    return -1;
+}
+
+static void ready_unpop(run *R, int32_t k)
+{
+    R->rq_head = (R->rq_head + R->m - 1) % R->m;
+    R->ready[R->rq_head] = k;
+    R->rq_n++;
+    R->subs[k].queued = true;
+}
+
+static bool excluded(run *R, sub_rt *s, size_t i)
+{
+    if (s->excluded && s->excluded[i]) return true;
+    for (size_t a = 0; a < s->n_att; a++) {
+        row_rt *rw = &R->rows[s->att[a]];
+        if (rw->r.outcome == SWARM_OUTCOME_RUNNING && (size_t)rw->r.node == i) return true;
+    }
+    return false;
+}
+
+static void exclude(run *R, sub_rt *s, size_t i)
+{
+    if (s->excluded == NULL) s->excluded = sw_calloc(R->rt->n, sizeof(bool));
+    if (s->excluded) s->excluded[i] = true;
+}
+
+static int32_t copies_wanted(run *R, sub_rt *s)
+{
+    int32_t r = s->st->redundancy > 0 ? s->st->redundancy : 1;
+    return r;
+}
+
+/* ------------------------------------------------------------------------ */
+/* dispatch                                                                  */
+
+static swarm_err dispatch(run *R, int32_t k, int32_t node, bool hedge)
+{
+    swarm_runtime *rt = R->rt;
+    sub_rt *s = &R->subs[k];
+    if (R->n_rows == R->cap_rows) {
+        size_t nc = R->cap_rows ? R->cap_rows * 2 : 64;
+        row_rt *nr = sw_realloc(R->rows, nc * sizeof(*nr));
+        if (nr == NULL) return SWARM_ENOMEM;
+        R->rows = nr;
+        R->cap_rows = nc;
+    }
+    if (s->n_att == s->cap_att) {
+        size_t nc = s->cap_att ? s->cap_att * 2 : 2;
+        int32_t *na = sw_realloc(s->att, nc * sizeof(*na));
+        if (na == NULL) return SWARM_ENOMEM;
+        s->att = na;
+        s->cap_att = nc;
+    }
+    if (R->n_running == R->cap_running) {
+        size_t nc = R->cap_running ? R->cap_running * 2 : 64;
+        int32_t *nr = sw_realloc(R->running, nc * sizeof(*nr));
+        if (nr == NULL) return SWARM_ENOMEM;
+        R->running = nr;
+        R->cap_running = nc;
+    }
+    /* The message owns copies of prompt and labels: a zombie worker may
+     * still hold it after this run's plan is gone. */
+    const char *prompt = s->prompt ? s->prompt : (s->st->prompt ? s->st->prompt : "");
+    size_t plen = strlen(prompt) + 1, lbytes = 0;
+    for (size_t j = 0; j < s->st->n_labels; j++) lbytes += strlen(s->st->labels[j]) + 1;
+    size_t nl = s->st->n_labels;
+    sw_dispatch *msg = sw_calloc(1, sizeof(*msg) + nl * sizeof(char *) + lbytes);
+    char *pc = sw_malloc(plen);
+    if (msg == NULL || pc == NULL) {
+        sw_free(msg);
+        sw_free(pc);
+        return SWARM_ENOMEM;
+    }
+    memcpy(pc, prompt, plen);
+    char **lab = (char **)(msg + 1);
+    char *lp = (char *)(lab + nl);
+    for (size_t j = 0; j < nl; j++) {
+        size_t l = strlen(s->st->labels[j]) + 1;
+        memcpy(lp, s->st->labels[j], l);
+        lab[j] = lp;
+        lp += l;
+    }
+    uint32_t epoch = ++s->epochs;
+    msg->node = node;
+    msg->sub = k;
+    msg->epoch = epoch;
+    msg->kind = s->st->kind;
+    msg->prompt = pc;
+    msg->labels = (const char *const *)lab;
+    msg->n_labels = nl;
+    msg->max_tokens = s->st->max_tokens;
+    int32_t rid = (int32_t)R->n_rows++;
+    row_rt *rw = &R->rows[rid];
+    memset(rw, 0, sizeof(*rw));
+    rw->r.subtask = k;
+    rw->r.subtask_name = s->st->name;
+    rw->r.node = node;
+    rw->r.node_name = swarm_swarm_node(rt->swarm, (size_t)node)->name;
+    rw->r.epoch = epoch;
+    rw->r.retry = s->retries;
+    rw->r.hedge = hedge;
+    rw->r.start_ms = R->now - R->t0;
+    rw->r.end_ms = -1;
+    rw->r.outcome = SWARM_OUTCOME_RUNNING;
+    rw->r.note = "";
+    rw->last_progress = R->now;
+    rw->holds_slot = true;
+    s->att[s->n_att++] = rid;
+    R->running[R->n_running++] = rid;
+    s->live++;
+    s->state = S_RUNNING;
+    rt->nodes[node].inflight++;
+    jtrans(R, k, "assigned", epoch, node, NULL);
+    return rt->tp->ops->send(rt->tp, msg);
+}
+
+static void cancel_row(run *R, row_rt *rw, const char *note)
+{
+    rw->r.outcome = SWARM_OUTCOME_CANCELED;
+    rw->r.note = note;
+    rw->r.end_ms = R->now - R->t0;
+    R->subs[rw->r.subtask].live--;
+    R->n_canceled++;
+    R->rt->tp->ops->cancel(R->rt->tp, rw->r.node, rw->r.subtask, rw->r.epoch);
+}
+
+/* ------------------------------------------------------------------------ */
+/* subtask completion and the DAG                                             */
+
+static void sub_terminal(run *R, int32_t k);
+
+static void sub_set_terminal(run *R, int32_t k, int state, const char *note)
+{
+    sub_rt *s = &R->subs[k];
+    if (terminal(s->state)) return;
+    for (size_t a = 0; a < s->n_att; a++) {
+        row_rt *rw = &R->rows[s->att[a]];
+        if (rw->r.outcome == SWARM_OUTCOME_RUNNING)
+            cancel_row(R, rw, state == S_DONE ? "loser" : note);
+    }
+    s->state = state;
+    s->note = note;
+    jtrans(R, k, sub_state_name(state), s->epochs, s->node, state == S_DONE ? s->text : NULL);
+    sub_terminal(R, k);
+}
+
+static bool is_cascade(run *R, const sub_rt *s) { return R->decomp == SWARM_DECOMP_CASCADE && s->st->level >= 0; }
+
+static void cascade_next(run *R, int32_t k)
+{
+    /* release the next level (the plan lists levels in order) */
+    for (size_t j = (size_t)k + 1; j < R->m; j++) {
+        sub_rt *n = &R->subs[j];
+        if (is_cascade(R, n) && n->held) {
+            n->held = false;
+            ready_push(R, (int32_t)j);
+            return;
+        }
+    }
+}
+
+static void cascade_cancel_rest(run *R, int32_t k, const char *note)
+{
+    for (size_t j = (size_t)k + 1; j < R->m; j++) {
+        sub_rt *n = &R->subs[j];
+        if (is_cascade(R, n) && !terminal(n->state)) {
+            n->held = false;
+            sub_set_terminal(R, (int32_t)j, S_CANCELED, note);
+        }
+    }
+}
+
+static double agg_weight(const swarm_agg_spec *sp, const swarm_node_spec *n)
+{
+    switch (sp ? sp->weighting : SWARM_AGG_F_PRODUCT) {
+    case SWARM_AGG_F_P: return n->accuracy;
+    case SWARM_AGG_F_R: return n->relevance;
+    case SWARM_AGG_F_POWER: return pow(n->accuracy, sp->pow_a) * pow(n->relevance, sp->pow_b);
+    default: return n->accuracy * n->relevance;
+    }
+}
+
+/* Adaptive consistency: once the leading answer cannot be overtaken by the
+ * members still running, the rest are canceled. */
+static void early_stop_check(run *R)
+{
+    if (!R->rt->p.early_stop || R->decomp != SWARM_DECOMP_ENSEMBLE || R->agg == NULL ||
+        (R->agg->method != SWARM_AGG_VOTE && R->agg->method != SWARM_AGG_WEIGHTED_VOTE))
+        return;
+    bool weighted = R->agg->method == SWARM_AGG_WEIGHTED_VOTE;
+    double maxw = 0;
+    for (size_t i = 0; i < R->rt->n; i++) {
+        double w = agg_weight(R->agg, swarm_swarm_node(R->rt->swarm, i));
+        if (w > maxw) maxw = w;
+    }
+    /* tally by answer text: members are few (ensemble size), so O(k^2) is fine */
+    double best = 0, second = 0, remaining = 0;
+    const char *best_key = NULL;
+    for (size_t k = 0; k < R->m; k++) {
+        sub_rt *s = &R->subs[k];
+        if (!s->st->is_output) continue;
+        if (!terminal(s->state)) {
+            remaining += weighted ? maxw : 1;
+            continue;
+        }
+        if (s->state != S_DONE || s->text == NULL) continue;
+        bool seen = false;
+        for (size_t j = 0; j < k; j++)
+            if (R->subs[j].st->is_output && R->subs[j].state == S_DONE && R->subs[j].text &&
+                strcmp(R->subs[j].text, s->text) == 0)
+                seen = true;
+        if (seen) continue;
+        double tally = 0;
+        for (size_t j = k; j < R->m; j++)
+            if (R->subs[j].st->is_output && R->subs[j].state == S_DONE && R->subs[j].text &&
+                strcmp(R->subs[j].text, s->text) == 0)
+                tally += weighted ? agg_weight(R->agg, swarm_swarm_node(R->rt->swarm, (size_t)R->subs[j].node)) : 1;
+        if (tally > best) {
+            second = best;
+            best = tally;
+            best_key = s->text;
+        } else if (tally > second) {
+            second = tally;
+        }
+    }
+    if (best_key == NULL || remaining == 0) return;
+    if (best > second + remaining) {
+        for (size_t k = 0; k < R->m; k++) {
+            sub_rt *s = &R->subs[k];
+            if (s->st->is_output && !terminal(s->state))
+                sub_set_terminal(R, (int32_t)k, S_CANCELED, "early-stop");
+        }
+    }
+}
+
+static void sub_terminal(run *R, int32_t k)
+{
+    sub_rt *s = &R->subs[k];
+    R->n_terminal++;
+    if (s->state == S_DONE) R->outputs[k] = s->text;
+    if (is_cascade(R, s)) {
+        if (s->state == S_DONE && s->confidence >= R->threshold) {
+            cascade_cancel_rest(R, k, "cascade: confident");
+        } else if (s->state != S_CANCELED) {
+            cascade_next(R, k);
+        }
+    }
+    if (s->state == S_DONE && s->st->is_output) early_stop_check(R);
+    for (int32_t e = R->dep_off[k]; e < R->dep_off[k + 1]; e++) {
+        int32_t j = R->dep_list[e];
+        sub_rt *d = &R->subs[j];
+        if (terminal(d->state) || is_cascade(R, d)) continue;
+        if (s->state != S_DONE) {
+            sub_set_terminal(R, j, s->state == S_CANCELED ? S_CANCELED : S_FAILED,
+                             "dependency not done");
+            continue;
+        }
+        if (--d->deps_left == 0) {
+            char *p = NULL;
+            if (swarm_plan_render(R->plan, (size_t)j, R->outputs, &p) != SWARM_OK) {
+                sub_set_terminal(R, j, S_FAILED, "prompt render failed");
+                continue;
+            }
+            d->prompt = p;
+            ready_push(R, j);
+        }
+    }
+}
+
+static void schedule_retry(run *R, int32_t k, const char *why)
+{
+    sub_rt *s = &R->subs[k];
+    if (terminal(s->state)) return;
+    if (s->retries >= R->max_retries || R->retries_used >= R->retry_cap) {
+        sub_set_terminal(R, k, S_FAILED, why);
+        return;
+    }
+    s->retries++;
+    R->retries_used++;
+    double backoff = R->rt->p.retry_backoff_ms * (double)(1 << (s->retries - 1));
+    backoff *= 0.5 + sw_rand01(&R->rt->rng); /* jitter: retries do not march in step */
+    s->ready_at = R->now + backoff;
+    s->state = S_READY;
+    if (!s->delayed) {
+        s->delayed = true;
+        R->delayed[R->n_delayed++] = k;
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* node health                                                               */
+
+static void breaker_failure(run *R, size_t i)
+{
+    swarm_runtime *rt = R->rt;
+    node_state *ns = &rt->nodes[i];
+    if (++ns->consec_fail < rt->p.breaker_failures || ns->ejected) return;
+    size_t ej = 0;
+    for (size_t j = 0; j < rt->n; j++) ej += rt->nodes[j].ejected;
+    size_t cap = (size_t)floor(rt->p.max_ejected_fraction * (double)rt->n);
+    if (cap < 1) cap = 1; /* at least one host is always ejectable */
+    if (ej >= cap) return;
+    ns->ejected = true;
+    ns->n_ejections++;
+    ns->eject_until = R->now + rt->p.breaker_cooldown_ms * ns->n_ejections;
+    ns->consec_fail = 0;
+    sw_log_info("node %s: circuit open for %.0f ms after %d consecutive failures",
+                swarm_swarm_node(rt->swarm, i)->name, rt->p.breaker_cooldown_ms * ns->n_ejections,
+                rt->p.breaker_failures);
+}
+
+static void node_declare_dead(run *R, size_t i, const char *why)
+{
+    swarm_runtime *rt = R->rt;
+    node_state *ns = &rt->nodes[i];
+    if (ns->dead) return;
+    ns->dead = true;
+    ns->healthy_hb = 0;
+    ns->inflight = 0;
+    sw_log_info("node %s: declared dead (%s)", swarm_swarm_node(rt->swarm, i)->name, why);
+    for (size_t q = 0; q < R->n_running; q++) {
+        row_rt *rw = &R->rows[R->running[q]];
+        if (rw->r.outcome != SWARM_OUTCOME_RUNNING || (size_t)rw->r.node != i) continue;
+        rw->r.outcome = SWARM_OUTCOME_REASSIGNED;
+        rw->r.note = why;
+        rw->r.end_ms = R->now - R->t0;
+        rw->holds_slot = false;
+        sub_rt *s = &R->subs[rw->r.subtask];
+        s->live--;
+        R->n_reassigned++;
+        rt->tp->ops->cancel(rt->tp, (int32_t)i, rw->r.subtask, rw->r.epoch);
+        /* Not a retry: the subtask goes straight back to the ready queue and
+         * the next solve sees the node as unavailable. */
+        if (!terminal(s->state) && !s->delayed) ready_push(R, rw->r.subtask);
+    }
+}
+
+static void send_probe(run *R, size_t i)
+{
+    swarm_runtime *rt = R->rt;
+    node_state *ns = &rt->nodes[i];
+    sw_dispatch *msg = sw_calloc(1, sizeof(*msg));
+    char *p = sw_strdup("Once");
+    if (!msg || !p) {
+        sw_free(msg);
+        sw_free(p);
+        return;
+    }
+    msg->node = (int32_t)i;
+    msg->sub = -1;
+    msg->epoch = ++ns->probe_epoch;
+    msg->probe = true;
+    msg->kind = SWARM_SUBTASK_GENERATE;
+    msg->prompt = p;
+    msg->max_tokens = 1;
+    ns->probing = true;
+    ns->probe_sent_ms = R->now;
+    rt->tp->ops->send(rt->tp, msg);
+}
+
+/* ------------------------------------------------------------------------ */
+/* events                                                                    */
+
+static void hedge_sample(run *R, const sub_rt *s, double lat)
+{
+    swarm_runtime *rt = R->rt;
+    char key[160];
+    snprintf(key, sizeof(key), "%d/%s", (int)s->st->kind, s->st->skill ? s->st->skill : "");
+    hedge_class *h = NULL;
+    for (size_t i = 0; i < rt->n_hc; i++)
+        if (strcmp(rt->hc[i].key, key) == 0) h = &rt->hc[i];
+    if (h == NULL) {
+        hedge_class *nh = sw_realloc(rt->hc, (rt->n_hc + 1) * sizeof(*nh));
+        if (nh == NULL) return;
+        rt->hc = nh;
+        h = &rt->hc[rt->n_hc];
+        memset(h, 0, sizeof(*h));
+        if ((h->key = sw_strdup(key)) == NULL) return;
+        rt->n_hc++;
+    }
+    h->lat[h->head] = lat;
+    h->head = (h->head + 1) % HEDGE_WINDOW;
+    if (h->n < HEDGE_WINDOW) h->n++;
+    if (++h->since_p95 >= 8 || h->p95 == 0) {
+        double tmp[HEDGE_WINDOW];
+        memcpy(tmp, h->lat, h->n * sizeof(double));
+        /* insertion sort of <= 128 values, every 8 samples */
+        for (size_t a = 1; a < h->n; a++) {
+            double v = tmp[a];
+            size_t b = a;
+            while (b > 0 && tmp[b - 1] > v) {
+                tmp[b] = tmp[b - 1];
+                b--;
+            }
+            tmp[b] = v;
+        }
+        h->p95 = tmp[(size_t)(0.95 * (double)(h->n - 1))];
+        h->since_p95 = 0;
+    }
+}
+
+static double hedge_p95(run *R, const sub_rt *s)
+{
+    swarm_runtime *rt = R->rt;
+    char key[160];
+    snprintf(key, sizeof(key), "%d/%s", (int)s->st->kind, s->st->skill ? s->st->skill : "");
+    for (size_t i = 0; i < rt->n_hc; i++)
+        if (strcmp(rt->hc[i].key, key) == 0)
+            return rt->hc[i].n >= (size_t)rt->p.hedge_min_samples ? rt->hc[i].p95 : -1;
+    return -1;
+}
+
+static void on_result(run *R, sw_event *ev)
+{
+    swarm_runtime *rt = R->rt;
+    node_state *ns = &rt->nodes[ev->node];
+    if (ev->probe) {
+        if (ev->epoch == ns->probe_epoch) {
+            ns->probing = false;
+            if (ev->rc == SWARM_OK) {
+                ns->unhealthy = false;
+                ns->consec_fail = 0;
+            }
+        }
+        sw_free(ev->text);
+        return;
+    }
+    if (ev->sub < 0 || (size_t)ev->sub >= R->m) {
+        sw_free(ev->text); /* from an earlier run: never counted */
+        return;
+    }
+    sub_rt *s = &R->subs[ev->sub];
+    if (ev->epoch == 0 || ev->epoch > s->n_att) {
+        sw_free(ev->text);
+        return;
+    }
+    row_rt *rw = &R->rows[s->att[ev->epoch - 1]];
+    if ((size_t)rw->r.node != (size_t)ev->node) {
+        sw_free(ev->text);
+        return;
+    }
+    sw_hlc_recv(&rt->hlc, ev->hlc, sw_wall_ms());
+    if (rw->holds_slot) {
+        rw->holds_slot = false;
+        if (ns->inflight > 0) ns->inflight--;
+    }
+    rw->r.tokens = ev->tokens;
+    rw->r.hlc = ev->hlc;
+    double e = energy_of(rt, (size_t)ev->node, ev->busy_ms, ev->tokens);
+    rw->r.energy_j = e;
+    R->energy += e;
+    R->tokens += ev->tokens;
+    bool ok = ev->rc == SWARM_OK && !ev->canceled &&
+              (ev->text ? sw_crc32(ev->text, strlen(ev->text)) : 0) == ev->crc;
+    if (rw->r.outcome != SWARM_OUTCOME_RUNNING) {
+        /* Epoch fencing: this attempt was superseded (node declared dead,
+         * deadline, loser of a race). Its result is never counted. */
+        if (ok) {
+            rw->r.outcome = SWARM_OUTCOME_DISCARDED_LATE;
+            rw->r.note = terminal(s->state) ? "late: subtask already done" : "late: superseded epoch";
+            R->n_discarded++;
+        }
+        sw_free(ev->text);
+        return;
+    }
+    rw->r.end_ms = R->now - R->t0;
+    s->live--;
+    if (!ok) {
+        rw->r.outcome = SWARM_OUTCOME_FAILED;
+        rw->r.note = ev->rc == SWARM_OK ? "corrupt (checksum mismatch)" : swarm_strerror(ev->rc);
+        sw_free(ev->text);
+        breaker_failure(R, (size_t)ev->node);
+        exclude(R, s, (size_t)ev->node);
+        if (s->live == 0) schedule_retry(R, ev->sub, rw->r.note);
+        return;
+    }
+    ns->consec_fail = 0;
+    est_update(rt, (size_t)ev->node, s->st->skill, ev->busy_ms, ev->tokens);
+    hedge_sample(R, s, rw->r.end_ms - rw->r.start_ms);
+    rw->r.outcome = SWARM_OUTCOME_DONE;
+    s->text = ev->text;
+    s->value = ev->value;
+    s->confidence = ev->confidence;
+    s->node = ev->node;
+    s->hlc = ev->hlc;
+    sub_set_terminal(R, ev->sub, S_DONE, "");
+}
+
+static void on_event(run *R, sw_event *ev)
+{
+    swarm_runtime *rt = R->rt;
+    if (ev->node < 0 || (size_t)ev->node >= rt->n) {
+        sw_free(ev->text);
+        return;
+    }
+    node_state *ns = &rt->nodes[ev->node];
+    switch (ev->type) {
+    case SW_EV_HEARTBEAT:
+        if (ns->dead) {
+            /* Re-admission needs N consecutive heartbeats (no flapping). */
+            if (++ns->healthy_hb >= rt->p.readmit_heartbeats) {
+                ns->dead = false;
+                sw_phi_init(&ns->phi, rt->p.heartbeat_ms, rt->p.acceptable_pause_ms,
+                            rt->p.min_std_ms);
+                sw_phi_heartbeat(&ns->phi, R->now);
+                sw_log_info("node %s: re-admitted", swarm_swarm_node(rt->swarm, (size_t)ev->node)->name);
+            }
+        } else {
+            sw_phi_heartbeat(&ns->phi, R->now);
+        }
+        ns->last_hb_ms = R->now;
+        break;
+    case SW_EV_PROGRESS:
+        if (ev->sub >= 0 && (size_t)ev->sub < R->m && ev->epoch >= 1 &&
+            ev->epoch <= R->subs[ev->sub].n_att) {
+            row_rt *rw = &R->rows[R->subs[ev->sub].att[ev->epoch - 1]];
+            if ((size_t)rw->r.node == (size_t)ev->node) rw->last_progress = R->now;
+        }
+        break;
+    case SW_EV_RESULT:
+        on_result(R, ev);
+        return;
+    }
+    sw_free(ev->text);
+}
+
+/* ------------------------------------------------------------------------ */
+/* timers: detector, breaker cooldown, deadlines, watchdog, hedging, retries */
+
+static void check_timers(run *R)
+{
+    swarm_runtime *rt = R->rt;
+    for (size_t i = 0; i < rt->n; i++) {
+        node_state *ns = &rt->nodes[i];
+        if (!ns->dead) {
+            bool convict;
+            if (rt->p.detector == SWARM_DETECT_TIMEOUT)
+                convict = ns->phi.last_ms >= 0 && R->now - ns->phi.last_ms > rt->p.timeout_ms;
+            else
+                convict = sw_phi_value(&ns->phi, R->now) > rt->p.phi_threshold;
+            if (convict) node_declare_dead(R, i, "node dead (heartbeats stopped)");
+        }
+        if (ns->ejected && R->now >= ns->eject_until) {
+            ns->ejected = false; /* half-open: the next failure re-opens it */
+            ns->consec_fail = rt->p.breaker_failures - 1;
+        }
+        if (ns->unhealthy && !ns->dead) {
+            if (!ns->probing || R->now - ns->probe_sent_ms > rt->p.probe_timeout_ms) send_probe(R, i);
+        }
+    }
+    size_t w = 0;
+    for (size_t q = 0; q < R->n_running; q++) {
+        int32_t rid = R->running[q];
+        row_rt *rw = &R->rows[rid];
+        if (rw->r.outcome != SWARM_OUTCOME_RUNNING) continue;
+        R->running[w++] = rid;
+        sub_rt *s = &R->subs[rw->r.subtask];
+        double age = R->now - (R->t0 + rw->r.start_ms);
+        const char *why = NULL;
+        if (R->deadline_ms > 0 && age > R->deadline_ms) why = "deadline";
+        else if (R->now - rw->last_progress > rt->p.progress_timeout_ms) why = "stuck (no progress)";
+        if (why) {
+            rw->r.outcome = SWARM_OUTCOME_FAILED;
+            rw->r.note = why;
+            rw->r.end_ms = R->now - R->t0;
+            s->live--;
+            rt->tp->ops->cancel(rt->tp, rw->r.node, rw->r.subtask, rw->r.epoch);
+            exclude(R, s, (size_t)rw->r.node);
+            breaker_failure(R, (size_t)rw->r.node);
+            if (why[0] == 's') {
+                /* alive but stuck: only a real one-token generation clears it */
+                rt->nodes[rw->r.node].unhealthy = true;
+                send_probe(R, (size_t)rw->r.node);
+            }
+            w--;
+            if (s->live == 0) schedule_retry(R, rw->r.subtask, why);
+            continue;
+        }
+        /* Hedging: one duplicate once the attempt is slower than the class p95. */
+        if (rt->p.hedge && !s->hedged && s->live == 1 && !is_cascade(R, s)) {
+            double p95 = hedge_p95(R, s);
+            if (p95 > 0 && age > p95 * 1.0 + 1.0) {
+                int32_t best = -1;
+                for (size_t i = 0; i < rt->n; i++) {
+                    if (!node_available(R, i) || node_free(R, i) == 0 || excluded(R, s, i)) continue;
+                    if (swarm_node_compat(swarm_swarm_node(rt->swarm, i), s->st->skill) <= 0) continue;
+                    if (best < 0 || rt->nodes[i].inflight < rt->nodes[best].inflight) best = (int32_t)i;
+                }
+                if (best >= 0) {
+                    s->hedged = true;
+                    R->n_hedges++;
+                    dispatch(R, rw->r.subtask, best, true);
+                }
+            }
+        }
+    }
+    R->n_running = w;
+    size_t dw = 0;
+    for (size_t q = 0; q < R->n_delayed; q++) {
+        int32_t k = R->delayed[q];
+        sub_rt *s = &R->subs[k];
+        if (terminal(s->state)) {
+            s->delayed = false;
+            continue;
+        }
+        if (R->now >= s->ready_at) {
+            s->delayed = false;
+            ready_push(R, k);
+        } else {
+            R->delayed[dw++] = k;
+        }
+    }
+    R->n_delayed = dw;
+}
+
+/* ------------------------------------------------------------------------ */
+/* waves: assignment of ready subtasks to nodes with free slots               */
+
+static double est_T(run *R, size_t i, const sub_rt *s)
+{
+    int64_t tok = s->st->est_tokens > 0 ? s->st->est_tokens : (int64_t)s->st->max_tokens + 1;
+    return ms_per_token(R->rt, i, s->st->skill) * (double)tok / 1000.0;
+}
+
+static double est_E(run *R, size_t i, const sub_rt *s)
+{
+    int64_t tok = s->st->est_tokens > 0 ? s->st->est_tokens : (int64_t)s->st->max_tokens + 1;
+    return energy_of(R->rt, i, est_T(R, i, s) * 1000.0, tok);
+}
+
+/* Dynamic choice for one copy (assignment off, cascade, and fallback). */
+static int32_t pick_node(run *R, sub_rt *s, swarm_dispatch_policy pol)
+{
+    swarm_runtime *rt = R->rt;
+    int32_t best = -1;
+    double best_key = 0;
+    for (size_t t = 0; t < rt->n; t++) {
+        size_t i = pol == SWARM_DISPATCH_ROUND_ROBIN ? (R->rr + t) % rt->n : t;
+        if (!node_available(R, i) || node_free(R, i) == 0 || excluded(R, s, i)) continue;
+        const swarm_node_spec *n = swarm_swarm_node(rt->swarm, i);
+        if (swarm_node_compat(n, s->st->skill) <= 0) continue;
+        double key;
+        switch (pol) {
+        case SWARM_DISPATCH_ROUND_ROBIN: R->rr = (uint32_t)((i + 1) % rt->n); return (int32_t)i;
+        case SWARM_DISPATCH_LEAST_CONN: key = (double)rt->nodes[i].inflight / n->capacity; break;
+        case SWARM_DISPATCH_PRIORITY: key = -n->accuracy * 1e6 + est_T(R, i, s); break;
+        default: key = R->w_e * est_E(R, i, s) + R->w_t * est_T(R, i, s); break;
+        }
+        if (best < 0 || key < best_key) {
+            best = (int32_t)i;
+            best_key = key;
+        }
+    }
+    return best;
+}
+
+/* Could any node ever take it (ignoring load)? */
+static bool sub_placeable(run *R, sub_rt *s)
+{
+    for (size_t i = 0; i < R->rt->n; i++) {
+        if (s->excluded && s->excluded[i]) continue;
+        if (swarm_node_compat(swarm_swarm_node(R->rt->swarm, i), s->st->skill) > 0) return true;
+    }
+    return false;
+}
+
+static void cascade_dispatch(run *R, int32_t k)
+{
+    sub_rt *s = &R->subs[k];
+    /* the cheapest feasible node not used by an earlier level */
+    int32_t best = -1;
+    double be = 0;
+    for (int pass = 0; pass < 2 && best < 0; pass++) {
+        for (size_t i = 0; i < R->rt->n; i++) {
+            if (!node_available(R, i) || node_free(R, i) == 0 || excluded(R, s, i)) continue;
+            if (swarm_node_compat(swarm_swarm_node(R->rt->swarm, i), s->st->skill) <= 0) continue;
+            bool used = false;
+            for (size_t j = 0; pass == 0 && j < (size_t)k; j++)
+                if (is_cascade(R, &R->subs[j]) && R->subs[j].node == (int32_t)i) used = true;
+            if (used) continue;
+            double e = est_E(R, i, s) + 1e-9 * est_T(R, i, s);
+            if (best < 0 || e < be) {
+                best = (int32_t)i;
+                be = e;
+            }
+        }
+    }
+    if (best >= 0) dispatch(R, k, best, false);
+    else ready_unpop(R, k);
+}
+
+static void wave(run *R)
+{
+    swarm_runtime *rt = R->rt;
+    if (R->rq_n == 0) return;
+    int32_t free_total = 0, n_av = 0;
+    for (size_t i = 0; i < rt->n; i++)
+        if (node_available(R, i) && node_free(R, i) > 0) {
+            free_total += node_free(R, i);
+            R->av[n_av++] = (int32_t)i;
+        }
+    if (free_total == 0) return;
+    int32_t batch[MAX_WAVE];
+    int32_t nb = 0, need0 = -1, copies = 0;
+    while (nb < MAX_WAVE) {
+        int32_t k = ready_pop(R);
+        if (k < 0) break;
+        sub_rt *s = &R->subs[k];
+        if (!sub_placeable(R, s)) {
+            sub_set_terminal(R, k, S_FAILED, "no feasible node (skill missing or all failed it)");
+            continue;
+        }
+        if (is_cascade(R, s)) {
+            cascade_dispatch(R, k);
+            if (s->queued) break; /* could not place it now */
+            continue;
+        }
+        int32_t need = copies_wanted(R, s) - s->live;
+        if (need > n_av) need = n_av;
+        if (need <= 0) {
+            s->state = s->live > 0 ? S_RUNNING : S_READY;
+            if (s->live == 0) {
+                ready_unpop(R, k);
+                break;
+            }
+            continue;
+        }
+        if ((need0 >= 0 && need != need0) || copies + need > free_total) {
+            ready_unpop(R, k);
+            break;
+        }
+        need0 = need;
+        copies += need;
+        batch[nb++] = k;
+    }
+    if (nb == 0) return;
+    if (rt->p.dispatch != SWARM_DISPATCH_ASSIGN) {
+        for (int32_t b = 0; b < nb; b++) {
+            sub_rt *s = &R->subs[batch[b]];
+            for (int32_t c = 0; c < need0; c++) {
+                int32_t i = pick_node(R, s, rt->p.dispatch);
+                if (i < 0) break;
+                dispatch(R, batch[b], i, false);
+            }
+            if (s->live == 0) ready_push(R, batch[b]);
+        }
+        return;
+    }
+    /* Build the paper's problem over the available nodes and this batch. */
+    size_t n = (size_t)n_av, m = (size_t)nb;
+    double *E = sw_malloc(n * m * sizeof(double)), *T = sw_malloc(n * m * sizeof(double));
+    double *C = sw_malloc(n * m * sizeof(double));
+    double *Bv = sw_malloc(n * sizeof(double)), *E0 = sw_calloc(n, sizeof(double));
+    swarm_assign_result *res = NULL;
+    if (!E || !T || !C || !Bv || !E0) goto fallback;
+    double csum_total = 0;
+    for (size_t a = 0; a < n; a++) {
+        size_t i = (size_t)R->av[a];
+        Bv[a] = node_free(R, i);
+        const swarm_node_spec *ns = swarm_swarm_node(rt->swarm, i);
+        for (size_t b = 0; b < m; b++) {
+            sub_rt *s = &R->subs[batch[b]];
+            E[a * m + b] = est_E(R, i, s);
+            T[a * m + b] = est_T(R, i, s);
+            C[a * m + b] = excluded(R, s, i) ? 0 : swarm_node_compat(ns, s->st->skill);
+        }
+    }
+    (void)csum_total;
+    swarm_assign_problem pr = {0};
+    pr.n = (int32_t)n;
+    pr.m = (int32_t)m;
+    pr.E = E0;
+    pr.T = E0;
+    pr.E_ik = E;
+    pr.T_ik = T;
+    pr.B = Bv;
+    pr.C = C;
+    pr.c_min = 1e-9; /* a node without the skill (C = 0) is not feasible */
+    pr.redundancy = need0;
+    pr.w_energy = R->w_e;
+    pr.w_time = R->w_t;
+    /* P_min is a total over the task: each wave must carry its share. */
+    pr.p_min = R->p_min * (double)m / (double)R->m;
+    swarm_assign_options o = swarm_assign_options_default();
+    o.method = rt->p.assign_method;
+    o.time_limit_s = 1;
+    swarm_diag d;
+    if (swarm_assign_solve(&pr, &o, &res, &d) != SWARM_OK) goto fallback;
+    if (res->status == SWARM_ASSIGN_INFEASIBLE && pr.p_min > 0) {
+        swarm_assign_result_destroy(res);
+        res = NULL;
+        pr.p_min = 0;
+        if (swarm_assign_solve(&pr, &o, &res, &d) != SWARM_OK) goto fallback;
+    }
+    if (res->status == SWARM_ASSIGN_INFEASIBLE || res->assign == NULL) goto fallback;
+    for (size_t b = 0; b < m; b++)
+        for (int32_t c = 0; c < res->r; c++) {
+            int32_t a = res->assign[b * (size_t)res->r + (size_t)c];
+            if (a >= 0 && (size_t)a < n) dispatch(R, batch[b], R->av[a], false);
+        }
+    goto out;
+fallback:
+    /* The solver could not place this batch (exclusions, capacity): place
+     * copies one by one on the best free feasible node; the rest waits. */
+    for (size_t b = 0; b < m; b++) {
+        sub_rt *s = &R->subs[batch[b]];
+        for (int32_t c = 0; c < need0; c++) {
+            int32_t i = pick_node(R, s, SWARM_DISPATCH_ASSIGN);
+            if (i < 0) break;
+            dispatch(R, batch[b], i, false);
+        }
+        if (s->live == 0) ready_push(R, batch[b]);
+    }
+out:
+    swarm_assign_result_destroy(res);
+    sw_free(E);
+    sw_free(T);
+    sw_free(C);
+    sw_free(Bv);
+    sw_free(E0);
+}
+
+/* ------------------------------------------------------------------------ */
+/* the run                                                                   */
+
+swarm_err sw_run_finish(run *R, swarm_run_result **out); /* result.c-like tail, below */
+
+static void run_free(run *R)
+{
+    for (size_t k = 0; R->subs && k < R->m; k++) {
+        sw_free(R->subs[k].prompt);
+        sw_free(R->subs[k].att);
+        sw_free(R->subs[k].excluded);
+        sw_free(R->subs[k].text);
+    }
+    sw_free(R->subs);
+    sw_free(R->dep_off);
+    sw_free(R->dep_list);
+    sw_free(R->rows);
+    sw_free(R->ready);
+    sw_free(R->delayed);
+    sw_free(R->running);
+    sw_free(R->outputs);
+    sw_free(R->av);
+}
+
+/* Best achievable total compatibility (capacity ignored: it is per wave). */
+static bool p_min_feasible(run *R, char *why, size_t cap)
+{
+    if (R->p_min <= 0) return true;
+    double total = 0;
+    double *c = sw_malloc(R->rt->n * sizeof(double));
+    if (c == NULL) return true;
+    for (size_t k = 0; k < R->m; k++) {
+        const swarm_subtask *st = R->subs[k].st;
+        for (size_t i = 0; i < R->rt->n; i++)
+            c[i] = swarm_node_compat(swarm_swarm_node(R->rt->swarm, i), st->skill);
+        int32_t r = st->redundancy > 0 ? st->redundancy : 1;
+        for (int32_t t = 0; t < r; t++) {
+            size_t bi = 0;
+            for (size_t i = 1; i < R->rt->n; i++)
+                if (c[i] > c[bi]) bi = i;
+            total += c[bi] > 0 ? c[bi] : 0;
+            c[bi] = -1;
+        }
+    }
+    sw_free(c);
+    if (total + 1e-9 >= R->p_min) return true;
+    snprintf(why, cap,
+             "P_min = %g cannot be met: the best total compatibility of this swarm for the plan "
+             "is %g (short by %g)",
+             R->p_min, total, R->p_min - total);
+    return false;
+}
+
+static swarm_err run_plan(swarm_runtime *rt, const swarm_task *task, const swarm_plan *plan,
+                          swarm_run_result **out, swarm_diag *d)
+{
+    run Rs = {0}, *R = &Rs;
+    R->rt = rt;
+    R->task = task;
+    R->plan = plan;
+    R->m = swarm_plan_count(plan);
+    R->decomp = swarm_plan_decomp(plan);
+    R->agg = swarm_task_agg(task);
+    R->deadline_ms = swarm_task_deadline_ms(task);
+    R->p_min = swarm_task_p_min(task);
+    swarm_task_objective(task, &R->w_e, &R->w_t);
+    if (R->w_e == 0 && R->w_t == 0) R->w_e = R->w_t = 1;
+    R->threshold = swarm_task_cascade_threshold(task);
+    R->max_retries = swarm_task_max_retries(task);
+    if (R->max_retries < 0) R->max_retries = 0;
+    R->retry_cap = (int32_t)(rt->p.retry_budget * (double)R->m) + 3;
+    if (R->m == 0) return sw_diag_set(d, SWARM_EINVAL, "the plan has no subtasks");
+    swarm_err rc = SWARM_ENOMEM;
+    R->subs = sw_calloc(R->m, sizeof(sub_rt));
+    R->dep_off = sw_calloc(R->m + 1, sizeof(int32_t));
+    R->ready = sw_calloc(R->m, sizeof(int32_t));
+    R->delayed = sw_calloc(R->m, sizeof(int32_t));
+    R->outputs = sw_calloc(R->m, sizeof(char *));
+    R->av = sw_calloc(rt->n, sizeof(int32_t));
+    if (!R->subs || !R->dep_off || !R->ready || !R->delayed || !R->outputs || !R->av) goto fail;
+    size_t n_edges = 0;
+    for (size_t k = 0; k < R->m; k++) {
+        const swarm_subtask *st = swarm_plan_get(plan, k);
+        R->subs[k].st = st;
+        R->subs[k].node = -1;
+        for (size_t e = 0; e < st->n_deps; e++) {
+            int32_t dep = st->deps[e];
+            if (dep < 0 || (size_t)dep >= k) {
+                rc = sw_diag_set(d, SWARM_EINVAL, "subtask %zu depends on %d (not before it)", k, dep);
+                goto fail;
+            }
+            R->dep_off[dep + 1]++;
+            n_edges++;
+        }
+    }
+    for (size_t k = 0; k < R->m; k++) R->dep_off[k + 1] += R->dep_off[k];
+    R->dep_list = sw_calloc(n_edges ? n_edges : 1, sizeof(int32_t));
+    int32_t *fill = sw_calloc(R->m, sizeof(int32_t));
+    if (!R->dep_list || !fill) {
+        sw_free(fill);
+        goto fail;
+    }
+    for (size_t k = 0; k < R->m; k++) {
+        const swarm_subtask *st = R->subs[k].st;
+        for (size_t e = 0; e < st->n_deps; e++) {
+            int32_t dep = st->deps[e];
+            R->dep_list[R->dep_off[dep] + fill[dep]++] = (int32_t)k;
+        }
+    }
+    sw_free(fill);
+    char why[256] = "";
+    if (!p_min_feasible(R, why, sizeof(why))) {
+        run_free(R);
+        return sw_diag_set(d, SWARM_EINFEASIBLE, "%s", why);
+    }
+    /* start */
+    uint64_t t0ns = sw_now_ns();
+    uint64_t zero = 0;
+    atomic_compare_exchange_strong(&rt->env.t0_ns, &zero, t0ns);
+    R->t0 = R->now = sw_now_ms();
+    if (rt->journal) {
+        const char **names = sw_calloc(R->m, sizeof(char *));
+        if (names == NULL) goto fail;
+        for (size_t k = 0; k < R->m; k++) names[k] = R->subs[k].st->name;
+        char digest[32];
+        snprintf(digest, sizeof(digest), "%016llx",
+                 (unsigned long long)sw_fnv1a(swarm_task_input(task)));
+        rc = sw_journal_task_begin(rt->journal, swarm_task_name(task), digest, R->m, names,
+                                   &R->jtask);
+        sw_free(names);
+        if (rc) {
+            sw_diag_set(d, rc, "journal: cannot record the task");
+            goto fail;
+        }
+    }
+    /* Drop stale events (heartbeats queued between runs) and give every
+     * node a fresh detector history starting now. */
+    sw_event evs[RECV_BATCH];
+    size_t ne;
+    while ((ne = rt->tp->ops->recv(rt->tp, evs, RECV_BATCH, 0)) > 0)
+        for (size_t q = 0; q < ne; q++) sw_free(evs[q].text);
+    for (size_t i = 0; i < rt->n; i++) {
+        node_state *ns = &rt->nodes[i];
+        if (!ns->dead) {
+            sw_phi_init(&ns->phi, rt->p.heartbeat_ms, rt->p.acceptable_pause_ms, rt->p.min_std_ms);
+            sw_phi_heartbeat(&ns->phi, R->now);
+        }
+        ns->inflight = 0;
+        ns->probing = false;
+    }
+    for (size_t k = 0; k < R->m; k++) {
+        sub_rt *s = &R->subs[k];
+        s->deps_left = (int32_t)s->st->n_deps;
+        if (is_cascade(R, s)) {
+            s->deps_left = 0;
+            s->held = true;
+        }
+    }
+    /* the first cascade level starts; other roots are ready at once */
+    bool first_level = true;
+    for (size_t k = 0; k < R->m; k++) {
+        sub_rt *s = &R->subs[k];
+        if (is_cascade(R, s)) {
+            if (first_level) {
+                s->held = false;
+                ready_push(R, (int32_t)k);
+                first_level = false;
+            }
+        } else if (s->deps_left == 0) {
+            ready_push(R, (int32_t)k);
+        }
+    }
+    double last_loop = R->now;
+    R->stall_since = -1;
+    while (R->n_terminal < R->m) {
+        double timeout = LOOP_TICK_MS;
+        if (R->rq_n > 0) timeout = 1;
+        ne = rt->tp->ops->recv(rt->tp, evs, RECV_BATCH, timeout);
+        R->now = sw_now_ms();
+        if (R->now - last_loop > rt->p.max_local_pause_ms) {
+            /* The observer itself stalled: silence it saw is its own fault. */
+            for (size_t i = 0; i < rt->n; i++) sw_phi_forgive(&rt->nodes[i].phi, R->now);
+        }
+        last_loop = R->now;
+        for (size_t q = 0; q < ne; q++) on_event(R, &evs[q]);
+        while (ne == RECV_BATCH && (ne = rt->tp->ops->recv(rt->tp, evs, RECV_BATCH, 0)) > 0)
+            for (size_t q = 0; q < ne; q++) on_event(R, &evs[q]);
+        check_timers(R);
+        wave(R);
+        if (rt->journal) sw_journal_flush(rt->journal);
+        /* Nothing in flight, work waiting, nobody able to take it: fail
+         * visibly after unavailable_timeout instead of hanging. */
+        bool inflight = false;
+        for (size_t q = 0; q < R->n_running && !inflight; q++)
+            inflight = R->rows[R->running[q]].r.outcome == SWARM_OUTCOME_RUNNING;
+        if (!inflight && (R->rq_n > 0 || R->n_delayed > 0) && R->n_terminal < R->m) {
+            if (R->stall_since < 0) R->stall_since = R->now;
+            else if (R->now - R->stall_since > rt->p.unavailable_timeout_ms) {
+                for (size_t k = 0; k < R->m; k++)
+                    if (!terminal(R->subs[k].state))
+                        sub_set_terminal(R, (int32_t)k, S_FAILED, "no node available");
+            }
+        } else {
+            R->stall_since = -1;
+        }
+    }
+    /* Every subtask is terminal; attempts still running were canceled. */
+    rc = sw_run_finish(R, out);
+    if (rt->journal) {
+        const swarm_run_result *res = *out;
+        sw_journal_task_end(rt->journal, R->jtask, res && res->status == SWARM_OK ? "done" : "failed",
+                            res && res->text ? res->text : "");
+        sw_journal_flush(rt->journal);
+    }
+    run_free(R);
+    return rc;
+fail:
+    run_free(R);
+    return rc;
+}
+
+swarm_err swarm_runtime_run(swarm_runtime *rt, const swarm_task *task, swarm_run_result **out,
+                            swarm_diag *d)
+{
+    SWARM_ASSERT(rt && task && out);
+    swarm_plan *plan = NULL;
+    swarm_err rc = swarm_plan_build(task, &plan, d);
+    if (rc) return rc;
+    rc = run_plan(rt, task, plan, out, d);
+    swarm_plan_destroy(plan);
+    return rc;
+}
+
+swarm_err swarm_runtime_submit(swarm_runtime *rt, const swarm_task *task, int32_t priority,
+                               uint64_t *out_ticket)
+{
+    return sw_pq_push(&rt->queue, priority, (void *)task, out_ticket);
+}
+
+swarm_err swarm_runtime_run_next(swarm_runtime *rt, uint64_t *out_ticket, swarm_run_result **out,
+                                 swarm_diag *d)
+{
+    sw_pq_item it;
+    if (!sw_pq_pop(&rt->queue, &it)) return SWARM_ENOTFOUND;
+    if (out_ticket) *out_ticket = it.seq;
+    return swarm_runtime_run(rt, it.ptr, out, d);
+}
+
+size_t swarm_runtime_queue_len(const swarm_runtime *rt) { return rt->queue.n; }
+
+/* ------------------------------------------------------------------------ */
+/* result: aggregation over the output subtasks, ordered by HLC              */
+
+static bool numeric_method(swarm_agg_method m)
+{
+    return m == SWARM_AGG_WEIGHTED_AVERAGE || m == SWARM_AGG_HYBRID || m == SWARM_AGG_HIERARCHICAL;
+}
+
+static void aggregate_into(run *R, swarm_run_result *res)
+{
+    swarm_runtime *rt = R->rt;
+    size_t n_items = 0, n_out = 0, n_failed_out = 0;
+    int32_t last_cascade = -1;
+    for (size_t k = 0; k < R->m; k++) {
+        sub_rt *s = &R->subs[k];
+        if (!s->st->is_output) continue;
+        n_out++;
+        if (s->state == S_DONE) {
+            n_items++;
+            if (is_cascade(R, s)) last_cascade = (int32_t)k;
+        } else if (s->state == S_FAILED) {
+            n_failed_out++;
+        }
+    }
+    if (R->decomp == SWARM_DECOMP_CASCADE && last_cascade >= 0) {
+        sub_rt *s = &R->subs[last_cascade];
+        res->is_text = s->st->kind != SWARM_SUBTASK_SCORE;
+        res->text = s->text ? sw_strdup(s->text) : NULL;
+        res->value = s->value;
+        res->winner = sw_strdup(swarm_swarm_node(rt->swarm, (size_t)s->node)->name);
+        return;
+    }
+    if (n_items == 0 || (n_failed_out > 0 && R->decomp != SWARM_DECOMP_ENSEMBLE)) {
+        res->status = SWARM_EUNAVAIL;
+        snprintf(res->error, sizeof(res->error), "%zu of %zu output subtasks failed",
+                 n_out - n_items, n_out);
+        return;
+    }
+    swarm_agg_item *items = sw_calloc(n_items, sizeof(*items));
+    if (items == NULL) {
+        res->status = SWARM_ENOMEM;
+        return;
+    }
+    swarm_agg_spec spec = R->agg ? *R->agg : swarm_agg_spec_default();
+    size_t j = 0;
+    swarm_subtask_kind kind = SWARM_SUBTASK_GENERATE;
+    for (size_t k = 0; k < R->m; k++) {
+        sub_rt *s = &R->subs[k];
+        if (!s->st->is_output || s->state != S_DONE) continue;
+        const swarm_node_spec *ns = swarm_swarm_node(rt->swarm, (size_t)s->node);
+        swarm_agg_item *it = &items[j++];
+        kind = s->st->kind;
+        it->node = ns->name;
+        it->is_text = kind == SWARM_SUBTASK_GENERATE ||
+                      (kind == SWARM_SUBTASK_CLASSIFY && !numeric_method(spec.method));
+        it->text = it->is_text ? (s->text ? s->text : "") : NULL;
+        it->value = s->value;
+        it->p = ns->accuracy;
+        it->r = ns->relevance;
+        it->hlc = s->hlc;
+        it->group = s->st->group;
+    }
+    if (n_items == 1) {
+        res->is_text = items[0].is_text;
+        res->text = items[0].is_text ? sw_strdup(items[0].text) : NULL;
+        res->value = items[0].value;
+        res->winner = sw_strdup(items[0].node);
+        if (!items[0].is_text && spec.decide != SWARM_AGG_DECIDE_NONE) {
+            swarm_agg_result *ar = NULL;
+            if (swarm_aggregate(&spec, items, 1, &ar, NULL) == SWARM_OK) {
+                res->decision = ar->decision;
+                swarm_agg_result_destroy(ar);
+            }
+        }
+        sw_free(items);
+        return;
+    }
+    swarm_agg_result *ar = NULL;
+    swarm_diag d = {{0}};
+    swarm_err rc = swarm_aggregate(&spec, items, n_items, &ar, &d);
+    if (rc) {
+        res->status = rc;
+        snprintf(res->error, sizeof(res->error), "aggregation: %s", d.msg);
+    } else {
+        res->is_text = ar->is_text;
+        res->value = ar->value;
+        res->text = ar->text ? sw_strdup(ar->text) : NULL;
+        res->decision = ar->decision;
+        res->winner = ar->winner ? sw_strdup(ar->winner) : NULL;
+        swarm_agg_result_destroy(ar);
+    }
+    sw_free(items);
+}
+
+swarm_err sw_run_finish(run *R, swarm_run_result **out)
+{
+    swarm_runtime *rt = R->rt;
+    swarm_run_result *res = sw_calloc(1, sizeof(*res));
+    if (res == NULL) return SWARM_ENOMEM;
+    res->seed = rt->seed;
+    res->wall_ms = sw_now_ms() - R->t0;
+    res->energy_j = R->energy;
+    res->tokens = R->tokens;
+    res->n_reassigned = R->n_reassigned;
+    res->n_retries = R->retries_used;
+    res->n_hedges = R->n_hedges;
+    res->n_discarded = R->n_discarded;
+    res->n_canceled = R->n_canceled;
+    res->task_name = sw_strdup(swarm_task_name(R->task) ? swarm_task_name(R->task) : "");
+    res->decomp = sw_strdup(swarm_decomp_name(R->decomp));
+    res->n_subtasks = R->m;
+    res->subtasks = sw_calloc(R->m, sizeof(*res->subtasks));
+    res->n_trace = R->n_rows;
+    res->trace = sw_calloc(R->n_rows ? R->n_rows : 1, sizeof(*res->trace));
+    if (!res->task_name || !res->decomp || !res->subtasks || !res->trace) {
+        swarm_run_result_destroy(res);
+        return SWARM_ENOMEM;
+    }
+    for (size_t k = 0; k < R->m; k++) {
+        sub_rt *s = &R->subs[k];
+        swarm_subtask_result *o = &res->subtasks[k];
+        o->id = (int32_t)k;
+        o->name = s->st->name ? sw_strdup(s->st->name) : sw_strdup("");
+        o->state = s->state == S_DONE ? SWARM_OUTCOME_DONE
+                   : s->state == S_CANCELED ? SWARM_OUTCOME_CANCELED
+                   : s->state == S_FAILED ? SWARM_OUTCOME_FAILED
+                                          : SWARM_OUTCOME_PENDING;
+        o->text = s->text; /* moved */
+        s->text = NULL;
+        R->outputs[k] = NULL;
+        o->value = s->value;
+        o->confidence = s->confidence;
+        o->node = s->node;
+        o->hlc = s->hlc;
+    }
+    for (size_t q = 0; q < R->n_rows; q++) {
+        res->trace[q] = R->rows[q].r;
+        res->trace[q].subtask_name = res->subtasks[R->rows[q].r.subtask].name;
+    }
+    /* aggregation reads subtask texts: point the run at the moved copies */
+    for (size_t k = 0; k < R->m; k++) R->subs[k].text = res->subtasks[k].text;
+    aggregate_into(R, res);
+    for (size_t k = 0; k < R->m; k++) R->subs[k].text = NULL;
+    *out = res;
+    return SWARM_OK;
+}
