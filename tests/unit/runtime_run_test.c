@@ -1,0 +1,502 @@
+/*
+ * runtime_run_test.c: whole runs through the scheduler and the in-process
+ * transport with the echo backend: the Done-when case (redundancy 2, one of
+ * three nodes killed mid-run: same result, nothing lost or double counted),
+ * epoch fencing of a zombie's late result, corrupt results retried, the
+ * circuit breaker, early-stop voting, cascade, back-pressure, the journal,
+ * and a real-model variant on stories260K (skipped without ../shared).
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "runtime/runtime_int.h"
+
+static swarm_swarm *echo_swarm(int n, int cap, double latency_ms)
+{
+    char buf[4096];
+    size_t o = (size_t)snprintf(buf, sizeof(buf), "{\"nodes\": [");
+    for (int i = 0; i < n; i++)
+        o += (size_t)snprintf(buf + o, sizeof(buf) - o,
+                              "%s{\"name\": \"node%d\", \"backend\": {\"type\": \"echo\","
+                              " \"latency_ms\": %g}, \"capacity\": %d, \"zone\": \"z%d\","
+                              " \"skills\": {\"*\": 0.9}, \"accuracy\": %g, \"power_watts\": %d}",
+                              i ? "," : "", i + 1, latency_ms, cap, i % 2, 0.9 - 0.1 * i, 10 + i);
+    snprintf(buf + o, sizeof(buf) - o, "]}");
+    swarm_swarm *s = NULL;
+    swarm_diag d;
+    CHECK_OK(swarm_swarm_parse(buf, strlen(buf), NULL, &s, &d));
+    return s;
+}
+
+static swarm_task *task_of(const char *json)
+{
+    swarm_task *t = NULL;
+    swarm_diag d = {{0}};
+    swarm_err rc = swarm_task_parse(json, strlen(json), &t, &d);
+    if (rc) print_error("task: %s\n", d.msg);
+    CHECK_OK(rc);
+    return t;
+}
+
+static swarm_run_result *run_task(const swarm_swarm *s, const swarm_runtime_params *p,
+                                  const swarm_task *t)
+{
+    swarm_runtime *rt = NULL;
+    swarm_diag d = {{0}};
+    CHECK_OK(swarm_runtime_create(s, p, &rt, &d));
+    swarm_run_result *r = NULL;
+    swarm_err rc = swarm_runtime_run(rt, t, &r, &d);
+    if (rc) print_error("run: %s\n", d.msg);
+    CHECK_OK(rc);
+    swarm_runtime_destroy(rt);
+    return r;
+}
+
+static size_t count_outcome(const swarm_run_result *r, swarm_outcome o)
+{
+    size_t n = 0;
+    for (size_t q = 0; q < r->n_trace; q++) n += r->trace[q].outcome == o;
+    return n;
+}
+
+static void assert_clean(const swarm_run_result *r)
+{
+    swarm_run_check c;
+    swarm_run_check_trace(r, &c);
+    assert_int_equal(c.lost, 0);
+    assert_int_equal(c.stuck, 0);
+    assert_int_equal(c.double_committed, 0);
+}
+
+static const char *mr_task =
+    "{\"name\": \"mr\", \"input\": \"a b c d e f g h i j k l m n o p q r s t u v w x y z aa bb cc dd\","
+    " \"skill\": \"story\", \"kind\": \"generate\", \"redundancy\": 2,"
+    " \"decomposition\": {\"strategy\": \"map-reduce\", \"chunk\": {\"by\": \"tokens\", \"size\": 2,"
+    " \"overlap\": 0}, \"map_prompt\": \"map {{chunk}}\", \"reduce_prompt\": \"reduce {{results}}\"},"
+    " \"aggregation\": {\"method\": \"max-weight\"},"
+    " \"limits\": {\"max_tokens\": 8, \"max_retries\": 2}}";
+
+/* Done-when: redundancy 2, three nodes, one killed mid-run. */
+static void test_runtime_kill_one_of_three_same_result(void **state)
+{
+    (void)state;
+    swarm_swarm *s = echo_swarm(3, 2, 20);
+    swarm_task *t = task_of(mr_task);
+    swarm_runtime_params p = swarm_runtime_params_default();
+    p.seed = 7;
+    swarm_run_result *base = run_task(s, &p, t);
+    assert_int_equal(base->status, SWARM_OK);
+    assert_clean(base);
+    p.chaos = "kill=node2@60ms";
+    swarm_run_result *r = run_task(s, &p, t);
+    print_message("seed %llu: %zu subtasks, %zu attempts, reassigned %d, wall %.0f ms\n",
+                  (unsigned long long)r->seed, r->n_subtasks, r->n_trace, r->n_reassigned,
+                  r->wall_ms);
+    assert_int_equal(r->status, SWARM_OK);
+    assert_clean(r);
+    /* every subtask committed, with the same output as without the failure */
+    assert_int_equal(r->n_subtasks, base->n_subtasks);
+    for (size_t k = 0; k < r->n_subtasks; k++) {
+        assert_int_equal(r->subtasks[k].state, SWARM_OUTCOME_DONE);
+        assert_string_equal(r->subtasks[k].text, base->subtasks[k].text);
+    }
+    assert_string_equal(r->text, base->text);
+    /* nothing node2 started after its death was committed */
+    for (size_t q = 0; q < r->n_trace; q++)
+        if (r->trace[q].node == 1 && r->trace[q].start_ms > 60)
+            assert_int_not_equal(r->trace[q].outcome, SWARM_OUTCOME_DONE);
+    swarm_run_result_destroy(base);
+    swarm_run_result_destroy(r);
+    swarm_task_destroy(t);
+    swarm_swarm_destroy(s);
+}
+
+/* Redundancy 1: the dead node's in-flight work has no sibling copy, so it
+ * is reassigned once the detector convicts the node (~400 ms). */
+static void test_runtime_kill_reassigns(void **state)
+{
+    (void)state;
+    swarm_swarm *s = echo_swarm(3, 2, 20);
+    char buf[2048];
+    snprintf(buf, sizeof(buf), "%s", mr_task);
+    char *rr = strstr(buf, "\"redundancy\": 2");
+    assert_non_null(rr);
+    rr[14] = '1';
+    swarm_task *t = task_of(buf);
+    swarm_runtime_params p = swarm_runtime_params_default();
+    p.seed = 8;
+    p.hedge = false; /* otherwise a hedge may rescue the stuck copy first */
+    swarm_run_result *base = run_task(s, &p, t);
+    p.chaos = "kill=node1@30ms";
+    swarm_run_result *r = run_task(s, &p, t);
+    print_message("reassigned %d, wall %.0f ms\n", r->n_reassigned, r->wall_ms);
+    assert_int_equal(r->status, SWARM_OK);
+    assert_clean(r);
+    assert_true(r->n_reassigned >= 1);
+    assert_true(count_outcome(r, SWARM_OUTCOME_REASSIGNED) >= 1);
+    for (size_t k = 0; k < r->n_subtasks; k++)
+        assert_string_equal(r->subtasks[k].text, base->subtasks[k].text);
+    /* detection + reassignment: the run took at least the phi delay */
+    assert_true(r->wall_ms >= 300);
+    swarm_run_result_destroy(base);
+    swarm_run_result_destroy(r);
+    swarm_task_destroy(t);
+    swarm_swarm_destroy(s);
+}
+
+/* A3: a zombie pauses (no heartbeats), is declared dead, its work moves on,
+ * then it answers late: the late result is discarded by epoch fencing. */
+static void test_runtime_epoch_fencing_late_result(void **state)
+{
+    (void)state;
+    swarm_swarm *s = echo_swarm(2, 1, 30);
+    swarm_task *t = task_of("{\"name\": \"one\", \"input\": \"x\", \"skill\": \"s\", \"kind\":"
+                            " \"generate\", \"prompt\": \"hello {{input}}\","
+                            " \"limits\": {\"max_tokens\": 4}}");
+    swarm_runtime_params p = swarm_runtime_params_default();
+    p.seed = 3;
+    p.hedge = false;
+    /* the single subtask goes to the cheapest node: node1 (10 W) */
+    p.chaos = "pause=node1@5ms+900ms";
+    swarm_runtime *rt = NULL;
+    swarm_diag d;
+    CHECK_OK(swarm_runtime_create(s, &p, &rt, &d));
+    swarm_run_result *r = NULL;
+    CHECK_OK(swarm_runtime_run(rt, t, &r, &d));
+    assert_int_equal(r->status, SWARM_OK);
+    assert_clean(r);
+    assert_int_equal(r->trace[0].outcome, SWARM_OUTCOME_REASSIGNED);
+    assert_int_equal(r->subtasks[0].node, 1);
+    /* wait for the zombie to wake and answer; a second run drains it */
+    sw_sleep_ms(1000);
+    swarm_run_result *r2 = NULL;
+    CHECK_OK(swarm_runtime_run(rt, t, &r2, &d));
+    assert_clean(r2);
+    /* the late answer belonged to the first run: it never entered the second */
+    for (size_t q = 0; q < r2->n_trace; q++)
+        assert_int_not_equal(r2->trace[q].outcome, SWARM_OUTCOME_DISCARDED_LATE);
+    swarm_run_result_destroy(r2);
+    swarm_run_result_destroy(r);
+    swarm_runtime_destroy(rt);
+    swarm_task_destroy(t);
+    swarm_swarm_destroy(s);
+}
+
+/* Within one run: the late result of a reassigned epoch arrives before the
+ * run ends and is counted as discarded-late, never committed. */
+static void test_runtime_epoch_fencing_within_run(void **state)
+{
+    (void)state;
+    swarm_swarm *s = echo_swarm(2, 1, 30);
+    swarm_task *t = task_of(mr_task);
+    swarm_runtime_params p = swarm_runtime_params_default();
+    p.seed = 11;
+    p.hedge = false;
+    p.chaos = "pause=node1@40ms+450ms,slow=node2x8";
+    swarm_run_result *r = run_task(s, &p, t);
+    assert_int_equal(r->status, SWARM_OK);
+    assert_clean(r);
+    print_message("reassigned %d, discarded late %d\n", r->n_reassigned, r->n_discarded);
+    assert_true(r->n_reassigned >= 1);
+    assert_true(count_outcome(r, SWARM_OUTCOME_DISCARDED_LATE) >= 1);
+    for (size_t k = 0; k < r->n_subtasks; k++)
+        assert_int_equal(r->subtasks[k].state, SWARM_OUTCOME_DONE);
+    swarm_run_result_destroy(r);
+    swarm_task_destroy(t);
+    swarm_swarm_destroy(s);
+}
+
+/* Corrupt results fail their checksum, are retried elsewhere; repeated
+ * failures open the node's circuit breaker. */
+static void test_runtime_corrupt_retry_and_breaker(void **state)
+{
+    (void)state;
+    swarm_swarm *s = echo_swarm(3, 2, 0);
+    swarm_task *t = task_of(
+        "{\"name\": \"e\", \"input\": \"q\", \"skill\": \"s\", \"kind\": \"generate\","
+        " \"prompt\": \"p {{input}}\", \"decomposition\": {\"strategy\": \"ensemble\", \"k\": 12},"
+        " \"aggregation\": {\"method\": \"vote\"}, \"limits\": {\"max_tokens\": 2, \"max_retries\": 2}}");
+    swarm_runtime_params p = swarm_runtime_params_default();
+    p.seed = 5;
+    p.early_stop = false;
+    p.breaker_failures = 3;
+    p.retry_budget = 1;
+    p.chaos = "corrupt=node1";
+    swarm_run_result *r = run_task(s, &p, t);
+    assert_int_equal(r->status, SWARM_OK);
+    assert_clean(r);
+    size_t corrupt = 0, after_open = 0;
+    for (size_t q = 0; q < r->n_trace; q++)
+        if (r->trace[q].outcome == SWARM_OUTCOME_FAILED && strstr(r->trace[q].note, "checksum"))
+            corrupt++;
+    for (size_t q = 0; q < r->n_trace; q++) {
+        if (r->trace[q].node == 0) after_open++;
+    }
+    print_message("corrupt %zu, attempts on node1 %zu, retries %d\n", corrupt, after_open, r->n_retries);
+    assert_true(corrupt >= 1);
+    /* breaker: at most 3 consecutive failures before node1 is ejected; each
+     * ensemble member fails there at most once (then excluded) */
+    assert_true(after_open <= 3 + 2);
+    for (size_t k = 0; k < r->n_subtasks; k++) {
+        assert_int_equal(r->subtasks[k].state, SWARM_OUTCOME_DONE);
+        assert_int_not_equal(r->subtasks[k].node, 0);
+    }
+    swarm_run_result_destroy(r);
+    swarm_task_destroy(t);
+    swarm_swarm_destroy(s);
+}
+
+/* Echo answers depend only on the prompt: every member agrees, so a vote of
+ * 9 stops once 5 agree (a majority is certain), canceling the rest. */
+static void test_runtime_early_stop_vote(void **state)
+{
+    (void)state;
+    swarm_swarm *s = echo_swarm(3, 1, 20);
+    swarm_task *t = task_of(
+        "{\"name\": \"v\", \"input\": \"it was fun\", \"skill\": \"s\", \"kind\": \"classify\","
+        " \"labels\": [\" good\", \" bad\"], \"prompt\": \"{{input}}\","
+        " \"decomposition\": {\"strategy\": \"ensemble\", \"k\": 9},"
+        " \"aggregation\": {\"method\": \"vote\"}, \"limits\": {\"max_tokens\": 1}}");
+    swarm_runtime_params p = swarm_runtime_params_default();
+    p.seed = 9;
+    p.hedge = false;
+    swarm_run_result *r = run_task(s, &p, t);
+    assert_int_equal(r->status, SWARM_OK);
+    assert_clean(r);
+    swarm_run_check c;
+    swarm_run_check_trace(r, &c);
+    print_message("done %zu, canceled %zu, winner text '%s'\n", c.done_once + c.duplicate_executed,
+                  c.canceled, r->text);
+    assert_true(c.done_once + c.duplicate_executed >= 5);
+    assert_true(c.canceled >= 1);
+    assert_true(c.done_once + c.duplicate_executed < 9);
+    assert_non_null(r->text);
+    swarm_run_result_destroy(r);
+    p.early_stop = false;
+    r = run_task(s, &p, t);
+    swarm_run_check_trace(r, &c);
+    assert_int_equal(c.done_once + c.duplicate_executed, 9);
+    swarm_run_result_destroy(r);
+    swarm_task_destroy(t);
+    swarm_swarm_destroy(s);
+}
+
+/* Cascade: the echo's confidence is 0.9 for two labels; threshold 0.95
+ * escalates through every level, threshold 0.5 stops at level 0. Each level
+ * runs on a different node, cheapest (lowest watts) first. */
+static void test_runtime_cascade(void **state)
+{
+    (void)state;
+    swarm_swarm *s = echo_swarm(3, 1, 0);
+    const char *fmt =
+        "{\"name\": \"c\", \"input\": \"x\", \"skill\": \"s\", \"kind\": \"classify\","
+        " \"labels\": [\" good\", \" bad\"], \"prompt\": \"{{input}}\","
+        " \"decomposition\": {\"strategy\": \"cascade\", \"levels\": 3, \"threshold\": %s},"
+        " \"aggregation\": {\"method\": \"max-weight\"}, \"limits\": {\"max_tokens\": 1}}";
+    char buf[1024];
+    swarm_runtime_params p = swarm_runtime_params_default();
+    p.seed = 1;
+    snprintf(buf, sizeof(buf), fmt, "0.95");
+    swarm_task *t = task_of(buf);
+    swarm_run_result *r = run_task(s, &p, t);
+    assert_int_equal(r->status, SWARM_OK);
+    assert_int_equal(r->n_trace, 3);
+    assert_int_equal(r->trace[0].node, 0); /* cheapest first */
+    assert_int_not_equal(r->trace[1].node, r->trace[0].node);
+    assert_int_not_equal(r->trace[2].node, r->trace[1].node);
+    assert_int_not_equal(r->trace[2].node, r->trace[0].node);
+    swarm_run_result_destroy(r);
+    swarm_task_destroy(t);
+    snprintf(buf, sizeof(buf), fmt, "0.5");
+    t = task_of(buf);
+    r = run_task(s, &p, t);
+    assert_int_equal(r->status, SWARM_OK);
+    assert_int_equal(r->n_trace, 1);
+    swarm_run_check c;
+    swarm_run_check_trace(r, &c);
+    assert_int_equal(c.canceled, 2);
+    assert_int_equal(c.lost, 0);
+    swarm_run_result_destroy(r);
+    swarm_task_destroy(t);
+    swarm_swarm_destroy(s);
+}
+
+/* Alive but stuck: heartbeats go on, no progress: the watchdog fails the
+ * attempt, the subtask moves on, and the node is marked unhealthy. */
+static void test_runtime_progress_watchdog(void **state)
+{
+    (void)state;
+    swarm_swarm *s = echo_swarm(2, 1, 5);
+    swarm_task *t = task_of("{\"name\": \"w\", \"input\": \"x\", \"skill\": \"s\", \"kind\":"
+                            " \"generate\", \"prompt\": \"{{input}}\", \"limits\": {\"max_tokens\": 2}}");
+    swarm_runtime_params p = swarm_runtime_params_default();
+    p.seed = 2;
+    p.progress_timeout_ms = 200;
+    p.chaos = "stuck=node1@0ms";
+    double t0 = sw_now_ms();
+    swarm_run_result *r = run_task(s, &p, t);
+    double took = sw_now_ms() - t0;
+    assert_int_equal(r->status, SWARM_OK);
+    assert_clean(r);
+    assert_int_equal(r->trace[0].outcome, SWARM_OUTCOME_FAILED);
+    assert_string_equal(r->trace[0].note, "stuck (no progress)");
+    assert_int_equal(r->subtasks[0].node, 1);
+    assert_true(took < 200 + 1000); /* B4: within progress_timeout + 1 s */
+    swarm_run_result_destroy(r);
+    swarm_task_destroy(t);
+    swarm_swarm_destroy(s);
+}
+
+static void test_runtime_queue_backpressure(void **state)
+{
+    (void)state;
+    swarm_swarm *s = echo_swarm(2, 4, 0);
+    swarm_task *t = task_of("{\"name\": \"q\", \"input\": \"x\", \"skill\": \"s\", \"kind\":"
+                            " \"generate\", \"prompt\": \"{{input}}\"}");
+    swarm_runtime_params p = swarm_runtime_params_default();
+    p.queue_cap = 3;
+    swarm_runtime *rt = NULL;
+    swarm_diag d;
+    CHECK_OK(swarm_runtime_create(s, &p, &rt, &d));
+    uint64_t tk[4];
+    CHECK_OK(swarm_runtime_submit(rt, t, 0, &tk[0]));
+    CHECK_OK(swarm_runtime_submit(rt, t, 1, &tk[1]));
+    CHECK_OK(swarm_runtime_submit(rt, t, 0, &tk[2]));
+    CHECK_ERR(swarm_runtime_submit(rt, t, 9, &tk[3]), SWARM_EFULL);
+    assert_int_equal(swarm_runtime_queue_len(rt), 3);
+    uint64_t got;
+    swarm_run_result *r = NULL;
+    CHECK_OK(swarm_runtime_run_next(rt, &got, &r, &d));
+    assert_int_equal(got, tk[1]); /* higher priority first */
+    swarm_run_result_destroy(r);
+    CHECK_OK(swarm_runtime_run_next(rt, &got, &r, &d));
+    swarm_run_result_destroy(r);
+    CHECK_OK(swarm_runtime_run_next(rt, &got, &r, &d));
+    swarm_run_result_destroy(r);
+    CHECK_ERR(swarm_runtime_run_next(rt, &got, &r, &d), SWARM_ENOTFOUND);
+    swarm_runtime_destroy(rt);
+    swarm_task_destroy(t);
+    swarm_swarm_destroy(s);
+}
+
+static void test_runtime_journal_audit(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/swarm-journal-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    swarm_swarm *s = echo_swarm(3, 2, 10);
+    swarm_task *t = task_of(mr_task);
+    swarm_runtime_params p = swarm_runtime_params_default();
+    p.journal_path = path;
+    p.seed = 4;
+    p.chaos = "kill=node3@30ms";
+    swarm_run_result *r = run_task(s, &p, t);
+    assert_clean(r);
+    int64_t tasks = 0, trans = 0;
+    swarm_diag d = {{0}};
+    swarm_err rc = swarm_journal_audit(path, &tasks, &trans, &d);
+    if (rc) print_error("audit: %s\n", d.msg);
+    CHECK_OK(rc);
+    assert_int_equal(tasks, 1);
+    /* each subtask: >= 1 assigned + 1 terminal */
+    assert_true(trans >= 2 * (int64_t)r->n_subtasks);
+    swarm_run_result_destroy(r);
+    swarm_task_destroy(t);
+    swarm_swarm_destroy(s);
+    unlink(path);
+    char side[64];
+    snprintf(side, sizeof(side), "%s-wal", path);
+    unlink(side);
+    snprintf(side, sizeof(side), "%s-shm", path);
+    unlink(side);
+}
+
+static void test_runtime_p_min_infeasible(void **state)
+{
+    (void)state;
+    swarm_swarm *s = echo_swarm(2, 1, 0);
+    swarm_task *t = task_of("{\"name\": \"p\", \"input\": \"x\", \"skill\": \"s\", \"kind\":"
+                            " \"generate\", \"prompt\": \"{{input}}\", \"p_min\": 5}");
+    swarm_runtime *rt = NULL;
+    swarm_diag d = {{0}};
+    CHECK_OK(swarm_runtime_create(s, NULL, &rt, &d));
+    swarm_run_result *r = NULL;
+    CHECK_ERR(swarm_runtime_run(rt, t, &r, &d), SWARM_EINFEASIBLE);
+    assert_non_null(strstr(d.msg, "P_min"));
+    swarm_runtime_destroy(rt);
+    swarm_task_destroy(t);
+    swarm_swarm_destroy(s);
+}
+
+/* A1r-style: real stories260K, greedy: a subtask reassigned after a kill
+ * gives byte-identical output. */
+static void test_runtime_real_model_reassign_identical(void **state)
+{
+    (void)state;
+    char model[4096], tok[4096];
+    REQUIRE_SHARED(model, "models/stories260K.bin");
+    REQUIRE_SHARED(tok, "models/tok512.bin");
+    char js[10000];
+    size_t o = (size_t)snprintf(js, sizeof(js), "{\"nodes\": [");
+    for (int i = 0; i < 3; i++)
+        o += (size_t)snprintf(js + o, sizeof(js) - o,
+                              "%s{\"name\": \"n%d\", \"backend\": {\"type\": \"local\", \"model\":"
+                              " \"%s\", \"tokenizer\": \"%s\"}, \"capacity\": 1,"
+                              " \"skills\": {\"story\": 0.9}, \"power_watts\": %d}",
+                              i ? "," : "", i + 1, model, tok, 10 + i);
+    snprintf(js + o, sizeof(js) - o, "]}");
+    swarm_swarm *s = NULL;
+    swarm_diag d;
+    CHECK_OK(swarm_swarm_parse(js, strlen(js), NULL, &s, &d));
+    swarm_task *t = task_of(
+        "{\"name\": \"mr\", \"input\": \"Tom had a kite. Lily had a dog. Max had a ball. Sue had"
+        " a cat. Ben had a toy car. Mia had a red hat.\", \"skill\": \"story\", \"kind\": \"generate\","
+        " \"decomposition\": {\"strategy\": \"map-reduce\", \"chunk\": {\"by\": \"sentences\","
+        " \"size\": 1, \"overlap\": 0}, \"map_prompt\": \"{{chunk}}\", \"reduce_prompt\":"
+        " \"{{results}}\"}, \"aggregation\": {\"method\": \"max-weight\"},"
+        " \"limits\": {\"max_tokens\": 48, \"max_retries\": 2}}");
+    swarm_runtime_params p = swarm_runtime_params_default();
+    p.seed = 1;
+    p.hedge = false;
+    swarm_run_result *base = run_task(s, &p, t);
+    assert_int_equal(base->status, SWARM_OK);
+    p.chaos = "kill=n1@1ms";
+    swarm_run_result *r = run_task(s, &p, t);
+    assert_int_equal(r->status, SWARM_OK);
+    assert_clean(r);
+    print_message("real model: reassigned %d, wall %.0f ms (base %.0f ms)\n", r->n_reassigned,
+                  r->wall_ms, base->wall_ms);
+    for (size_t k = 0; k < r->n_subtasks; k++) {
+        assert_int_equal(r->subtasks[k].state, SWARM_OUTCOME_DONE);
+        assert_string_equal(r->subtasks[k].text, base->subtasks[k].text);
+    }
+    swarm_run_result_destroy(base);
+    swarm_run_result_destroy(r);
+    swarm_task_destroy(t);
+    swarm_swarm_destroy(s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_runtime_kill_one_of_three_same_result),
+        cmocka_unit_test(test_runtime_kill_reassigns),
+        cmocka_unit_test(test_runtime_epoch_fencing_late_result),
+        cmocka_unit_test(test_runtime_epoch_fencing_within_run),
+        cmocka_unit_test(test_runtime_corrupt_retry_and_breaker),
+        cmocka_unit_test(test_runtime_early_stop_vote),
+        cmocka_unit_test(test_runtime_cascade),
+        cmocka_unit_test(test_runtime_progress_watchdog),
+        cmocka_unit_test(test_runtime_queue_backpressure),
+        cmocka_unit_test(test_runtime_journal_audit),
+        cmocka_unit_test(test_runtime_p_min_infeasible),
+        cmocka_unit_test(test_runtime_real_model_reassign_identical),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
