@@ -1,9 +1,10 @@
 /*
  * dot_avx512.c: AVX-512 tile kernels (F/BW/VL + VNNI; BF16 dot products
  * where the CPU has AVX512_BF16), compiled under a target pragma and
- * chosen at run time. Each kernel computes one weight row against up to 4
- * tokens at once, so a weight block is loaded and unpacked once per 4
- * tokens during prompt processing. Integer sums equal the reference's.
+ * chosen at run time. Kernels are register-blocked: R weight rows x T
+ * tokens per pass (4x1 for generation, 2x4 for prompt batches), so weight
+ * blocks are unpacked once per T tokens and activation blocks loaded once
+ * per R rows. Integer sums equal the reference's; float order differs.
  */
 #include "kernels_int.h"
 
@@ -13,11 +14,11 @@
 #pragma GCC push_options
 #pragma GCC target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx512bf16,avx2,fma,f16c")
 
-#ifndef SW_PF
-#define SW_PF 4096
-#endif
-#define MAXT 4 /* tokens per kernel call */
+#define MAXR 4
+#define MAXT 4
 #define INL static inline __attribute__((always_inline))
+/* the r / t loops must unroll fully so the accumulators live in registers */
+#define UNR _Pragma("GCC unroll 16")
 
 INL float hsum16(__m512 v) { return _mm512_reduce_add_ps(v); }
 INL float hsum8(__m256 v)
@@ -29,260 +30,441 @@ INL float hsum8(__m256 v)
 }
 INL float h2f(uint16_t h) { return _cvtsh_ss(h); }
 
-/* ---- float types: a row against NT float (or bf16) activation rows ---- */
+/* Arguments every kernel takes: R weight rows starting at W (stride ws),
+ * T activation rows starting at X (stride xs); res[r * MAXT + t]. */
+#define KARGS int64_t n, const uint8_t *W, size_t ws, const uint8_t *X, size_t xs, float *res
 
-INL void dot_f32_n(int64_t n, const float *a, const uint8_t *X, size_t xs, int NT, float *res)
+/* ---- float types ---- */
+
+INL void k_f32(KARGS, const int R, const int T)
 {
-    __m512 acc[MAXT];
-    for (int t = 0; t < NT; t++) acc[t] = _mm512_setzero_ps();
+    __m512 acc[MAXR][MAXT];
+    UNR for (int r = 0; r < R; r++)
+        UNR for (int t = 0; t < T; t++) acc[r][t] = _mm512_setzero_ps();
     int64_t i = 0;
-    for (; i + 16 <= n; i += 16) {
-        sw_prefetch(a + i, 0);
-        __m512 w = _mm512_loadu_ps(a + i);
-        for (int t = 0; t < NT; t++)
-            acc[t] = _mm512_fmadd_ps(w, _mm512_loadu_ps((const float *)(X + t * xs) + i), acc[t]);
+    for (; i < n; i += 16) {
+        __mmask16 m = n - i >= 16 ? 0xffff : (__mmask16)((1u << (n - i)) - 1);
+        __m512 w[MAXR];
+        UNR for (int r = 0; r < R; r++) {
+            const float *a = (const float *)(W + r * ws) + i;
+            sw_prefetch(a, 0);
+            w[r] = _mm512_maskz_loadu_ps(m, a);
+        }
+        UNR for (int t = 0; t < T; t++) {
+            __m512 x = _mm512_maskz_loadu_ps(m, (const float *)(X + t * xs) + i);
+            UNR for (int r = 0; r < R; r++) acc[r][t] = _mm512_fmadd_ps(w[r], x, acc[r][t]);
+        }
     }
-    if (i < n) {
-        __mmask16 m = (__mmask16)((1u << (n - i)) - 1);
-        __m512 w = _mm512_maskz_loadu_ps(m, a + i);
-        for (int t = 0; t < NT; t++)
-            acc[t] = _mm512_fmadd_ps(w, _mm512_maskz_loadu_ps(m, (const float *)(X + t * xs) + i), acc[t]);
-    }
-    for (int t = 0; t < NT; t++) res[t] = hsum16(acc[t]);
+    UNR for (int r = 0; r < R; r++)
+        UNR for (int t = 0; t < T; t++) res[r * MAXT + t] = hsum16(acc[r][t]);
 }
 
-INL void dot_f16_n(int64_t n, const uint16_t *a, const uint8_t *X, size_t xs, int NT, float *res)
+INL void k_f16(KARGS, const int R, const int T)
 {
-    __m512 acc[MAXT];
-    for (int t = 0; t < NT; t++) acc[t] = _mm512_setzero_ps();
-    int64_t i = 0;
-    for (; i + 16 <= n; i += 16) {
-        sw_prefetch(a + i, 0);
-        __m512 w = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(a + i)));
-        for (int t = 0; t < NT; t++)
-            acc[t] = _mm512_fmadd_ps(w, _mm512_loadu_ps((const float *)(X + t * xs) + i), acc[t]);
+    __m512 acc[MAXR][MAXT];
+    UNR for (int r = 0; r < R; r++)
+        UNR for (int t = 0; t < T; t++) acc[r][t] = _mm512_setzero_ps();
+    for (int64_t i = 0; i < n; i += 16) {
+        __mmask16 m = n - i >= 16 ? 0xffff : (__mmask16)((1u << (n - i)) - 1);
+        __m512 w[MAXR];
+        UNR for (int r = 0; r < R; r++) {
+            const uint16_t *a = (const uint16_t *)(W + r * ws) + i;
+            sw_prefetch(a, 0);
+            w[r] = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, a));
+        }
+        UNR for (int t = 0; t < T; t++) {
+            __m512 x = _mm512_maskz_loadu_ps(m, (const float *)(X + t * xs) + i);
+            UNR for (int r = 0; r < R; r++) acc[r][t] = _mm512_fmadd_ps(w[r], x, acc[r][t]);
+        }
     }
-    if (i < n) {
-        __mmask16 m = (__mmask16)((1u << (n - i)) - 1);
-        __m512 w = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, a + i));
-        for (int t = 0; t < NT; t++)
-            acc[t] = _mm512_fmadd_ps(w, _mm512_maskz_loadu_ps(m, (const float *)(X + t * xs) + i), acc[t]);
-    }
-    for (int t = 0; t < NT; t++) res[t] = hsum16(acc[t]);
+    UNR for (int r = 0; r < R; r++)
+        UNR for (int t = 0; t < T; t++) res[r * MAXT + t] = hsum16(acc[r][t]);
 }
 
-INL void dot_bf16_n(int64_t n, const uint16_t *a, const uint8_t *X, size_t xs, int NT, float *res)
+INL void k_bf16(KARGS, const int R, const int T)
 {
-    __m512 acc[MAXT];
-    for (int t = 0; t < NT; t++) acc[t] = _mm512_setzero_ps();
-    int64_t i = 0;
-    for (; i + 32 <= n; i += 32) {
-        sw_prefetch(a + i, 0);
-        __m512bh w = (__m512bh)_mm512_loadu_si512(a + i);
-        for (int t = 0; t < NT; t++)
-            acc[t] = _mm512_dpbf16_ps(acc[t], w,
-                                      (__m512bh)_mm512_loadu_si512((const uint16_t *)(X + t * xs) + i));
+    __m512 acc[MAXR][MAXT];
+    UNR for (int r = 0; r < R; r++)
+        UNR for (int t = 0; t < T; t++) acc[r][t] = _mm512_setzero_ps();
+    for (int64_t i = 0; i < n; i += 32) {
+        /* a zero-padded tail; an odd tail pairs its last element with zeros */
+        __mmask32 m = n - i >= 32 ? 0xffffffffu : (__mmask32)((1ull << (n - i)) - 1);
+        __m512bh w[MAXR];
+        UNR for (int r = 0; r < R; r++) {
+            const uint16_t *a = (const uint16_t *)(W + r * ws) + i;
+            sw_prefetch(a, 0);
+            w[r] = (__m512bh)_mm512_maskz_loadu_epi16(m, a);
+        }
+        UNR for (int t = 0; t < T; t++) {
+            __m512bh x = (__m512bh)_mm512_maskz_loadu_epi16(m, (const uint16_t *)(X + t * xs) + i);
+            UNR for (int r = 0; r < R; r++) acc[r][t] = _mm512_dpbf16_ps(acc[r][t], w[r], x);
+        }
     }
-    if (i < n) {
-        /* zero-padded tail; an odd tail pairs its last element with a zero */
-        __mmask32 m = (__mmask32)((1ull << (n - i)) - 1);
-        __m512bh w = (__m512bh)_mm512_maskz_loadu_epi16(m, a + i);
-        for (int t = 0; t < NT; t++)
-            acc[t] = _mm512_dpbf16_ps(
-                acc[t], w, (__m512bh)_mm512_maskz_loadu_epi16(m, (const uint16_t *)(X + t * xs) + i));
-    }
-    for (int t = 0; t < NT; t++) res[t] = hsum16(acc[t]);
+    UNR for (int r = 0; r < R; r++)
+        UNR for (int t = 0; t < T; t++) res[r * MAXT + t] = hsum16(acc[r][t]);
 }
 
 /* ---- Q8_0 / Q4_0 against Q8_0 activations ---- */
 
-INL __m256i dpbusd0(__m256i u, __m256i s) { return _mm256_dpbusd_epi32(_mm256_setzero_si256(), u, s); }
-
-INL void dot_q8_0_n(int64_t n, const blk_q8_0 *a, const uint8_t *X, size_t xs, int NT, float *res)
+/* Q8_0: with xu = x + 128 (unsigned), sum w*x = dpbusd(xu, w) - 128 * sum w;
+ * the correction seeds the accumulator, so each (row, token) pair costs
+ * one dpbusd. Activations never hold -128 (they are scaled to +-127). */
+INL void k_q8_0(KARGS, const int R, const int T)
 {
-    __m256 acc[MAXT];
-    const blk_q8_0 *b[MAXT];
-    for (int t = 0; t < NT; t++) {
-        acc[t] = _mm256_setzero_ps();
-        b[t] = (const blk_q8_0 *)(X + t * xs);
-    }
+    __m256 acc[MAXR][MAXT];
+    UNR for (int r = 0; r < R; r++)
+        UNR for (int t = 0; t < T; t++) acc[r][t] = _mm256_setzero_ps();
+    const __m256i b80 = _mm256_set1_epi8((char)0x80);
     for (int64_t i = 0; i < n / QK32; i++) {
-        sw_prefetch(&a[i], 0);
-        __m256i w = _mm256_loadu_si256((const __m256i *)a[i].qs);
-        __m256i aw = _mm256_sign_epi8(w, w);
-        float dw = h2f(a[i].d);
-        for (int t = 0; t < NT; t++) {
-            __m256i x = _mm256_loadu_si256((const __m256i *)b[t][i].qs);
-            __m256i p = dpbusd0(aw, _mm256_sign_epi8(x, w));
-            acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(dw * h2f(b[t][i].d)), acc[t]);
+        __m256i w[MAXR], corr[MAXR];
+        __m256 dw[MAXR];
+        UNR for (int r = 0; r < R; r++) {
+            const blk_q8_0 *a = (const blk_q8_0 *)(W + r * ws) + i;
+            sw_prefetch(a, 0);
+            w[r] = _mm256_loadu_si256((const __m256i *)a->qs);
+            corr[r] = _mm256_sub_epi32(_mm256_setzero_si256(),
+                                       _mm256_dpbusd_epi32(_mm256_setzero_si256(), b80, w[r]));
+            dw[r] = _mm256_set1_ps(h2f(a->d));
+        }
+        UNR for (int t = 0; t < T; t++) {
+            const blk_q8_0 *b = (const blk_q8_0 *)(X + t * xs) + i;
+            __m256i xu = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)b->qs), b80);
+            __m256 dx = _mm256_set1_ps(h2f(b->d));
+            UNR for (int r = 0; r < R; r++) {
+                __m256i p = _mm256_dpbusd_epi32(corr[r], xu, w[r]);
+                acc[r][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_mul_ps(dw[r], dx), acc[r][t]);
+            }
         }
     }
-    for (int t = 0; t < NT; t++) res[t] = hsum8(acc[t]);
+    UNR for (int r = 0; r < R; r++)
+        UNR for (int t = 0; t < T; t++) res[r * MAXT + t] = hsum8(acc[r][t]);
 }
 
-INL void dot_q4_0_n(int64_t n, const blk_q4_0 *a, const uint8_t *X, size_t xs, int NT, float *res)
+/* Q4_0: q in 0..15 is unsigned already; sum (q-8) x = dpbusd(q, x) - 8 sum x,
+ * and -8 sum x (per token) seeds the accumulator. */
+INL void k_q4_0(KARGS, const int R, const int T)
 {
-    __m256 acc[MAXT];
-    const blk_q8_0 *b[MAXT];
-    for (int t = 0; t < NT; t++) {
-        acc[t] = _mm256_setzero_ps();
-        b[t] = (const blk_q8_0 *)(X + t * xs);
-    }
+    __m256 acc[MAXR][MAXT];
+    UNR for (int r = 0; r < R; r++)
+        UNR for (int t = 0; t < T; t++) acc[r][t] = _mm256_setzero_ps();
     const __m128i m4 = _mm_set1_epi8(0xF);
     const __m256i eight = _mm256_set1_epi8(8);
     for (int64_t i = 0; i < n / QK32; i++) {
-        sw_prefetch(&a[i], 0);
-        __m128i v = _mm_loadu_si128((const __m128i *)a[i].qs);
-        __m256i q = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(v, 4), m4), _mm_and_si128(v, m4));
-        float dw = h2f(a[i].d);
-        for (int t = 0; t < NT; t++) {
-            __m256i x = _mm256_loadu_si256((const __m256i *)b[t][i].qs);
-            /* sum (q - 8) x = sum q x - 8 sum x */
-            __m256i p = _mm256_sub_epi32(dpbusd0(q, x), dpbusd0(eight, x));
-            acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(dw * h2f(b[t][i].d)), acc[t]);
+        __m256i q[MAXR];
+        __m256 dw[MAXR];
+        UNR for (int r = 0; r < R; r++) {
+            const blk_q4_0 *a = (const blk_q4_0 *)(W + r * ws) + i;
+            sw_prefetch(a, 0);
+            __m128i v = _mm_loadu_si128((const __m128i *)a->qs);
+            q[r] = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(v, 4), m4), _mm_and_si128(v, m4));
+            dw[r] = _mm256_set1_ps(h2f(a->d));
+        }
+        UNR for (int t = 0; t < T; t++) {
+            const blk_q8_0 *b = (const blk_q8_0 *)(X + t * xs) + i;
+            __m256i x = _mm256_loadu_si256((const __m256i *)b->qs);
+            __m256i corr = _mm256_sub_epi32(_mm256_setzero_si256(),
+                                            _mm256_dpbusd_epi32(_mm256_setzero_si256(), eight, x));
+            __m256 dx = _mm256_set1_ps(h2f(b->d));
+            UNR for (int r = 0; r < R; r++) {
+                __m256i p = _mm256_dpbusd_epi32(corr, q[r], x);
+                acc[r][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_mul_ps(dw[r], dx), acc[r][t]);
+            }
         }
     }
-    for (int t = 0; t < NT; t++) res[t] = hsum8(acc[t]);
+    UNR for (int r = 0; r < R; r++)
+        UNR for (int t = 0; t < T; t++) res[r * MAXT + t] = hsum8(acc[r][t]);
 }
+
+/* The 32 values of a Q4/Q5 block as bytes in element order; with qh, the
+ * 5th bits come from a 32-bit mask (AVX512BW byte masking). */
+INL __m256i unpack_nib(const uint8_t *qs)
+{
+    const __m128i m4 = _mm_set1_epi8(0xF);
+    __m128i v = _mm_loadu_si128((const __m128i *)qs);
+    return _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(v, 4), m4), _mm_and_si128(v, m4));
+}
+INL __m256i add_5th_bits(__m256i q, const uint8_t qh[4])
+{
+    uint32_t h;
+    __builtin_memcpy(&h, qh, 4);
+    return _mm256_or_si256(q, _mm256_maskz_mov_epi8((__mmask32)h, _mm256_set1_epi8(0x10)));
+}
+
+/* Q5_0: q in 0..31; sum (q-16) x = dpbusd(q, x) - 16 sum x. */
+INL void k_q5_0(KARGS, const int R, const int T)
+{
+    __m256 acc[MAXR][MAXT];
+    UNR for (int r = 0; r < R; r++)
+        UNR for (int t = 0; t < T; t++) acc[r][t] = _mm256_setzero_ps();
+    const __m256i sixteen = _mm256_set1_epi8(16);
+    for (int64_t i = 0; i < n / QK32; i++) {
+        __m256i q[MAXR];
+        __m256 dw[MAXR];
+        UNR for (int r = 0; r < R; r++) {
+            const blk_q5_0 *a = (const blk_q5_0 *)(W + r * ws) + i;
+            sw_prefetch(a, 0);
+            q[r] = add_5th_bits(unpack_nib(a->qs), a->qh);
+            dw[r] = _mm256_set1_ps(h2f(a->d));
+        }
+        UNR for (int t = 0; t < T; t++) {
+            const blk_q8_0 *b = (const blk_q8_0 *)(X + t * xs) + i;
+            __m256i x = _mm256_loadu_si256((const __m256i *)b->qs);
+            __m256i corr = _mm256_sub_epi32(_mm256_setzero_si256(),
+                                            _mm256_dpbusd_epi32(_mm256_setzero_si256(), sixteen, x));
+            __m256 dx = _mm256_set1_ps(h2f(b->d));
+            UNR for (int r = 0; r < R; r++) {
+                __m256i p = _mm256_dpbusd_epi32(corr, q[r], x);
+                acc[r][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_mul_ps(dw[r], dx), acc[r][t]);
+            }
+        }
+    }
+    UNR for (int r = 0; r < R; r++)
+        UNR for (int t = 0; t < T; t++) res[r * MAXT + t] = hsum8(acc[r][t]);
+}
+
+/* Q4_1 / Q5_1 against Q8_1: d dx sum q qx + m s, the offsets summed apart. */
+INL void k_qx_1(KARGS, const int R, const int T, const int five)
+{
+    __m256 acc[MAXR][MAXT];
+    float macc[MAXR][MAXT];
+    UNR for (int r = 0; r < R; r++)
+        UNR for (int t = 0; t < T; t++) {
+            acc[r][t] = _mm256_setzero_ps();
+            macc[r][t] = 0.0f;
+        }
+    const size_t bsz = five ? sizeof(blk_q5_1) : sizeof(blk_q4_1);
+    for (int64_t i = 0; i < n / QK32; i++) {
+        __m256i q[MAXR];
+        __m256 dw[MAXR];
+        float mw[MAXR];
+        UNR for (int r = 0; r < R; r++) {
+            const uint8_t *blk = W + r * ws + (size_t)i * bsz;
+            sw_prefetch(blk, 0);
+            if (five) {
+                const blk_q5_1 *a = (const blk_q5_1 *)blk;
+                q[r] = add_5th_bits(unpack_nib(a->qs), a->qh);
+                dw[r] = _mm256_set1_ps(h2f(a->d));
+                mw[r] = h2f(a->m);
+            } else {
+                const blk_q4_1 *a = (const blk_q4_1 *)blk;
+                q[r] = unpack_nib(a->qs);
+                dw[r] = _mm256_set1_ps(h2f(a->d));
+                mw[r] = h2f(a->m);
+            }
+        }
+        UNR for (int t = 0; t < T; t++) {
+            const blk_q8_1 *b = (const blk_q8_1 *)(X + t * xs) + i;
+            __m256i x = _mm256_loadu_si256((const __m256i *)b->qs);
+            __m256 dx = _mm256_set1_ps(h2f(b->d));
+            float sx = h2f(b->s);
+            UNR for (int r = 0; r < R; r++) {
+                __m256i p = _mm256_dpbusd_epi32(_mm256_setzero_si256(), q[r], x);
+                acc[r][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_mul_ps(dw[r], dx), acc[r][t]);
+                macc[r][t] += mw[r] * sx;
+            }
+        }
+    }
+    UNR for (int r = 0; r < R; r++)
+        UNR for (int t = 0; t < T; t++) res[r * MAXT + t] = hsum8(acc[r][t]) + macc[r][t];
+}
+INL void k_q4_1(KARGS, const int R, const int T) { k_qx_1(n, W, ws, X, xs, res, R, T, 0); }
+INL void k_q5_1(KARGS, const int R, const int T) { k_qx_1(n, W, ws, X, xs, res, R, T, 1); }
 
 /* ---- K-quants against Q8_K activations ---- */
 
-INL void dot_q4_k_n(int64_t n, const blk_q4_k *a, const uint8_t *X, size_t xs, int NT, float *res)
+INL void k_q4_k(KARGS, const int R, const int T)
 {
-    __m512 acc[MAXT];
-    float mins[MAXT];
-    const blk_q8_k *b[MAXT];
-    for (int t = 0; t < NT; t++) {
-        acc[t] = _mm512_setzero_ps();
-        mins[t] = 0.0f;
-        b[t] = (const blk_q8_k *)(X + t * xs);
-    }
+    __m512 acc[MAXR][MAXT];
+    __m128 macc[MAXR][MAXT]; /* the min terms, summed separately */
+    UNR for (int r = 0; r < R; r++)
+        UNR for (int t = 0; t < T; t++) {
+            acc[r][t] = _mm512_setzero_ps();
+            macc[r][t] = _mm_setzero_ps();
+        }
     const __m256i m4 = _mm256_set1_epi8(0xF);
     for (int64_t i = 0; i < n / QKK; i++) {
-        sw_prefetch(&a[i], 0);
-        sw_prefetch(&a[i], 64);
-        sw_prefetch(&a[i], 128);
-        /* 6-bit scales and mins, unpacked with 32-bit shifts as a vector would */
-        uint32_t u[3];
-        __builtin_memcpy(u, a[i].scales, 12);
-        uint32_t sc_lo = u[0] & 0x3f3f3f3f, mn_lo = u[1] & 0x3f3f3f3f;
-        uint32_t sc_hi = (u[2] & 0x0f0f0f0f) | ((u[0] >> 2) & 0x30303030);
-        uint32_t mn_hi = ((u[2] >> 4) & 0x0f0f0f0f) | ((u[1] >> 2) & 0x30303030);
-        __m512i scv = _mm512_cvtepu8_epi16(_mm256_castsi128_si256(
-            _mm_set_epi32(0, 0, (int)sc_hi, (int)sc_lo))); /* 8 scales as int16, lanes 0..7 */
-        __m128i mnv = _mm_cvtepu8_epi16(_mm_set_epi32(0, 0, (int)mn_hi, (int)mn_lo));
-        float dw = h2f(a[i].d), dmw = h2f(a[i].dmin);
-        __m512i sumi[MAXT];
-        for (int t = 0; t < NT; t++) {
-            sumi[t] = _mm512_setzero_si512();
-            /* sum over sub-blocks of min * (sum of 32 activations) */
-            __m256i bs = _mm256_loadu_si256((const __m256i *)b[t][i].bsums);
-            __m128i bs2 = _mm256_cvtepi32_epi16(
-                _mm256_madd_epi16(bs, _mm256_set1_epi16(1))); /* pairs of 16 -> 8 sums of 32 */
-            __m128i mm = _mm_madd_epi16(bs2, mnv);
-            mm = _mm_add_epi32(mm, _mm_unpackhi_epi64(mm, mm));
-            mm = _mm_add_epi32(mm, _mm_shuffle_epi32(mm, 1));
-            mins[t] += dmw * b[t][i].d * (float)_mm_cvtsi128_si32(mm);
+        __m512i scv[MAXR];
+        __m128i mnv[MAXR];
+        float dw[MAXR], dmw[MAXR];
+        UNR for (int r = 0; r < R; r++) {
+            const blk_q4_k *a = (const blk_q4_k *)(W + r * ws) + i;
+            sw_prefetch(a, 0);
+            sw_prefetch(a, 64);
+            sw_prefetch(a, 128);
+            /* 6-bit scales and mins: low 4 sub-blocks in bytes 0..7, high 4
+             * split over bytes 8..11 (low bits) and the top bits of 0..7 */
+            uint32_t u[3];
+            __builtin_memcpy(u, a->scales, 12);
+            uint32_t sc_lo = u[0] & 0x3f3f3f3f, mn_lo = u[1] & 0x3f3f3f3f;
+            uint32_t sc_hi = (u[2] & 0x0f0f0f0f) | ((u[0] >> 2) & 0x30303030);
+            uint32_t mn_hi = ((u[2] >> 4) & 0x0f0f0f0f) | ((u[1] >> 2) & 0x30303030);
+            scv[r] = _mm512_castsi256_si512(
+                _mm256_cvtepu8_epi16(_mm_set_epi32(0, 0, (int)sc_hi, (int)sc_lo)));
+            mnv[r] = _mm_cvtepu8_epi16(_mm_set_epi32(0, 0, (int)mn_hi, (int)mn_lo));
+            dw[r] = h2f(a->d);
+            dmw[r] = h2f(a->dmin);
         }
-        for (int j = 0; j < 4; j++) {
-            __m256i q = _mm256_loadu_si256((const __m256i *)(a[i].qs + 32 * j));
-            __m512i qq = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_and_si256(q, m4)),
-                                            _mm256_and_si256(_mm256_srli_epi16(q, 4), m4), 1);
+        float yd[MAXT];
+        UNR for (int t = 0; t < T; t++) {
+            const blk_q8_k *b = (const blk_q8_k *)(X + t * xs) + i;
+            yd[t] = b->d;
+            /* 16 sums of 16 activations -> 8 sums of 32, one per sub-block */
+            __m256i bs = _mm256_loadu_si256((const __m256i *)b->bsums);
+            __m128i bs2 = _mm256_cvtepi32_epi16(_mm256_madd_epi16(bs, _mm256_set1_epi16(1)));
+            UNR for (int r = 0; r < R; r++)
+                macc[r][t] = _mm_fmadd_ps(_mm_cvtepi32_ps(_mm_madd_epi16(bs2, mnv[r])),
+                                          _mm_set1_ps(dmw[r] * yd[t]), macc[r][t]);
+        }
+        __m512i sumi[MAXR][MAXT];
+        UNR for (int r = 0; r < R; r++)
+            UNR for (int t = 0; t < T; t++) sumi[r][t] = _mm512_setzero_si512();
+        UNR for (int j = 0; j < 4; j++) {
             /* lanes 0..15: scale of sub-block 2j, lanes 16..31: of 2j+1 */
-            __m512i idx = _mm512_inserti64x4(_mm512_set1_epi16((short)(2 * j)),
-                                             _mm256_set1_epi16((short)(2 * j + 1)), 1);
-            __m512i s = _mm512_permutexvar_epi16(idx, scv);
-            for (int t = 0; t < NT; t++) {
-                __m512i y = _mm512_loadu_si512(b[t][i].qs + 64 * j);
-                sumi[t] = _mm512_dpwssd_epi32(sumi[t], _mm512_maddubs_epi16(qq, y), s);
+            const __m512i idx = _mm512_inserti64x4(_mm512_set1_epi16((short)(2 * j)),
+                                                   _mm256_set1_epi16((short)(2 * j + 1)), 1);
+            __m512i qq[MAXR], s[MAXR];
+            UNR for (int r = 0; r < R; r++) {
+                const blk_q4_k *a = (const blk_q4_k *)(W + r * ws) + i;
+                __m256i q = _mm256_loadu_si256((const __m256i *)(a->qs + 32 * j));
+                qq[r] = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_and_si256(q, m4)),
+                                           _mm256_and_si256(_mm256_srli_epi16(q, 4), m4), 1);
+                s[r] = _mm512_permutexvar_epi16(idx, scv[r]);
+            }
+            UNR for (int t = 0; t < T; t++) {
+                const blk_q8_k *b = (const blk_q8_k *)(X + t * xs) + i;
+                __m512i y = _mm512_loadu_si512(b->qs + 64 * j);
+                UNR for (int r = 0; r < R; r++)
+                    sumi[r][t] = _mm512_dpwssd_epi32(sumi[r][t], _mm512_maddubs_epi16(qq[r], y), s[r]);
             }
         }
-        for (int t = 0; t < NT; t++)
-            acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sumi[t]), _mm512_set1_ps(dw * b[t][i].d), acc[t]);
+        UNR for (int r = 0; r < R; r++)
+            UNR for (int t = 0; t < T; t++)
+                acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sumi[r][t]), _mm512_set1_ps(dw[r] * yd[t]),
+                                            acc[r][t]);
     }
-    for (int t = 0; t < NT; t++) res[t] = hsum16(acc[t]) - mins[t];
+    UNR for (int r = 0; r < R; r++)
+        UNR for (int t = 0; t < T; t++) {
+            __m128 m = macc[r][t];
+            m = _mm_add_ps(m, _mm_movehl_ps(m, m));
+            m = _mm_add_ss(m, _mm_movehdup_ps(m));
+            res[r * MAXT + t] = hsum16(acc[r][t]) - _mm_cvtss_f32(m);
+        }
 }
 
-INL void dot_q6_k_n(int64_t n, const blk_q6_k *a, const uint8_t *X, size_t xs, int NT, float *res)
+INL void k_q6_k(KARGS, const int R, const int T)
 {
-    __m512 acc[MAXT];
-    const blk_q8_k *b[MAXT];
-    for (int t = 0; t < NT; t++) {
-        acc[t] = _mm512_setzero_ps();
-        b[t] = (const blk_q8_k *)(X + t * xs);
-    }
+    __m512 acc[MAXR][MAXT];
+    UNR for (int r = 0; r < R; r++)
+        UNR for (int t = 0; t < T; t++) acc[r][t] = _mm512_setzero_ps();
     const __m512i m4 = _mm512_set1_epi8(0xF), m2 = _mm512_set1_epi8(3);
     /* lane k (of 32 int16) belongs to group k/8 of the 64 elements */
     const __m512i gidx = _mm512_set_epi16(3, 3, 3, 3, 3, 3, 3, 3, 2, 2, 2, 2, 2, 2, 2, 2, 1, 1, 1, 1,
                                           1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
     for (int64_t i = 0; i < n / QKK; i++) {
-        for (int k = 0; k < 4; k++) sw_prefetch(&a[i], 64 * k);
-        __m512i sc16 = _mm512_castsi256_si512(
-            _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)a[i].scales)));
-        float dw = h2f(a[i].d);
-        __m512i sumi[MAXT];
-        for (int t = 0; t < NT; t++) sumi[t] = _mm512_setzero_si512();
-        for (int h = 0; h < 2; h++) {
-            __m512i ql = _mm512_loadu_si512(a[i].ql + 64 * h); /* [ql0 | ql1] */
-            __m256i qh = _mm256_loadu_si256((const __m256i *)(a[i].qh + 32 * h));
-            __m512i qh2 = _mm512_inserti64x4(_mm512_castsi256_si512(qh), _mm256_srli_epi16(qh, 2), 1);
-            /* elements 0..63 of this half, then 64..127, as unsigned 0..63 */
-            __m512i q01 = _mm512_or_si512(_mm512_and_si512(ql, m4),
-                                          _mm512_slli_epi16(_mm512_and_si512(qh2, m2), 4));
-            __m512i q23 = _mm512_or_si512(
-                _mm512_and_si512(_mm512_srli_epi16(ql, 4), m4),
-                _mm512_slli_epi16(_mm512_and_si512(_mm512_srli_epi16(qh2, 4), m2), 4));
-            __m512i s01 = _mm512_permutexvar_epi16(_mm512_add_epi16(gidx, _mm512_set1_epi16((short)(8 * h))), sc16);
-            __m512i s23 = _mm512_permutexvar_epi16(_mm512_add_epi16(gidx, _mm512_set1_epi16((short)(8 * h + 4))), sc16);
-            for (int t = 0; t < NT; t++) {
-                __m512i y01 = _mm512_loadu_si512(b[t][i].qs + 128 * h);
-                __m512i y23 = _mm512_loadu_si512(b[t][i].qs + 128 * h + 64);
-                sumi[t] = _mm512_dpwssd_epi32(sumi[t], _mm512_maddubs_epi16(q01, y01), s01);
-                sumi[t] = _mm512_dpwssd_epi32(sumi[t], _mm512_maddubs_epi16(q23, y23), s23);
+        __m512i sc16[MAXR];
+        float dw[MAXR];
+        UNR for (int r = 0; r < R; r++) {
+            const blk_q6_k *a = (const blk_q6_k *)(W + r * ws) + i;
+            UNR for (int k = 0; k < 4; k++) sw_prefetch(a, 64 * k);
+            sc16[r] = _mm512_castsi256_si512(_mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)a->scales)));
+            dw[r] = h2f(a->d);
+        }
+        __m512i sumi[MAXR][MAXT];
+        float yd[MAXT];
+        UNR for (int t = 0; t < T; t++) {
+            const blk_q8_k *b = (const blk_q8_k *)(X + t * xs) + i;
+            yd[t] = b->d;
+            /* stored values are q + 32: start from -32 * sum_g sc[g] * bsums[g] */
+            __m256i bs = _mm256_loadu_si256((const __m256i *)b->bsums);
+            UNR for (int r = 0; r < R; r++) {
+                __m256i corr = _mm256_slli_epi32(_mm256_madd_epi16(bs, _mm512_castsi512_si256(sc16[r])), 5);
+                sumi[r][t] = _mm512_zextsi256_si512(_mm256_sub_epi32(_mm256_setzero_si256(), corr));
             }
         }
-        for (int t = 0; t < NT; t++) {
-            /* stored values are q + 32: subtract 32 * sum_g sc[g] * bsums[g] */
-            __m256i bs = _mm256_loadu_si256((const __m256i *)b[t][i].bsums);
-            __m256i corr = _mm256_slli_epi32(_mm256_madd_epi16(bs, _mm512_castsi512_si256(sc16)), 5);
-            /* the upper half of the cast is undefined: mask it out of the sub */
-            __m512i s = _mm512_mask_sub_epi32(sumi[t], 0x00ff, sumi[t], _mm512_castsi256_si512(corr));
-            acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_set1_ps(dw * b[t][i].d), acc[t]);
+        for (int h = 0; h < 2; h++) {
+            __m512i q01[MAXR], q23[MAXR], s01[MAXR], s23[MAXR];
+            const __m512i i01 = _mm512_add_epi16(gidx, _mm512_set1_epi16((short)(8 * h)));
+            const __m512i i23 = _mm512_add_epi16(gidx, _mm512_set1_epi16((short)(8 * h + 4)));
+            UNR for (int r = 0; r < R; r++) {
+                const blk_q6_k *a = (const blk_q6_k *)(W + r * ws) + i;
+                __m512i ql = _mm512_loadu_si512(a->ql + 64 * h); /* [ql0 | ql1] */
+                __m256i qh = _mm256_loadu_si256((const __m256i *)(a->qh + 32 * h));
+                __m512i qh2 = _mm512_inserti64x4(_mm512_castsi256_si512(qh), _mm256_srli_epi16(qh, 2), 1);
+                /* elements 0..63 of this half, then 64..127, as unsigned 0..63 */
+                q01[r] = _mm512_or_si512(_mm512_and_si512(ql, m4),
+                                         _mm512_slli_epi16(_mm512_and_si512(qh2, m2), 4));
+                q23[r] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(ql, 4), m4),
+                                         _mm512_slli_epi16(_mm512_and_si512(_mm512_srli_epi16(qh2, 4), m2), 4));
+                s01[r] = _mm512_permutexvar_epi16(i01, sc16[r]);
+                s23[r] = _mm512_permutexvar_epi16(i23, sc16[r]);
+            }
+            UNR for (int t = 0; t < T; t++) {
+                const blk_q8_k *b = (const blk_q8_k *)(X + t * xs) + i;
+                __m512i y01 = _mm512_loadu_si512(b->qs + 128 * h);
+                __m512i y23 = _mm512_loadu_si512(b->qs + 128 * h + 64);
+                UNR for (int r = 0; r < R; r++) {
+                    sumi[r][t] = _mm512_dpwssd_epi32(sumi[r][t], _mm512_maddubs_epi16(q01[r], y01), s01[r]);
+                    sumi[r][t] = _mm512_dpwssd_epi32(sumi[r][t], _mm512_maddubs_epi16(q23[r], y23), s23[r]);
+                }
+            }
         }
+        UNR for (int r = 0; r < R; r++)
+            UNR for (int t = 0; t < T; t++)
+                acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sumi[r][t]), _mm512_set1_ps(dw[r] * yd[t]),
+                                            acc[r][t]);
     }
-    for (int t = 0; t < NT; t++) res[t] = hsum16(acc[t]);
+    UNR for (int r = 0; r < R; r++)
+        UNR for (int t = 0; t < T; t++) res[r * MAXT + t] = hsum16(acc[r][t]);
 }
 
-/* ---- tiles: rows outer, tokens in groups of 4 ---- */
+/* ---- tiles ---- */
 
-#define AVX512_TILE(name, WT)                                                                       \
+/*
+ * One tile: generation (nt == 1) walks rows 4 at a time (4 weight streams
+ * against one activation row); prompt batches walk rows 2 at a time against
+ * 4 tokens. Each (R, T) is its own instantiation of the kernel.
+ */
+#define AVX512_TILE(name)                                                                           \
+    static void rt_##name(int R, int T, KARGS)                                                      \
+    {                                                                                               \
+        switch (R * 8 + T) {                                                                        \
+        case 4 * 8 + 1: k_##name(n, W, ws, X, xs, res, 4, 1); break;                                \
+        case 2 * 8 + 4: k_##name(n, W, ws, X, xs, res, 2, 4); break;                                \
+        case 2 * 8 + 3: k_##name(n, W, ws, X, xs, res, 2, 3); break;                                \
+        case 2 * 8 + 2: k_##name(n, W, ws, X, xs, res, 2, 2); break;                                \
+        case 2 * 8 + 1: k_##name(n, W, ws, X, xs, res, 2, 1); break;                                \
+        case 1 * 8 + 4: k_##name(n, W, ws, X, xs, res, 1, 4); break;                                \
+        case 1 * 8 + 3: k_##name(n, W, ws, X, xs, res, 1, 3); break;                                \
+        case 1 * 8 + 2: k_##name(n, W, ws, X, xs, res, 1, 2); break;                                \
+        default: k_##name(n, W, ws, X, xs, res, 1, 1); break;                                       \
+        }                                                                                           \
+    }                                                                                               \
     static void tile_##name(int64_t n, const uint8_t *W, size_t ws, int64_t nr, const uint8_t *X,   \
                             size_t xs, int64_t nt, float *out, int64_t os)                          \
     {                                                                                               \
-        float res[MAXT];                                                                            \
-        for (int64_t r = 0; r < nr; r++) {                                                          \
-            const WT *w = (const WT *)(W + r * ws);                                                 \
-            int64_t t = 0;                                                                          \
-            for (; t + 4 <= nt; t += 4) {                                                           \
-                dot_##name##_n(n, w, X + t * xs, xs, 4, res);                                       \
-                for (int k = 0; k < 4; k++) out[(t + k) * os + r] = res[k];                         \
+        float res[MAXR * MAXT];                                                                     \
+        int rb = nt == 1 ? 4 : 2;                                                                   \
+        for (int64_t r = 0; r < nr;) {                                                              \
+            int R = nr - r >= rb ? rb : 1;                                                          \
+            for (int64_t t = 0; t < nt; t += 4) {                                                   \
+                int T = nt - t >= 4 ? 4 : (int)(nt - t);                                            \
+                rt_##name(R, T, n, W + r * ws, ws, X + t * xs, xs, res);                            \
+                for (int i = 0; i < R; i++)                                                         \
+                    UNR for (int k = 0; k < T; k++) out[(t + k) * os + r + i] = res[i * MAXT + k];      \
             }                                                                                       \
-            switch (nt - t) {                                                                       \
-            case 3: dot_##name##_n(n, w, X + t * xs, xs, 3, res); break;                            \
-            case 2: dot_##name##_n(n, w, X + t * xs, xs, 2, res); break;                            \
-            case 1: dot_##name##_n(n, w, X + t * xs, xs, 1, res); break;                            \
-            default: break;                                                                         \
-            }                                                                                       \
-            for (int k = 0; k < nt - t; k++) out[(t + k) * os + r] = res[k];                        \
+            r += R;                                                                                 \
         }                                                                                           \
     }
-AVX512_TILE(f32, float)
-AVX512_TILE(f16, uint16_t)
-AVX512_TILE(bf16, uint16_t)
-AVX512_TILE(q8_0, blk_q8_0)
-AVX512_TILE(q4_0, blk_q4_0)
-AVX512_TILE(q4_k, blk_q4_k)
-AVX512_TILE(q6_k, blk_q6_k)
+AVX512_TILE(f32)
+AVX512_TILE(f16)
+AVX512_TILE(bf16)
+AVX512_TILE(q8_0)
+AVX512_TILE(q4_0)
+AVX512_TILE(q5_0)
+AVX512_TILE(q4_1)
+AVX512_TILE(q5_1)
+AVX512_TILE(q4_k)
+AVX512_TILE(q6_k)
 
 #pragma GCC pop_options
 
@@ -295,6 +477,9 @@ static const sw_kernel_table table_avx512 = {
             [SW_TYPE_BF16] = tile_bf16,
             [SW_TYPE_Q8_0] = tile_q8_0,
             [SW_TYPE_Q4_0] = tile_q4_0,
+            [SW_TYPE_Q5_0] = tile_q5_0,
+            [SW_TYPE_Q4_1] = tile_q4_1,
+            [SW_TYPE_Q5_1] = tile_q5_1,
             [SW_TYPE_Q4_K] = tile_q4_k,
             [SW_TYPE_Q6_K] = tile_q6_k,
         },
@@ -310,6 +495,9 @@ static const sw_kernel_table table_avx512_nobf16 = {
             [SW_TYPE_BF16] = sw_avx2_tile_bf16,
             [SW_TYPE_Q8_0] = tile_q8_0,
             [SW_TYPE_Q4_0] = tile_q4_0,
+            [SW_TYPE_Q5_0] = tile_q5_0,
+            [SW_TYPE_Q4_1] = tile_q4_1,
+            [SW_TYPE_Q5_1] = tile_q5_1,
             [SW_TYPE_Q4_K] = tile_q4_k,
             [SW_TYPE_Q6_K] = tile_q6_k,
         },

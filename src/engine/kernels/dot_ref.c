@@ -61,6 +61,64 @@ static float dot_q4_0(int64_t n, const void *w, const void *x)
     return s;
 }
 
+static inline uint32_t qh32(const uint8_t qh[4])
+{
+    return (uint32_t)qh[0] | (uint32_t)qh[1] << 8 | (uint32_t)qh[2] << 16 | (uint32_t)qh[3] << 24;
+}
+
+static float dot_q5_0(int64_t n, const void *w, const void *x)
+{
+    const blk_q5_0 *a = w;
+    const blk_q8_0 *b = x;
+    float s = 0.0f;
+    for (int64_t i = 0; i < n / QK32; i++) {
+        uint32_t qh = qh32(a[i].qh);
+        int sumi = 0;
+        for (int j = 0; j < QK32 / 2; j++) {
+            int q0 = (a[i].qs[j] & 0xF) | (int)((qh >> j) & 1) << 4;
+            int q1 = (a[i].qs[j] >> 4) | (int)((qh >> (j + 16)) & 1) << 4;
+            sumi += (q0 - 16) * b[i].qs[j] + (q1 - 16) * b[i].qs[j + 16];
+        }
+        s += (float)sumi * (sw_fp16_to_f32(a[i].d) * sw_fp16_to_f32(b[i].d));
+    }
+    return s;
+}
+
+/* Q4_1 / Q5_1 against Q8_1: sum (q d + m) x = d dx sum q qx + m s */
+static float dot_q4_1(int64_t n, const void *w, const void *x)
+{
+    const blk_q4_1 *a = w;
+    const blk_q8_1 *b = x;
+    float s = 0.0f;
+    for (int64_t i = 0; i < n / QK32; i++) {
+        int sumi = 0;
+        for (int j = 0; j < QK32 / 2; j++)
+            sumi += (a[i].qs[j] & 0xF) * b[i].qs[j] + (a[i].qs[j] >> 4) * b[i].qs[j + 16];
+        s += (float)sumi * (sw_fp16_to_f32(a[i].d) * sw_fp16_to_f32(b[i].d)) +
+             sw_fp16_to_f32(a[i].m) * sw_fp16_to_f32(b[i].s);
+    }
+    return s;
+}
+
+static float dot_q5_1(int64_t n, const void *w, const void *x)
+{
+    const blk_q5_1 *a = w;
+    const blk_q8_1 *b = x;
+    float s = 0.0f;
+    for (int64_t i = 0; i < n / QK32; i++) {
+        uint32_t qh = qh32(a[i].qh);
+        int sumi = 0;
+        for (int j = 0; j < QK32 / 2; j++) {
+            int q0 = (a[i].qs[j] & 0xF) | (int)((qh >> j) & 1) << 4;
+            int q1 = (a[i].qs[j] >> 4) | (int)((qh >> (j + 16)) & 1) << 4;
+            sumi += q0 * b[i].qs[j] + q1 * b[i].qs[j + 16];
+        }
+        s += (float)sumi * (sw_fp16_to_f32(a[i].d) * sw_fp16_to_f32(b[i].d)) +
+             sw_fp16_to_f32(a[i].m) * sw_fp16_to_f32(b[i].s);
+    }
+    return s;
+}
+
 static float dot_q4_k(int64_t n, const void *w, const void *x)
 {
     const blk_q4_k *a = w;
@@ -142,6 +200,9 @@ REF_TILE(f16)
 REF_TILE(bf16)
 REF_TILE(q8_0)
 REF_TILE(q4_0)
+REF_TILE(q4_1)
+REF_TILE(q5_0)
+REF_TILE(q5_1)
 REF_TILE(q4_k)
 REF_TILE(q6_k)
 
@@ -154,11 +215,15 @@ const sw_kernel_table sw_kernels_ref = {
             [SW_TYPE_BF16] = tile_bf16,
             [SW_TYPE_Q8_0] = tile_q8_0,
             [SW_TYPE_Q4_0] = tile_q4_0,
+            [SW_TYPE_Q4_1] = tile_q4_1,
+            [SW_TYPE_Q5_0] = tile_q5_0,
+            [SW_TYPE_Q5_1] = tile_q5_1,
             [SW_TYPE_Q4_K] = tile_q4_k,
             [SW_TYPE_Q6_K] = tile_q6_k,
         },
     .act =
         {
+            [SW_ACT_Q8_1] = sw_quantize_q8_1_ref,
             [SW_ACT_Q8_0] = sw_quantize_q8_0_ref,
             [SW_ACT_Q8_K] = sw_quantize_q8_k_ref,
             [SW_ACT_BF16] = sw_quantize_bf16_ref,

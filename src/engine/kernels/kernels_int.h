@@ -21,6 +21,24 @@ typedef struct {
     uint8_t qs[QK32 / 2];  /* low nibble: element j, high nibble: element j+16 */
 } blk_q4_0;
 typedef struct {
+    uint16_t d, m;         /* fp16 scale and offset: x = q * d + m */
+    uint8_t qs[QK32 / 2];
+} blk_q4_1;
+typedef struct {
+    uint16_t d;
+    uint8_t qh[4];         /* 5th bit of element j is bit j of qh (little-endian) */
+    uint8_t qs[QK32 / 2];  /* low 4 bits, as Q4_0 */
+} blk_q5_0;
+typedef struct {
+    uint16_t d, m;
+    uint8_t qh[4];
+    uint8_t qs[QK32 / 2];
+} blk_q5_1;
+typedef struct {
+    uint16_t d, s;         /* fp16 scale and d * sum(qs) */
+    int8_t qs[QK32];
+} blk_q8_1;
+typedef struct {
     uint16_t d, dmin;      /* fp16 super-block scales for the scales and the mins */
     uint8_t scales[12];    /* 8 x (6-bit scale, 6-bit min), packed */
     uint8_t qs[QKK / 2];   /* per 64 elements: 32 bytes, low nibbles first 32 */
@@ -40,6 +58,10 @@ typedef struct {
 _Static_assert(sizeof(blk_q8_0) == 34, "q8_0 layout");
 _Static_assert(sizeof(blk_q4_0) == 18, "q4_0 layout");
 _Static_assert(sizeof(blk_q4_k) == 144, "q4_k layout");
+_Static_assert(sizeof(blk_q4_1) == 20, "q4_1 layout");
+_Static_assert(sizeof(blk_q5_0) == 22, "q5_0 layout");
+_Static_assert(sizeof(blk_q5_1) == 24, "q5_1 layout");
+_Static_assert(sizeof(blk_q8_1) == 36, "q8_1 layout");
 _Static_assert(sizeof(blk_q6_k) == 210, "q6_k layout");
 _Static_assert(sizeof(blk_q8_k) == 292, "q8_k layout");
 
@@ -69,7 +91,9 @@ enum sw_act {
     SW_ACT_F32,  /* used as is */
     SW_ACT_Q8_0, /* blk_q8_0 per 32 */
     SW_ACT_Q8_K, /* blk_q8_k per 256 */
-    SW_ACT_BF16  /* uint16_t per element */
+    SW_ACT_BF16, /* uint16_t per element */
+    SW_ACT_Q8_1, /* blk_q8_1 per 32 (for Q4_1 / Q5_1: their offsets need sum(x)) */
+    SW_ACT_COUNT
 };
 enum sw_act sw_act_of(uint32_t type);
 /* Bytes of one converted activation row of n elements. */
@@ -79,6 +103,7 @@ size_t sw_act_row_bytes(enum sw_act a, int64_t n);
 void sw_quantize_q8_0_ref(const float *x, void *dst, int64_t n);
 void sw_quantize_q8_k_ref(const float *x, void *dst, int64_t n);
 void sw_quantize_bf16_ref(const float *x, void *dst, int64_t n);
+void sw_quantize_q8_1_ref(const float *x, void *dst, int64_t n);
 
 /*
  * A tile kernel: out[t*out_stride + r] = dot(W row r, activation row t) for
@@ -93,7 +118,7 @@ typedef void (*sw_act_fn)(const float *x, void *dst, int64_t n);
 typedef struct sw_kernel_table {
     const char *name;
     sw_tile_fn tile[SW_TYPE_COUNT]; /* NULL: fall back to the reference */
-    sw_act_fn act[4];               /* per enum sw_act; NULL: reference */
+    sw_act_fn act[SW_ACT_COUNT];    /* per enum sw_act; NULL: reference */
 } sw_kernel_table;
 
 extern const sw_kernel_table sw_kernels_ref;

@@ -30,6 +30,47 @@ static void dequant_q4_0(const blk_q4_0 *b, float *y, int64_t nb)
     }
 }
 
+static void dequant_q4_1(const blk_q4_1 *b, float *y, int64_t nb)
+{
+    for (int64_t i = 0; i < nb; i++) {
+        float d = sw_fp16_to_f32(b[i].d), m = sw_fp16_to_f32(b[i].m);
+        for (int j = 0; j < QK32 / 2; j++) {
+            y[i * QK32 + j] = d * (float)(b[i].qs[j] & 0xF) + m;
+            y[i * QK32 + j + 16] = d * (float)(b[i].qs[j] >> 4) + m;
+        }
+    }
+}
+
+static inline uint32_t qh32(const uint8_t qh[4])
+{
+    return (uint32_t)qh[0] | (uint32_t)qh[1] << 8 | (uint32_t)qh[2] << 16 | (uint32_t)qh[3] << 24;
+}
+
+/* 5-bit value of element j (0..31) of a Q5 block: nibble | qh bit << 4 */
+static inline int q5_get(const uint8_t *qs, uint32_t qh, int j)
+{
+    int lo = j < 16 ? (qs[j] & 0xF) : (qs[j - 16] >> 4);
+    return lo | (int)((qh >> j) & 1) << 4;
+}
+
+static void dequant_q5_0(const blk_q5_0 *b, float *y, int64_t nb)
+{
+    for (int64_t i = 0; i < nb; i++) {
+        float d = sw_fp16_to_f32(b[i].d);
+        uint32_t qh = qh32(b[i].qh);
+        for (int j = 0; j < QK32; j++) y[i * QK32 + j] = d * (float)(q5_get(b[i].qs, qh, j) - 16);
+    }
+}
+
+static void dequant_q5_1(const blk_q5_1 *b, float *y, int64_t nb)
+{
+    for (int64_t i = 0; i < nb; i++) {
+        float d = sw_fp16_to_f32(b[i].d), m = sw_fp16_to_f32(b[i].m);
+        uint32_t qh = qh32(b[i].qh);
+        for (int j = 0; j < QK32; j++) y[i * QK32 + j] = d * (float)q5_get(b[i].qs, qh, j) + m;
+    }
+}
+
 static void dequant_q4_k(const blk_q4_k *b, float *y, int64_t nb)
 {
     for (int64_t i = 0; i < nb; i++) {
@@ -90,6 +131,17 @@ void sw_dequantize_row(uint32_t type, const void *src, float *dst, int64_t n)
     case SW_TYPE_Q4_0: dequant_q4_0(src, dst, n / QK32); return;
     case SW_TYPE_Q4_K: dequant_q4_k(src, dst, n / QKK); return;
     case SW_TYPE_Q6_K: dequant_q6_k(src, dst, n / QKK); return;
+    case SW_TYPE_Q4_1: dequant_q4_1(src, dst, n / QK32); return;
+    case SW_TYPE_Q5_0: dequant_q5_0(src, dst, n / QK32); return;
+    case SW_TYPE_Q5_1: dequant_q5_1(src, dst, n / QK32); return;
+    case SW_TYPE_Q8_1: {
+        const blk_q8_1 *b = src;
+        for (int64_t i = 0; i < n / QK32; i++) {
+            float d = sw_fp16_to_f32(b[i].d);
+            for (int j = 0; j < QK32; j++) dst[i * QK32 + j] = d * (float)b[i].qs[j];
+        }
+        return;
+    }
     case SW_TYPE_Q8_K: {
         const blk_q8_k *b = src;
         for (int64_t i = 0; i < n / QKK; i++)
@@ -115,6 +167,26 @@ void sw_quantize_q8_0_ref(const float *x, void *dst, int64_t n)
         float id = d != 0.0f ? 1.0f / d : 0.0f;
         b[i].d = sw_f32_to_fp16(d);
         for (int j = 0; j < QK32; j++) b[i].qs[j] = (int8_t)rintf(x[j] * id);
+    }
+}
+
+/* Q8_1 (activations for Q4_1 / Q5_1): Q8_0 plus s = d * sum(qs), which
+ * multiplies the weight block's offset m. */
+void sw_quantize_q8_1_ref(const float *x, void *dst, int64_t n)
+{
+    blk_q8_1 *b = dst;
+    for (int64_t i = 0; i < n / QK32; i++, x += QK32) {
+        float amax = 0.0f;
+        for (int j = 0; j < QK32; j++) amax = fmaxf(amax, fabsf(x[j]));
+        float d = amax / 127.0f;
+        float id = d != 0.0f ? 1.0f / d : 0.0f;
+        int sum = 0;
+        for (int j = 0; j < QK32; j++) {
+            b[i].qs[j] = (int8_t)rintf(x[j] * id);
+            sum += b[i].qs[j];
+        }
+        b[i].d = sw_f32_to_fp16(d);
+        b[i].s = sw_f32_to_fp16((float)sum * d);
     }
 }
 
@@ -174,6 +246,66 @@ static void quantize_q4_0(const float *x, blk_q4_0 *b, int64_t nb)
             q0 = q0 < 0 ? 0 : q0 > 15 ? 15 : q0;
             q1 = q1 < 0 ? 0 : q1 > 15 ? 15 : q1;
             b[i].qs[j] = (uint8_t)(q0 | (q1 << 4));
+        }
+    }
+}
+
+/* Q5_0: like Q4_0 with 32 levels: the largest-magnitude value maps to -16. */
+static void quantize_q5_0(const float *x, blk_q5_0 *b, int64_t nb)
+{
+    for (int64_t i = 0; i < nb; i++, x += QK32) {
+        float amax = 0.0f, max = 0.0f;
+        for (int j = 0; j < QK32; j++) {
+            if (fabsf(x[j]) > amax) {
+                amax = fabsf(x[j]);
+                max = x[j];
+            }
+        }
+        float d = max / -16.0f;
+        float id = d != 0.0f ? 1.0f / d : 0.0f;
+        b[i].d = sw_f32_to_fp16(d);
+        uint32_t qh = 0;
+        memset(b[i].qs, 0, sizeof(b[i].qs));
+        for (int j = 0; j < QK32; j++) {
+            int q = (int)rintf(x[j] * id) + 16;
+            q = q < 0 ? 0 : q > 31 ? 31 : q;
+            b[i].qs[j % 16] |= (uint8_t)((q & 0xF) << (j < 16 ? 0 : 4));
+            qh |= (uint32_t)(q >> 4) << j;
+        }
+        for (int k = 0; k < 4; k++) b[i].qh[k] = (uint8_t)(qh >> (8 * k));
+    }
+}
+
+/* Q4_1 / Q5_1: x = q * d + m with m the block minimum, d = range / levels. */
+static void quantize_qx_1(const float *x, void *dst, int64_t nb, int nmax)
+{
+    for (int64_t i = 0; i < nb; i++, x += QK32) {
+        float lo = x[0], hi = x[0];
+        for (int j = 1; j < QK32; j++) {
+            lo = fminf(lo, x[j]);
+            hi = fmaxf(hi, x[j]);
+        }
+        float d = (hi - lo) / (float)nmax;
+        float id = d != 0.0f ? 1.0f / d : 0.0f;
+        uint8_t qs[QK32 / 2] = {0};
+        uint32_t qh = 0;
+        for (int j = 0; j < QK32; j++) {
+            int q = (int)rintf((x[j] - lo) * id);
+            q = q < 0 ? 0 : q > nmax ? nmax : q;
+            qs[j % 16] |= (uint8_t)((q & 0xF) << (j < 16 ? 0 : 4));
+            qh |= (uint32_t)(q >> 4) << j;
+        }
+        if (nmax == 15) {
+            blk_q4_1 *b = (blk_q4_1 *)dst + i;
+            b->d = sw_f32_to_fp16(d);
+            b->m = sw_f32_to_fp16(lo);
+            memcpy(b->qs, qs, sizeof(qs));
+        } else {
+            blk_q5_1 *b = (blk_q5_1 *)dst + i;
+            b->d = sw_f32_to_fp16(d);
+            b->m = sw_f32_to_fp16(lo);
+            memcpy(b->qs, qs, sizeof(qs));
+            for (int k = 0; k < 4; k++) b->qh[k] = (uint8_t)(qh >> (8 * k));
         }
     }
 }
@@ -362,6 +494,10 @@ void sw_quantize_row(uint32_t type, const float *src, void *dst, int64_t n)
     case SW_TYPE_Q4_K: quantize_q4_k(src, dst, n / QKK); return;
     case SW_TYPE_Q6_K: quantize_q6_k(src, dst, n / QKK); return;
     case SW_TYPE_Q8_K: sw_quantize_q8_k_ref(src, dst, n); return;
+    case SW_TYPE_Q4_1: quantize_qx_1(src, dst, n / QK32, 15); return;
+    case SW_TYPE_Q5_0: quantize_q5_0(src, dst, n / QK32); return;
+    case SW_TYPE_Q5_1: quantize_qx_1(src, dst, n / QK32, 31); return;
+    case SW_TYPE_Q8_1: sw_quantize_q8_1_ref(src, dst, n); return;
     default:
         SWARM_ASSERT(!"sw_quantize_row: unsupported type");
     }
@@ -373,7 +509,10 @@ enum sw_act sw_act_of(uint32_t type)
 {
     switch (type) {
     case SW_TYPE_Q8_0:
-    case SW_TYPE_Q4_0: return SW_ACT_Q8_0;
+    case SW_TYPE_Q4_0:
+    case SW_TYPE_Q5_0: return SW_ACT_Q8_0;
+    case SW_TYPE_Q4_1:
+    case SW_TYPE_Q5_1: return SW_ACT_Q8_1;
     case SW_TYPE_Q4_K:
     case SW_TYPE_Q6_K: return SW_ACT_Q8_K;
     case SW_TYPE_BF16: return SW_ACT_BF16;
@@ -386,6 +525,7 @@ size_t sw_act_row_bytes(enum sw_act a, int64_t n)
     switch (a) {
     case SW_ACT_Q8_0: return (size_t)(n / QK32) * sizeof(blk_q8_0);
     case SW_ACT_Q8_K: return (size_t)(n / QKK) * sizeof(blk_q8_k);
+    case SW_ACT_Q8_1: return (size_t)(n / QK32) * sizeof(blk_q8_1);
     case SW_ACT_BF16: return (size_t)n * 2;
     default: return (size_t)n * 4;
     }

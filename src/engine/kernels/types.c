@@ -14,11 +14,12 @@ static const sw_type_traits type_table[SW_TYPE_COUNT] = {
     [0] = {"F32", 1, 4, true},
     [1] = {"F16", 1, 2, true},
     [2] = {"Q4_0", 32, 18, true},
-    [3] = {"Q4_1", 32, 20, false},
+    [3] = {"Q4_1", 32, 20, true},
     /* 4 and 5 (Q4_2, Q4_3) were removed from ggml long ago */
-    [6] = {"Q5_0", 32, 22, false},
-    [7] = {"Q5_1", 32, 24, false},
+    [6] = {"Q5_0", 32, 22, true},
+    [7] = {"Q5_1", 32, 24, true},
     [8] = {"Q8_0", 32, 34, true},
+    /* Q8_1 only ever holds activations (for Q4_1 / Q5_1). */
     [9] = {"Q8_1", 32, 36, false},
     [10] = {"Q2_K", 256, 84, false},
     [11] = {"Q3_K", 256, 110, false},
