@@ -29,7 +29,7 @@ struct sw_fwd {
     float *att_out;  /* (n_batch, q_dim)    attention output per head */
     float *hb;       /* (n_batch, ffn_dim)  gate, then silu(gate) * up */
     float *hb2;      /* (n_batch, ffn_dim)  up */
-    float *att;      /* (n_threads, n_ctx)  attention scores, one row per thread */
+    float *att;      /* (n_threads, group, n_ctx) attention scores, per thread */
     float *k_cache;  /* (n_layers, n_ctx, kv_dim) */
     float *v_cache;  /* (n_layers, n_ctx, kv_dim) */
     float *rope_cos; /* (n_ctx, rope_dim/2) */
@@ -115,7 +115,7 @@ swarm_err sw_fwd_create(const sw_hparams *hp, const sw_weights *w, const float *
     sizes[np++] = nb * qd;                     /* att_out */
     sizes[np++] = nb * ffn;                    /* hb */
     sizes[np++] = nb * ffn;                    /* hb2 */
-    sizes[np++] = (size_t)n_threads * (size_t)n_ctx; /* att */
+    sizes[np++] = (size_t)n_threads * (size_t)(hp->n_heads / hp->n_kv_heads) * (size_t)n_ctx; /* att */
     sizes[np++] = cache;                       /* k_cache */
     sizes[np++] = cache;                       /* v_cache */
     sizes[np++] = (size_t)n_ctx * half;        /* rope_cos */
@@ -264,43 +264,90 @@ static inline void axpy(float *restrict o, float a, const float *restrict v, int
     for (; i < n; i++) o[i] += a * v[i];
 }
 
+/* o += a0 v0 + a1 v1 + a2 v2 + a3 v3 (the four summed first, in pairs) */
+static inline void axpy4(float *restrict o, float a0, float a1, float a2, float a3,
+                         const float *restrict v0, const float *restrict v1,
+                         const float *restrict v2, const float *restrict v3, int32_t n)
+{
+    int32_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int j = 0; j < 8; j++)
+            o[i + j] += (a0 * v0[i + j] + a1 * v1[i + j]) + (a2 * v2[i + j] + a3 * v3[i + j]);
+    for (; i < n; i++) o[i] += (a0 * v0[i] + a1 * v1[i]) + (a2 * v2[i] + a3 * v3[i]);
+}
+
 typedef struct att_job {
     sw_fwd *f;
     int32_t layer, n_tok, pos0;
+    int32_t n_chunks, chunk; /* the query heads of a KV head, split for parallelism */
 } att_job;
 
+/*
+ * One item = one token x one KV head x a chunk of the query heads sharing
+ * it: each K and V row is loaded once for all of them, which is what bounds
+ * attention at long contexts. Per head the arithmetic (and so every bit of
+ * the result) is the same as computing the heads one by one.
+ * Built for AVX2 as well as the baseline; the loader picks one at start-up.
+ * Without FMA contraction (ISO C mode) both give the same bits.
+ */
+__attribute__((target_clones("avx2", "default")))
 static void attention_worker(void *arg, int ith, int nth)
 {
     const att_job *j = arg;
     sw_fwd *f = j->f;
     const sw_hparams *hp = &f->hp;
-    int32_t hd = hp->head_dim, kvd = f->kv_dim, qd = f->q_dim;
+    int32_t hd = hp->head_dim, kvd = f->kv_dim, qd = f->q_dim, n_ctx = f->n_ctx;
     int32_t group = hp->n_heads / hp->n_kv_heads;
     float scale = 1.0f / sqrtf((float)hd);
-    const float *kc = f->k_cache + (size_t)j->layer * f->n_ctx * kvd;
-    const float *vc = f->v_cache + (size_t)j->layer * f->n_ctx * kvd;
-    float *att = f->att + (size_t)ith * f->n_ctx;
-    int32_t n_items = j->n_tok * hp->n_heads;
+    const float *kc = f->k_cache + (size_t)j->layer * n_ctx * kvd;
+    const float *vc = f->v_cache + (size_t)j->layer * n_ctx * kvd;
+    float *att = f->att + (size_t)ith * group * n_ctx; /* (group, n_ctx) */
+    int32_t per_tok = hp->n_kv_heads * j->n_chunks;
+    int32_t n_items = j->n_tok * per_tok;
     for (int32_t it = ith; it < n_items; it += nth) {
-        int32_t t = it / hp->n_heads, h = it % hp->n_heads;
-        int32_t pos = j->pos0 + t;
-        const float *q = f->q + (size_t)t * qd + (size_t)h * hd;
-        size_t koff = (size_t)(h / group) * hd;
-        float mx = -INFINITY;
+        int32_t t = it / per_tok, r = it % per_tok;
+        int32_t kvh = r / j->n_chunks, c = r % j->n_chunks;
+        int32_t h0 = kvh * group + c * j->chunk;
+        int32_t h1 = h0 + j->chunk < (kvh + 1) * group ? h0 + j->chunk : (kvh + 1) * group;
+        int32_t G = h1 - h0, pos = j->pos0 + t;
+        if (G <= 0) continue;
+        const float *q = f->q + (size_t)t * qd + (size_t)h0 * hd;
+        size_t koff = (size_t)kvh * hd;
         for (int32_t p = 0; p <= pos; p++) {
-            float s = dot8(q, kc + (size_t)p * kvd + koff, hd) * scale;
-            att[p] = s;
-            if (s > mx) mx = s;
+            const float *k = kc + (size_t)p * kvd + koff;
+            for (int32_t g = 0; g < G; g++)
+                att[(size_t)g * n_ctx + p] = dot8(q + (size_t)g * hd, k, hd) * scale;
         }
-        float sum = 0.0f;
-        for (int32_t p = 0; p <= pos; p++) {
-            att[p] = expf(att[p] - mx);
-            sum += att[p];
+        for (int32_t g = 0; g < G; g++) {
+            float *a = att + (size_t)g * n_ctx;
+            float mx = -INFINITY;
+            for (int32_t p = 0; p <= pos; p++)
+                if (a[p] > mx) mx = a[p];
+            float sum = 0.0f;
+            for (int32_t p = 0; p <= pos; p++) {
+                a[p] = expf(a[p] - mx);
+                sum += a[p];
+            }
+            float inv = 1.0f / sum;
+            for (int32_t p = 0; p <= pos; p++) a[p] *= inv;
         }
-        float inv = 1.0f / sum;
-        float *o = f->att_out + (size_t)t * qd + (size_t)h * hd;
-        memset(o, 0, (size_t)hd * sizeof(float));
-        for (int32_t p = 0; p <= pos; p++) axpy(o, att[p] * inv, vc + (size_t)p * kvd + koff, hd);
+        float *o = f->att_out + (size_t)t * qd + (size_t)h0 * hd;
+        memset(o, 0, (size_t)G * hd * sizeof(float));
+        /* four positions per pass over o: a quarter of the loads and stores */
+        int32_t p = 0;
+        for (; p + 4 <= pos + 1; p += 4) {
+            const float *v = vc + (size_t)p * kvd + koff;
+            for (int32_t g = 0; g < G; g++) {
+                const float *a = att + (size_t)g * n_ctx + p;
+                axpy4(o + (size_t)g * hd, a[0], a[1], a[2], a[3], v, v + kvd, v + 2 * (size_t)kvd,
+                      v + 3 * (size_t)kvd, hd);
+            }
+        }
+        for (; p <= pos; p++) {
+            const float *v = vc + (size_t)p * kvd + koff;
+            for (int32_t g = 0; g < G; g++)
+                axpy(o + (size_t)g * hd, att[(size_t)g * n_ctx + p], v, hd);
+        }
     }
 }
 
@@ -325,6 +372,7 @@ const float *sw_fwd_eval(sw_fwd *f, const int32_t *tokens, int32_t n, int32_t po
     const sw_weights *w = f->w;
     SWARM_ASSERT(n >= 1 && n <= f->n_batch && pos0 >= 0 && pos0 + n <= f->n_ctx);
     int32_t dim = hp->dim, ffn = hp->ffn_dim, qd = f->q_dim, kvd = f->kv_dim;
+    int32_t group = hp->n_heads / hp->n_kv_heads;
 
     /* token embeddings (dequantized rows) */
     for (int32_t t = 0; t < n; t++) {
@@ -354,13 +402,22 @@ const float *sw_fwd_eval(sw_fwd *f, const int32_t *tokens, int32_t n, int32_t po
             rope_apply(f, kc + (size_t)t * kvd, hp->n_kv_heads, pos0 + t);
         }
 
-        att_job job = {.f = f, .layer = l, .n_tok = n, .pos0 = pos0};
         /* small jobs are cheaper on this thread than a pool wake-up */
         double work = (double)n * hp->n_heads * (pos0 + n) * hp->head_dim;
-        if (f->n_threads > 1 && work > 32768.0)
+        bool threaded = f->n_threads > 1 && work > 32768.0;
+        att_job job = {.f = f, .layer = l, .n_tok = n, .pos0 = pos0, .n_chunks = 1, .chunk = group};
+        if (threaded) {
+            /* at least two items per thread, splitting head groups if needed */
+            int32_t items = n * hp->n_kv_heads, want = 2 * f->n_threads;
+            if (items < want) {
+                job.n_chunks = (want + items - 1) / items;
+                if (job.n_chunks > group) job.n_chunks = group;
+                job.chunk = (group + job.n_chunks - 1) / job.n_chunks;
+            }
             sw_pool_run(f->pool, attention_worker, &job);
-        else
+        } else {
             attention_worker(&job, 0, 1);
+        }
 
         matmul(f, f->xb2, &L->wo, f->att_out, n);
         for (size_t i = 0; i < (size_t)n * dim; i++) f->x[i] += f->xb2[i];
