@@ -128,6 +128,9 @@ typedef struct swarm_runtime_params {
     const char *journal_path;          /* SQLite journal or NULL (copied) */
     bool force_echo;                   /* every node uses the echo backend */
     double unavailable_timeout_ms;     /* no node able to run ready work this long: fail (5000) */
+    /* Called from the coordinator thread when subtasks finish (progress bar). */
+    void (*on_progress)(void *ud, size_t done, size_t total);
+    void *progress_ud;
 } swarm_runtime_params;
 
 SWARM_API swarm_runtime_params swarm_runtime_params_default(void);

@@ -1,0 +1,188 @@
+/*
+ * bench_runtime.c: the runtime benchmark: map-reduce tasks of up to 10,000
+ * one-token chunks through swarm_runtime_run on 4 echo nodes (assignment on,
+ * then round-robin), then a real stories260K swarm. Everything from plan
+ * building to aggregation is inside the timed call.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bench_runtime.h"
+#include "swarm/runtime.h"
+
+sw_bench_runtime_opts sw_bench_runtime_opts_default(void)
+{
+    sw_bench_runtime_opts o = {0};
+    o.subtasks = 100000;
+    o.real_subtasks = 64;
+    return o;
+}
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+typedef struct bench_res {
+    int64_t subtasks;
+    double wall_ms;
+    int64_t tokens;
+    int32_t hedges;
+    bool ok;
+} bench_res;
+
+/* Runs tasks of `chunks` map subtasks (+1 reduce) until `total` subtasks. */
+static bench_res run_mr(const char *swarm_json, swarm_dispatch_policy pol, int64_t total,
+                        int64_t chunks, int32_t max_tokens, FILE *err)
+{
+    bench_res br = {0};
+    swarm_swarm *s = NULL;
+    swarm_diag d = {{0}};
+    if (swarm_swarm_parse(swarm_json, strlen(swarm_json), NULL, &s, &d) != SWARM_OK) {
+        fprintf(err, "bench-runtime: swarm: %s\n", d.msg);
+        return br;
+    }
+    swarm_runtime_params p = swarm_runtime_params_default();
+    p.dispatch = pol;
+    p.seed = 1;
+    swarm_runtime *rt = NULL;
+    if (swarm_runtime_create(s, &p, &rt, &d) != SWARM_OK) {
+        fprintf(err, "bench-runtime: %s\n", d.msg);
+        swarm_swarm_destroy(s);
+        return br;
+    }
+    if (chunks > 10000) chunks = 10000;
+    if (chunks < 1) chunks = 1;
+    /* input: `chunks` distinct words; one chunk per word */
+    size_t cap = (size_t)chunks * 12 + 1024;
+    char *task = malloc(cap + 1024);
+    char *input = malloc(cap);
+    if (!task || !input) goto out;
+    size_t o = 0;
+    for (int64_t i = 0; i < chunks; i++) o += (size_t)snprintf(input + o, cap - o, "w%lld ", (long long)i);
+    snprintf(task, cap + 1024,
+             "{\"name\": \"bench\", \"input\": \"%s\", \"skill\": \"story\", \"kind\": \"generate\","
+             " \"decomposition\": {\"strategy\": \"map-reduce\", \"chunk\": {\"by\": \"tokens\","
+             " \"size\": 1, \"overlap\": 0}, \"map_prompt\": \"{{chunk}}\", \"reduce_prompt\":"
+             " \"{{results}}\"}, \"aggregation\": {\"method\": \"max-weight\"},"
+             " \"limits\": {\"max_tokens\": %d, \"max_retries\": 2}}",
+             input, (int)max_tokens);
+    swarm_task *t = NULL;
+    if (swarm_task_parse(task, strlen(task), &t, &d) != SWARM_OK) {
+        fprintf(err, "bench-runtime: task: %s\n", d.msg);
+        goto out;
+    }
+    br.ok = true;
+    /* warm-up run (allocator, threads), not timed */
+    swarm_run_result *r = NULL;
+    if (swarm_runtime_run(rt, t, &r, &d) != SWARM_OK) br.ok = false;
+    swarm_run_result_destroy(r);
+    double t0 = now_ms();
+    while (br.ok && br.subtasks < total) {
+        r = NULL;
+        if (swarm_runtime_run(rt, t, &r, &d) != SWARM_OK || r->status != SWARM_OK) {
+            fprintf(err, "bench-runtime: run failed: %s\n", r ? r->error : d.msg);
+            br.ok = false;
+        } else {
+            br.subtasks += (int64_t)r->n_subtasks;
+            br.tokens += r->tokens;
+            br.hedges += r->n_hedges;
+        }
+        swarm_run_result_destroy(r);
+    }
+    br.wall_ms = now_ms() - t0;
+    swarm_task_destroy(t);
+out:
+    free(task);
+    free(input);
+    swarm_runtime_destroy(rt);
+    swarm_swarm_destroy(s);
+    return br;
+}
+
+static const char *echo_swarm =
+    "{\"nodes\": ["
+    "{\"name\": \"e1\", \"backend\": {\"type\": \"echo\"}, \"capacity\": 2048, \"skills\": {\"*\": 1}, \"power_watts\": 10},"
+    "{\"name\": \"e2\", \"backend\": {\"type\": \"echo\"}, \"capacity\": 2048, \"skills\": {\"*\": 1}, \"power_watts\": 11},"
+    "{\"name\": \"e3\", \"backend\": {\"type\": \"echo\"}, \"capacity\": 2048, \"skills\": {\"*\": 1}, \"power_watts\": 12},"
+    "{\"name\": \"e4\", \"backend\": {\"type\": \"echo\"}, \"capacity\": 2048, \"skills\": {\"*\": 1}, \"power_watts\": 13}]}";
+
+int sw_bench_runtime_run(const sw_bench_runtime_opts *o, FILE *out)
+{
+    int64_t per_task = o->subtasks < 10000 ? o->subtasks : 10000;
+    bench_res a = run_mr(echo_swarm, SWARM_DISPATCH_ASSIGN, o->subtasks, per_task, 1, stderr);
+    bench_res b = run_mr(echo_swarm, SWARM_DISPATCH_ROUND_ROBIN, o->subtasks, per_task, 1, stderr);
+    bench_res c = {0};
+    char model[4096] = "", tok[4096] = "";
+    bool have_real = false;
+    if (o->real_subtasks > 0) {
+        const char *shared = getenv("SWARM_SHARED_DIR");
+        if (o->model) snprintf(model, sizeof(model), "%s", o->model);
+        else snprintf(model, sizeof(model), "%s/models/stories260K.bin", shared ? shared : "../shared");
+        if (o->tokenizer) snprintf(tok, sizeof(tok), "%s", o->tokenizer);
+        else {
+            snprintf(tok, sizeof(tok), "%s", model);
+            char *slash = strrchr(tok, '/');
+            snprintf(slash ? slash + 1 : tok, sizeof(tok) - (size_t)(slash ? slash + 1 - tok : 0),
+                     "tok512.bin");
+        }
+        size_t ml = strlen(model);
+        bool gguf = ml > 5 && strcmp(model + ml - 5, ".gguf") == 0;
+        have_real = access(model, R_OK) == 0 && (gguf || access(tok, R_OK) == 0);
+        if (have_real) {
+            char js[20000];
+            size_t w = (size_t)snprintf(js, sizeof(js), "{\"nodes\": [");
+            for (int i = 0; i < 4; i++) {
+                char tk[4200] = "";
+                if (!gguf) snprintf(tk, sizeof(tk), ", \"tokenizer\": \"%s\"", tok);
+                w += (size_t)snprintf(js + w, sizeof(js) - w,
+                                      "%s{\"name\": \"m%d\", \"backend\": {\"type\": \"local\","
+                                      " \"model\": \"%s\"%s}, \"capacity\": 1, \"skills\": {\"*\": 1}}",
+                                      i ? "," : "", i + 1, model, tk);
+            }
+            snprintf(js + w, sizeof(js) - w, "]}");
+            int64_t n = o->real_subtasks;
+            c = run_mr(js, SWARM_DISPATCH_ASSIGN, n, n - 1 > 0 ? n - 1 : 1, 16, stderr);
+        }
+    }
+    double ra = a.wall_ms > 0 ? (double)a.subtasks / (a.wall_ms / 1e3) : 0;
+    double rb = b.wall_ms > 0 ? (double)b.subtasks / (b.wall_ms / 1e3) : 0;
+    double rc = c.wall_ms > 0 ? (double)c.subtasks / (c.wall_ms / 1e3) : 0;
+    if (o->json) {
+        fprintf(out,
+                "{\"echo_assign\": {\"subtasks\": %lld, \"wall_ms\": %.1f, \"subtasks_per_s\": %.0f,"
+                " \"us_per_subtask\": %.2f, \"hedges\": %d},"
+                " \"echo_round_robin\": {\"subtasks\": %lld, \"wall_ms\": %.1f, \"subtasks_per_s\": %.0f,"
+                " \"us_per_subtask\": %.2f},"
+                " \"real\": ",
+                (long long)a.subtasks, a.wall_ms, ra, a.subtasks ? a.wall_ms * 1e3 / (double)a.subtasks : 0,
+                a.hedges, (long long)b.subtasks, b.wall_ms, rb,
+                b.subtasks ? b.wall_ms * 1e3 / (double)b.subtasks : 0);
+        if (have_real && c.ok)
+            fprintf(out,
+                    "{\"model\": \"%s\", \"subtasks\": %lld, \"wall_ms\": %.1f, \"subtasks_per_s\": %.1f,"
+                    " \"ms_per_subtask\": %.3f, \"tokens\": %lld}}\n",
+                    model, (long long)c.subtasks, c.wall_ms, rc,
+                    c.subtasks ? c.wall_ms / (double)c.subtasks : 0, (long long)c.tokens);
+        else fprintf(out, "null}\n");
+    } else {
+        fprintf(out, "runtime benchmark (map-reduce, 1-token chunks, 4 nodes, in-process transport)\n");
+        fprintf(out, "  %-26s %10s %10s %14s %12s\n", "backend / dispatch", "subtasks", "wall ms",
+                "subtasks/s", "us/subtask");
+        fprintf(out, "  %-26s %10lld %10.1f %14.0f %12.2f\n", "echo / assign (fast)",
+                (long long)a.subtasks, a.wall_ms, ra, a.subtasks ? a.wall_ms * 1e3 / (double)a.subtasks : 0);
+        fprintf(out, "  %-26s %10lld %10.1f %14.0f %12.2f\n", "echo / round-robin",
+                (long long)b.subtasks, b.wall_ms, rb, b.subtasks ? b.wall_ms * 1e3 / (double)b.subtasks : 0);
+        if (have_real && c.ok)
+            fprintf(out, "  %-26s %10lld %10.1f %14.1f %12.1f  (16 tokens each, %s)\n",
+                    "stories260K / assign", (long long)c.subtasks, c.wall_ms, rc,
+                    c.subtasks ? c.wall_ms * 1e3 / (double)c.subtasks : 0, model);
+        else if (o->real_subtasks > 0)
+            fprintf(out, "  real model skipped: %s not found\n", model);
+    }
+    return a.ok && b.ok && (!have_real || c.ok) ? 0 : 1;
+}
