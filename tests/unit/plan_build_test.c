@@ -1,0 +1,296 @@
+/* plan_build_test.c: the subtask DAG of each strategy (names, kinds,
+ * dependencies, groups, levels, outputs, estimates) and prompt rendering
+ * from dependency outputs, including injection safety and alloc failures. */
+#include <string.h>
+
+#include "check.h"
+#include "core/core_int.h"
+#include "swarm/plan.h"
+
+static swarm_plan *build(const char *json, swarm_task **out_task)
+{
+    swarm_task *t = NULL;
+    swarm_plan *p = NULL;
+    swarm_diag d = {{0}};
+    swarm_err rc = swarm_task_parse(json, strlen(json), &t, &d);
+    if (rc == SWARM_OK) rc = swarm_plan_build(t, &p, &d);
+    if (rc != SWARM_OK) {
+        print_error("%s\n  %s\n", d.msg, json);
+        fail();
+    }
+    if (out_task) *out_task = t;
+    else swarm_task_destroy(t);
+    return p;
+}
+
+static char *render(const swarm_plan *p, size_t i, const char *const *outs)
+{
+    char *s = NULL;
+    CHECK_OK(swarm_plan_render(p, i, outs, &s));
+    return s;
+}
+
+/* Every plan: ids are positions and dependencies point backwards. */
+static void check_topological(const swarm_plan *p)
+{
+    for (size_t i = 0; i < swarm_plan_count(p); i++) {
+        const swarm_subtask *s = swarm_plan_get(p, i);
+        assert_int_equal(s->id, (int32_t)i);
+        for (size_t j = 0; j < s->n_deps; j++) assert_true(s->deps[j] < s->id);
+        assert_true(s->est_tokens > 0);
+        assert_int_equal(s->redundancy >= 1, 1);
+    }
+    assert_null(swarm_plan_get(p, swarm_plan_count(p)));
+}
+
+static void test_single(void **state)
+{
+    (void)state;
+    swarm_plan *p = build("{\"input\": \"Tom had a dog.\", \"prompt\": \"Story: {{input}} Then\", "
+                          "\"redundancy\": 2, \"limits\": {\"max_tokens\": 10}}",
+                          NULL);
+    check_topological(p);
+    assert_int_equal(swarm_plan_count(p), 1);
+    const swarm_subtask *s = swarm_plan_get(p, 0);
+    assert_string_equal(s->name, "main");
+    assert_string_equal(s->prompt, "Story: Tom had a dog. Then");
+    assert_string_equal(s->skill, "general");
+    assert_int_equal(s->redundancy, 2);
+    assert_int_equal(s->max_tokens, 10);
+    assert_int_equal(s->est_tokens, 6 + 10);
+    assert_true(s->is_output);
+    assert_int_equal(s->level, -1);
+    char *r = render(p, 0, NULL);
+    assert_string_equal(r, s->prompt);
+    swarm_free(r);
+    swarm_plan_destroy(p);
+}
+
+static void test_ensemble_classify(void **state)
+{
+    (void)state;
+    swarm_plan *p = build("{\"input\": \"Lily had fun.\", \"kind\": \"classify\", \"skill\": \"s\","
+                          " \"labels\": [\" good\", \" bad\"], \"prompt\": \"{{input}} It was\","
+                          " \"decomposition\": {\"strategy\": \"ensemble\", \"k\": 4}}",
+                          NULL);
+    check_topological(p);
+    assert_int_equal(swarm_plan_count(p), 4);
+    for (size_t i = 0; i < 4; i++) {
+        const swarm_subtask *s = swarm_plan_get(p, i);
+        char name[16];
+        snprintf(name, sizeof(name), "member-%zu", i);
+        assert_string_equal(s->name, name);
+        assert_int_equal(s->kind, SWARM_SUBTASK_CLASSIFY);
+        assert_int_equal(s->n_labels, 2);
+        assert_string_equal(s->labels[0], " good");
+        assert_string_equal(s->labels[1], " bad");
+        assert_string_equal(s->prompt, "Lily had fun. It was");
+        assert_int_equal(s->n_deps, 0);
+        assert_int_equal(s->group, 0);
+        assert_true(s->is_output);
+    }
+    swarm_plan_destroy(p);
+}
+
+static void test_map_reduce(void **state)
+{
+    (void)state;
+    swarm_task *t = NULL;
+    swarm_plan *p = build("{\"input\": \"One. Two. Three. Four. Five.\", \"kind\": \"generate\","
+                          " \"decomposition\": {\"strategy\": \"map-reduce\","
+                          " \"chunk\": {\"by\": \"sentences\", \"size\": 2, \"overlap\": 1},"
+                          " \"map_prompt\": \"Part: {{chunk}}\","
+                          " \"reduce_prompt\": \"All of {{input}} gives: {{results}} End\"}}",
+                          &t);
+    check_topological(p);
+    assert_int_equal(swarm_task_decomp(t), SWARM_DECOMP_MAP_REDUCE);
+    assert_int_equal(swarm_plan_decomp(p), SWARM_DECOMP_MAP_REDUCE);
+    swarm_task_destroy(t); /* the plan owns copies */
+    assert_int_equal(swarm_plan_count(p), 5);
+    const char *want[] = {"Part: One. Two.", "Part: Two. Three.", "Part: Three. Four.",
+                          "Part: Four. Five."};
+    for (size_t i = 0; i < 4; i++) {
+        const swarm_subtask *s = swarm_plan_get(p, i);
+        assert_string_equal(s->prompt, want[i]);
+        assert_false(s->is_output);
+        assert_int_equal(s->group, 0);
+        assert_int_equal(s->n_deps, 0);
+    }
+    const swarm_subtask *r = swarm_plan_get(p, 4);
+    assert_string_equal(r->name, "reduce");
+    assert_int_equal(r->n_deps, 4);
+    for (size_t j = 0; j < 4; j++) assert_int_equal(r->deps[j], (int32_t)j);
+    assert_true(r->is_output);
+    assert_int_equal(r->group, 1);
+    const char *outs[5] = {"A", "B", "C", "D", NULL};
+    char *txt = render(p, 4, outs);
+    assert_string_equal(txt, "All of One. Two. Three. Four. Five. gives: A\n\nB\n\nC\n\nD End");
+    swarm_free(txt);
+    /* A dependency not done yet: refused. */
+    outs[2] = NULL;
+    char *none = NULL;
+    CHECK_ERR(swarm_plan_render(p, 4, outs, &none), SWARM_EINVAL);
+    assert_null(none);
+    CHECK_ERR(swarm_plan_render(p, 4, NULL, &none), SWARM_EINVAL);
+    CHECK_ERR(swarm_plan_render(p, 5, outs, &none), SWARM_EINVAL);
+    swarm_plan_destroy(p);
+}
+
+static void test_map_only_classify(void **state)
+{
+    (void)state;
+    /* Without reduce_prompt the maps are the results (aggregated by the spec). */
+    swarm_plan *p = build("{\"input\": \"a b c d e\", \"kind\": \"classify\", \"labels\": [\"x\", "
+                          "\"y\"], \"decomposition\": {\"strategy\": \"map-reduce\", \"chunk\": "
+                          "{\"by\": \"tokens\", \"size\": 2}, \"map_prompt\": \"{{chunk}}\"}}",
+                          NULL);
+    assert_int_equal(swarm_plan_count(p), 3);
+    for (size_t i = 0; i < 3; i++) {
+        const swarm_subtask *s = swarm_plan_get(p, i);
+        assert_true(s->is_output);
+        assert_int_equal(s->kind, SWARM_SUBTASK_CLASSIFY);
+        assert_int_equal(s->n_labels, 2);
+    }
+    assert_string_equal(swarm_plan_get(p, 2)->prompt, "e");
+    swarm_plan_destroy(p);
+}
+
+static void test_map_reduce_empty_input(void **state)
+{
+    (void)state;
+    const char *j = "{\"input\": \"  \\n \", \"decomposition\": {\"strategy\": \"map-reduce\","
+                    " \"chunk\": {\"by\": \"paragraphs\", \"size\": 1}, \"map_prompt\": "
+                    "\"{{chunk}}\", \"reduce_prompt\": \"{{results}}\"}}";
+    swarm_task *t = NULL;
+    swarm_plan *p = NULL;
+    swarm_diag d = {{0}};
+    CHECK_OK(swarm_task_parse(j, strlen(j), &t, &d));
+    CHECK_ERR(swarm_plan_build(t, &p, &d), SWARM_EINVAL);
+    assert_null(p);
+    assert_non_null(strstr(d.msg, "input is empty"));
+    swarm_task_destroy(t);
+}
+
+static void test_pipeline_order_and_render(void **state)
+{
+    (void)state;
+    /* Declared out of order: "final" first; plan order must be topological
+     * and otherwise follow declaration order. */
+    swarm_plan *p = build(
+        "{\"input\": \"a cat\", \"skill\": \"story\", \"decomposition\": {\"strategy\": "
+        "\"pipeline\", \"steps\": ["
+        " {\"name\": \"final\", \"prompt\": \"{{steps.mid}} / {{steps.start}} / {{results}}\","
+        "  \"depends_on\": [\"start\", \"mid\"], \"kind\": \"classify\", \"labels\": [\"p\", \"q\"]},"
+        " {\"name\": \"start\", \"prompt\": \"There was {{input}}.\", \"max_tokens\": 5},"
+        " {\"name\": \"side\", \"prompt\": \"Side {{input}}\", \"skill\": \"other\"},"
+        " {\"name\": \"mid\", \"prompt\": \"{{ steps.start }} Then {{input}}\", \"depends_on\": "
+        "[\"start\"]}]}}",
+        NULL);
+    check_topological(p);
+    assert_int_equal(swarm_plan_count(p), 4);
+    const char *order[] = {"start", "side", "mid", "final"};
+    for (size_t i = 0; i < 4; i++) assert_string_equal(swarm_plan_get(p, i)->name, order[i]);
+    const swarm_subtask *start = swarm_plan_get(p, 0), *side = swarm_plan_get(p, 1),
+                        *mid = swarm_plan_get(p, 2), *fin = swarm_plan_get(p, 3);
+    assert_string_equal(start->prompt, "There was a cat.");
+    assert_int_equal(start->max_tokens, 5);
+    assert_false(start->is_output);
+    assert_true(side->is_output); /* a sink */
+    assert_string_equal(side->skill, "other");
+    assert_string_equal(mid->skill, "story");
+    assert_false(mid->is_output);
+    assert_true(fin->is_output);
+    assert_int_equal(fin->kind, SWARM_SUBTASK_CLASSIFY);
+    assert_int_equal(fin->n_deps, 2);
+    assert_int_equal(fin->deps[0], 0);
+    assert_int_equal(fin->deps[1], 2);
+    /* Outputs that contain template syntax are not re-scanned. */
+    const char *outs[4] = {"S {{input}}", "unused", "M {{steps.start}}", NULL};
+    char *r = render(p, 2, outs);
+    assert_string_equal(r, "S {{input}} Then a cat");
+    swarm_free(r);
+    r = render(p, 3, outs);
+    assert_string_equal(r, "M {{steps.start}} / S {{input}} / S {{input}}\n\nM {{steps.start}}");
+    swarm_free(r);
+    swarm_plan_destroy(p);
+}
+
+static void test_cascade(void **state)
+{
+    (void)state;
+    /* The input itself holds "{{": prompts are final and never re-rendered. */
+    swarm_task *t = NULL;
+    swarm_plan *p = build("{\"input\": \"odd {{ text\", \"kind\": \"classify\", \"labels\": "
+                          "[\" good\", \" bad\"], \"decomposition\": {\"strategy\": \"cascade\", "
+                          "\"levels\": 3, \"threshold\": 0.75}}",
+                          &t);
+    check_topological(p);
+    assert_true(swarm_task_cascade_threshold(t) == 0.75);
+    swarm_task_destroy(t);
+    assert_int_equal(swarm_plan_count(p), 3);
+    for (size_t i = 0; i < 3; i++) {
+        const swarm_subtask *s = swarm_plan_get(p, i);
+        assert_int_equal(s->level, (int32_t)i);
+        assert_string_equal(s->prompt, "odd {{ text");
+        assert_int_equal(s->n_deps, i == 0 ? 0 : 1);
+        if (i > 0) assert_int_equal(s->deps[0], (int32_t)i - 1);
+        char *r = render(p, i, NULL);
+        assert_string_equal(r, "odd {{ text");
+        swarm_free(r);
+    }
+    swarm_plan_destroy(p);
+}
+
+static void test_alloc_failures(void **state)
+{
+    (void)state;
+    const char *tasks[] = {
+        "{\"input\": \"a b c d e f\", \"decomposition\": {\"strategy\": \"map-reduce\", \"chunk\": "
+        "{\"by\": \"tokens\", \"size\": 2, \"overlap\": 1}, \"map_prompt\": \"{{chunk}}\", "
+        "\"reduce_prompt\": \"{{results}}\"}}",
+        "{\"input\": \"x\", \"decomposition\": {\"strategy\": \"pipeline\", \"steps\": [{\"name\": "
+        "\"a\", \"prompt\": \"{{input}}\"}, {\"name\": \"b\", \"prompt\": \"{{steps.a}}\", "
+        "\"depends_on\": [\"a\"]}]}}",
+        "{\"input\": \"x\", \"kind\": \"classify\", \"labels\": [\"a\", \"b\"], \"decomposition\": "
+        "{\"strategy\": \"ensemble\", \"k\": 5}}",
+    };
+    for (size_t k = 0; k < sizeof(tasks) / sizeof(tasks[0]); k++) {
+        bool done = false;
+        for (long i = 0; i < 500 && !done; i++) {
+            swarm_task *t = NULL;
+            swarm_plan *p = NULL;
+            sw_alloc_fail_after(i);
+            swarm_err rc = swarm_task_parse(tasks[k], strlen(tasks[k]), &t, NULL);
+            if (rc == SWARM_OK) rc = swarm_plan_build(t, &p, NULL);
+            sw_alloc_fail_after(-1);
+            if (rc == SWARM_OK) {
+                done = true;
+                const char *outs[8] = {"o", "o", "o", "o", "o", "o", "o", "o"};
+                char *r = NULL;
+                CHECK_OK(swarm_plan_render(p, swarm_plan_count(p) - 1, outs, &r));
+                swarm_free(r);
+            } else {
+                assert_int_equal(rc, SWARM_ENOMEM);
+                assert_null(p);
+            }
+            swarm_plan_destroy(p);
+            swarm_task_destroy(t);
+        }
+        assert_true(done);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_single),
+        cmocka_unit_test(test_ensemble_classify),
+        cmocka_unit_test(test_map_reduce),
+        cmocka_unit_test(test_map_only_classify),
+        cmocka_unit_test(test_map_reduce_empty_input),
+        cmocka_unit_test(test_pipeline_order_and_render),
+        cmocka_unit_test(test_cascade),
+        cmocka_unit_test(test_alloc_failures),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
