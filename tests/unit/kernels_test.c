@@ -21,6 +21,7 @@
 #include "check.h"
 #include "core/core_int.h"
 #include "engine/kernels/kernels.h"
+#include "engine/kernels/kernels_int.h"
 
 static const uint32_t supported[] = {SW_TYPE_F32,  SW_TYPE_F16,  SW_TYPE_BF16, SW_TYPE_Q8_0,
                                      SW_TYPE_Q4_0, SW_TYPE_Q4_K, SW_TYPE_Q6_K, SW_TYPE_Q4_1,
@@ -503,6 +504,44 @@ static void test_matmul_simd_vs_ref(void **state)
     assert_true(sw_kernels_select("auto"));
 }
 
+/* SIMD activation quantizers must produce the very bytes the scalar ones do
+ * (the integer dot products are then equal across paths). */
+static void test_act_quant_identical(void **state)
+{
+    (void)state;
+    const sw_kernel_table *tabs[] = {sw_kernels_avx2(), sw_kernels_avx512()};
+    int64_t n = 2048 + 32; /* whole Q8_K blocks for the K path use 2048 */
+    float *x = malloc(sizeof(float) * (size_t)n);
+    uint8_t *a = malloc((size_t)n * 4), *b = malloc((size_t)n * 4);
+    for (int round = 0; round < 6; round++) {
+        fill_normal(x, n, round == 0 ? 1.0f : 0.01f * (float)round);
+        if (round == 1) memset(x, 0, 256 * sizeof(float));             /* zero blocks */
+        if (round == 2) for (int i = 0; i < 64; i++) x[i] = (float)(i % 7) - 3.0f; /* ties */
+        if (round == 3) { x[5] = 4.0f; x[9] = -4.0f; }                 /* +-amax, first wins */
+        if (round == 4) { x[5] = -4.0f; x[9] = 4.0f; }
+        for (size_t k = 0; k < 2; k++) {
+            if (tabs[k] == NULL) continue;
+            for (int act = SW_ACT_Q8_0; act < SW_ACT_COUNT; act++) {
+                if (tabs[k]->act[act] == NULL) continue;
+                int64_t len = act == SW_ACT_Q8_K ? 2048 : act == SW_ACT_BF16 ? n - 3 : n;
+                size_t bytes = sw_act_row_bytes((enum sw_act)act, len);
+                memset(a, 0xAA, bytes);
+                memset(b, 0x55, bytes);
+                sw_kernels_ref.act[act](x, a, len);
+                tabs[k]->act[act](x, b, len);
+                if (memcmp(a, b, bytes) != 0) {
+                    print_error("%s act %d round %d differs from the scalar quantizer\n", tabs[k]->name, act,
+                                round);
+                    fail();
+                }
+            }
+        }
+    }
+    free(x);
+    free(a);
+    free(b);
+}
+
 static void test_select(void **state)
 {
     (void)state;
@@ -670,6 +709,7 @@ int main(void)
         cmocka_unit_test(test_reference_files),
         cmocka_unit_test(test_matmul_ref_vs_double),
         cmocka_unit_test(test_matmul_simd_vs_ref),
+        cmocka_unit_test(test_act_quant_identical),
         cmocka_unit_test(test_select),
         cmocka_unit_test(test_bench),
     };

@@ -6,6 +6,8 @@
  * blocks are unpacked once per T tokens and activation blocks loaded once
  * per R rows. Integer sums equal the reference's; float order differs.
  */
+#include <string.h>
+
 #include "kernels_int.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -417,6 +419,102 @@ INL void k_q6_k(KARGS, const int R, const int T)
         UNR for (int t = 0; t < T; t++) res[r * MAXT + t] = hsum16(acc[r][t]);
 }
 
+/* ---- activation quantizers: bit-identical to the scalar ones (same float
+ * operations, round-to-nearest-even conversions) ---- */
+
+static void act_q8_0(const float *x, void *dst, int64_t n)
+{
+    blk_q8_0 *b = dst;
+    const __m512 sign = _mm512_set1_ps(-0.0f);
+    for (int64_t i = 0; i < n / QK32; i++, x += QK32) {
+        __m512 v0 = _mm512_loadu_ps(x), v1 = _mm512_loadu_ps(x + 16);
+        __m512 a = _mm512_max_ps(_mm512_andnot_ps(sign, v0), _mm512_andnot_ps(sign, v1));
+        float amax = _mm512_reduce_max_ps(a);
+        float d = amax / 127.0f;
+        float id = d != 0.0f ? 1.0f / d : 0.0f;
+        b[i].d = sw_f32_to_fp16(d);
+        __m512 vid = _mm512_set1_ps(id);
+        __m128i q0 = _mm512_cvtsepi32_epi8(_mm512_cvtps_epi32(_mm512_mul_ps(v0, vid)));
+        __m128i q1 = _mm512_cvtsepi32_epi8(_mm512_cvtps_epi32(_mm512_mul_ps(v1, vid)));
+        _mm_storeu_si128((__m128i *)b[i].qs, q0);
+        _mm_storeu_si128((__m128i *)(b[i].qs + 16), q1);
+    }
+}
+
+static void act_q8_1(const float *x, void *dst, int64_t n)
+{
+    blk_q8_1 *b = dst;
+    const __m512 sign = _mm512_set1_ps(-0.0f);
+    for (int64_t i = 0; i < n / QK32; i++, x += QK32) {
+        __m512 v0 = _mm512_loadu_ps(x), v1 = _mm512_loadu_ps(x + 16);
+        __m512 a = _mm512_max_ps(_mm512_andnot_ps(sign, v0), _mm512_andnot_ps(sign, v1));
+        float amax = _mm512_reduce_max_ps(a);
+        float d = amax / 127.0f;
+        float id = d != 0.0f ? 1.0f / d : 0.0f;
+        __m512 vid = _mm512_set1_ps(id);
+        __m512i i0 = _mm512_cvtps_epi32(_mm512_mul_ps(v0, vid));
+        __m512i i1 = _mm512_cvtps_epi32(_mm512_mul_ps(v1, vid));
+        _mm_storeu_si128((__m128i *)b[i].qs, _mm512_cvtsepi32_epi8(i0));
+        _mm_storeu_si128((__m128i *)(b[i].qs + 16), _mm512_cvtsepi32_epi8(i1));
+        int sum = _mm512_reduce_add_epi32(_mm512_add_epi32(i0, i1));
+        b[i].d = sw_f32_to_fp16(d);
+        b[i].s = sw_f32_to_fp16((float)sum * d);
+    }
+}
+
+static void act_q8_k(const float *x, void *dst, int64_t n)
+{
+    blk_q8_k *b = dst;
+    const __m512 sign = _mm512_set1_ps(-0.0f);
+    for (int64_t i = 0; i < n / QKK; i++, x += QKK) {
+        __m512 a = _mm512_setzero_ps();
+        for (int k = 0; k < 16; k++) a = _mm512_max_ps(a, _mm512_andnot_ps(sign, _mm512_loadu_ps(x + 16 * k)));
+        float amax = _mm512_reduce_max_ps(a);
+        if (amax == 0.0f) {
+            memset(&b[i], 0, sizeof(b[i]));
+            continue;
+        }
+        /* the first element of largest magnitude gives the sign, as in the
+         * scalar loop (which keeps the first strict maximum) */
+        __m512 va = _mm512_set1_ps(amax);
+        float max = 0.0f;
+        for (int k = 0; k < 16; k++) {
+            __mmask16 m = _mm512_cmp_ps_mask(_mm512_andnot_ps(sign, _mm512_loadu_ps(x + 16 * k)), va, _CMP_EQ_OQ);
+            if (m) {
+                max = x[16 * k + __builtin_ctz(m)];
+                break;
+            }
+        }
+        float iscale = -127.0f / max;
+        __m512 vs = _mm512_set1_ps(iscale);
+        const __m512i lim = _mm512_set1_epi32(127);
+        for (int k = 0; k < 16; k++) {
+            __m512i q = _mm512_min_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(x + 16 * k), vs)), lim);
+            _mm_storeu_si128((__m128i *)(b[i].qs + 16 * k), _mm512_cvtsepi32_epi8(q));
+            b[i].bsums[k] = (int16_t)_mm512_reduce_add_epi32(q);
+        }
+        b[i].d = 1.0f / iscale;
+    }
+}
+
+static void act_bf16(const float *x, void *dst, int64_t n)
+{
+    uint16_t *h = dst;
+    int64_t i = 0;
+    const __m512i one = _mm512_set1_epi32(1), bias = _mm512_set1_epi32(0x7fff);
+    const __m512i absmask = _mm512_set1_epi32(0x7fffffff), inf = _mm512_set1_epi32(0x7f800000);
+    for (; i + 16 <= n; i += 16) {
+        __m512i u = _mm512_loadu_si512(x + i);
+        __m512i r = _mm512_srli_epi32(
+            _mm512_add_epi32(_mm512_add_epi32(u, bias), _mm512_and_si512(_mm512_srli_epi32(u, 16), one)), 16);
+        /* NaN: keep it a (quiet) NaN */
+        __mmask16 nan = _mm512_cmpgt_epi32_mask(_mm512_and_si512(u, absmask), inf);
+        r = _mm512_mask_mov_epi32(r, nan, _mm512_or_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(0x40)));
+        _mm256_storeu_si256((__m256i *)(h + i), _mm512_cvtepi32_epi16(r));
+    }
+    for (; i < n; i++) h[i] = sw_f32_to_bf16(x[i]);
+}
+
 /* ---- tiles ---- */
 
 /*
@@ -483,6 +581,7 @@ static const sw_kernel_table table_avx512 = {
             [SW_TYPE_Q4_K] = tile_q4_k,
             [SW_TYPE_Q6_K] = tile_q6_k,
         },
+    .act = {[SW_ACT_Q8_0] = act_q8_0, [SW_ACT_Q8_K] = act_q8_k, [SW_ACT_BF16] = act_bf16, [SW_ACT_Q8_1] = act_q8_1},
 };
 
 /* The same without AVX512_BF16 (e.g. Ice Lake): BF16 takes the AVX2 tile. */

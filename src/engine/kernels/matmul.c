@@ -88,6 +88,25 @@ static void mm_worker(void *arg, int ith, int nth)
     }
 }
 
+typedef struct act_job {
+    sw_act_fn q;
+    const float *x;
+    int64_t cols, n_tok;
+    uint8_t *buf;
+    size_t stride;
+    _Atomic int64_t next;
+} act_job;
+
+static void act_worker(void *arg, int ith, int nth)
+{
+    act_job *j = arg;
+    for (;;) {
+        int64_t t = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed);
+        if (t >= j->n_tok) break;
+        j->q(j->x + t * j->cols, j->buf + (size_t)t * j->stride, j->cols);
+    }
+}
+
 void sw_matmul(sw_pool *pool, float *out, const void *W, uint32_t type, int64_t rows,
                int64_t cols, const float *x, int64_t n_tok)
 {
@@ -108,7 +127,14 @@ void sw_matmul(sw_pool *pool, float *out, const void *W, uint32_t type, int64_t 
         x_stride = sw_act_row_bytes(a, cols);
         SWARM_ASSERT(cap >= x_stride * (size_t)n_tok); /* sw_pool_reserve was not called */
         sw_act_fn q = tbl->act[a] ? tbl->act[a] : sw_kernels_ref.act[a];
-        for (int64_t t = 0; t < n_tok; t++) q(x + t * cols, buf + (size_t)t * x_stride, cols);
+        if (n_tok >= 8 && sw_pool_threads(pool) > 1) {
+            /* prompt batches: quantize the tokens in parallel too */
+            act_job aj = {.q = q, .x = x, .cols = cols, .n_tok = n_tok, .buf = buf, .stride = x_stride};
+            atomic_init(&aj.next, 0);
+            sw_pool_run_optional(pool, act_worker, &aj);
+        } else {
+            for (int64_t t = 0; t < n_tok; t++) q(x + t * cols, buf + (size_t)t * x_stride, cols);
+        }
         X = buf;
     }
 
