@@ -276,6 +276,12 @@ static inline void axpy4(float *restrict o, float a0, float a1, float a2, float 
     for (; i < n; i++) o[i] += (a0 * v0[i] + a1 * v1[i]) + (a2 * v2[i] + a3 * v3[i]);
 }
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#define ATT_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define ATT_CLONES
+#endif
+
 typedef struct att_job {
     sw_fwd *f;
     int32_t layer, n_tok, pos0;
@@ -290,7 +296,7 @@ typedef struct att_job {
  * Built for AVX2 as well as the baseline; the loader picks one at start-up.
  * Without FMA contraction (ISO C mode) both give the same bits.
  */
-__attribute__((target_clones("avx2", "default")))
+ATT_CLONES
 static void attention_worker(void *arg, int ith, int nth)
 {
     const att_job *j = arg;
