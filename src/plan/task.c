@@ -128,9 +128,10 @@ static swarm_err parse_labels(const json_t *obj, const char *where, swarm_subtas
         l[i] = json_string_value(e);
         for (size_t j = 0; j < i; j++) {
             if (strcmp(l[i], l[j]) == 0) {
+                const char *dup = l[i]; /* owned by the JSON tree, not by l */
                 sw_free(l);
                 return sw_diag_set(d, SWARM_EFORMAT, "%slabels[%zu] repeats \"%s\"", where, i,
-                                   l[i]);
+                                   dup);
             }
         }
     }
