@@ -5,6 +5,8 @@
  * Integer sums match the scalar reference exactly; only the order of the
  * float accumulation differs.
  */
+#include <string.h>
+
 #include "kernels_int.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -146,6 +148,189 @@ static float dot_q4_0(int64_t n, const blk_q4_0 *a, const blk_q8_0 *b)
     return hsum8(_mm256_add_ps(acc0, acc1));
 }
 
+/* 32 bits -> 32 bytes, 0xFF where the bit is set */
+static inline __m256i bits_to_bytes(const uint8_t qh[4])
+{
+    uint32_t h;
+    __builtin_memcpy(&h, qh, 4);
+    const __m256i idx = _mm256_set_epi64x(0x0303030303030303, 0x0202020202020202, 0x0101010101010101, 0);
+    const __m256i sel = _mm256_set1_epi64x((long long)0x8040201008040201ull);
+    __m256i b = _mm256_shuffle_epi8(_mm256_set1_epi32((int)h), idx);
+    return _mm256_cmpeq_epi8(_mm256_and_si256(b, sel), sel);
+}
+
+static float dot_q5_0(int64_t n, const blk_q5_0 *a, const blk_q8_0 *b)
+{
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0;
+    const __m256i sixteen = _mm256_set1_epi8(16), b5 = _mm256_set1_epi8(0x10);
+    for (int64_t i = 0; i < n / QK32; i++) {
+        sw_prefetch(&a[i], 0);
+        __m256i q = _mm256_or_si256(q4_0_unpack(a[i].qs), _mm256_and_si256(bits_to_bytes(a[i].qh), b5));
+        __m256i w = _mm256_sub_epi8(q, sixteen);
+        __m256i x = _mm256_loadu_si256((const __m256i *)b[i].qs);
+        __m256i p = dot_us8(_mm256_sign_epi8(w, w), _mm256_sign_epi8(x, w));
+        __m256 d = _mm256_set1_ps(h2f(a[i].d) * h2f(b[i].d));
+        if (i & 1)
+            acc1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), d, acc1);
+        else
+            acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), d, acc0);
+    }
+    return hsum8(_mm256_add_ps(acc0, acc1));
+}
+
+static inline float dot_qx_1(int64_t n, const uint8_t *w, const blk_q8_1 *b, int five)
+{
+    __m256 acc = _mm256_setzero_ps();
+    const __m256i b5 = _mm256_set1_epi8(0x10);
+    const size_t bsz = five ? sizeof(blk_q5_1) : sizeof(blk_q4_1);
+    float macc = 0.0f;
+    for (int64_t i = 0; i < n / QK32; i++, w += bsz) {
+        sw_prefetch(w, 0);
+        __m256i q;
+        float d, m;
+        if (five) {
+            const blk_q5_1 *a = (const blk_q5_1 *)w;
+            q = _mm256_or_si256(q4_0_unpack(a->qs), _mm256_and_si256(bits_to_bytes(a->qh), b5));
+            d = h2f(a->d);
+            m = h2f(a->m);
+        } else {
+            const blk_q4_1 *a = (const blk_q4_1 *)w;
+            q = q4_0_unpack(a->qs);
+            d = h2f(a->d);
+            m = h2f(a->m);
+        }
+        __m256i p = dot_us8(q, _mm256_loadu_si256((const __m256i *)b[i].qs));
+        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(d * h2f(b[i].d)), acc);
+        macc += m * h2f(b[i].s);
+    }
+    return hsum8(acc) + macc;
+}
+static float dot_q4_1(int64_t n, const uint8_t *w, const blk_q8_1 *b) { return dot_qx_1(n, w, b, 0); }
+static float dot_q5_1(int64_t n, const uint8_t *w, const blk_q8_1 *b) { return dot_qx_1(n, w, b, 1); }
+
+/* ---- activation quantizers, bit-identical to the scalar ones ---- */
+
+static inline float hmax8(__m256 v)
+{
+    __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+    m = _mm_max_ss(m, _mm_movehdup_ps(m));
+    return _mm_cvtss_f32(m);
+}
+
+/* 4 x 8 int32 (each within int8 range) -> 32 int8 in order */
+static inline __m256i pack32(__m256i a, __m256i b, __m256i c, __m256i d)
+{
+    __m256i p = _mm256_packs_epi16(_mm256_packs_epi32(a, b), _mm256_packs_epi32(c, d));
+    return _mm256_permutevar8x32_epi32(p, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+}
+
+static inline float q8_block(const float *x, int8_t *qs, int *sum)
+{
+    const __m256 sign = _mm256_set1_ps(-0.0f);
+    __m256 v[4], a = _mm256_setzero_ps();
+    for (int k = 0; k < 4; k++) {
+        v[k] = _mm256_loadu_ps(x + 8 * k);
+        a = _mm256_max_ps(a, _mm256_andnot_ps(sign, v[k]));
+    }
+    float d = hmax8(a) / 127.0f;
+    float id = d != 0.0f ? 1.0f / d : 0.0f;
+    __m256 vid = _mm256_set1_ps(id);
+    __m256i q[4];
+    for (int k = 0; k < 4; k++) q[k] = _mm256_cvtps_epi32(_mm256_mul_ps(v[k], vid));
+    _mm256_storeu_si256((__m256i *)qs, pack32(q[0], q[1], q[2], q[3]));
+    if (sum) {
+        __m256i s = _mm256_add_epi32(_mm256_add_epi32(q[0], q[1]), _mm256_add_epi32(q[2], q[3]));
+        __m128i t = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+        t = _mm_add_epi32(t, _mm_unpackhi_epi64(t, t));
+        t = _mm_add_epi32(t, _mm_shuffle_epi32(t, 1));
+        *sum = _mm_cvtsi128_si32(t);
+    }
+    return d;
+}
+
+static void act_q8_0(const float *x, void *dst, int64_t n)
+{
+    blk_q8_0 *b = dst;
+    for (int64_t i = 0; i < n / QK32; i++) b[i].d = sw_f32_to_fp16(q8_block(x + QK32 * i, b[i].qs, NULL));
+}
+
+static void act_q8_1(const float *x, void *dst, int64_t n)
+{
+    blk_q8_1 *b = dst;
+    for (int64_t i = 0; i < n / QK32; i++) {
+        int sum = 0;
+        float d = q8_block(x + QK32 * i, b[i].qs, &sum);
+        b[i].d = sw_f32_to_fp16(d);
+        b[i].s = sw_f32_to_fp16((float)sum * d);
+    }
+}
+
+static void act_q8_k(const float *x, void *dst, int64_t n)
+{
+    blk_q8_k *b = dst;
+    const __m256 sign = _mm256_set1_ps(-0.0f);
+    for (int64_t i = 0; i < n / QKK; i++, x += QKK) {
+        __m256 a = _mm256_setzero_ps();
+        for (int k = 0; k < 32; k++) a = _mm256_max_ps(a, _mm256_andnot_ps(sign, _mm256_loadu_ps(x + 8 * k)));
+        float amax = hmax8(a);
+        if (amax == 0.0f) {
+            memset(&b[i], 0, sizeof(b[i]));
+            continue;
+        }
+        /* the first element of largest magnitude gives the sign (scalar rule) */
+        __m256 va = _mm256_set1_ps(amax);
+        float max = 0.0f;
+        for (int k = 0; k < 32; k++) {
+            int m = _mm256_movemask_ps(_mm256_cmp_ps(_mm256_andnot_ps(sign, _mm256_loadu_ps(x + 8 * k)), va, _CMP_EQ_OQ));
+            if (m) {
+                max = x[8 * k + __builtin_ctz((unsigned)m)];
+                break;
+            }
+        }
+        float iscale = -127.0f / max;
+        __m256 vs = _mm256_set1_ps(iscale);
+        const __m256i lim = _mm256_set1_epi32(127);
+        for (int k = 0; k < 8; k++) {
+            __m256i q[4];
+            for (int j = 0; j < 4; j++)
+                q[j] = _mm256_min_epi32(_mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x + 32 * k + 8 * j), vs)), lim);
+            _mm256_storeu_si256((__m256i *)(b[i].qs + 32 * k), pack32(q[0], q[1], q[2], q[3]));
+            for (int g = 0; g < 2; g++) {
+                __m256i s = _mm256_add_epi32(q[2 * g], q[2 * g + 1]);
+                __m128i t = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+                t = _mm_add_epi32(t, _mm_unpackhi_epi64(t, t));
+                t = _mm_add_epi32(t, _mm_shuffle_epi32(t, 1));
+                b[i].bsums[2 * k + g] = (int16_t)_mm_cvtsi128_si32(t);
+            }
+        }
+        b[i].d = 1.0f / iscale;
+    }
+}
+
+static void act_bf16(const float *x, void *dst, int64_t n)
+{
+    uint16_t *h = dst;
+    int64_t i = 0;
+    const __m256i one = _mm256_set1_epi32(1), bias = _mm256_set1_epi32(0x7fff);
+    const __m256i absmask = _mm256_set1_epi32(0x7fffffff), inf = _mm256_set1_epi32(0x7f800000);
+    const __m256i qnan = _mm256_set1_epi32(0x40);
+    for (; i + 16 <= n; i += 16) {
+        __m256i r[2];
+        for (int k = 0; k < 2; k++) {
+            __m256i u = _mm256_loadu_si256((const __m256i *)(x + i + 8 * k));
+            __m256i v = _mm256_srli_epi32(
+                _mm256_add_epi32(_mm256_add_epi32(u, bias), _mm256_and_si256(_mm256_srli_epi32(u, 16), one)), 16);
+            __m256i nan = _mm256_cmpgt_epi32(_mm256_and_si256(u, absmask), inf);
+            r[k] = _mm256_blendv_epi8(v, _mm256_or_si256(_mm256_srli_epi32(u, 16), qnan), nan);
+        }
+        /* values are < 65536: unsigned pack is exact; fix the lane order */
+        __m256i p = _mm256_permute4x64_epi64(_mm256_packus_epi32(r[0], r[1]), 0xD8);
+        _mm256_storeu_si256((__m256i *)(h + i), p);
+    }
+    for (; i < n; i++) h[i] = sw_f32_to_bf16(x[i]);
+}
+
 /* ---- K-quants against Q8_K ---- */
 
 static float dot_q4_k(int64_t n, const blk_q4_k *a, const blk_q8_k *b)
@@ -227,6 +412,9 @@ AVX2_TILE(f16, uint16_t, float)
 AVX2_TILE(bf16, uint16_t, uint16_t)
 AVX2_TILE(q8_0, blk_q8_0, blk_q8_0)
 AVX2_TILE(q4_0, blk_q4_0, blk_q8_0)
+AVX2_TILE(q5_0, blk_q5_0, blk_q8_0)
+AVX2_TILE(q4_1, uint8_t, blk_q8_1)
+AVX2_TILE(q5_1, uint8_t, blk_q8_1)
 AVX2_TILE(q4_k, blk_q4_k, blk_q8_k)
 AVX2_TILE(q6_k, blk_q6_k, blk_q8_k)
 
@@ -243,7 +431,11 @@ static const sw_kernel_table table_avx2 = {
             [SW_TYPE_Q4_0] = sw_avx2_tile_q4_0,
             [SW_TYPE_Q4_K] = sw_avx2_tile_q4_k,
             [SW_TYPE_Q6_K] = sw_avx2_tile_q6_k,
+            [SW_TYPE_Q5_0] = sw_avx2_tile_q5_0,
+            [SW_TYPE_Q4_1] = sw_avx2_tile_q4_1,
+            [SW_TYPE_Q5_1] = sw_avx2_tile_q5_1,
         },
+    .act = {[SW_ACT_Q8_0] = act_q8_0, [SW_ACT_Q8_K] = act_q8_k, [SW_ACT_BF16] = act_bf16, [SW_ACT_Q8_1] = act_q8_1},
 };
 
 const sw_kernel_table *sw_kernels_avx2(void)

@@ -137,6 +137,9 @@ SW_TILE_DECL(sw_avx2_tile_q8_0);
 SW_TILE_DECL(sw_avx2_tile_q4_0);
 SW_TILE_DECL(sw_avx2_tile_q4_k);
 SW_TILE_DECL(sw_avx2_tile_q6_k);
+SW_TILE_DECL(sw_avx2_tile_q5_0);
+SW_TILE_DECL(sw_avx2_tile_q4_1);
+SW_TILE_DECL(sw_avx2_tile_q5_1);
 
 /* The currently selected table (never NULL). */
 const sw_kernel_table *sw_kernels_current(void);
