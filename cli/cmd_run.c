@@ -1,8 +1,213 @@
-/* cmd_run.c: placeholder until its issue lands; it says so and exits 2. */
+/*
+ * cmd_run.c: `swarm run TASK.json --swarm SWARM.json`: decompose, assign,
+ * execute, aggregate on the embedded runtime; prints the result and the
+ * per-subtask trace (a table, or JSON with --json) and a progress bar on a
+ * terminal. Bad input exits 2, a task that fails visibly exits 1.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
 #include "cli.h"
+#include "swarm/runtime.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: swarm run TASK.json --swarm SWARM.json [options]\n\n"
+            "Decomposes the task, assigns subtasks to the swarm's nodes, runs them with\n"
+            "failure detection and recovery, aggregates, and prints the result and trace.\n"
+            "  --swarm FILE        the swarm file (docs/swarm-file.md)\n"
+            "  --chaos SPEC        fault injection, e.g. kill=node2@150ms,p_kill=0.1,slow=node3x4,\n"
+            "                      corrupt=node1,pause=node1@1s+500ms,stuck=node4@0ms\n"
+            "  --seed S            seed for faults and sampling (printed; default from the clock)\n"
+            "  --json              one JSON object with the result, subtasks, trace and stats\n"
+            "  --journal FILE      record task and subtask transitions in a SQLite journal\n"
+            "  --dispatch POLICY   assign (default), round-robin, least-conn or priority\n"
+            "  --assign METHOD     fast (default), exact or auto (per-wave solver)\n"
+            "  --detector KIND     phi (default) or timeout\n"
+            "  --no-hedge          no hedged duplicates\n"
+            "  --no-early-stop     votes wait for every member\n"
+            "  --model PATH        use this model file on every local node (also $SWARM_MODEL)\n"
+            "  --tokenizer PATH    its tokenizer (llama2.c .bin models)\n"
+            "  --echo              replace every backend by the instant echo stub\n");
+}
+
+typedef struct progress {
+    bool on;
+    size_t shown;
+} progress;
+
+static void on_progress(void *ud, size_t done, size_t total)
+{
+    progress *p = ud;
+    if (!p->on || total == 0) return;
+    int w = 30, f = (int)((double)done / (double)total * w);
+    fprintf(stderr, "\r[%.*s%*s] %zu/%zu subtasks", f, "##############################", w - f, "",
+            done, total);
+    if (done == total) fputc('\n', stderr);
+    fflush(stderr);
+    p->shown = done;
+}
+
+static void print_text(const swarm_run_result *r, const swarm_swarm *s)
+{
+    (void)s;
+    printf("task %s (%s): %zu subtasks, seed %llu\n", r->task_name, r->decomp, r->n_subtasks,
+           (unsigned long long)r->seed);
+    if (r->status == SWARM_OK) {
+        if (r->is_text) printf("result: %s\n", r->text ? r->text : "");
+        else printf("result: %.12g\n", r->value);
+        if (r->decision) printf("decision: %s\n", r->decision);
+        if (r->winner) printf("winner: %s\n", r->winner);
+    } else {
+        printf("result: FAILED: %s\n", r->error);
+    }
+    printf("\n%-4s %-12s %-10s %5s %5s %9s %9s %6s %9s  %-14s %s\n", "#", "subtask", "node",
+           "epoch", "retry", "start_ms", "end_ms", "tokens", "energy_J", "outcome", "note");
+    for (size_t q = 0; q < r->n_trace; q++) {
+        const swarm_trace_row *t = &r->trace[q];
+        char end[32];
+        if (t->end_ms >= 0) snprintf(end, sizeof(end), "%.1f", t->end_ms);
+        else snprintf(end, sizeof(end), "-");
+        printf("%-4zu %-12.12s %-10.10s %5u %5d %9.1f %9s %6lld %9.4f  %-14s %s%s\n", q,
+               t->subtask_name, t->node_name, t->epoch, t->retry, t->start_ms, end,
+               (long long)t->tokens, t->energy_j, swarm_outcome_name(t->outcome),
+               t->hedge ? "hedge " : "", t->note ? t->note : "");
+    }
+    swarm_run_check c;
+    swarm_run_check_trace(r, &c);
+    printf("\nwall %.1f ms, energy %.4f J, tokens %lld; reassigned %d, retries %d, hedges %d, "
+           "discarded-late %d, canceled %d\n",
+           r->wall_ms, r->energy_j, (long long)r->tokens, r->n_reassigned, r->n_retries,
+           r->n_hedges, r->n_discarded, r->n_canceled);
+    printf("check: done-once %zu, duplicate-executed %zu, double-committed %zu, lost %zu, "
+           "stuck %zu, failed %zu, canceled %zu\n",
+           c.done_once, c.duplicate_executed, c.double_committed, c.lost, c.stuck, c.failed,
+           c.canceled);
+}
 
 int cmd_run(int argc, char **argv)
 {
-    (void)argc;
-    return cli_fail(CLI_EXIT_USAGE, "%s: not implemented yet", argv[0]);
+    const char *cmd = argv[0];
+    const char *task_path = NULL, *swarm_path = NULL, *model = getenv("SWARM_MODEL"),
+               *tokenizer = NULL;
+    bool json = false;
+    swarm_runtime_params p = swarm_runtime_params_default();
+    for (int a = 1; a < argc; a++) {
+        const char *s = argv[a];
+        bool has = a + 1 < argc;
+        if (cli_is_help(s)) {
+            usage(stdout);
+            return CLI_EXIT_OK;
+        } else if (strcmp(s, "--swarm") == 0 && has) {
+            swarm_path = argv[++a];
+        } else if (strcmp(s, "--chaos") == 0 && has) {
+            p.chaos = argv[++a];
+        } else if (strcmp(s, "--seed") == 0 && has) {
+            if (!cli_parse_u64(argv[++a], &p.seed) || p.seed == 0)
+                return cli_usage_error(cmd, "--seed: want a positive integer");
+        } else if (strcmp(s, "--json") == 0) {
+            json = true;
+        } else if (strcmp(s, "--journal") == 0 && has) {
+            p.journal_path = argv[++a];
+        } else if (strcmp(s, "--dispatch") == 0 && has) {
+            const char *v = argv[++a];
+            if (strcmp(v, "assign") == 0) p.dispatch = SWARM_DISPATCH_ASSIGN;
+            else if (strcmp(v, "round-robin") == 0) p.dispatch = SWARM_DISPATCH_ROUND_ROBIN;
+            else if (strcmp(v, "least-conn") == 0) p.dispatch = SWARM_DISPATCH_LEAST_CONN;
+            else if (strcmp(v, "priority") == 0) p.dispatch = SWARM_DISPATCH_PRIORITY;
+            else
+                return cli_usage_error(cmd, "--dispatch: '%s' (want assign, round-robin, "
+                                            "least-conn or priority)", v);
+        } else if (strcmp(s, "--assign") == 0 && has) {
+            const char *v = argv[++a];
+            if (strcmp(v, "fast") == 0) p.assign_method = SWARM_ASSIGN_METHOD_FAST;
+            else if (strcmp(v, "exact") == 0) p.assign_method = SWARM_ASSIGN_METHOD_EXACT;
+            else if (strcmp(v, "auto") == 0) p.assign_method = SWARM_ASSIGN_METHOD_AUTO;
+            else return cli_usage_error(cmd, "--assign: '%s' (want fast, exact or auto)", v);
+        } else if (strcmp(s, "--detector") == 0 && has) {
+            const char *v = argv[++a];
+            if (strcmp(v, "phi") == 0) p.detector = SWARM_DETECT_PHI;
+            else if (strcmp(v, "timeout") == 0) p.detector = SWARM_DETECT_TIMEOUT;
+            else return cli_usage_error(cmd, "--detector: '%s' (want phi or timeout)", v);
+        } else if (strcmp(s, "--no-hedge") == 0) {
+            p.hedge = false;
+        } else if (strcmp(s, "--no-early-stop") == 0) {
+            p.early_stop = false;
+        } else if (strcmp(s, "--model") == 0 && has) {
+            model = argv[++a];
+        } else if (strcmp(s, "--tokenizer") == 0 && has) {
+            tokenizer = argv[++a];
+        } else if (strcmp(s, "--echo") == 0) {
+            p.force_echo = true;
+        } else if (s[0] == '-') {
+            return cli_usage_error(cmd, "unknown or incomplete option '%s'", s);
+        } else if (task_path == NULL) {
+            task_path = s;
+        } else {
+            return cli_usage_error(cmd, "unexpected argument '%s'", s);
+        }
+    }
+    if (task_path == NULL) return cli_usage_error(cmd, "missing TASK.json");
+    if (swarm_path == NULL) return cli_usage_error(cmd, "missing --swarm SWARM.json");
+    if (model && *model == 0) model = NULL;
+
+    swarm_diag d = {{0}};
+    swarm_swarm *sw = NULL;
+    swarm_task *task = NULL;
+    swarm_runtime *rt = NULL;
+    swarm_run_result *res = NULL;
+    int code = CLI_EXIT_OK;
+    if (swarm_swarm_load(swarm_path, &sw, &d) != SWARM_OK) {
+        code = cli_fail(CLI_EXIT_USAGE, "%s", d.msg);
+        goto out;
+    }
+    if (model && swarm_swarm_override_model(sw, model, tokenizer) != SWARM_OK) {
+        code = cli_fail(CLI_EXIT_FAIL, "out of memory");
+        goto out;
+    }
+    if (swarm_task_parse_file(task_path, &task, &d) != SWARM_OK) {
+        code = cli_fail(CLI_EXIT_USAGE, "%s: %s", task_path, d.msg);
+        goto out;
+    }
+    progress pr = {!json && isatty(2), 0};
+    p.on_progress = on_progress;
+    p.progress_ud = &pr;
+    swarm_err rc = swarm_runtime_create(sw, &p, &rt, &d);
+    if (rc) {
+        code = cli_fail(rc == SWARM_EINVAL || rc == SWARM_EFORMAT || rc == SWARM_EUNSUPPORTED
+                            ? CLI_EXIT_USAGE
+                            : CLI_EXIT_FAIL,
+                        "%s", d.msg);
+        goto out;
+    }
+    if (!json) fprintf(stderr, "swarm run: seed %llu\n", (unsigned long long)swarm_runtime_seed(rt));
+    rc = swarm_runtime_run(rt, task, &res, &d);
+    if (rc) {
+        code = cli_fail(rc == SWARM_EINVAL || rc == SWARM_EINFEASIBLE || rc == SWARM_EFORMAT
+                            ? CLI_EXIT_USAGE
+                            : CLI_EXIT_FAIL,
+                        "%s: %s", task_path, d.msg);
+        goto out;
+    }
+    if (json) {
+        char *js = NULL;
+        if (swarm_run_result_json(res, &js) != SWARM_OK) {
+            code = cli_fail(CLI_EXIT_FAIL, "out of memory");
+            goto out;
+        }
+        printf("%s\n", js);
+        swarm_free(js);
+    } else {
+        print_text(res, sw);
+    }
+    if (res->status != SWARM_OK) code = CLI_EXIT_FAIL;
+out:
+    swarm_run_result_destroy(res);
+    swarm_runtime_destroy(rt);
+    swarm_task_destroy(task);
+    swarm_swarm_destroy(sw);
+    return code;
 }

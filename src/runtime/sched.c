@@ -289,6 +289,7 @@ typedef struct run {
     double stall_since;
     const char **outputs;        /* [m] for rendering */
     uint32_t rr;                 /* round-robin cursor */
+    bool ens_distinct;           /* ensemble with k <= nodes: members on distinct nodes */
     /* scratch for assignment */
     double *E, *T, *B, *C;
     int32_t *av;
@@ -360,6 +361,19 @@ static bool excluded(run *R, sub_rt *s, size_t i)
     for (size_t a = 0; a < s->n_att; a++) {
         row_rt *rw = &R->rows[s->att[a]];
         if (rw->r.outcome == SWARM_OUTCOME_RUNNING && (size_t)rw->r.node == i) return true;
+    }
+    /* Ensemble members ask k different SLMs: a node already running or
+     * having answered another member is out (while k <= nodes). */
+    if (R->ens_distinct && s->st->is_output) {
+        for (size_t k = 0; k < R->m; k++) {
+            sub_rt *o = &R->subs[k];
+            if (o == s || !o->st->is_output) continue;
+            if (o->state == S_DONE && o->node == (int32_t)i) return true;
+            for (size_t a = 0; a < o->n_att; a++) {
+                row_rt *rw = &R->rows[o->att[a]];
+                if (rw->r.outcome == SWARM_OUTCOME_RUNNING && (size_t)rw->r.node == i) return true;
+            }
+        }
     }
     return false;
 }
@@ -1035,6 +1049,66 @@ static void cascade_dispatch(run *R, int32_t k)
     else ready_unpop(R, k);
 }
 
+/* The first dispatch of an ensemble is the paper's problem for one subtask
+ * with redundancy k: k distinct nodes, chosen by the solver together. */
+static bool ensemble_wave(run *R, int32_t n_av)
+{
+    swarm_runtime *rt = R->rt;
+    int32_t members[64], k = 0;
+    for (size_t q = 0; q < R->rq_n && k < 64; q++) {
+        int32_t id = R->ready[(R->rq_head + q) % R->m];
+        sub_rt *s = &R->subs[id];
+        if (!s->st->is_output || s->n_att > 0 || terminal(s->state)) return false;
+        members[k++] = id;
+    }
+    if (k < 2 || k != (int32_t)R->rq_n || k > n_av) return false;
+    size_t n = (size_t)n_av;
+    double E[4096], T[4096], C[4096], Bv[4096], Z[4096];
+    if (n > 4096) return false;
+    sub_rt *s0 = &R->subs[members[0]];
+    for (size_t a = 0; a < n; a++) {
+        size_t i = (size_t)R->av[a];
+        E[a] = est_E(R, i, s0);
+        T[a] = est_T(R, i, s0);
+        C[a] = swarm_node_compat(swarm_swarm_node(rt->swarm, i), s0->st->skill);
+        Bv[a] = node_free(R, i);
+        Z[a] = 0;
+    }
+    swarm_assign_problem pr = {0};
+    pr.n = (int32_t)n;
+    pr.m = 1;
+    pr.E = Z;
+    pr.T = Z;
+    pr.E_ik = E;
+    pr.T_ik = T;
+    pr.B = Bv;
+    pr.C = C;
+    pr.c_min = 1e-9;
+    pr.redundancy = k;
+    pr.w_energy = R->w_e;
+    pr.w_time = R->w_t;
+    pr.p_min = R->p_min;
+    swarm_assign_options o = swarm_assign_options_default();
+    o.method = rt->p.assign_method;
+    o.time_limit_s = 1;
+    swarm_assign_result *res = NULL;
+    if (swarm_assign_solve(&pr, &o, &res, NULL) != SWARM_OK) return false;
+    if (res->status == SWARM_ASSIGN_INFEASIBLE && pr.p_min > 0) {
+        swarm_assign_result_destroy(res);
+        res = NULL;
+        pr.p_min = 0;
+        if (swarm_assign_solve(&pr, &o, &res, NULL) != SWARM_OK) return false;
+    }
+    bool ok = res->status != SWARM_ASSIGN_INFEASIBLE && res->assign && res->r == k;
+    if (ok) {
+        while (ready_pop(R) >= 0) {
+        }
+        for (int32_t c = 0; c < k; c++) dispatch(R, members[c], R->av[res->assign[c]], false);
+    }
+    swarm_assign_result_destroy(res);
+    return ok;
+}
+
 static void wave(run *R)
 {
     swarm_runtime *rt = R->rt;
@@ -1046,6 +1120,8 @@ static void wave(run *R)
             R->av[n_av++] = (int32_t)i;
         }
     if (free_total == 0) return;
+    if (R->ens_distinct && rt->p.dispatch == SWARM_DISPATCH_ASSIGN && ensemble_wave(R, n_av))
+        return;
     int32_t batch[MAX_WAVE];
     int32_t nb = 0, need0 = -1, copies = 0;
     while (nb < MAX_WAVE) {
@@ -1337,6 +1413,11 @@ static swarm_err run_plan(swarm_runtime *rt, const swarm_task *task, const swarm
         } else if (s->deps_left == 0) {
             ready_push(R, (int32_t)k);
         }
+    }
+    if (R->decomp == SWARM_DECOMP_ENSEMBLE) {
+        size_t k = 0;
+        for (size_t q = 0; q < R->m; q++) k += R->subs[q].st->is_output;
+        R->ens_distinct = k <= rt->n;
     }
     double last_loop = R->now;
     size_t last_terminal = 0;
