@@ -79,9 +79,11 @@ SWARM_API swarm_agg_spec swarm_agg_spec_default(void);
 
 typedef struct swarm_agg_result {
     bool is_text;
-    double value;              /* numeric R (for votes over numbers: the winning value) */
+    double value;              /* numeric R rounded to 12 significant digits (see
+                                * docs/aggregation.md); for votes: the winning value */
     char *text;                /* text result, or NULL */
-    const char *decision;      /* "positive"/"negative"/"neutral", "alert"/"normal", or NULL */
+    const char *decision;      /* "positive"/"negative"/"neutral", "alert"/"normal", or NULL;
+                                * a static string: valid after the result is destroyed */
     char *winner;              /* selected node (selection, votes, consensus, judge), or NULL */
     int64_t winner_index;      /* input index of the winner, or -1 */
     double support;            /* votes: winning share of the (weighted) votes in [0,1]; else 1 */
