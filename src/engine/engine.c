@@ -39,6 +39,12 @@ struct swarm_session {
     int32_t n_ctx;
     sw_prob *cand;  /* (n_vocab) sampler candidates */
     char *piece;    /* (max_piece + 1) one decoded piece */
+    /* The context tokens whose KV rows swarm_score left in the cache
+     * (n_scored < 0: none). Scoring several continuations of one context
+     * evaluates it once; it is reused only when it is exactly the same token
+     * sequence, computed the same way, so results stay bit-identical. */
+    int32_t *scored;  /* (n_ctx) */
+    int32_t n_scored;
 };
 
 /* ------------------------------------------------------------------------ */
@@ -351,7 +357,9 @@ swarm_err swarm_session_create(swarm_model *m, const swarm_session_params *p,
     s->n_ctx = n_ctx;
     s->cand = sw_calloc((size_t)m->hp.n_vocab, sizeof(sw_prob));
     s->piece = sw_malloc(m->max_piece + 1);
-    if (s->cand == NULL || s->piece == NULL) {
+    s->scored = sw_calloc((size_t)n_ctx, sizeof(int32_t));
+    s->n_scored = -1;
+    if (s->cand == NULL || s->piece == NULL || s->scored == NULL) {
         rc = SWARM_ENOMEM;
         goto fail;
     }
@@ -370,6 +378,7 @@ void swarm_session_destroy(swarm_session *s)
     sw_fwd_destroy(s->fwd);
     sw_free(s->cand);
     sw_free(s->piece);
+    sw_free(s->scored);
     sw_free(s);
 }
 
@@ -463,6 +472,7 @@ swarm_err swarm_generate(swarm_session *s, const swarm_gen_params *p, swarm_gen_
     sw_free(ids);
     ids = NULL;
 
+    s->n_scored = -1; /* the cache is about to be overwritten */
     sw_sampler smp;
     sw_sampler_init(&smp, &p->sampling, m->hp.n_vocab, s->cand);
     const float *logits = NULL;
@@ -534,7 +544,12 @@ swarm_err swarm_score(swarm_session *s, const char *context, const char *continu
         rc = SWARM_EINVAL;
         goto done;
     }
-    if (k > 1) sw_fwd_eval_all(s->fwd, all, (int32_t)(k - 1), 0); /* context: cache only */
+    /* the context: KV cache only, skipped when the cache already holds it */
+    int32_t n_head = (int32_t)(k - 1);
+    bool cached = n_head == s->n_scored &&
+                  memcmp(all, s->scored, (size_t)n_head * sizeof(int32_t)) == 0;
+    s->n_scored = -1;
+    if (n_head > 0 && !cached) sw_fwd_eval_all(s->fwd, all, n_head, 0);
     double lp = 0.0;
     int32_t nb = sw_fwd_n_batch(s->fwd), nv = m->hp.n_vocab;
     /* rows predicting all[k..n_all): inputs all[k-1..n_all-1) */
@@ -550,6 +565,8 @@ swarm_err swarm_score(swarm_session *s, const char *context, const char *continu
         }
         i += (size_t)n;
     }
+    memcpy(s->scored, all, (size_t)n_head * sizeof(int32_t));
+    s->n_scored = n_head;
     *out_logprob = lp;
     if (out_n_tokens) *out_n_tokens = (int32_t)(n_all - k);
 done:

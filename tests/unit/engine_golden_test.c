@@ -376,6 +376,24 @@ static void test_golden_score(void **st)
             lp_ab, lp_a + lp_b);
     assert_true(fabs(lp_ab - (lp_a + lp_b)) < 1e-3);
 
+    /* several continuations of one context reuse its KV rows; the results
+     * are bit-identical to a fresh session's */
+    swarm_session *s2 = NULL;
+    CHECK_OK(swarm_session_create(m, &sp, &s2));
+    const char *ctx = "Once upon a time, there was a little girl named Lily. She";
+    const char *labels[] = {" was happy", " loved to play", " went outside", " was happy"};
+    double warm[4], fresh;
+    for (int i = 0; i < 4; i++) CHECK_OK(swarm_score(s, ctx, labels[i], &warm[i], NULL));
+    for (int i = 0; i < 4; i++) {
+        swarm_gen_result *g2 = greedy(m, "Tom", 20, 2); /* something else in between */
+        swarm_gen_result_destroy(g2);
+        CHECK_OK(swarm_score(s2, "Lily and Tom", labels[i], &fresh, NULL)); /* other context */
+        CHECK_OK(swarm_score(s2, ctx, labels[i], &fresh, NULL));
+        assert_true(fresh == warm[i]);
+    }
+    assert_true(warm[0] == warm[3]);
+    swarm_session_destroy(s2);
+
     /* an empty continuation scores 0 over 0 tokens; scoring leaves the
      * session usable for generation */
     CHECK_OK(swarm_score(s, "Lily", "", &lp_a, &n));
