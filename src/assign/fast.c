@@ -11,6 +11,8 @@
 #include <string.h>
 
 #include "assign_int.h"
+#define SW_SAMPLE_PAIRS 3e5 /* pairs per sample pass: the <100 ms budget at 1e7 pairs */
+
 
 typedef struct fctx {
     const sw_asg *a;
@@ -26,12 +28,16 @@ typedef struct fctx {
     int32_t *order, *defer; /* [m] */
     double *regret;         /* [m] */
     int32_t *best;          /* [m*r] best feasible found */
+    int32_t *alt;           /* [m*r] scratch */
     double best_obj;
     bool have_best;
     double lb; /* best Lagrangian lower bound of the inner objective */
     /* slot lists per SLM for swap moves */
     int32_t *head, *nxt, *prv; /* [n], [m*r], [m*r] */
     size_t work;               /* pair evaluations so far (budget) */
+    double *lam, *glam, *best_lam; /* [n] Lagrangian multipliers, subgradient, best */
+    int32_t *sorder;               /* [n] SLM order for sorted_fill */
+    double *sbase;                 /* [n] its keys */
 } fctx;
 
 /* Inner objective coefficients of one run. */
@@ -40,7 +46,11 @@ typedef struct fcost {
     double mu;     /* multiplier of p_min: reduced cost - mu*C */
     double cw;     /* capacity multipliers lambda_i = cw / B_i: reduced cost + lambda_i*c_ik */
     double cc;     /* local search only: cost - cc*C (cc = 1 with ce = ct = 0 maximises C) */
+    const double *lam; /* [n] explicit capacity multipliers (overrides cw), or NULL */
 } fcost;
+
+static swarm_err fctx_init(fctx *f, const sw_asg *a);
+static void fctx_fini(fctx *f);
 
 static inline double qcost(const fctx *f, const fcost *w, int32_t i, int32_t k)
 {
@@ -74,7 +84,7 @@ static double pass(fctx *f, const fcost *w, const int32_t *ks, int32_t nks, bool
         double cap = residual ? f->resc[i] : p->B[i];
         double zc = residual && f->resz ? f->resz[i] : f->zcap;
         double cmin = p->c_min, mu = w->mu;
-        double lam = w->cw > 0 ? w->cw / fmax(p->B[i], 1e-9) : 0;
+        double lam = w->lam ? w->lam[i] : (w->cw > 0 ? w->cw / fmax(p->B[i], 1e-9) : 0);
         if (!residual) lam_b += lam * p->B[i];
         if (!residual && cr == NULL && cap < 1 - 1e-9) continue;
         if (residual && cr == NULL && cap < 1 - 1e-9) continue;
@@ -213,6 +223,52 @@ static int cmp_regret(const void *x, const void *y, void *ctx)
     return a < b ? -1 : a > b;
 }
 
+static int cmp_base(const void *x, const void *y, void *ctx)
+{
+    const double *b = ctx;
+    int32_t a = *(const int32_t *)x, c = *(const int32_t *)y;
+    if (b[a] != b[c]) return b[a] < b[c] ? -1 : 1;
+    return a < c ? -1 : a > c;
+}
+
+/*
+ * Places the deferred subtasks when their candidate lists are exhausted:
+ * when costs barely depend on the subtask, every list names the same few
+ * SLMs and refilling lists round after round costs a pass each. Instead the
+ * open SLMs are ordered once by their subtask-independent reduced cost and
+ * each deferred subtask takes the first that fits. Returns the count left.
+ */
+static int32_t sorted_fill(fctx *f, const fcost *w, int32_t nd)
+{
+    const swarm_assign_problem *p = f->a->p;
+    int32_t n = f->n, r = f->r, cnt = 0;
+    for (int32_t i = 0; i < n; i++) {
+        if ((p->available && !p->available[i]) || f->resc[i] <= 1e-9) continue;
+        double lam = w->lam ? w->lam[i] : (w->cw > 0 ? w->cw / fmax(p->B[i], 1e-9) : 0);
+        f->sbase[i] = w->ce * (p->E_ik ? 0 : p->E[i]) + w->ct * (p->T_ik ? 0 : p->T[i]) + lam;
+        f->sorder[cnt++] = i;
+    }
+    qsort_r(f->sorder, (size_t)cnt, sizeof(int32_t), cmp_base, f->sbase);
+    int32_t first = 0, left = 0;
+    for (int32_t t = 0; t < nd; t++) {
+        int32_t k = f->defer[t];
+        int32_t *xs = f->x + (size_t)k * r;
+        int32_t placed = 0;
+        while (placed < r && xs[placed] >= 0) placed++;
+        /* unit capacity use: SLMs with less than 1 left are done for good */
+        while (first < cnt && p->c == NULL && f->resc[f->sorder[first]] < 1 - 1e-9) first++;
+        for (int32_t u = first; u < cnt && placed < r; u++) {
+            int32_t i = f->sorder[u];
+            if (!sw_asg_eligible(f->a, i, k) || !fits(f, i, k) || zone_clash(f, k, i, -1)) continue;
+            xs[placed++] = i;
+            use(f, i, k, 1);
+        }
+        f->work += (size_t)(cnt - first);
+        if (placed < r) f->defer[left++] = k;
+    }
+    return left;
+}
+
 /*
  * Greedy by regret: subtasks whose best choice is much better than the next
  * (or that have few alternatives) pick first. Subtasks left without room get
@@ -221,6 +277,8 @@ static int cmp_regret(const void *x, const void *y, void *ctx)
  */
 static bool greedy(fctx *f, const fcost *w, double *lagr)
 {
+    double t0 = sw_now_ms();
+    size_t w0 = f->work;
     int32_t m = f->m, r = f->r, L = f->L;
     *lagr = pass(f, w, NULL, 0, false);
     reset_resources(f);
@@ -236,7 +294,10 @@ static bool greedy(fctx *f, const fcost *w, double *lagr)
         int32_t k = f->order[t];
         if (fill(f, k) < r) f->defer[nd++] = k;
     }
-    while (nd > 0) {
+    int rounds = 0;
+    /* refill rounds honour per-subtask preferences but cost a pass each */
+    int max_rounds = (double)f->n * f->m > 2e6 ? 1 : 2;
+    while (nd > 0 && (rounds++ < max_rounds || (double)f->n * nd < 2e5)) {
         pass(f, w, f->defer, nd, true);
         bool progress = false;
         int32_t nd2 = 0;
@@ -251,6 +312,9 @@ static bool greedy(fctx *f, const fcost *w, double *lagr)
         nd = nd2;
         if (!progress) break;
     }
+    if (nd > 0) nd = sorted_fill(f, w, nd);
+    sw_log_debug("assign: greedy: %.1f ms, %.1f passes, %d left", sw_now_ms() - t0,
+                (double)(f->work - w0) / ((double)f->n * f->m), (int)nd);
     for (int32_t t = 0; t < nd; t++)
         if (!eject_repair(f, f->defer[t])) return false;
     return true;
@@ -324,7 +388,9 @@ static void local_search(fctx *f, const fcost *w)
     sl.c -= a->p->p_min;
     sl.t = sl.use_t ? a->time_cap - sl.t : INFINITY;
     list_build(f);
-    size_t budget = f->work + (size_t)64 * (size_t)f->n * (size_t)f->m + (size_t)1000000;
+    /* move evaluations touch C and c at random: bounded so that large
+     * instances stay within tens of milliseconds */
+    size_t budget = f->work + ((double)f->n * f->m > 2e6 ? (size_t)3000000 : (size_t)30000000);
     for (int round = 0; round < 100 && f->work < budget; round++) {
         bool improved = false;
         /* shifts */
@@ -359,6 +425,8 @@ static void local_search(fctx *f, const fcost *w)
             for (int32_t j = 0; j < f->cn[k1]; j++) {
                 int32_t i2 = f->ci[b1 + j];
                 if (i2 == i1) continue;
+                /* room on i2 means a plain shift, tried above */
+                if (fits(f, i2, k1)) continue;
                 double d1 = qcost(f, w, i2, k1) - cur1;
                 if (d1 >= 0 || zone_clash(f, k1, i2, s1 % r)) continue;
                 double dc1 = sw_asg_C(a, i2, k1) - sw_asg_C(a, i1, k1);
@@ -387,6 +455,7 @@ static void local_search(fctx *f, const fcost *w)
                     }
                     /* ejection: k2 goes to a third SLM with room */
                     size_t b2 = (size_t)k2 * L;
+                    f->work += (size_t)f->cn[k2];
                     for (int32_t j3 = 0; j3 < f->cn[k2]; j3++) {
                         int32_t i3 = f->ci[b2 + j3];
                         if (i3 == i1 || i3 == i2) continue;
@@ -435,6 +504,155 @@ static bool compat_ok(const fctx *f, double c)
 }
 
 /*
+ * Lagrangian relaxation of capacity (lambda_i) and p_min (mu) by subgradient
+ * steps with a Polyak step size: the multipliers price crowded SLMs; greedy
+ * on the reduced costs every greedy_every steps gives feasible points (kept
+ * in out when better than *best_q, the multipliers in f->best_lam); every
+ * dual value is a lower bound. The last multipliers stay in f->lam, *mu_last.
+ */
+static void subgrad(fctx *f, const fcost *w, int iters, int greedy_every, bool polish, int32_t *out,
+                    double *best_q, double *best_mu, bool *have, bool *use_lam, double *lb,
+                    double *mu_last)
+{
+    const swarm_assign_problem *p = f->a->p;
+    const double pmin = p->p_min;
+    size_t mr = (size_t)f->m * f->r;
+    double *lam = f->lam, *glam = f->glam;
+    for (int32_t i = 0; i < f->n; i++) lam[i] = 0;
+    double mu = 0, alpha = 2.0, best_l = -INFINITY, lagr, q, c, t;
+    int stall = 0;
+    fcost wl = *w;
+    wl.lam = lam;
+    for (int it = 0; it < iters; it++) {
+        wl.mu = mu;
+        double v = pass(f, &wl, NULL, 0, false);
+        if (isnan(v)) break;
+        double l = v + mu * pmin;
+        if (l > *lb) *lb = l;
+        if (l > best_l + 1e-9 * (1 + fabs(best_l))) {
+            best_l = l;
+            stall = 0;
+        } else if (++stall >= 8) {
+            alpha *= 0.5;
+            stall = 0;
+        }
+        /* subgradient: capacity use minus B_i, and p_min minus compatibility */
+        for (int32_t i = 0; i < f->n; i++) glam[i] = -(p->available && !p->available[i] ? 0 : p->B[i]);
+        double gc = pmin;
+        for (int32_t k = 0; k < f->m; k++)
+            for (int32_t j = 0; j < f->r; j++) {
+                int32_t i = f->ci[(size_t)k * f->L + j];
+                glam[i] += sw_asg_cu(f->a, i, k);
+                gc -= sw_asg_C(f->a, i, k);
+            }
+        double norm = 0;
+        for (int32_t i = 0; i < f->n; i++) {
+            if (lam[i] <= 0 && glam[i] < 0) glam[i] = 0;
+            norm += glam[i] * glam[i];
+        }
+        if (mu <= 0 && gc < 0) gc = 0;
+        norm += gc * gc;
+        bool last = it == iters - 1 || norm <= 0;
+        if (greedy_every > 0 && (it % greedy_every == greedy_every - 1 || last)) {
+            if (greedy(f, &wl, &lagr)) {
+                q = inner_cost(f, w, f->x, &c, &t);
+                if (polish && compat_ok(f, c)) {
+                    /* local search on every greedy point: the best after
+                     * polishing is rarely the best before */
+                    if (mu > 0) {
+                        fcost lp = *w;
+                        lp.cc = mu;
+                        local_search(f, &lp);
+                    }
+                    local_search(f, w);
+                    q = inner_cost(f, w, f->x, &c, &t);
+                }
+                if (compat_ok(f, c) && q < *best_q) {
+                    memcpy(out, f->x, mr * sizeof(int32_t));
+                    memcpy(f->best_lam, lam, (size_t)f->n * sizeof(double));
+                    *best_q = q;
+                    *best_mu = mu;
+                    *have = true;
+                    *use_lam = true;
+                }
+            }
+        }
+        if (norm <= 0) break;
+        double target = *have ? *best_q : fabs(l) * 1.05 + 1;
+        double theta = alpha * fmax(target - l, 1e-9 * (1 + fabs(l))) / norm;
+        for (int32_t i = 0; i < f->n; i++) lam[i] = fmax(0, lam[i] + theta * glam[i]);
+        mu = fmax(0, mu + theta * gc);
+    }
+    if (mu_last) *mu_last = mu;
+}
+
+/*
+ * Multipliers for a large instance from a sample of its subtasks (capacities
+ * and p_min scaled to the sample): the subgradient steps then cost a sample
+ * pass each instead of a full one. Writes lambda to f->best_lam and *mu_out.
+ */
+static bool sample_multipliers(fctx *f, const fcost *w, double *mu_out)
+{
+    const sw_asg *a = f->a;
+    const swarm_assign_problem *p = a->p;
+    int32_t n = f->n, m = f->m;
+    int32_t ms = (int32_t)fmax(64.0, SW_SAMPLE_PAIRS / n);
+    if ((int64_t)ms * 2 > m) return false;
+    size_t nms = (size_t)n * (size_t)ms;
+    double *C = sw_malloc(nms * sizeof(double));
+    double *c = p->c ? sw_malloc(nms * sizeof(double)) : NULL;
+    double *Ek = p->E_ik ? sw_malloc(nms * sizeof(double)) : NULL;
+    double *Tk = p->T_ik ? sw_malloc(nms * sizeof(double)) : NULL;
+    double *B = sw_malloc((size_t)n * sizeof(double));
+    int32_t *out = sw_malloc((size_t)ms * f->r * sizeof(int32_t));
+    bool ok = false;
+    if (!C || (p->c && !c) || (p->E_ik && !Ek) || (p->T_ik && !Tk) || !B || !out) goto done;
+    double scale = (double)ms / m;
+    for (int32_t i = 0; i < n; i++) {
+        size_t row = (size_t)i * m, srow = (size_t)i * ms;
+        for (int32_t j = 0; j < ms; j++) {
+            size_t k = (size_t)((int64_t)j * m / ms);
+            C[srow + j] = p->C[row + k];
+            if (c) c[srow + j] = p->c[row + k];
+            if (Ek) Ek[srow + j] = p->E_ik[row + k];
+            if (Tk) Tk[srow + j] = p->T_ik[row + k];
+        }
+        B[i] = p->B[i] * scale;
+    }
+    swarm_assign_problem q = *p;
+    q.m = ms;
+    q.C = C;
+    q.c = c;
+    q.E_ik = Ek;
+    q.T_ik = Tk;
+    q.B = B;
+    q.p_min = p->p_min * scale;
+    sw_asg as = *a;
+    as.p = &q;
+    as.m = ms;
+    as.time_cap *= scale;
+    as.energy_cap *= scale;
+    fctx fs;
+    if (fctx_init(&fs, &as) != SWARM_OK) goto done;
+    double bq = INFINITY, bmu = 0, lbs = -INFINITY, mu_last = 0;
+    bool have = false, use = false;
+    subgrad(&fs, w, 50, 10, false, out, &bq, &bmu, &have, &use, &lbs, &mu_last);
+    memcpy(f->best_lam, have ? fs.best_lam : fs.lam, (size_t)n * sizeof(double));
+    *mu_out = have ? bmu : mu_last;
+    f->work += fs.work;
+    fctx_fini(&fs);
+    ok = true;
+done:
+    sw_free(C);
+    sw_free(c);
+    sw_free(Ek);
+    sw_free(Tk);
+    sw_free(B);
+    sw_free(out);
+    return ok;
+}
+
+/*
  * Minimises ce*E + ct*T subject to capacity, p_min and the per-SLM load cap
  * f->zcap: greedy, then a search on the p_min multiplier mu when greedy
  * falls short, then local search on the best with cost ls (NULL: the same
@@ -446,7 +664,7 @@ static bool solve_mu(fctx *f, double ce, double ct, const fcost *ls, int32_t *ou
 {
     const double pmin = f->a->p->p_min;
     size_t mr = (size_t)f->m * f->r;
-    fcost w = {ce, ct, 0, 0, 0};
+    fcost w = {ce, ct, 0, 0, 0, NULL};
     double lagr, c, t, q;
     bool have = false, have_complete = false;
     double best_q = INFINITY, best_mu = 0;
@@ -460,13 +678,44 @@ static bool solve_mu(fctx *f, double ce, double ct, const fcost *ls, int32_t *ou
     }
     if (cs0 <= 0) cs0 = 1;
     static const double cw_levels[] = {0, 0.5, 2, 8, 64, 1e4};
-    bool ok = false;
+    bool ok = false, sampled = false, use_lam = false;
+    if (!f->a->makespan && (double)f->n * f->m > 2e6) {
+        /* large: multipliers from a sample, then a few greedy runs raising mu */
+        double mu_s = 0, tsm = sw_now_ms();
+        bool sm = sample_multipliers(f, &w, &mu_s);
+        sw_log_debug("assign: sample: %.1f ms", sw_now_ms() - tsm);
+        if (sm) {
+            fcost ws = w;
+            ws.lam = f->best_lam;
+            ws.mu = mu_s;
+            if (greedy(f, &ws, &lagr)) {
+                if (!isnan(lagr) && lagr + ws.mu * pmin > *lb) *lb = lagr + ws.mu * pmin;
+                q = inner_cost(f, &w, f->x, &c, &t);
+                if (!compat_ok(f, c)) {
+                    /* short of p_min: buy compatibility by local search priced
+                     * with a raised multiplier instead of more greedy passes */
+                    for (int tries = 0; tries < 6 && !compat_ok(f, c); tries++) {
+                        fcost lp = w;
+                        lp.cc = (mu_s > 0 ? mu_s : cs0) * (1.5 + tries);
+                        local_search(f, &lp);
+                        q = inner_cost(f, &w, f->x, &c, &t);
+                    }
+                }
+                if (compat_ok(f, c)) {
+                    memcpy(out, f->x, mr * sizeof(int32_t));
+                    best_q = q;
+                    best_mu = ws.mu;
+                    have = sampled = use_lam = ok = true;
+                }
+            }
+        }
+    }
     for (size_t lv = 0; lv < sizeof(cw_levels) / sizeof(cw_levels[0]) && !ok; lv++) {
         w.cw = cw_levels[lv] * cs0;
         ok = greedy(f, &w, &lagr);
         if (!isnan(lagr) && lagr > *lb) *lb = lagr;
     }
-    if (ok) {
+    if (ok && !sampled) {
         q = inner_cost(f, &w, f->x, &c, &t);
         memcpy(out, f->x, mr * sizeof(int32_t));
         have_complete = true;
@@ -475,6 +724,9 @@ static bool solve_mu(fctx *f, double ce, double ct, const fcost *ls, int32_t *ou
             have = true;
         }
     }
+    /* Lagrangian relaxation of capacity and p_min (see subgrad) */
+    int iters = sampled ? 0 : (int)fmin(150.0, 6e7 / ((double)f->n * f->m + 1));
+    if (iters >= 3) subgrad(f, &w, iters, 10, ls == NULL, out, &best_q, &best_mu, &have, &use_lam, lb, NULL);
     if (!have && pmin > 0) {
         /* scale of mu: cost per unit of compatibility */
         double qs = 0, cs = 0;
@@ -486,7 +738,8 @@ static bool solve_mu(fctx *f, double ce, double ct, const fcost *ls, int32_t *ou
         }
         double mu_lo = 0, mu_hi = cs > 0 ? (qs > 0 ? qs / cs : 1.0) : 1.0;
         bool found = false;
-        for (int it = 0; it < 60 && !found; it++) {
+        int max_doublings = (size_t)f->n * f->m > 2000000 ? 12 : 60;
+        for (int it = 0; it < max_doublings && !found; it++) {
             w.mu = mu_hi;
             ok = greedy(f, &w, &lagr);
             if (!isnan(lagr) && lagr + mu_hi * pmin > *lb) *lb = lagr + mu_hi * pmin;
@@ -505,7 +758,7 @@ static bool solve_mu(fctx *f, double ce, double ct, const fcost *ls, int32_t *ou
             mu_lo = mu_hi;
             mu_hi *= 2;
         }
-        int steps = (size_t)f->n * f->m > 2000000 ? 6 : 14;
+        int steps = (size_t)f->n * f->m > 2000000 ? 4 : 14;
         for (int it = 0; found && it < steps; it++) {
             w.mu = 0.5 * (mu_lo + mu_hi);
             ok = greedy(f, &w, &lagr);
@@ -527,10 +780,10 @@ static bool solve_mu(fctx *f, double ce, double ct, const fcost *ls, int32_t *ou
     if (!have && have_complete && pmin > 0) {
         /* repair: maximise compatibility under the capacities by local search
          * from the last complete assignment, on candidate lists ranked by C */
-        fcost wc = {0, 0, 1, w.cw, 0};
+        fcost wc = {0, 0, 1, w.cw, 0, NULL};
         pass(f, &wc, NULL, 0, false);
         memcpy(f->x, out, mr * sizeof(int32_t));
-        fcost lc = {0, 0, 0, 0, 1};
+        fcost lc = {0, 0, 0, 0, 1, NULL};
         local_search(f, &lc);
         inner_cost(f, &w, f->x, &c, &t);
         if (compat_ok(f, c)) {
@@ -542,12 +795,32 @@ static bool solve_mu(fctx *f, double ce, double ct, const fcost *ls, int32_t *ou
     if (!have) return false;
     /* local search from the best, on candidate lists of its multiplier */
     w.mu = best_mu >= 0 ? best_mu : 0;
+    if (use_lam) w.lam = f->best_lam;
     pass(f, &w, NULL, 0, false);
+    w.lam = NULL;
     memcpy(f->x, out, mr * sizeof(int32_t));
     w.mu = 0;
     w.cw = 0;
     /* local search never breaks a satisfied constraint, so its result stands */
-    local_search(f, ls ? ls : &w);
+    const fcost *lsc = ls ? ls : &w;
+    double tls = sw_now_ms();
+    local_search(f, lsc);
+    sw_log_debug("assign: ls: %.1f ms", sw_now_ms() - tls);
+    double q1 = inner_cost(f, lsc, f->x, &c, &t);
+    if (pmin > 0 && best_mu > 0) {
+        /* with p_min binding, single moves that lose compatibility are blocked;
+         * a pass priced with the multiplier (cost - mu*C) trades compatibility
+         * between subtasks first, then the plain pass finishes */
+        int32_t *alt = f->alt;
+        memcpy(alt, f->x, mr * sizeof(int32_t));
+        memcpy(f->x, out, mr * sizeof(int32_t));
+        fcost lp = *lsc;
+        lp.cc = best_mu;
+        local_search(f, &lp);
+        local_search(f, lsc);
+        double q2 = inner_cost(f, lsc, f->x, &c, &t);
+        if (!(q2 < q1 && compat_ok(f, c))) memcpy(f->x, alt, mr * sizeof(int32_t));
+    }
     memcpy(out, f->x, mr * sizeof(int32_t));
     *out_q = inner_cost(f, &w, f->x, &c, &t);
     return true;
@@ -579,7 +852,7 @@ static void drive_sum(fctx *f, int32_t *tmp)
         return;
     }
     double cap = a->time_cap;
-    fcost lsw = {a->we, a->wt, 0, 0, 0}; /* local search: the true cost, the cap as a constraint */
+    fcost lsw = {a->we, a->wt, 0, 0, 0, NULL}; /* local search: the true cost, the cap as a constraint */
     /* energy-only first; raise nu until the time cap holds */
     double nu_lo = 0, nu_hi = 0;
     bool found = false;
@@ -595,7 +868,7 @@ static void drive_sum(fctx *f, int32_t *tmp)
         if (solve_mu(f, a->we, nu, &lsw, tmp, &q, &lb)) {
             if (lb - nu * cap > f->lb) f->lb = lb - nu * cap;
             double c, t;
-            fcost w = {a->we, 0, 0, 0, 0};
+            fcost w = {a->we, 0, 0, 0, 0, NULL};
             inner_cost(f, &w, tmp, &c, &t);
             keep_if_better(f, tmp);
             if (t <= cap + SW_ASG_TOL * (1 + cap)) {
@@ -614,7 +887,7 @@ static void drive_sum(fctx *f, int32_t *tmp)
         if (solve_mu(f, a->we, nu, &lsw, tmp, &q, &lb)) {
             if (lb - nu * cap > f->lb) f->lb = lb - nu * cap;
             double c, t;
-            fcost w = {a->we, 0, 0, 0, 0};
+            fcost w = {a->we, 0, 0, 0, 0, NULL};
             inner_cost(f, &w, tmp, &c, &t);
             keep_if_better(f, tmp);
             good = t <= cap + SW_ASG_TOL * (1 + cap);
@@ -624,9 +897,9 @@ static void drive_sum(fctx *f, int32_t *tmp)
     }
     if (!found) {
         /* last resort: least time (local search on time), then energy within the cap */
-        fcost lt = {0, 1, 0, 0, 0};
+        fcost lt = {0, 1, 0, 0, 0, NULL};
         if (solve_mu(f, 0, 1, &lt, tmp, &q, &lb)) {
-            fcost we = {a->we, 0, 0, 0, 0};
+            fcost we = {a->we, 0, 0, 0, 0, NULL};
             pass(f, &we, NULL, 0, false);
             memcpy(f->x, tmp, (size_t)f->m * f->r * sizeof(int32_t));
             local_search(f, &lsw);
@@ -656,7 +929,7 @@ static void drive_makespan(fctx *f, int32_t *tmp)
     sw_asg_eval(a, tmp, &e0, &zhi, &c0, &feas);
     /* lower bound of the makespan: least total time over the SLMs, and the
      * slowest subtask's r-th fastest SLM */
-    fcost wt = {0, 1, 0, 0, 0};
+    fcost wt = {0, 1, 0, 0, 0, NULL};
     double tmin = pass(f, &wt, NULL, 0, false);
     int32_t n_avail = 0;
     for (int32_t i = 0; i < f->n; i++)
@@ -685,46 +958,86 @@ static void drive_makespan(fctx *f, int32_t *tmp)
     f->zcap = INFINITY;
 }
 
+static void fctx_fini(fctx *f)
+{
+    sw_free(f->ci);
+    sw_free(f->cq);
+    sw_free(f->cn);
+    sw_free(f->x);
+    sw_free(f->best);
+    sw_free(f->alt);
+    sw_free(f->resc);
+    sw_free(f->resz);
+    sw_free(f->order);
+    sw_free(f->defer);
+    sw_free(f->regret);
+    sw_free(f->head);
+    sw_free(f->nxt);
+    sw_free(f->prv);
+    sw_free(f->lam);
+    sw_free(f->sorder);
+    sw_free(f->sbase);
+    memset(f, 0, sizeof(*f));
+}
+
+static swarm_err fctx_init(fctx *f, const sw_asg *a)
+{
+    memset(f, 0, sizeof(*f));
+    f->a = a;
+    f->n = a->n;
+    f->m = a->m;
+    f->r = a->r;
+    f->L = a->r + 7 < a->n ? a->r + 7 : a->n;
+    f->zcap = INFINITY;
+    f->lb = -INFINITY;
+    size_t m = (size_t)a->m, n = (size_t)a->n, mr = m * (size_t)a->r, mL = m * (size_t)f->L;
+    f->ci = sw_malloc(mL * sizeof(int32_t));
+    f->cq = sw_malloc(mL * sizeof(double));
+    f->cn = sw_malloc(m * sizeof(int32_t));
+    f->x = sw_malloc(mr * sizeof(int32_t));
+    f->best = sw_malloc(mr * sizeof(int32_t));
+    f->alt = sw_malloc(mr * sizeof(int32_t));
+    f->resc = sw_malloc(n * sizeof(double));
+    f->resz = sw_malloc(n * sizeof(double));
+    f->order = sw_malloc(m * sizeof(int32_t));
+    f->defer = sw_malloc(m * sizeof(int32_t));
+    f->regret = sw_malloc(m * sizeof(double));
+    f->head = sw_malloc(n * sizeof(int32_t));
+    f->nxt = sw_malloc(mr * sizeof(int32_t));
+    f->prv = sw_malloc(mr * sizeof(int32_t));
+    f->lam = sw_malloc(n * 3 * sizeof(double));
+    f->glam = f->lam ? f->lam + n : NULL;
+    f->best_lam = f->lam ? f->lam + 2 * n : NULL;
+    f->sorder = sw_malloc(n * sizeof(int32_t));
+    f->sbase = sw_malloc(n * sizeof(double));
+    if (!f->sorder || !f->sbase || !f->ci || !f->cq || !f->cn || !f->x || !f->best || !f->alt || !f->resc || !f->resz ||
+        !f->order || !f->defer || !f->regret || !f->head || !f->nxt || !f->prv || !f->lam) {
+        fctx_fini(f);
+        return SWARM_ENOMEM;
+    }
+    return SWARM_OK;
+}
+
 swarm_err sw_asg_fast(const sw_asg *a, swarm_assign_result *res)
 {
-    fctx f;
-    memset(&f, 0, sizeof(f));
-    f.a = a;
-    f.n = a->n;
-    f.m = a->m;
-    f.r = a->r;
-    f.L = a->r + 7 < a->n ? a->r + 7 : a->n;
-    f.zcap = INFINITY;
-    size_t m = (size_t)a->m, n = (size_t)a->n, mr = m * (size_t)a->r, mL = m * (size_t)f.L;
+    size_t mr = (size_t)a->m * (size_t)a->r;
     res->method = "greedy+local";
-    if (m == 0) {
+    if (a->m == 0) {
         res->status = SWARM_ASSIGN_OPTIMAL;
         res->bound = 0;
         return SWARM_OK;
     }
-    f.ci = sw_malloc(mL * sizeof(int32_t));
-    f.cq = sw_malloc(mL * sizeof(double));
-    f.cn = sw_malloc(m * sizeof(int32_t));
-    f.x = sw_malloc(mr * sizeof(int32_t));
-    f.best = sw_malloc(mr * sizeof(int32_t));
+    fctx f;
+    swarm_err rc = fctx_init(&f, a);
+    if (rc != SWARM_OK) return rc;
     int32_t *tmp = sw_malloc(mr * sizeof(int32_t));
-    f.resc = sw_malloc(n * sizeof(double));
-    f.resz = sw_malloc(n * sizeof(double));
-    f.order = sw_malloc(m * sizeof(int32_t));
-    f.defer = sw_malloc(m * sizeof(int32_t));
-    f.regret = sw_malloc(m * sizeof(double));
-    f.head = sw_malloc(n * sizeof(int32_t));
-    f.nxt = sw_malloc(mr * sizeof(int32_t));
-    f.prv = sw_malloc(mr * sizeof(int32_t));
-    swarm_err rc = SWARM_OK;
-    if (!f.ci || !f.cq || !f.cn || !f.x || !f.best || !tmp || !f.resc || !f.resz || !f.order ||
-        !f.defer || !f.regret || !f.head || !f.nxt || !f.prv) {
-        rc = SWARM_ENOMEM;
-        goto out;
+    if (tmp == NULL) {
+        fctx_fini(&f);
+        return SWARM_ENOMEM;
     }
-    f.lb = -INFINITY;
     if (a->makespan) drive_makespan(&f, tmp);
     else drive_sum(&f, tmp);
+    sw_log_debug("assign: fast: %.1f full-pass equivalents", (double)f.work / ((double)f.n * f.m));
     if (f.have_best) {
         memcpy(res->assign, f.best, mr * sizeof(int32_t));
         res->status = SWARM_ASSIGN_FEASIBLE;
@@ -737,20 +1050,7 @@ swarm_err sw_asg_fast(const sw_asg *a, swarm_assign_result *res)
                  "the fast method found no feasible assignment (not proven infeasible; try "
                  "--method exact)");
     }
-out:
-    sw_free(f.ci);
-    sw_free(f.cq);
-    sw_free(f.cn);
-    sw_free(f.x);
-    sw_free(f.best);
     sw_free(tmp);
-    sw_free(f.resc);
-    sw_free(f.resz);
-    sw_free(f.order);
-    sw_free(f.defer);
-    sw_free(f.regret);
-    sw_free(f.head);
-    sw_free(f.nxt);
-    sw_free(f.prv);
-    return rc;
+    fctx_fini(&f);
+    return SWARM_OK;
 }

@@ -280,7 +280,27 @@ bool sw_asg_presolve_infeasible(const sw_asg *a, char *reason, size_t cap)
         sw_free(tv);
         return false; /* no memory: let the solver decide */
     }
-    for (int32_t i = 0; i < n; i++) {
+    /* only the quantities some check needs, with a plain loop for r = 1 */
+    bool need_c = p->c != NULL, need_C = p->p_min > 0, need_T = a->has_time_cap,
+         need_E = a->has_energy_cap;
+    for (int32_t i = 0; i < n && r == 1 && tops; i++) {
+        if (p->available && !p->available[i]) continue;
+        for (int32_t k = 0; k < m; k++) {
+            if (!sw_asg_eligible(a, i, k)) continue;
+            double *t = tv + (size_t)k * 4;
+            double v0 = need_c ? sw_asg_cu(a, i, k) : 1, v1 = need_C ? -sw_asg_C(a, i, k) : 0;
+            double v2 = need_T ? sw_asg_T(a, i, k) : 0, v3 = need_E ? sw_asg_E(a, i, k) : 0;
+            if (cnt[k]++ == 0) {
+                t[0] = v0, t[1] = v1, t[2] = v2, t[3] = v3;
+            } else {
+                t[0] = v0 < t[0] ? v0 : t[0];
+                t[1] = v1 < t[1] ? v1 : t[1];
+                t[2] = v2 < t[2] ? v2 : t[2];
+                t[3] = v3 < t[3] ? v3 : t[3];
+            }
+        }
+    }
+    for (int32_t i = 0; i < n && !(r == 1 && tops); i++) {
         if (p->available && !p->available[i]) continue;
         for (int32_t k = 0; k < m; k++) {
             if (!sw_asg_eligible(a, i, k)) continue;
@@ -473,7 +493,9 @@ static swarm_err solve_view(const sw_asg *a, const swarm_assign_options *o,
     swarm_assign_result *res = sw_asg_result_new(a);
     if (res == NULL) return sw_diag_set(d, SWARM_ENOMEM, "out of memory for the result");
     swarm_err rc = SWARM_OK;
-    if (sw_asg_presolve_infeasible(a, res->reason, sizeof(res->reason))) {
+    bool pre = sw_asg_presolve_infeasible(a, res->reason, sizeof(res->reason));
+    sw_log_debug("assign: presolve: %.1f ms", sw_now_ms() - t0);
+    if (pre) {
         res->status = SWARM_ASSIGN_INFEASIBLE;
         res->method = "presolve";
         res->bound = INFINITY;
