@@ -226,6 +226,18 @@ SWARM_API swarm_err swarm_runtime_run_next(swarm_runtime *rt, uint64_t *out_tick
                                            swarm_run_result **out, swarm_diag *d);
 SWARM_API size_t swarm_runtime_queue_len(const swarm_runtime *rt);
 
+/* Runs one subtask directly on node `node` (no plan, no assignment; used by
+ * `swarm calibrate` and health checks) and waits up to timeout_ms. On
+ * SWARM_OK *out_text (free with swarm_free; classify: the winning label),
+ * *out_value and *out_confidence are written (each may be NULL).
+ * SWARM_ETIMEDOUT when the node did not answer in time. Not thread-safe
+ * with swarm_runtime_run. */
+SWARM_API swarm_err swarm_runtime_exec(swarm_runtime *rt, size_t node, swarm_subtask_kind kind,
+                                       const char *prompt, const char *const *labels,
+                                       size_t n_labels, int32_t max_tokens, double timeout_ms,
+                                       char **out_text, double *out_value,
+                                       double *out_confidence, swarm_diag *d);
+
 SWARM_API void swarm_run_result_destroy(swarm_run_result *r);
 /* {"task", "status", "value"/"text", "decision", "winner", "seed", "subtasks": [...],
  * "trace": [...], "stats": {...}}; *out sw_malloc'd, free with swarm_free. */

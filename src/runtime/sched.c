@@ -74,6 +74,7 @@ struct swarm_runtime {
     sw_hlc hlc;
     hedge_class *hc;
     size_t n_hc;
+    uint32_t exec_epoch;
 };
 
 swarm_runtime_params swarm_runtime_params_default(void)
@@ -1501,6 +1502,83 @@ swarm_err swarm_runtime_run_next(swarm_runtime *rt, uint64_t *out_ticket, swarm_
 }
 
 size_t swarm_runtime_queue_len(const swarm_runtime *rt) { return rt->queue.n; }
+
+swarm_err swarm_runtime_exec(swarm_runtime *rt, size_t node, swarm_subtask_kind kind,
+                             const char *prompt, const char *const *labels, size_t n_labels,
+                             int32_t max_tokens, double timeout_ms, char **out_text,
+                             double *out_value, double *out_confidence, swarm_diag *d)
+{
+    if (node >= rt->n || prompt == NULL || n_labels > 256)
+        return sw_diag_set(d, SWARM_EINVAL, "exec: bad node or arguments");
+    size_t lbytes = 0;
+    for (size_t j = 0; j < n_labels; j++) lbytes += strlen(labels[j]) + 1;
+    sw_dispatch *msg = sw_calloc(1, sizeof(*msg) + n_labels * sizeof(char *) + lbytes);
+    char *pc = sw_strdup(prompt);
+    if (msg == NULL || pc == NULL) {
+        sw_free(msg);
+        sw_free(pc);
+        return SWARM_ENOMEM;
+    }
+    char **lab = (char **)(msg + 1);
+    char *lp = (char *)(lab + n_labels);
+    for (size_t j = 0; j < n_labels; j++) {
+        size_t l = strlen(labels[j]) + 1;
+        memcpy(lp, labels[j], l);
+        lab[j] = lp;
+        lp += l;
+    }
+    uint32_t epoch = ++rt->exec_epoch;
+    msg->node = (int32_t)node;
+    msg->sub = -2; /* outside any run: never confused with a plan subtask */
+    msg->epoch = epoch;
+    msg->kind = kind;
+    msg->prompt = pc;
+    msg->labels = (const char *const *)lab;
+    msg->n_labels = n_labels;
+    msg->max_tokens = max_tokens;
+    uint64_t zero = 0;
+    atomic_compare_exchange_strong(&rt->env.t0_ns, &zero, sw_now_ns());
+    swarm_err rc = rt->tp->ops->send(rt->tp, msg);
+    if (rc) return rc;
+    double end = sw_now_ms() + timeout_ms;
+    sw_event evs[64];
+    for (;;) {
+        double left = end - sw_now_ms();
+        if (left <= 0) {
+            rt->tp->ops->cancel(rt->tp, (int32_t)node, -2, epoch);
+            return sw_diag_set(d, SWARM_ETIMEDOUT, "node %s did not answer within %.0f ms",
+                               swarm_swarm_node(rt->swarm, node)->name, timeout_ms);
+        }
+        size_t ne = rt->tp->ops->recv(rt->tp, evs, 64, left < 50 ? left : 50);
+        swarm_err got = SWARM_ECANCELED;
+        bool found = false;
+        for (size_t q = 0; q < ne; q++) {
+            sw_event *ev = &evs[q];
+            if (ev->type == SW_EV_RESULT && ev->sub == -2 && ev->epoch == epoch &&
+                (size_t)ev->node == node && !found) {
+                found = true;
+                got = ev->rc;
+                if (got == SWARM_OK && (ev->text ? sw_crc32(ev->text, strlen(ev->text)) : 0) != ev->crc)
+                    got = SWARM_EFORMAT;
+                if (got == SWARM_OK) {
+                    if (out_value) *out_value = ev->value;
+                    if (out_confidence) *out_confidence = ev->confidence;
+                    if (out_text) {
+                        *out_text = ev->text;
+                        ev->text = NULL;
+                    }
+                }
+            }
+            sw_free(ev->text);
+        }
+        if (found) {
+            if (got != SWARM_OK)
+                return sw_diag_set(d, got, "node %s: %s", swarm_swarm_node(rt->swarm, node)->name,
+                                   got == SWARM_EFORMAT ? "corrupt result" : swarm_strerror(got));
+            return SWARM_OK;
+        }
+    }
+}
 
 /* ------------------------------------------------------------------------ */
 /* result: aggregation over the output subtasks, ordered by HLC              */
