@@ -13,8 +13,6 @@
 #include "forward.h"
 
 #define MAX_N_CTX (1 << 20)
-/* keep the all-positions logits buffer of a session at or below this */
-#define LOGITS_BUDGET_BYTES (16u << 20)
 
 struct swarm_model {
     char *path;
@@ -345,10 +343,7 @@ swarm_err swarm_session_create(swarm_model *m, const swarm_session_params *p,
         return SWARM_EINVAL;
     if (n_ctx == 0) n_ctx = m->hp.n_ctx_train < 2048 ? m->hp.n_ctx_train : 2048;
     int n_threads = sp.n_threads > 0 ? sp.n_threads : sw_cpu_count();
-    int32_t n_batch = (int32_t)(LOGITS_BUDGET_BYTES / (4u * (uint32_t)m->hp.n_vocab));
-    if (n_batch > 64) n_batch = 64;
-    if (n_batch < 16) n_batch = 16;
-    if (n_batch > n_ctx) n_batch = n_ctx;
+    int32_t n_batch = n_ctx < 64 ? n_ctx : 64; /* prompt tokens per forward call */
 
     swarm_session *s = sw_calloc(1, sizeof(*s));
     if (s == NULL) return SWARM_ENOMEM;
@@ -551,7 +546,7 @@ swarm_err swarm_score(swarm_session *s, const char *context, const char *continu
     s->n_scored = -1;
     if (n_head > 0 && !cached) sw_fwd_eval_all(s->fwd, all, n_head, 0);
     double lp = 0.0;
-    int32_t nb = sw_fwd_n_batch(s->fwd), nv = m->hp.n_vocab;
+    int32_t nb = sw_fwd_n_logit_rows(s->fwd), nv = m->hp.n_vocab;
     /* rows predicting all[k..n_all): inputs all[k-1..n_all-1) */
     for (size_t i = k - 1; i + 1 < n_all;) {
         int32_t n = (int32_t)(n_all - 1 - i < (size_t)nb ? n_all - 1 - i : (size_t)nb);

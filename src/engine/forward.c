@@ -17,6 +17,7 @@ struct sw_fwd {
     sw_hparams hp;
     const sw_weights *w;
     int32_t n_ctx, n_batch;
+    int32_t n_logit_rows; /* rows of logits SW_LOGITS_ALL can return (<= n_batch) */
     int32_t q_dim, kv_dim; /* n_heads * head_dim, n_kv_heads * head_dim */
     size_t embd_row_bytes;
     sw_pool *pool;   /* n_threads */
@@ -34,7 +35,7 @@ struct sw_fwd {
     float *v_cache;  /* (n_layers, n_ctx, kv_dim) */
     float *rope_cos; /* (n_ctx, rope_dim/2) */
     float *rope_sin; /* (n_ctx, rope_dim/2) */
-    float *logits;   /* (n_batch, n_vocab) */
+    float *logits;   /* (n_logit_rows, n_vocab) */
     const float *last_logits;
     int n_threads;
 };
@@ -74,6 +75,8 @@ void sw_rope_freqs(const sw_hparams *hp, const float *factors, float *out)
 /* ------------------------------------------------------------------------ */
 /* create / destroy                                                         */
 
+#define LOGITS_BUDGET_BYTES (16u << 20)
+
 static size_t round_up64(size_t n) { return (n + 63) & ~(size_t)63; }
 
 swarm_err sw_fwd_create(const sw_hparams *hp, const sw_weights *w, const float *rope_freq,
@@ -88,6 +91,11 @@ swarm_err sw_fwd_create(const sw_hparams *hp, const sw_weights *w, const float *
     f->w = w;
     f->n_ctx = n_ctx;
     f->n_batch = n_batch;
+    /* all-positions logits are only for scoring and tests: keep them near
+     * 16 MB even for 150k-token vocabularies, at least 16 rows */
+    int64_t lr = (int64_t)(LOGITS_BUDGET_BYTES / (4u * (uint64_t)hp->n_vocab));
+    if (lr < 16) lr = 16;
+    f->n_logit_rows = lr < n_batch ? (int32_t)lr : n_batch;
     f->n_threads = n_threads;
     f->q_dim = hp->n_heads * hp->head_dim;
     f->kv_dim = hp->n_kv_heads * hp->head_dim;
@@ -120,7 +128,7 @@ swarm_err sw_fwd_create(const sw_hparams *hp, const sw_weights *w, const float *
     sizes[np++] = cache;                       /* v_cache */
     sizes[np++] = (size_t)n_ctx * half;        /* rope_cos */
     sizes[np++] = (size_t)n_ctx * half;        /* rope_sin */
-    sizes[np++] = nb * vocab;                  /* logits */
+    sizes[np++] = (size_t)f->n_logit_rows * vocab; /* logits */
     size_t total = 0;
     for (int i = 0; i < np; i++) {
         size_t b;
@@ -191,6 +199,7 @@ void sw_fwd_destroy(sw_fwd *f)
 
 int32_t sw_fwd_n_ctx(const sw_fwd *f) { return f->n_ctx; }
 int32_t sw_fwd_n_batch(const sw_fwd *f) { return f->n_batch; }
+int32_t sw_fwd_n_logit_rows(const sw_fwd *f) { return f->n_logit_rows; }
 const float *sw_fwd_last_logits(const sw_fwd *f) { return f->last_logits; }
 
 /* ------------------------------------------------------------------------ */
@@ -443,6 +452,7 @@ const float *sw_fwd_eval(sw_fwd *f, const int32_t *tokens, int32_t n, int32_t po
     }
 
     if (mode == SW_LOGITS_NONE) return NULL;
+    SWARM_ASSERT(mode != SW_LOGITS_ALL || n <= f->n_logit_rows);
     int32_t first = mode == SW_LOGITS_ALL ? 0 : n - 1;
     int32_t rows = n - first;
     for (int32_t t = 0; t < rows; t++)

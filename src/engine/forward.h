@@ -33,9 +33,12 @@ swarm_err sw_fwd_create(const sw_hparams *hp, const sw_weights *w, const float *
 void sw_fwd_destroy(sw_fwd *f);
 int32_t sw_fwd_n_ctx(const sw_fwd *f);
 int32_t sw_fwd_n_batch(const sw_fwd *f);
+/* Most tokens one SW_LOGITS_ALL call may take (<= n_batch, >= min(16, n_batch)). */
+int32_t sw_fwd_n_logit_rows(const sw_fwd *f);
 
 /*
- * Runs tokens[0..n) at positions pos..pos+n-1 (1 <= n <= n_batch,
+ * Runs tokens[0..n) at positions pos..pos+n-1 (1 <= n <= n_batch, and
+ * n <= sw_fwd_n_logit_rows for SW_LOGITS_ALL,
  * pos + n <= n_ctx, every id < n_vocab: caller bugs otherwise), reading the
  * KV cache of positions < pos and writing that of the new positions.
  * Returns the logits (row-major, n_vocab per row; see mode) or NULL for
