@@ -1,0 +1,314 @@
+/*
+ * assign_cases_test.c: hand-made assignment instances with known answers
+ * (optimum, redundancy and zone distinctness, capacity with c_ik, makespan,
+ * epsilon-constraint, removed SLMs), infeasibility reasons that name the
+ * constraint and the amounts, and malformed problems (JSON and API).
+ */
+#include <math.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "swarm/assign.h"
+
+static swarm_assign_result *solve_json(const char *json, swarm_assign_method method)
+{
+    swarm_assign_input *in = NULL;
+    swarm_diag d = {{0}};
+    swarm_err rc = swarm_assign_input_parse(json, strlen(json), &in, &d);
+    if (rc != SWARM_OK) print_error("parse: %s\n", d.msg);
+    CHECK_OK(rc);
+    swarm_assign_options o = swarm_assign_options_default();
+    o.method = method;
+    o.time_limit_s = 5;
+    swarm_assign_result *res = NULL;
+    CHECK_OK(swarm_assign_solve(swarm_assign_input_problem(in), &o, &res, &d));
+    swarm_assign_input_destroy(in);
+    return res;
+}
+
+static const swarm_assign_method methods[] = {SWARM_ASSIGN_METHOD_EXACT, SWARM_ASSIGN_METHOD_FAST,
+                                              SWARM_ASSIGN_METHOD_AUTO};
+
+/* Three SLMs, four subtasks: the cheap SLM 0 (cost 2) may take only subtasks
+ * 0 and 1 (C < c_min for 2 and 3), SLM 1 costs 5, SLM 2 costs 10. Optimum by
+ * hand: subtasks 0,1 -> SLM 0, 2,3 -> SLM 1: 2 + 2 + 5 + 5 = 14. */
+static void test_known_optimum(void **state)
+{
+    (void)state;
+    const char *json = "{\"E\": [1, 2, 6], \"T\": [1, 3, 4], \"B\": [2, 3, 4],"
+                       " \"C\": [[0.9, 0.9, 0.4, 0.1], [0.8, 0.8, 0.8, 0.9], [0.9, 0.9, 0.9, 0.9]],"
+                       " \"c_min\": 0.5, \"p_min\": 1.0}";
+    for (size_t j = 0; j < sizeof(methods) / sizeof(methods[0]); j++) {
+        swarm_assign_result *r = solve_json(json, methods[j]);
+        assert_int_not_equal(r->status, SWARM_ASSIGN_INFEASIBLE);
+        assert_true(fabs(r->objective - 14.0) < 1e-9);
+        assert_true(fabs(r->energy - 6.0) < 1e-9);
+        assert_true(fabs(r->time - 8.0) < 1e-9);
+        assert_int_equal(r->assign[3], 1);
+        assert_int_equal(r->assign[0], 0);
+        assert_int_equal(r->assign[1], 0);
+        if (methods[j] == SWARM_ASSIGN_METHOD_EXACT) assert_int_equal(r->status, SWARM_ASSIGN_OPTIMAL);
+        swarm_assign_result_destroy(r);
+    }
+}
+
+/* Redundancy 2 with zones: SLMs 0 and 1 share zone 7, so no subtask may use both. */
+static void test_redundancy_and_zones(void **state)
+{
+    (void)state;
+    const char *json = "{\"E\": [1, 1, 5, 5], \"T\": [1, 1, 5, 5], \"B\": [3, 3, 3, 3],"
+                       " \"C\": [[1,1,1],[1,1,1],[1,1,1],[1,1,1]], \"redundancy\": 2,"
+                       " \"zones\": [7, 7, 8, 9]}";
+    for (size_t j = 0; j < sizeof(methods) / sizeof(methods[0]); j++) {
+        swarm_assign_result *r = solve_json(json, methods[j]);
+        assert_int_not_equal(r->status, SWARM_ASSIGN_INFEASIBLE);
+        assert_int_equal(r->r, 2);
+        static const int zone[] = {7, 7, 8, 9};
+        for (int k = 0; k < 3; k++) {
+            int a = r->assign[k * 2], b = r->assign[k * 2 + 1];
+            assert_true(a != b);
+            assert_true(zone[a] != zone[b]);
+        }
+        /* optimum: each subtask = one cheap (cost 2) + one expensive (cost 10) */
+        assert_true(fabs(r->objective - 36.0) < 1e-9);
+        swarm_assign_result_destroy(r);
+    }
+    /* without zones the two cheap SLMs pair up where capacity allows */
+    const char *nz = "{\"E\": [1, 1, 5, 5], \"T\": [1, 1, 5, 5], \"B\": [3, 3, 3, 3],"
+                     " \"C\": [[1,1,1],[1,1,1],[1,1,1],[1,1,1]], \"redundancy\": 2}";
+    swarm_assign_result *r = solve_json(nz, SWARM_ASSIGN_METHOD_EXACT);
+    assert_true(fabs(r->objective - 12.0) < 1e-9);
+    for (int k = 0; k < 3; k++) assert_true(r->assign[2 * k] != r->assign[2 * k + 1]);
+    swarm_assign_result_destroy(r);
+}
+
+/* Capacity in c_ik units: SLM 0 (cheap) has B = 4; subtask sizes 3, 2, 2: it
+ * can take the two size-2 subtasks, not the size-3 one with another. */
+static void test_capacity_with_sizes(void **state)
+{
+    (void)state;
+    const char *json = "{\"E\": [1, 4], \"T\": [0, 0], \"B\": [4, 10],"
+                       " \"C\": [[1,1,1],[1,1,1]], \"c\": [[3,2,2],[3,2,2]]}";
+    for (size_t j = 0; j < sizeof(methods) / sizeof(methods[0]); j++) {
+        swarm_assign_result *r = solve_json(json, methods[j]);
+        assert_int_not_equal(r->status, SWARM_ASSIGN_INFEASIBLE);
+        assert_int_equal(r->assign[0], 1);
+        assert_int_equal(r->assign[1], 0);
+        assert_int_equal(r->assign[2], 0);
+        assert_true(fabs(r->energy - 6.0) < 1e-9);
+        swarm_assign_result_destroy(r);
+    }
+}
+
+/* Makespan: two equal SLMs, four unit subtasks: the busiest load is 2, not 4. */
+static void test_makespan(void **state)
+{
+    (void)state;
+    const char *json = "{\"E\": [1, 1], \"T\": [1, 1], \"B\": [4, 4], \"C\": [[1,1,1,1],[1,1,1,1]],"
+                       " \"makespan\": true, \"weights\": {\"energy\": 0, \"time\": 1}}";
+    for (size_t j = 0; j < sizeof(methods) / sizeof(methods[0]); j++) {
+        swarm_assign_result *r = solve_json(json, methods[j]);
+        assert_true(fabs(r->time - 2.0) < 1e-9);
+        swarm_assign_result_destroy(r);
+    }
+}
+
+/* Epsilon-constraint: min energy s.t. total time <= 7 (fast SLM 1 costs energy). */
+static void test_eps_constraint(void **state)
+{
+    (void)state;
+    const char *json = "{\"E\": [1, 3], \"T\": [3, 1], \"B\": [3, 3], \"C\": [[1,1,1],[1,1,1]],"
+                       " \"eps_time\": 7}";
+    for (size_t j = 0; j < sizeof(methods) / sizeof(methods[0]); j++) {
+        swarm_assign_result *r = solve_json(json, methods[j]);
+        /* times 9 (all slow), 7 (one fast): the best within 7 uses energy 5 */
+        assert_true(r->time <= 7 + 1e-9);
+        assert_true(fabs(r->energy - 5.0) < 1e-9);
+        assert_true(fabs(r->objective - 5.0) < 1e-9);
+        swarm_assign_result_destroy(r);
+    }
+}
+
+/* A removed SLM (available false) is never used, even when it is the cheapest. */
+static void test_unavailable(void **state)
+{
+    (void)state;
+    const char *json = "{\"E\": [1, 5, 6], \"T\": [1, 1, 1], \"B\": [9, 9, 9], \"C\": [[1,1],[1,1],[1,1]],"
+                       " \"available\": [false, true, true]}";
+    for (size_t j = 0; j < sizeof(methods) / sizeof(methods[0]); j++) {
+        swarm_assign_result *r = solve_json(json, methods[j]);
+        assert_int_equal(r->assign[0], 1);
+        assert_int_equal(r->assign[1], 1);
+        swarm_assign_result_destroy(r);
+    }
+}
+
+static void expect_infeasible(const char *json, const char *needle)
+{
+    for (size_t j = 0; j < sizeof(methods) / sizeof(methods[0]); j++) {
+        swarm_assign_result *r = solve_json(json, methods[j]);
+        if (r->status != SWARM_ASSIGN_INFEASIBLE || strstr(r->reason, needle) == NULL)
+            print_error("want infeasible with '%s', got %s: '%s'\n", needle,
+                        swarm_assign_status_name(r->status), r->reason);
+        assert_int_equal(r->status, SWARM_ASSIGN_INFEASIBLE);
+        assert_non_null(strstr(r->reason, needle));
+        swarm_assign_result_destroy(r);
+    }
+}
+
+static void test_infeasible_reasons(void **state)
+{
+    (void)state;
+    /* 9 unit subtasks, capacities 3 + 2 + 2 = 7 */
+    expect_infeasible("{\"E\": [1,1,1], \"T\": [1,1,1], \"B\": [3,2,2],"
+                      " \"C\": [[1,1,1,1,1,1,1,1,1],[1,1,1,1,1,1,1,1,1],[1,1,1,1,1,1,1,1,1]]}",
+                      "capacity: total capacity 7 < demand 9 (r=1, 9 subtasks)");
+    /* best C per subtask: 0.9 + 0.8 + 0.7 + 1.0 = 3.4 < 4.0 */
+    expect_infeasible("{\"E\": [1,1], \"T\": [1,1], \"B\": [4,4],"
+                      " \"C\": [[0.9,0.1,0.7,1.0],[0.2,0.8,0.3,0.5]], \"p_min\": 4.0}",
+                      "compatibility: best achievable sum C = 3.4 < p_min 4");
+    /* subtask 1 has only two SLMs with C >= c_min */
+    expect_infeasible("{\"E\": [1,1,1], \"T\": [1,1,1], \"B\": [4,4,4],"
+                      " \"C\": [[1,0.9],[1,0.1],[1,0.8]], \"c_min\": 0.5, \"redundancy\": 3}",
+                      "redundancy 3 > 2 eligible SLMs for subtask 1");
+    /* zones: three SLMs but only two zones, redundancy 3 */
+    expect_infeasible("{\"E\": [1,1,1], \"T\": [1,1,1], \"B\": [4,4,4],"
+                      " \"C\": [[1,1],[1,1],[1,1]], \"redundancy\": 3, \"zones\": [0, 0, 1]}",
+                      "zones: subtask 0 has eligible SLMs in only 2 distinct zones < redundancy 3");
+    /* capacity in c units: sizes 2 each, total 5 < 6 */
+    expect_infeasible("{\"E\": [1,1], \"T\": [1,1], \"B\": [2.5, 2.5],"
+                      " \"C\": [[1,1,1],[1,1,1]], \"c\": [[2,2,2],[2,2,2]]}",
+                      "capacity: total capacity 5 < minimum demand 6");
+    /* time: every subtask takes >= 2, three of them, eps 5 */
+    expect_infeasible("{\"E\": [1,1], \"T\": [2,3], \"B\": [4,4], \"C\": [[1,1,1],[1,1,1]],"
+                      " \"eps_time\": 5}",
+                      "time: minimum achievable total time 6 > eps_time 5");
+}
+
+/* Capacity and compatibility that each hold alone but not together: the MIP
+ * proves it and the reason names compatibility under capacity. */
+static void test_infeasible_combined(void **state)
+{
+    (void)state;
+    const char *json = "{\"E\": [1,1], \"T\": [1,1], \"B\": [1, 3],"
+                       " \"C\": [[1,1,1],[0.1,0.1,0.1]], \"p_min\": 2.0}";
+    swarm_assign_result *r = solve_json(json, SWARM_ASSIGN_METHOD_EXACT);
+    assert_int_equal(r->status, SWARM_ASSIGN_INFEASIBLE);
+    print_message("combined: %s\n", r->reason);
+    assert_non_null(strstr(r->reason, "compatibility: best achievable sum C under capacity = 1.2 < p_min 2"));
+    swarm_assign_result_destroy(r);
+}
+
+static void expect_einval(const char *json, const char *needle)
+{
+    swarm_assign_input *in = NULL;
+    swarm_diag d = {{0}};
+    swarm_err rc = swarm_assign_input_parse(json, strlen(json), &in, &d);
+    if (rc != SWARM_EINVAL || strstr(d.msg, needle) == NULL)
+        print_error("json %s: rc %s msg '%s', want '%s'\n", json, swarm_err_name(rc), d.msg, needle);
+    assert_int_equal(rc, SWARM_EINVAL);
+    assert_null(in);
+    assert_non_null(strstr(d.msg, needle));
+}
+
+static void test_malformed_json(void **state)
+{
+    (void)state;
+    expect_einval("{\"E\": [1, 2], \"T\": [1, 2]", "invalid JSON");
+    expect_einval("[1, 2]", "must be a JSON object");
+    expect_einval("{\"T\": [1], \"B\": [1], \"C\": [[1]]}", "required");
+    expect_einval("{\"E\": [1, 2], \"T\": [1], \"B\": [1, 1], \"C\": [[1],[1]]}",
+                  "\"T\" has 1 entries, expected 2");
+    expect_einval("{\"E\": [1, 2], \"T\": [1, 1], \"B\": [1, 1], \"C\": [[1, 1],[1]]}", "\"C\"[1]");
+    expect_einval("{\"E\": [1, 2], \"T\": [1, 1], \"B\": [1, 1], \"C\": [[1],[1]], \"c\": [[1, 2],[1, 2]]}",
+                  "\"c\"[0]");
+    expect_einval("{\"E\": [1, -2], \"T\": [1, 1], \"B\": [1, 1], \"C\": [[1],[1]]}", "E[1] = -2 is negative");
+    expect_einval("{\"E\": [1, \"x\"], \"T\": [1, 1], \"B\": [1, 1], \"C\": [[1],[1]]}", "\"E\"[1] must be a number");
+    expect_einval("{\"E\": [1], \"T\": [1], \"B\": [1], \"C\": [[1]], \"redundancy\": 0}", "redundancy");
+    expect_einval("{\"E\": [1], \"T\": [1], \"B\": [1], \"C\": [[1]], \"redundancy\": 1.5}", "redundancy");
+    expect_einval("{\"E\": [1], \"T\": [1], \"B\": [1], \"C\": [[1]], \"p_min\": -1}", "p_min");
+    expect_einval("{\"E\": [1], \"T\": [1], \"B\": [1], \"C\": [[1]], \"weights\": {\"energy\": 1, \"cost\": 2}}",
+                  "weights.cost");
+    expect_einval("{\"E\": [1], \"T\": [1], \"B\": [1], \"C\": [[1]], \"pmin\": 1}", "unknown key \"pmin\"");
+    expect_einval("{\"E\": [], \"T\": [], \"B\": [], \"C\": []}", "need 1..");
+    expect_einval("{\"E\": [1], \"T\": [1], \"B\": [1], \"C\": [[1]], \"zones\": [0, 1]}", "zones");
+    expect_einval("{\"E\": [1], \"T\": [1], \"B\": [1], \"C\": [[1]], \"E\": [2]}", "duplicate");
+}
+
+/* The API rejects NaN, negative and inconsistent values with EINVAL. */
+static void test_malformed_api(void **state)
+{
+    (void)state;
+    double E[2] = {1, 1}, T[2] = {1, 1}, B[2] = {2, 2}, C[4] = {1, 1, 1, 1};
+    swarm_assign_problem p;
+    memset(&p, 0, sizeof(p));
+    p.n = 2, p.m = 2, p.E = E, p.T = T, p.B = B, p.C = C;
+    swarm_assign_result *r = NULL;
+    swarm_diag d = {{0}};
+    CHECK_OK(swarm_assign_solve(&p, NULL, &r, &d));
+    assert_int_equal(r->status, SWARM_ASSIGN_OPTIMAL);
+    swarm_assign_result_destroy(r);
+    r = NULL;
+    C[3] = NAN;
+    CHECK_ERR(swarm_assign_solve(&p, NULL, &r, &d), SWARM_EINVAL);
+    assert_null(r);
+    assert_non_null(strstr(d.msg, "C[1][1] is not a finite number"));
+    C[3] = 1;
+    B[0] = -1;
+    CHECK_ERR(swarm_assign_solve(&p, NULL, &r, &d), SWARM_EINVAL);
+    B[0] = 2;
+    p.w_time = INFINITY;
+    CHECK_ERR(swarm_assign_solve(&p, NULL, &r, &d), SWARM_EINVAL);
+    p.w_time = 0;
+    p.n = 0;
+    CHECK_ERR(swarm_assign_solve(&p, NULL, &r, &d), SWARM_EINVAL);
+    p.n = 2;
+    p.B = NULL;
+    CHECK_ERR(swarm_assign_solve(&p, NULL, &r, &d), SWARM_EINVAL);
+    p.B = B;
+    swarm_assign_options o = swarm_assign_options_default();
+    o.method = (swarm_assign_method)99;
+    CHECK_ERR(swarm_assign_solve(&p, &o, &r, &d), SWARM_EINVAL);
+    assert_null(r);
+}
+
+/* swarm_assign_evaluate agrees with a solve and flags broken assignments. */
+static void test_evaluate(void **state)
+{
+    (void)state;
+    double E[2] = {1, 2}, T[2] = {3, 1}, B[2] = {1, 2}, C[4] = {1, 0.5, 0.5, 1};
+    swarm_assign_problem p;
+    memset(&p, 0, sizeof(p));
+    p.n = 2, p.m = 2, p.E = E, p.T = T, p.B = B, p.C = C;
+    p.p_min = 1.5;
+    int32_t ok[2] = {0, 1}, over[2] = {0, 0}, bad[2] = {0, 5};
+    double e, t, c;
+    bool f;
+    CHECK_OK(swarm_assign_evaluate(&p, ok, &e, &t, &c, &f));
+    assert_true(f);
+    assert_true(fabs(e - 3) < 1e-12 && fabs(t - 4) < 1e-12 && fabs(c - 2) < 1e-12);
+    CHECK_OK(swarm_assign_evaluate(&p, over, &e, &t, &c, &f));
+    assert_false(f); /* SLM 0 has capacity 1 */
+    CHECK_OK(swarm_assign_evaluate(&p, bad, &e, &t, &c, &f));
+    assert_false(f);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_known_optimum),
+        cmocka_unit_test(test_redundancy_and_zones),
+        cmocka_unit_test(test_capacity_with_sizes),
+        cmocka_unit_test(test_makespan),
+        cmocka_unit_test(test_eps_constraint),
+        cmocka_unit_test(test_unavailable),
+        cmocka_unit_test(test_infeasible_reasons),
+        cmocka_unit_test(test_infeasible_combined),
+        cmocka_unit_test(test_malformed_json),
+        cmocka_unit_test(test_malformed_api),
+        cmocka_unit_test(test_evaluate),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
