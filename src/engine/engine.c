@@ -451,10 +451,9 @@ swarm_err swarm_generate(swarm_session *s, const swarm_gen_params *p, swarm_gen_
 
     /* everything the loop writes is allocated here, so the loop does not */
     swarm_gen_result *r = sw_calloc(1, sizeof(*r));
-    size_t text_cap = 1, tok_cap = (size_t)n_prompt + (size_t)max_gen;
-    if (r != NULL && !sw_mul_ok((size_t)max_gen, m->max_piece, &text_cap)) r = NULL;
-    text_cap += 1;
-    if (r == NULL || (r->text = sw_malloc(text_cap)) == NULL ||
+    size_t text_cap = 0, tok_cap = (size_t)n_prompt + (size_t)max_gen;
+    if (r == NULL || !sw_mul_ok((size_t)max_gen, m->max_piece, &text_cap) ||
+        !sw_add_ok(text_cap, 1, &text_cap) || (r->text = sw_malloc(text_cap)) == NULL ||
         (r->tokens = sw_calloc(tok_cap, sizeof(int32_t))) == NULL) {
         swarm_gen_result_destroy(r);
         sw_free(ids);
@@ -469,7 +468,9 @@ swarm_err swarm_generate(swarm_session *s, const swarm_gen_params *p, swarm_gen_
 
     s->n_scored = -1; /* the cache is about to be overwritten */
     sw_sampler smp;
-    sw_sampler_init(&smp, &p->sampling, m->hp.n_vocab, s->cand);
+    /* only ids the tokenizer knows can be picked: some GGUF files pad the
+     * embedding matrix beyond the vocabulary (Qwen2: 151936 rows, 151665 tokens) */
+    sw_sampler_init(&smp, &p->sampling, sw_tokenizer_n_vocab(m->tok), s->cand);
     const float *logits = NULL;
     if (max_gen > 0) logits = sw_fwd_eval_all(s->fwd, r->tokens, n_prompt, 0);
     double t1 = sw_now_ms();
