@@ -294,7 +294,7 @@ INL void k_q4_k(KARGS, const int R, const int T)
             acc[r][t] = _mm512_setzero_ps();
             macc[r][t] = _mm_setzero_ps();
         }
-    const __m256i m4 = _mm256_set1_epi8(0xF);
+    const __m512i m4z = _mm512_set1_epi8(0xF);
     for (int64_t i = 0; i < n / QKK; i++) {
         __m512i scv[MAXR];
         __m128i mnv[MAXR];
@@ -329,23 +329,34 @@ INL void k_q4_k(KARGS, const int R, const int T)
         __m512i sumi[MAXR][MAXT];
         UNR for (int r = 0; r < R; r++)
             UNR for (int t = 0; t < T; t++) sumi[r][t] = _mm512_setzero_si512();
-        UNR for (int j = 0; j < 4; j++) {
-            /* lanes 0..15: scale of sub-block 2j, lanes 16..31: of 2j+1 */
-            const __m512i idx = _mm512_inserti64x4(_mm512_set1_epi16((short)(2 * j)),
-                                                   _mm256_set1_epi16((short)(2 * j + 1)), 1);
-            __m512i qq[MAXR], s[MAXR];
+        /* 128 elements (64 bytes of nibbles) per step: the low nibbles are
+         * sub-blocks 4jj and 4jj+2, the high ones 4jj+1 and 4jj+3; the
+         * activations are re-paired to match with two 128-bit lane shuffles
+         * per token (shared by the R rows). */
+        UNR for (int jj = 0; jj < 2; jj++) {
+            const __m512i ilo = _mm512_inserti64x4(_mm512_set1_epi16((short)(4 * jj)),
+                                                   _mm256_set1_epi16((short)(4 * jj + 2)), 1);
+            const __m512i ihi = _mm512_inserti64x4(_mm512_set1_epi16((short)(4 * jj + 1)),
+                                                   _mm256_set1_epi16((short)(4 * jj + 3)), 1);
+            __m512i qlo[MAXR], qhi[MAXR], slo[MAXR], shi[MAXR];
             UNR for (int r = 0; r < R; r++) {
                 const blk_q4_k *a = (const blk_q4_k *)(W + r * ws) + i;
-                __m256i q = _mm256_loadu_si256((const __m256i *)(a->qs + 32 * j));
-                qq[r] = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_and_si256(q, m4)),
-                                           _mm256_and_si256(_mm256_srli_epi16(q, 4), m4), 1);
-                s[r] = _mm512_permutexvar_epi16(idx, scv[r]);
+                __m512i q = _mm512_loadu_si512(a->qs + 64 * jj);
+                qlo[r] = _mm512_and_si512(q, m4z);
+                qhi[r] = _mm512_and_si512(_mm512_srli_epi16(q, 4), m4z);
+                slo[r] = _mm512_permutexvar_epi16(ilo, scv[r]);
+                shi[r] = _mm512_permutexvar_epi16(ihi, scv[r]);
             }
             UNR for (int t = 0; t < T; t++) {
                 const blk_q8_k *b = (const blk_q8_k *)(X + t * xs) + i;
-                __m512i y = _mm512_loadu_si512(b->qs + 64 * j);
-                UNR for (int r = 0; r < R; r++)
-                    sumi[r][t] = _mm512_dpwssd_epi32(sumi[r][t], _mm512_maddubs_epi16(qq[r], y), s[r]);
+                __m512i y01 = _mm512_loadu_si512(b->qs + 128 * jj);      /* sub-blocks 4jj, 4jj+1 */
+                __m512i y23 = _mm512_loadu_si512(b->qs + 128 * jj + 64); /* 4jj+2, 4jj+3 */
+                __m512i ylo = _mm512_shuffle_i64x2(y01, y23, 0x44);      /* 4jj, 4jj+2 */
+                __m512i yhi = _mm512_shuffle_i64x2(y01, y23, 0xEE);      /* 4jj+1, 4jj+3 */
+                UNR for (int r = 0; r < R; r++) {
+                    sumi[r][t] = _mm512_dpwssd_epi32(sumi[r][t], _mm512_maddubs_epi16(qlo[r], ylo), slo[r]);
+                    sumi[r][t] = _mm512_dpwssd_epi32(sumi[r][t], _mm512_maddubs_epi16(qhi[r], yhi), shi[r]);
+                }
             }
         }
         UNR for (int r = 0; r < R; r++)
