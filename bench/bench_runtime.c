@@ -4,6 +4,7 @@
  * then round-robin), then a real stories260K swarm. Everything from plan
  * building to aggregation is inside the timed call.
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -17,6 +18,7 @@ sw_bench_runtime_opts sw_bench_runtime_opts_default(void)
     sw_bench_runtime_opts o = {0};
     o.subtasks = 100000;
     o.real_subtasks = 64;
+    o.detect_trials = 10;
     return o;
 }
 
@@ -37,7 +39,7 @@ typedef struct bench_res {
 
 /* Runs tasks of `chunks` map subtasks (+1 reduce) until `total` subtasks. */
 static bench_res run_mr(const char *swarm_json, swarm_dispatch_policy pol, int64_t total,
-                        int64_t chunks, int32_t max_tokens, FILE *err)
+                        int64_t chunks, int32_t max_tokens, const char *reduce, FILE *err)
 {
     bench_res br = {0};
     swarm_swarm *s = NULL;
@@ -68,9 +70,9 @@ static bench_res run_mr(const char *swarm_json, swarm_dispatch_policy pol, int64
              "{\"name\": \"bench\", \"input\": \"%s\", \"skill\": \"story\", \"kind\": \"generate\","
              " \"decomposition\": {\"strategy\": \"map-reduce\", \"chunk\": {\"by\": \"tokens\","
              " \"size\": 1, \"overlap\": 0}, \"map_prompt\": \"{{chunk}}\", \"reduce_prompt\":"
-             " \"{{results}}\"}, \"aggregation\": {\"method\": \"max-weight\"},"
+             " \"%s\"}, \"aggregation\": {\"method\": \"max-weight\"},"
              " \"limits\": {\"max_tokens\": %d, \"max_retries\": 2}}",
-             input, (int)max_tokens);
+             input, reduce, (int)max_tokens);
     swarm_task *t = NULL;
     if (swarm_task_parse(task, strlen(task), &t, &d) != SWARM_OK) {
         fprintf(err, "bench-runtime: task: %s\n", d.msg);
@@ -104,6 +106,60 @@ out:
     return br;
 }
 
+/* Detection + reassignment latency (TESTPLAN A2/B1 on the embedded
+ * runtime): one long subtask on the cheapest of two echo nodes, that node
+ * killed at a random time; measured from the kill to the reassignment. */
+static int detect_trials(int n, double *out, FILE *err)
+{
+    static const char *js =
+        "{\"nodes\": ["
+        "{\"name\": \"k\", \"backend\": {\"type\": \"echo\", \"latency_ms\": 3000}, \"capacity\": 1, \"skills\": {\"*\": 1}, \"power_watts\": 1},"
+        "{\"name\": \"s\", \"backend\": {\"type\": \"echo\", \"latency_ms\": 1}, \"capacity\": 1, \"skills\": {\"*\": 1}, \"power_watts\": 50}]}";
+    static const char *tj = "{\"name\": \"d\", \"input\": \"x\", \"skill\": \"s\","
+                            " \"kind\": \"generate\", \"prompt\": \"{{input}}\"}";
+    swarm_diag d = {{0}};
+    swarm_swarm *s = NULL;
+    swarm_task *t = NULL;
+    int done = 0;
+    if (swarm_swarm_parse(js, strlen(js), NULL, &s, &d) || swarm_task_parse(tj, strlen(tj), &t, &d)) {
+        fprintf(err, "bench-runtime: %s\n", d.msg);
+        goto out;
+    }
+    uint64_t rng = 99;
+    for (int i = 0; i < n; i++) {
+        rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+        double kill = 50 + (double)(rng >> 40) / (double)(1ull << 24) * 150;
+        char chaos[64];
+        snprintf(chaos, sizeof(chaos), "kill=k@%.0fms", kill);
+        swarm_runtime_params p = swarm_runtime_params_default();
+        p.seed = (uint64_t)i + 1;
+        p.chaos = chaos;
+        p.hedge = false;
+        swarm_runtime *rt = NULL;
+        swarm_run_result *r = NULL;
+        if (swarm_runtime_create(s, &p, &rt, &d) == SWARM_OK &&
+            swarm_runtime_run(rt, t, &r, &d) == SWARM_OK) {
+            for (size_t q = 0; q < r->n_trace; q++)
+                if (r->trace[q].outcome == SWARM_OUTCOME_REASSIGNED) {
+                    out[done++] = r->trace[q].end_ms - kill;
+                    break;
+                }
+        }
+        swarm_run_result_destroy(r);
+        swarm_runtime_destroy(rt);
+    }
+out:
+    swarm_task_destroy(t);
+    swarm_swarm_destroy(s);
+    return done;
+}
+
+static int cmp_d(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
 static const char *echo_swarm =
     "{\"nodes\": ["
     "{\"name\": \"e1\", \"backend\": {\"type\": \"echo\"}, \"capacity\": 2048, \"skills\": {\"*\": 1}, \"power_watts\": 10},"
@@ -114,8 +170,8 @@ static const char *echo_swarm =
 int sw_bench_runtime_run(const sw_bench_runtime_opts *o, FILE *out)
 {
     int64_t per_task = o->subtasks < 10000 ? o->subtasks : 10000;
-    bench_res a = run_mr(echo_swarm, SWARM_DISPATCH_ASSIGN, o->subtasks, per_task, 1, stderr);
-    bench_res b = run_mr(echo_swarm, SWARM_DISPATCH_ROUND_ROBIN, o->subtasks, per_task, 1, stderr);
+    bench_res a = run_mr(echo_swarm, SWARM_DISPATCH_ASSIGN, o->subtasks, per_task, 1, "{{results}}", stderr);
+    bench_res b = run_mr(echo_swarm, SWARM_DISPATCH_ROUND_ROBIN, o->subtasks, per_task, 1, "{{results}}", stderr);
     bench_res c = {0};
     char model[4096] = "", tok[4096] = "";
     bool have_real = false;
@@ -146,9 +202,16 @@ int sw_bench_runtime_run(const sw_bench_runtime_opts *o, FILE *out)
             }
             snprintf(js + w, sizeof(js) - w, "]}");
             int64_t n = o->real_subtasks;
-            c = run_mr(js, SWARM_DISPATCH_ASSIGN, n, n - 1 > 0 ? n - 1 : 1, 16, stderr);
+            /* tasks of 8 chunks: the reduce prompt holds every partial
+             * result, and the tiny model's context is 512 tokens */
+            c = run_mr(js, SWARM_DISPATCH_ASSIGN, n, 8, 16, "{{results}}", stderr);
         }
     }
+    double lat[1000];
+    int nd = detect_trials(o->detect_trials < 1000 ? o->detect_trials : 1000, lat, stderr);
+    qsort(lat, (size_t)nd, sizeof(double), cmp_d);
+    double p50 = nd ? lat[nd / 2] : 0, p99 = nd ? lat[(int)ceil(0.99 * nd) - 1] : 0,
+           mx = nd ? lat[nd - 1] : 0;
     double ra = a.wall_ms > 0 ? (double)a.subtasks / (a.wall_ms / 1e3) : 0;
     double rb = b.wall_ms > 0 ? (double)b.subtasks / (b.wall_ms / 1e3) : 0;
     double rc = c.wall_ms > 0 ? (double)c.subtasks / (c.wall_ms / 1e3) : 0;
@@ -165,10 +228,13 @@ int sw_bench_runtime_run(const sw_bench_runtime_opts *o, FILE *out)
         if (have_real && c.ok)
             fprintf(out,
                     "{\"model\": \"%s\", \"subtasks\": %lld, \"wall_ms\": %.1f, \"subtasks_per_s\": %.1f,"
-                    " \"ms_per_subtask\": %.3f, \"tokens\": %lld}}\n",
+                    " \"ms_per_subtask\": %.3f, \"tokens\": %lld",
                     model, (long long)c.subtasks, c.wall_ms, rc,
                     c.subtasks ? c.wall_ms / (double)c.subtasks : 0, (long long)c.tokens);
-        else fprintf(out, "null}\n");
+        if (have_real && c.ok) fprintf(out, "}");
+        else fprintf(out, "null");
+        fprintf(out, ", \"detection\": {\"trials\": %d, \"p50_ms\": %.1f, \"p99_ms\": %.1f,"
+                     " \"max_ms\": %.1f}}\n", nd, p50, p99, mx);
     } else {
         fprintf(out, "runtime benchmark (map-reduce, 1-token chunks, 4 nodes, in-process transport)\n");
         fprintf(out, "  %-26s %10s %10s %14s %12s\n", "backend / dispatch", "subtasks", "wall ms",
@@ -181,8 +247,13 @@ int sw_bench_runtime_run(const sw_bench_runtime_opts *o, FILE *out)
             fprintf(out, "  %-26s %10lld %10.1f %14.1f %12.1f  (16 tokens each, %s)\n",
                     "stories260K / assign", (long long)c.subtasks, c.wall_ms, rc,
                     c.subtasks ? c.wall_ms * 1e3 / (double)c.subtasks : 0, model);
-        else if (o->real_subtasks > 0)
+        else if (o->real_subtasks > 0 && !have_real)
             fprintf(out, "  real model skipped: %s not found\n", model);
+        else if (o->real_subtasks > 0)
+            fprintf(out, "  real model run FAILED (%s)\n", model);
+        if (nd)
+            fprintf(out, "kill -> reassignment (phi 8, heartbeat 100 ms, %d trials): p50 %.0f ms,"
+                         " p99 %.0f ms, max %.0f ms\n", nd, p50, p99, mx);
     }
     return a.ok && b.ok && (!have_real || c.ok) ? 0 : 1;
 }

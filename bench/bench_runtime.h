@@ -17,6 +17,7 @@ typedef struct sw_bench_runtime_opts {
     int64_t real_subtasks; /* real-model subtasks (default 64; 0 = skip) */
     const char *model;     /* real model (default ../shared/models/stories260K.bin) */
     const char *tokenizer; /* its tokenizer (default tok512.bin beside it) */
+    int detect_trials;     /* kill -> reassignment latency trials (default 10; 0 = skip) */
 } sw_bench_runtime_opts;
 
 sw_bench_runtime_opts sw_bench_runtime_opts_default(void);

@@ -11,12 +11,13 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: swarm bench-runtime [--json] [--subtasks N] [--real N] [--model PATH]\n"
+            "usage: swarm bench-runtime [--json] [--subtasks N] [--real N] [--detect N] [--model PATH]\n"
             "                           [--tokenizer PATH]\n\n"
             "Subtasks per second through the embedded runtime (decompose, assign, dispatch,\n"
             "collect, aggregate) with the instant echo backend, and with the real tiny model.\n"
             "  --subtasks N   echo subtasks in total (default 100000)\n"
             "  --real N       real-model subtasks (default 64; 0 skips)\n"
+            "  --detect N     kill -> reassignment latency trials (default 10; 0 skips)\n"
             "  --model PATH   real model (default $SWARM_SHARED_DIR or ../shared: models/stories260K.bin)\n");
 }
 
@@ -40,6 +41,10 @@ int cmd_bench_runtime(int argc, char **argv)
             if (!cli_parse_int(argv[++a], 0, 100000, &v))
                 return cli_usage_error(cmd, "--real: want an integer in 0..100000");
             o.real_subtasks = v;
+        } else if (strcmp(s, "--detect") == 0 && a + 1 < argc) {
+            if (!cli_parse_int(argv[++a], 0, 1000, &v))
+                return cli_usage_error(cmd, "--detect: want an integer in 0..1000");
+            o.detect_trials = (int)v;
         } else if (strcmp(s, "--model") == 0 && a + 1 < argc) {
             o.model = argv[++a];
         } else if (strcmp(s, "--tokenizer") == 0 && a + 1 < argc) {
