@@ -7,8 +7,11 @@
 #include <string.h>
 
 #include "cli.h"
-#include "core/core_int.h"
+#include "aggregate/agg_int.h"
 #include "swarm/aggregate.h"
+
+/* Inputs are a few results; a bigger file is a mistake (or /dev/zero). */
+#define MAX_INPUT (64u << 20)
 
 static void usage(FILE *f)
 {
@@ -53,7 +56,8 @@ int cmd_aggregate(int argc, char **argv)
     swarm_diag d = {{0}};
     char *text = NULL;
     size_t len = 0;
-    swarm_err rc = sw_read_file(strcmp(path, "-") == 0 ? "/dev/stdin" : path, &text, &len, &d);
+    swarm_err rc = sw_read_file_max(strcmp(path, "-") == 0 ? "/dev/stdin" : path, MAX_INPUT,
+                                    &text, &len, &d);
     if (rc != SWARM_OK) return cli_fail(CLI_EXIT_USAGE, "aggregate: %s", d.msg);
 
     swarm_agg_input *in = NULL;

@@ -212,9 +212,13 @@ static void common(const swarm_task *t, swarm_subtask *s, const char *skill)
 
 // --- strategies ----------------------------------------------------------------
 
+/* single, ensemble and cascade: n subtasks with the same prompt and labels,
+ * shared (not copied n times: k may be 1024 and the input 64 MiB). */
 static swarm_err build_copies(const swarm_task *t, swarm_plan *pl, const char *skill, int32_t n,
                               bool chained, swarm_diag *d)
 {
+    const char *prompt = NULL;
+    const char *const *labels = NULL;
     for (int32_t i = 0; i < n; i++) {
         char name[32];
         if (t->decomp == SWARM_DECOMP_SINGLE) snprintf(name, sizeof(name), "main");
@@ -225,8 +229,18 @@ static swarm_err build_copies(const swarm_task *t, swarm_plan *pl, const char *s
         common(t, s, skill);
         s->is_output = true;
         if (chained) s->level = i;
-        swarm_err rc = set_labels(pl, s, t->labels, t->n_labels);
-        if (rc != SWARM_OK) return rc;
+        swarm_err rc;
+        if (i == 0) {
+            char *pr = NULL;
+            if ((rc = set_labels(pl, s, t->labels, t->n_labels)) != SWARM_OK) return rc;
+            if ((rc = render(pl, s, t->prompt, NULL, NULL, &pr, d)) != SWARM_OK) return rc;
+            if ((prompt = keep(pl, pr)) == NULL) return SWARM_ENOMEM;
+            labels = s->labels;
+        } else {
+            s->labels = labels;
+            s->n_labels = t->n_labels;
+        }
+        s->prompt = prompt;
         /* A cascade level waits for the one below it: the runtime runs it only
          * when that level's confidence is under the threshold. The prompt is
          * still final (it does not use the lower level's output). */
@@ -234,11 +248,15 @@ static swarm_err build_copies(const swarm_task *t, swarm_plan *pl, const char *s
             int32_t dep = i - 1;
             if ((rc = set_deps(pl, s, &dep, 1)) != SWARM_OK) return rc;
         }
-        char *pr = NULL;
-        if ((rc = render(pl, s, t->prompt, NULL, NULL, &pr, d)) != SWARM_OK) return rc;
-        if ((s->prompt = keep(pl, pr)) == NULL) return SWARM_ENOMEM;
         estimate(pl, s, false);
     }
+    return SWARM_OK;
+}
+
+static swarm_err count_input_var(void *ctx, const char *name, size_t n, swarm_diag *d)
+{
+    (void)d;
+    if (n == 5 && memcmp(name, "input", 5) == 0) (*(size_t *)ctx)++;
     return SWARM_OK;
 }
 
@@ -252,6 +270,21 @@ static swarm_err build_map_reduce(const swarm_task *t, swarm_plan *pl, const cha
     if (rc != SWARM_OK) return rc;
     if (nc == 0)
         return sw_diag_set(d, SWARM_EINVAL, "map-reduce: the input is empty, nothing to split");
+    /* A large overlap copies the input many times over: bound the total. */
+    size_t uses_input = 0;
+    (void)sw_tpl_scan(t->map_prompt, count_input_var, &uses_input, NULL); /* checked at parse */
+    double total = 0; /* double: cannot overflow, only compared with the limit */
+    for (size_t i = 0; i < nc; i++)
+        total += (double)(c[i].end - c[i].start) + (double)uses_input * (double)t->input_len +
+                 (double)strlen(t->map_prompt);
+    if (total > (double)SW_PLAN_MAX_PROMPTS) {
+        sw_free(c);
+        return sw_diag_set(d, SWARM_EINVAL,
+                           "map-reduce: %zu map prompts would total %.0f bytes (limit %u); "
+                           "lower chunk.overlap, raise chunk.size or drop {{input}} from "
+                           "map_prompt",
+                           nc, total, SW_PLAN_MAX_PROMPTS);
+    }
     int32_t *deps = sw_calloc(nc, sizeof(*deps));
     if (deps == NULL) {
         sw_free(c);

@@ -20,6 +20,8 @@
 #define SW_PLAN_MAX_REDUNDANCY 64
 #define SW_PLAN_MAX_LABELS 256
 #define SW_PLAN_MAX_NAME 64
+#define SW_PLAN_MAX_FILE (64u << 20)    /* task file or input file bytes */
+#define SW_PLAN_MAX_PROMPTS (256u << 20) /* all map prompts together (overlap multiplies) */
 
 // --- chunking ---
 typedef enum { SW_CHUNK_TOKENS, SW_CHUNK_SENTENCES, SW_CHUNK_PARAGRAPHS, SW_CHUNK_BY_COUNT } sw_chunk_by;

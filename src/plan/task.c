@@ -440,9 +440,9 @@ static swarm_err parse_input(swarm_task *t, const json_t *v, const char *base_di
     if (w < 0 || (size_t)w >= sizeof(full))
         return sw_diag_set(d, SWARM_EFORMAT, "input.file: path too long");
     size_t len = 0;
-    if ((rc = sw_read_file(full, &t->input_owned, &len, d)) != SWARM_OK) {
+    if ((rc = sw_read_file_max(full, SW_PLAN_MAX_FILE, &t->input_owned, &len, d)) != SWARM_OK) {
         sw_diag_prefix(d, "input.file");
-        return rc == SWARM_ENOMEM ? rc : SWARM_EINVAL;
+        return rc;
     }
     if (memchr(t->input_owned, '\0', len) != NULL)
         return sw_diag_set(d, SWARM_EFORMAT, "input.file %s contains NUL bytes (not text)", full);
@@ -726,7 +726,7 @@ swarm_err swarm_task_parse_file(const char *path, swarm_task **out, swarm_diag *
     SWARM_ASSERT(path != NULL && out != NULL);
     char *text = NULL;
     size_t len = 0;
-    swarm_err rc = sw_read_file(path, &text, &len, d);
+    swarm_err rc = sw_read_file_max(path, SW_PLAN_MAX_FILE, &text, &len, d);
     if (rc != SWARM_OK) return rc;
     char *dir = sw_strdup(path);
     if (dir == NULL) {

@@ -77,6 +77,9 @@ expect_bad deep-nesting "nested deeper" "{\"method\": \"vote\", \"results\": $de
 "$BIN" aggregate "$TMP/does-not-exist.json" >/dev/null 2>"$TMP/err"
 rc=$?
 if [ $rc -eq 2 ] && grep -q "does-not-exist" "$TMP/err"; then echo "ok   missing-file"; else echo "FAIL missing-file rc=$rc"; fails=$((fails + 1)); fi
+"$BIN" aggregate /dev/zero >/dev/null 2>"$TMP/err"
+rc=$?
+if [ $rc -eq 2 ] && grep -q "larger than the limit" "$TMP/err"; then echo "ok   endless-input"; else echo "FAIL endless-input rc=$rc"; fails=$((fails + 1)); fi
 "$BIN" aggregate --bogus "$EX/sentiment.json" >/dev/null 2>&1
 rc=$?
 if [ $rc -eq 2 ]; then echo "ok   bad-flag"; else echo "FAIL bad-flag rc=$rc"; fails=$((fails + 1)); fi

@@ -171,6 +171,30 @@ static void test_map_reduce_empty_input(void **state)
     swarm_task_destroy(t);
 }
 
+static void test_map_reduce_prompt_budget(void **state)
+{
+    (void)state;
+    /* 1 MB of input, 400 chunks whose prompts each repeat the whole input:
+     * 400 MB of prompts is refused instead of allocated. */
+    size_t n = 1 << 20;
+    char *j = sw_malloc(n + 512);
+    assert_non_null(j);
+    int k = snprintf(j, 512, "{\"decomposition\": {\"strategy\": \"map-reduce\", \"chunk\": "
+                             "{\"by\": \"tokens\", \"size\": 1}, \"map_prompt\": \"{{chunk}} "
+                             "of {{input}}\"}, \"input\": \"");
+    size_t at = (size_t)k;
+    for (size_t i = 0; i < n; i++) j[at++] = (i % 2600 == 2599) ? ' ' : 'w';
+    at += (size_t)snprintf(j + at, 16, "\"}");
+    swarm_task *t = NULL;
+    swarm_plan *p = NULL;
+    swarm_diag d = {{0}};
+    CHECK_OK(swarm_task_parse(j, at, &t, &d));
+    CHECK_ERR(swarm_plan_build(t, &p, &d), SWARM_EINVAL);
+    assert_non_null(strstr(d.msg, "map prompts would total"));
+    swarm_task_destroy(t);
+    sw_free(j);
+}
+
 static void test_pipeline_order_and_render(void **state)
 {
     (void)state;
@@ -288,6 +312,7 @@ int main(void)
         cmocka_unit_test(test_map_reduce),
         cmocka_unit_test(test_map_only_classify),
         cmocka_unit_test(test_map_reduce_empty_input),
+        cmocka_unit_test(test_map_reduce_prompt_budget),
         cmocka_unit_test(test_pipeline_order_and_render),
         cmocka_unit_test(test_cascade),
         cmocka_unit_test(test_alloc_failures),

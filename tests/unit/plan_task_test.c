@@ -113,6 +113,10 @@ static void test_input_file(void **state)
     j = "{\"input\": {\"file\": \"story.txt\"}}";
     CHECK_ERR(swarm_task_parse_ex(j, strlen(j), dir, &t, &d), SWARM_EFORMAT);
     assert_non_null(strstr(d.msg, "NUL"));
+    /* An endless file is refused at the size limit, not read forever. */
+    j = "{\"input\": {\"file\": \"/dev/zero\"}}";
+    CHECK_ERR(swarm_task_parse_ex(j, strlen(j), dir, &t, &d), SWARM_EINVAL);
+    assert_non_null(strstr(d.msg, "larger than the limit"));
     unlink(path);
     unlink(task);
     rmdir(dir);
