@@ -54,6 +54,11 @@ expect sentiment-json '{"value": 0.4, "decision": "positive", "winner": null, "s
 expect translation-json '{"value": "Today, the weather is wonderful.", "decision": null, "winner": "SLM_2", "support": 1.0, "weights": [{"node": "SLM_1", "weight": 0.333333333333}, {"node": "SLM_2", "weight": 0.360784313725}, {"node": "SLM_3", "weight": 0.305882352941}]}' --json "$EX/translation.json"
 expect anomaly-json '{"value": 0.63, "decision": "alert", "winner": null, "support": 1.0, "weights": [{"node": "SLM_1", "weight": 0.4}, {"node": "SLM_2", "weight": 0.3}, {"node": "SLM_3", "weight": 0.3}]}' "$EX/anomaly.json" --json
 
+# More methods on the other examples (docs/aggregation.md explains each).
+expect weighted-vote "good${nl}winner: SLM_1" "$EX/sentiment-vote.json"
+expect consensus "She kicked the ball and it rolled into the pond.${nl}winner: tiny-a" "$EX/story-consensus.json"
+expect hierarchical "0.625${nl}decision: alert" "$EX/regions-hierarchical.json"
+
 # stdin, and results given as p and r (f = P*R by default).
 got=$(printf '%s' '{"method": "weighted-average", "results": [{"node": "a", "value": 1, "p": 0.5, "r": 1}, {"node": "b", "value": 0, "p": 0.5, "r": 0.5}]}' | "$BIN" aggregate - 2>&1)
 if [ "$got" = "0.666666666667" ]; then echo "ok   stdin"; else echo "FAIL stdin: $got"; fails=$((fails + 1)); fi
