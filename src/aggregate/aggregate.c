@@ -458,6 +458,12 @@ static int cmp_rank(const void *a, const void *b)
 static swarm_err run_method(swarm_agg_method m, const swarm_agg_spec *spec, const pitem *it,
                             size_t n, core_out *o, swarm_diag *d);
 
+static int cmp_size(const void *a, const void *b)
+{
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    return x < y ? -1 : (x > y);
+}
+
 /* Hybrid: rank by weight; numbers: weighted mean of the top k; texts:
  * consensus among the top k. */
 static swarm_err do_hybrid(const swarm_agg_spec *spec, const pitem *it, size_t n, core_out *o,
@@ -477,12 +483,7 @@ static swarm_err do_hybrid(const swarm_agg_spec *spec, const pitem *it, size_t n
     qsort(rk, n, sizeof(*rk), cmp_rank);
     /* Back to (hlc, node) order inside the top k, so sums run in a fixed order. */
     for (size_t j = 0; j < k; j++) pos[j] = rk[j].pos;
-    for (size_t a = 1; a < k; a++)
-        for (size_t b = a; b > 0 && pos[b - 1] > pos[b]; b--) {
-            size_t t = pos[b];
-            pos[b] = pos[b - 1];
-            pos[b - 1] = t;
-        }
+    qsort(pos, k, sizeof(*pos), cmp_size);
     double top = 0.0, total = 0.0;
     for (size_t j = 0; j < k; j++) top += it[pos[j]].f;
     for (size_t i = 0; i < n; i++) total += it[i].f;
@@ -500,14 +501,20 @@ done:
     sw_free(rk);
     sw_free(pos);
     sw_free(sub);
-    (void)spec;
     return rc;
 }
 
-static int cmp_i32(const void *a, const void *b)
+/* Members in (group id, position) order, so each group is one contiguous run. */
+typedef struct gref {
+    int32_t group;
+    size_t pos;
+} gref;
+
+static int cmp_gref(const void *a, const void *b)
 {
-    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
-    return x < y ? -1 : (x > y);
+    const gref *x = a, *y = b;
+    if (x->group != y->group) return x->group < y->group ? -1 : 1;
+    return x->pos < y->pos ? -1 : (x->pos > y->pos);
 }
 
 /* Per group (ascending group id) with spec->inner, then across groups with
@@ -516,28 +523,23 @@ static swarm_err do_hierarchical(const swarm_agg_spec *spec, const pitem *it, si
                                  core_out *o, swarm_diag *d)
 {
     swarm_err rc = SWARM_OK;
-    int32_t *ids = sw_malloc(n * sizeof(*ids));
+    gref *refs = sw_malloc(n * sizeof(*refs));
     pitem *members = sw_malloc(n * sizeof(*members));
-    int64_t *mpos = sw_malloc(n * sizeof(*mpos));
     pitem *groups = sw_calloc(n, sizeof(*groups));
-    if (ids == NULL || members == NULL || mpos == NULL || groups == NULL) {
+    if (refs == NULL || members == NULL || groups == NULL) {
         rc = SWARM_ENOMEM;
         goto done;
     }
-    for (size_t i = 0; i < n; i++) ids[i] = it[i].group;
-    qsort(ids, n, sizeof(*ids), cmp_i32);
+    for (size_t i = 0; i < n; i++) refs[i] = (gref){it[i].group, i};
+    qsort(refs, n, sizeof(*refs), cmp_gref);
     size_t ng = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (i > 0 && ids[i] == ids[i - 1]) continue;
-        int32_t g = ids[i];
+    for (size_t i = 0; i < n;) {
+        int32_t g = refs[i].group;
         size_t nm = 0;
         double wsum = 0.0;
-        for (size_t j = 0; j < n; j++) {
-            if (it[j].group != g) continue;
-            members[nm] = it[j];
-            mpos[nm] = (int64_t)j;
-            wsum += it[j].f;
-            nm++;
+        for (; i < n && refs[i].group == g; i++) {
+            members[nm++] = it[refs[i].pos];
+            wsum += it[refs[i].pos].f;
         }
         if (wsum == 0.0) continue; /* a group with no weight cannot move the result */
         swarm_agg_method m = spec->inner;
@@ -549,8 +551,10 @@ static swarm_err do_hierarchical(const swarm_agg_spec *spec, const pitem *it, si
             sw_diag_prefix(d, pre);
             goto done;
         }
+        /* members[k] is refs[i - nm + k]: map the inner winner back to it[]. */
+        int64_t wpos = go.winner >= 0 ? (int64_t)refs[i - nm + (size_t)go.winner].pos : -1;
         pitem *gi = &groups[ng++];
-        gi->node = go.winner >= 0 ? members[go.winner].node : "";
+        gi->node = wpos >= 0 ? it[wpos].node : "";
         gi->is_text = go.is_text;
         gi->value = go.value;
         gi->text = go.text;
@@ -558,7 +562,7 @@ static swarm_err do_hierarchical(const swarm_agg_spec *spec, const pitem *it, si
         gi->f = wsum;
         gi->hlc = (uint64_t)ng;
         gi->group = g;
-        gi->idx = go.winner >= 0 ? mpos[go.winner] : -1; /* position in it[] */
+        gi->idx = wpos; /* position in it[], not an input index */
     }
     swarm_agg_method m = spec->outer;
     if (m == SWARM_AGG_WEIGHTED_AVERAGE && it[0].is_text) m = SWARM_AGG_MAX_WEIGHT;
@@ -568,9 +572,8 @@ static swarm_err do_hierarchical(const swarm_agg_spec *spec, const pitem *it, si
     }
     o->winner = o->winner >= 0 ? groups[o->winner].idx : -1;
 done:
-    sw_free(ids);
+    sw_free(refs);
     sw_free(members);
-    sw_free(mpos);
     sw_free(groups);
     return rc;
 }
