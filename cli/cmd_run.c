@@ -27,6 +27,8 @@ static void usage(FILE *f)
             "  --dispatch POLICY   assign (default), round-robin, least-conn or priority\n"
             "  --assign METHOD     fast (default), exact or auto (per-wave solver)\n"
             "  --detector KIND     phi (default) or timeout\n"
+            "  --transport KIND    inproc (worker threads, default) or process (a child\n"
+            "                      process per node)\n"
             "  --no-hedge          no hedged duplicates\n"
             "  --no-early-stop     votes wait for every member\n"
             "  --model PATH        use this model file on every local node (also $SWARM_MODEL)\n"
@@ -132,6 +134,11 @@ int cmd_run(int argc, char **argv)
             if (strcmp(v, "phi") == 0) p.detector = SWARM_DETECT_PHI;
             else if (strcmp(v, "timeout") == 0) p.detector = SWARM_DETECT_TIMEOUT;
             else return cli_usage_error(cmd, "--detector: '%s' (want phi or timeout)", v);
+        } else if (strcmp(s, "--transport") == 0 && has) {
+            const char *v = argv[++a];
+            if (strcmp(v, "inproc") == 0) p.transport = SWARM_TRANSPORT_INPROC;
+            else if (strcmp(v, "process") == 0) p.transport = SWARM_TRANSPORT_PROCESS;
+            else return cli_usage_error(cmd, "--transport: '%s' (want inproc or process)", v);
         } else if (strcmp(s, "--no-hedge") == 0) {
             p.hedge = false;
         } else if (strcmp(s, "--no-early-stop") == 0) {

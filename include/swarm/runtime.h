@@ -101,8 +101,15 @@ typedef enum {
 
 typedef enum { SWARM_DETECT_PHI, SWARM_DETECT_TIMEOUT, SWARM_DETECT_COUNT } swarm_detector;
 
+typedef enum {
+    SWARM_TRANSPORT_INPROC,  /* worker threads in this process (default) */
+    SWARM_TRANSPORT_PROCESS, /* one child process per node (fork + socketpair) */
+    SWARM_TRANSPORT_COUNT
+} swarm_transport_kind;
+
 typedef struct swarm_runtime_params {
     swarm_dispatch_policy dispatch;
+    swarm_transport_kind transport;    /* default INPROC */
     swarm_assign_method assign_method; /* default FAST */
     double heartbeat_ms;               /* worker heartbeat interval (100) */
     swarm_detector detector;           /* PHI (default) or TIMEOUT */

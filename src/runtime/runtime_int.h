@@ -207,9 +207,17 @@ typedef struct sw_node_env {
     uint64_t seed;
     double heartbeat_ms;
     _Atomic uint64_t t0_ns;     /* chaos times are relative to this (first run start) */
+    int32_t only;               /* >= 0: this process runs only that node (-1 = all) */
 } sw_node_env;
 
 swarm_err sw_transport_inproc_create(sw_node_env *env, sw_transport **out, swarm_diag *d);
+/* Every node in a child process (fork), talking over a socketpair with
+ * length-prefixed frames; the child runs the in-process workers for its
+ * one node. Must be created before the caller starts any thread. */
+swarm_err sw_transport_proc_create(sw_node_env *env, sw_transport **out, swarm_diag *d);
+/* Child pid of node i (tests kill it), or -1. */
+int sw_transport_proc_pid(sw_transport *t, size_t i);
+sw_transport *sw_runtime_transport(swarm_runtime *rt);
 
 /* ------------------------------------------------------------------------ */
 /* journal (SQLite)                                                          */

@@ -173,7 +173,10 @@ swarm_err swarm_runtime_create(const swarm_swarm *s, const swarm_runtime_params 
     rt->env.chaos = &rt->chaos;
     rt->env.seed = rt->seed;
     rt->env.heartbeat_ms = p->heartbeat_ms;
-    if ((rc = sw_transport_inproc_create(&rt->env, &rt->tp, d))) goto fail;
+    rt->env.only = -1;
+    if (p->transport == SWARM_TRANSPORT_PROCESS) rc = sw_transport_proc_create(&rt->env, &rt->tp, d);
+    else rc = sw_transport_inproc_create(&rt->env, &rt->tp, d);
+    if (rc) goto fail;
     *out = rt;
     return SWARM_OK;
 fail:
@@ -182,6 +185,8 @@ fail:
 }
 
 uint64_t swarm_runtime_seed(const swarm_runtime *rt) { return rt->seed; }
+
+sw_transport *sw_runtime_transport(swarm_runtime *rt) { return rt->tp; }
 
 /* ------------------------------------------------------------------------ */
 /* estimates: EWMA of time per token per (node, skill)                        */
@@ -1662,7 +1667,7 @@ static void aggregate_into(run *R, swarm_run_result *res)
     swarm_err rc = swarm_aggregate(&spec, items, n_items, &ar, &d);
     if (rc) {
         res->status = rc;
-        snprintf(res->error, sizeof(res->error), "aggregation: %s", d.msg);
+        snprintf(res->error, sizeof(res->error), "aggregation: %.200s", d.msg);
     } else {
         res->is_text = ar->is_text;
         res->value = ar->value;

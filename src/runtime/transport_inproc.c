@@ -423,10 +423,11 @@ swarm_err sw_transport_inproc_create(sw_node_env *env, sw_transport **out, swarm
                                                     : (size_t)spec->capacity;
         if (want > MAX_SLOT_THREADS) want = MAX_SLOT_THREADS;
         if (want > (size_t)spec->capacity) want = (size_t)spec->capacity;
+        if (env->only >= 0 && (size_t)env->only != i) want = 0; /* another process runs it */
         nd->n_threads = want;
-        nd->threads = sw_calloc(want, sizeof(pthread_t));
-        nd->started = sw_calloc(want, sizeof(bool));
-        nd->running = sw_calloc(want, sizeof(sw_dispatch *));
+        nd->threads = sw_calloc(want ? want : 1, sizeof(pthread_t));
+        nd->started = sw_calloc(want ? want : 1, sizeof(bool));
+        nd->running = sw_calloc(want ? want : 1, sizeof(sw_dispatch *));
         if (!nd->threads || !nd->started || !nd->running) {
             rc = SWARM_ENOMEM;
             break;
@@ -450,7 +451,7 @@ swarm_err sw_transport_inproc_create(sw_node_env *env, sw_transport **out, swarm
             }
             nd->started[k] = true;
         }
-        if (rc == SWARM_OK) {
+        if (rc == SWARM_OK && (env->only < 0 || (size_t)env->only == i)) {
             if (pthread_create(&nd->hb, NULL, heartbeat_main, nd) != 0)
                 rc = sw_diag_set(d, SWARM_ESYS, "cannot start a heartbeat thread");
             else nd->hb_started = true;

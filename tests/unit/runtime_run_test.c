@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -482,6 +484,60 @@ static void test_runtime_real_model_reassign_identical(void **state)
     swarm_swarm_destroy(s);
 }
 
+/* The same Done-when case over the child-process transport, with a real
+ * SIGKILL of node2's worker process mid-run instead of injected silence. */
+typedef struct killer {
+    int pid;
+    double after_ms;
+} killer;
+
+static void *kill_later(void *arg)
+{
+    killer *k = arg;
+    sw_sleep_ms(k->after_ms);
+    kill(k->pid, SIGKILL);
+    return NULL;
+}
+
+static void test_runtime_process_transport_sigkill(void **state)
+{
+    (void)state;
+    swarm_swarm *s = echo_swarm(3, 2, 20);
+    char buf[2048];
+    snprintf(buf, sizeof(buf), "%s", mr_task);
+    char *rr = strstr(buf, "\"redundancy\": 2");
+    rr[14] = '1';
+    swarm_task *t = task_of(buf);
+    swarm_runtime_params p = swarm_runtime_params_default();
+    p.seed = 21;
+    p.hedge = false;
+    p.transport = SWARM_TRANSPORT_PROCESS;
+    swarm_run_result *base = run_task(s, &p, t);
+    assert_int_equal(base->status, SWARM_OK);
+    swarm_runtime *rt = NULL;
+    swarm_diag d;
+    CHECK_OK(swarm_runtime_create(s, &p, &rt, &d));
+    killer k = {sw_transport_proc_pid(sw_runtime_transport(rt), 0), 30};
+    assert_true(k.pid > 0);
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, kill_later, &k), 0);
+    swarm_run_result *r = NULL;
+    CHECK_OK(swarm_runtime_run(rt, t, &r, &d));
+    pthread_join(th, NULL);
+    print_message("process transport, SIGKILL node1: reassigned %d, wall %.0f ms\n",
+                  r->n_reassigned, r->wall_ms);
+    assert_int_equal(r->status, SWARM_OK);
+    assert_clean(r);
+    assert_true(r->n_reassigned >= 1);
+    for (size_t q = 0; q < r->n_subtasks; q++)
+        assert_string_equal(r->subtasks[q].text, base->subtasks[q].text);
+    swarm_run_result_destroy(r);
+    swarm_runtime_destroy(rt);
+    swarm_run_result_destroy(base);
+    swarm_task_destroy(t);
+    swarm_swarm_destroy(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -497,6 +553,7 @@ int main(void)
         cmocka_unit_test(test_runtime_journal_audit),
         cmocka_unit_test(test_runtime_p_min_infeasible),
         cmocka_unit_test(test_runtime_real_model_reassign_identical),
+        cmocka_unit_test(test_runtime_process_transport_sigkill),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
