@@ -197,9 +197,15 @@ typedef struct sw_tokenizer sw_tokenizer;
 /* From GGUF tokenizer.ggml.* metadata (model "llama" = SentencePiece, "gpt2"
  * = byte-level BPE with tokenizer.ggml.pre selecting the pre-tokenizer). */
 swarm_err sw_tokenizer_from_gguf(const sw_gguf *g, sw_tokenizer **out, swarm_diag *d);
-/* From a llama2.c tokenizer.bin with vocab_size entries. */
+/* From a llama2.c tokenizer.bin with vocab_size entries, or a SentencePiece
+ * tokenizer.model (protobuf ModelProto) with vocab_size pieces, told apart
+ * by content; a .model becomes the table llama2.c's tokenizer.py would
+ * export from it. Messages are prefixed with the path. */
 swarm_err sw_tokenizer_from_llama2c(const char *path, int32_t vocab_size, sw_tokenizer **out,
                                     swarm_diag *d);
+/* Same from a memory image (copied: buf may be freed afterwards). */
+swarm_err sw_tokenizer_from_llama2c_buf(const void *buf, size_t size, int32_t vocab_size,
+                                        sw_tokenizer **out, swarm_diag *d);
 void sw_tokenizer_destroy(sw_tokenizer *t);
 
 enum sw_tok_kind sw_tokenizer_kind(const sw_tokenizer *t);

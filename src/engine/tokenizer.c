@@ -232,6 +232,183 @@ static int32_t rd_i32(const uint8_t *p)
     return v;
 }
 
+/* One table entry before it is copied into the tokenizer. */
+typedef struct l2c_entry {
+    const char *text;
+    size_t len;
+    float score;
+} l2c_entry;
+
+/* Walks the vocab_size records of a tokenizer.bin image, checking each
+ * against the bytes left; fills e[] (when non-NULL) with views into p. */
+static swarm_err l2c_scan(const uint8_t *p, size_t size, int32_t vocab_size, l2c_entry *e,
+                          swarm_diag *d)
+{
+    if (size < 4)
+        return sw_diag_set(d, SWARM_EFORMAT, "truncated tokenizer (no header: %zu bytes)", size);
+    int32_t max_len = rd_i32(p);
+    if (max_len < 0)
+        return sw_diag_set(d, SWARM_EFORMAT, "negative max_token_length %d", (int)max_len);
+    size_t off = 4;
+    for (int32_t i = 0; i < vocab_size; i++) {
+        if (size - off < 8)
+            return sw_diag_set(d, SWARM_EFORMAT,
+                               "truncated tokenizer: token %d of %d needs 8 header bytes at "
+                               "offset %zu, file has %zu",
+                               (int)i, (int)vocab_size, off, size);
+        int32_t len = rd_i32(p + off + 4);
+        if (len < 0 || (size_t)len > size - off - 8)
+            return sw_diag_set(d, SWARM_EFORMAT,
+                               "truncated tokenizer: token %d of %d has length %d at offset "
+                               "%zu, file has %zu bytes",
+                               (int)i, (int)vocab_size, (int)len, off, size);
+        if (e != NULL) {
+            memcpy(&e[i].score, p + off, 4);
+            e[i].text = (const char *)p + off + 8;
+            e[i].len = (size_t)len;
+        }
+        off += 8 + (size_t)len;
+    }
+    return SWARM_OK;
+}
+
+/* Builds run.c's tokenizer (fixed BOS 1, EOS 2, byte b = id b + 3) from n
+ * entries; the texts are copied. */
+static swarm_err l2c_build(const l2c_entry *e, int32_t n, sw_tokenizer **out, swarm_diag *d)
+{
+    size_t total = 0;
+    for (int32_t i = 0; i < n; i++) {
+        total += e[i].len;
+        if (total > UINT32_MAX / 2)
+            return sw_diag_set(d, SWARM_EFORMAT, "tokenizer texts too large");
+    }
+    swarm_err rc;
+    sw_tokenizer *t = sw_calloc(1, sizeof(*t));
+    if (t == NULL || (rc = vocab_alloc(t, n, total)) != SWARM_OK) {
+        rc = sw_diag_set(d, SWARM_ENOMEM, "out of memory for a %d-token vocabulary", (int)n);
+        goto fail;
+    }
+    t->kind = SW_TOK_SPM;
+    t->llama2c = true;
+    size_t boff = 0;
+    for (int32_t i = 0; i < n; i++) {
+        t->scores[i] = e[i].score;
+        t->tok_off[i] = (uint32_t)boff;
+        t->tok_len[i] = (uint32_t)e[i].len;
+        if (e[i].len > 0) memcpy(t->blob + boff, e[i].text, e[i].len);
+        t->blob[boff + e[i].len] = '\0';
+        boff += e[i].len + 1;
+        t->type[i] = SW_TOKT_NORMAL;
+    }
+    if ((rc = vocab_index(t, NULL, NULL)) != SWARM_OK) {
+        sw_diag_set(d, rc, "out of memory for a %d-token vocabulary", (int)n);
+        goto fail;
+    }
+    /* run.c's fixed ids */
+    t->bos = n > 1 ? 1 : -1;
+    t->eos = n > 2 ? 2 : -1;
+    t->unk = 0;
+    t->eot = t->eom = -1;
+    t->add_bos = true;
+    t->add_space_prefix = true;
+    t->space_id = sw_tok_lookup(t, " ", 1);
+    for (int b = 0; b < 256; b++) t->byte_tok[b] = b + 3 < n ? b + 3 : -1;
+    *out = t;
+    return SWARM_OK;
+fail:
+    sw_tokenizer_destroy(t);
+    return rc;
+}
+
+/* A SentencePiece tokenizer.model turned into the table llama2.c's
+ * tokenizer.py exports from it: the BOS and EOS pieces become "\n<s>\n" and
+ * "\n</s>\n", every U+2581 a space; scores as stored. */
+static swarm_err l2c_from_spm(const void *buf, size_t size, int32_t vocab_size,
+                              sw_tokenizer **out, swarm_diag *d)
+{
+    sw_spm_model m;
+    swarm_err rc = sw_spm_model_parse(buf, size, &m, d);
+    if (rc != SWARM_OK) return rc;
+    if (m.n_pieces != (size_t)vocab_size) {
+        rc = sw_diag_set(d, SWARM_EFORMAT,
+                         "SentencePiece model has %zu pieces but the model's vocabulary has %d "
+                         "tokens",
+                         m.n_pieces, (int)vocab_size);
+        sw_spm_model_free(&m);
+        return rc;
+    }
+    static const char bos_txt[] = "\n<s>\n", eos_txt[] = "\n</s>\n";
+    /* the rewrite only shrinks texts, except BOS/EOS (at most 6 bytes each) */
+    size_t cap = 2 * sizeof(eos_txt);
+    for (size_t i = 0; i < m.n_pieces; i++) cap += m.pieces[i].len;
+    char *tx = sw_malloc(cap);
+    l2c_entry *e = sw_malloc(m.n_pieces * sizeof(*e));
+    if (tx == NULL || e == NULL) {
+        rc = sw_diag_set(d, SWARM_ENOMEM, "out of memory for a %d-token vocabulary",
+                         (int)vocab_size);
+        goto done;
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < m.n_pieces; i++) {
+        const char *s = m.pieces[i].text;
+        size_t n = m.pieces[i].len;
+        if ((int32_t)i == m.bos_id) {
+            s = bos_txt;
+            n = sizeof(bos_txt) - 1;
+        } else if ((int32_t)i == m.eos_id) {
+            s = eos_txt;
+            n = sizeof(eos_txt) - 1;
+        }
+        e[i].text = tx + k;
+        e[i].score = m.pieces[i].score;
+        for (size_t j = 0; j < n;) {
+            if (n - j >= 3 && memcmp(s + j, "\xe2\x96\x81", 3) == 0) {
+                tx[k++] = ' ';
+                j += 3;
+            } else {
+                tx[k++] = s[j++];
+            }
+        }
+        e[i].len = (size_t)(tx + k - e[i].text);
+    }
+    SWARM_ASSERT(k <= cap);
+    rc = l2c_build(e, vocab_size, out, d);
+done:
+    sw_free(e);
+    sw_free(tx);
+    sw_spm_model_free(&m);
+    return rc;
+}
+
+swarm_err sw_tokenizer_from_llama2c_buf(const void *buf, size_t size, int32_t vocab_size,
+                                        sw_tokenizer **out, swarm_diag *d)
+{
+    if ((buf == NULL && size > 0) || out == NULL)
+        return sw_diag_set(d, SWARM_EINVAL, "no tokenizer data");
+    if (vocab_size <= 0 || vocab_size > MAX_VOCAB)
+        return sw_diag_set(d, SWARM_EFORMAT, "vocabulary size %d out of range", (int)vocab_size);
+    const uint8_t *p = buf ? buf : (const uint8_t *)"";
+    /* A valid llama2.c table wins; otherwise a file that starts like a
+     * protobuf is read as a SentencePiece model (and its errors are the
+     * protobuf reader's); anything else gets the table's error. */
+    swarm_diag scan_d = {{0}};
+    swarm_err rc = l2c_scan(p, size, vocab_size, NULL, &scan_d);
+    if (rc != SWARM_OK) {
+        if (sw_spm_model_sniff(p, size)) return l2c_from_spm(p, size, vocab_size, out, d);
+        if (d != NULL) *d = scan_d;
+        return rc;
+    }
+    /* the table holds vocab_size records of >= 8 bytes: e[] is bounded by the file */
+    l2c_entry *e = sw_malloc((size_t)vocab_size * sizeof(*e));
+    if (e == NULL)
+        return sw_diag_set(d, SWARM_ENOMEM, "out of memory for a %d-token vocabulary",
+                           (int)vocab_size);
+    rc = l2c_scan(p, size, vocab_size, e, d);
+    if (rc == SWARM_OK) rc = l2c_build(e, vocab_size, out, d);
+    sw_free(e);
+    return rc;
+}
+
 swarm_err sw_tokenizer_from_llama2c(const char *path, int32_t vocab_size, sw_tokenizer **out,
                                     swarm_diag *d)
 {
@@ -243,82 +420,9 @@ swarm_err sw_tokenizer_from_llama2c(const char *path, int32_t vocab_size, sw_tok
     size_t size = 0;
     swarm_err rc = sw_read_file(path, &buf, &size, d);
     if (rc != SWARM_OK) return rc;
-    const uint8_t *p = (const uint8_t *)buf;
-    sw_tokenizer *t = NULL;
-    if (size < 4) {
-        rc = sw_diag_set(d, SWARM_EFORMAT, "%s: truncated tokenizer (no header: %zu bytes)",
-                         path, size);
-        goto fail;
-    }
-    int32_t max_len = rd_i32(p);
-    if (max_len < 0) {
-        rc = sw_diag_set(d, SWARM_EFORMAT, "%s: negative max_token_length %d", path,
-                         (int)max_len);
-        goto fail;
-    }
-    /* First pass: validate every record and total the text bytes. */
-    size_t off = 4, total = 0;
-    for (int32_t i = 0; i < vocab_size; i++) {
-        if (size - off < 8) {
-            rc = sw_diag_set(d, SWARM_EFORMAT,
-                             "%s: truncated tokenizer: token %d of %d needs 8 header bytes at "
-                             "offset %zu, file has %zu",
-                             path, (int)i, (int)vocab_size, off, size);
-            goto fail;
-        }
-        int32_t len = rd_i32(p + off + 4);
-        if (len < 0 || (size_t)len > size - off - 8) {
-            rc = sw_diag_set(d, SWARM_EFORMAT,
-                             "%s: truncated tokenizer: token %d of %d has length %d at offset "
-                             "%zu, file has %zu bytes",
-                             path, (int)i, (int)vocab_size, (int)len, off, size);
-            goto fail;
-        }
-        off += 8 + (size_t)len;
-        total += (size_t)len;
-    }
-    if (total > UINT32_MAX / 2) {
-        rc = sw_diag_set(d, SWARM_EFORMAT, "%s: tokenizer texts too large", path);
-        goto fail;
-    }
-    t = sw_calloc(1, sizeof(*t));
-    if (t == NULL || (rc = vocab_alloc(t, vocab_size, total)) != SWARM_OK) {
-        rc = SWARM_ENOMEM;
-        goto fail;
-    }
-    t->kind = SW_TOK_SPM;
-    t->llama2c = true;
-    off = 4;
-    size_t boff = 0;
-    for (int32_t i = 0; i < vocab_size; i++) {
-        float score;
-        memcpy(&score, p + off, 4);
-        int32_t len = rd_i32(p + off + 4);
-        t->scores[i] = score;
-        t->tok_off[i] = (uint32_t)boff;
-        t->tok_len[i] = (uint32_t)len;
-        memcpy(t->blob + boff, p + off + 8, (size_t)len);
-        t->blob[boff + (size_t)len] = '\0';
-        boff += (size_t)len + 1;
-        off += 8 + (size_t)len;
-        t->type[i] = SW_TOKT_NORMAL;
-    }
-    if ((rc = vocab_index(t, NULL, NULL)) != SWARM_OK) goto fail;
-    /* run.c's fixed ids */
-    t->bos = vocab_size > 1 ? 1 : -1;
-    t->eos = vocab_size > 2 ? 2 : -1;
-    t->unk = 0;
-    t->eot = t->eom = -1;
-    t->add_bos = true;
-    t->add_space_prefix = true;
-    t->space_id = sw_tok_lookup(t, " ", 1);
-    for (int b = 0; b < 256; b++) t->byte_tok[b] = b + 3 < vocab_size ? b + 3 : -1;
+    rc = sw_tokenizer_from_llama2c_buf(buf, size, vocab_size, out, d);
+    if (rc != SWARM_OK) sw_diag_prefix(d, path);
     sw_free(buf);
-    *out = t;
-    return SWARM_OK;
-fail:
-    sw_free(buf);
-    sw_tokenizer_destroy(t);
     return rc;
 }
 

@@ -151,6 +151,39 @@ typedef struct sw_mheap {
 swarm_err sw_mheap_push(sw_mheap *h, sw_mheap_ent e);
 bool sw_mheap_pop(sw_mheap *h, sw_mheap_ent *out);
 
+/* ---- spm_model.c: SentencePiece ModelProto reader --------------------------- */
+
+/* One piece, its text a view into the caller's buffer (not NUL-terminated). */
+typedef struct sw_spm_piece {
+    const char *text;
+    uint32_t len;
+    float score;
+    uint8_t type; /* enum sw_tok_type: SentencePiece's Type enum has the same numbers */
+} sw_spm_piece;
+
+typedef struct sw_spm_model {
+    sw_spm_piece *pieces; /* (n_pieces), sw_malloc'd */
+    size_t n_pieces;
+    /* TrainerSpec unk/bos/eos piece names (defaults "<unk>", "<s>", "</s>"),
+     * views into the buffer or static strings */
+    sw_str unk_piece, bos_piece, eos_piece;
+    /* resolved as SentencePiece does: the piece of that name when it has the
+     * right type (unknown / control / control), else -1 */
+    int32_t unk_id, bos_id, eos_id;
+} sw_spm_model;
+
+/* True when buf starts like a ModelProto (its first piece: tag 0x0A and a
+ * non-zero length), which a llama2.c table (int32 max_token_length) does
+ * not unless that length is 10 mod 256 and at least 266. */
+bool sw_spm_model_sniff(const void *buf, size_t size);
+/* Parses a serialized ModelProto held in memory (must outlive m: pieces
+ * point into it). Every varint, tag and length is checked against its
+ * enclosing message; malformed wire data, a piece without text, an unknown
+ * piece type or a piece defined twice is SWARM_EFORMAT with a message. On
+ * failure m is zeroed. */
+swarm_err sw_spm_model_parse(const void *buf, size_t size, sw_spm_model *m, swarm_diag *d);
+void sw_spm_model_free(sw_spm_model *m);
+
 /* ---- bpe.c ---------------------------------------------------------------- */
 
 /* Loads merges and selects the pre-tokenizer from GGUF metadata (t already

@@ -3,7 +3,8 @@
  * tokens and decoded text (golden/), llama.cpp's ids for every vector in
  * models/vocab/, stories260K.gguf vs tok512.bin, hand-checked pre-tokenizer
  * splits (llama3, qwen2, smollm), round trips, random bytes, long inputs
- * and hostile tokenizer files.
+ * and hostile tokenizer files; tok512.model (protobuf) vs tok512.bin and
+ * hostile protobufs.
  */
 #include <ctype.h>
 #include <stdbool.h>
@@ -987,6 +988,410 @@ static void test_special_partition(void **state)
     sw_gguf_close(&g);
 }
 
+// ----------------------------------------------------------------------------
+// SentencePiece tokenizer.model (protobuf) read as llama2.c would export it
+
+/* Both tokenizers must give the same pieces, scores, encodings and decodings. */
+static void check_same_tokenizer(const sw_tokenizer *a, const sw_tokenizer *b, uint64_t seed)
+{
+    assert_int_equal(sw_tokenizer_n_vocab(a), sw_tokenizer_n_vocab(b));
+    assert_int_equal(sw_tokenizer_bos(a), sw_tokenizer_bos(b));
+    assert_int_equal(sw_tokenizer_eos(a), sw_tokenizer_eos(b));
+    for (int32_t id = 0; id < sw_tokenizer_n_vocab(a); id++) {
+        sw_str pa = sw_tokenizer_piece(a, id), pb = sw_tokenizer_piece(b, id);
+        if (pa.len != pb.len || memcmp(pa.ptr, pb.ptr, pa.len) != 0)
+            fail_msg("id %d: piece '%.*s' vs '%.*s'", (int)id, (int)pa.len, pa.ptr, (int)pb.len,
+                     pb.ptr);
+        assert_true(a->scores[id] == b->scores[id]);
+        char x[64], y[64];
+        size_t nx = sw_tokenizer_decode(a, 1, id, x, sizeof(x));
+        size_t ny = sw_tokenizer_decode(b, 1, id, y, sizeof(y));
+        assert_int_equal(nx, ny);
+        assert_memory_equal(x, y, nx < sizeof(x) ? nx : sizeof(x));
+    }
+    const char *fixed[] = {"",
+                           "Once upon a time",
+                           "The little dog",
+                           "Lily and Tom",
+                           "  two  spaces  ",
+                           "\n<s>\n</s> <unk> <0x41>",
+                           "caf\xc3\xa9 \xe2\x96\x81 \xf0\x9f\x98\x80 \xff\xfe",
+                           "Tom said, \"Let's go!\" 123 4567."};
+    print_message("spm model vs bin: random strings with seed %llu\n",
+                  (unsigned long long)seed);
+    uint64_t s = seed;
+    for (int it = 0; it < 300 + 8; it++) {
+        char buf[160];
+        const char *txt;
+        size_t len;
+        if (it < 8) {
+            txt = fixed[it];
+            len = strlen(txt);
+        } else {
+            static const char *const parts[] = {
+                "the ", "a", " ", "Lily", "dog", ".", ",", "\n", "\xc3\xa9", "\xe2\x80\x9c",
+                "\xf0\x9f\x90\xb6", "\x80", "\xe2\x96\x81", "<s>", "ing", "X", "9", "\t"};
+            len = 0;
+            size_t nparts = rng_next(&s) % 24;
+            for (size_t k = 0; k < nparts; k++) {
+                const char *p = parts[rng_next(&s) % (sizeof(parts) / sizeof(parts[0]))];
+                size_t pl = strlen(p);
+                if (len + pl >= sizeof(buf)) break;
+                memcpy(buf + len, p, pl);
+                len += pl;
+            }
+            if (rng_next(&s) % 4 == 0 && len + 1 < sizeof(buf)) buf[len++] = (char)rng_next(&s);
+            txt = buf;
+        }
+        int32_t *ia = NULL, *ib = NULL;
+        size_t na = 0, nb = 0;
+        CHECK_OK(sw_tokenizer_encode(a, txt, len, true, false, false, &ia, &na));
+        CHECK_OK(sw_tokenizer_encode(b, txt, len, true, false, false, &ib, &nb));
+        assert_int_equal(na, nb);
+        assert_memory_equal(ia, ib, na * sizeof(int32_t));
+        sw_free(ia);
+        sw_free(ib);
+    }
+}
+
+static void test_spm_model_matches_bin(void **state)
+{
+    (void)state;
+    char bp[1024], mp[1024];
+    REQUIRE_SHARED(bp, "models/tok512.bin");
+    REQUIRE_SHARED(mp, "models/tok512.model");
+    swarm_diag d = {{0}};
+    /* the proto itself: 512 pieces, SentencePiece's special ids, types */
+    size_t len;
+    char *raw = slurp(mp, &len);
+    assert_non_null(raw);
+    assert_true(sw_spm_model_sniff(raw, len));
+    sw_spm_model m;
+    CHECK_OK(sw_spm_model_parse(raw, len, &m, &d));
+    assert_int_equal(m.n_pieces, 512);
+    assert_int_equal(m.unk_id, 0);
+    assert_int_equal(m.bos_id, 1);
+    assert_int_equal(m.eos_id, 2);
+    assert_int_equal(m.pieces[0].type, SW_TOKT_UNKNOWN);
+    assert_int_equal(m.pieces[1].type, SW_TOKT_CONTROL);
+    assert_int_equal(m.pieces[3].type, SW_TOKT_BYTE);
+    assert_int_equal(m.pieces[300].type, SW_TOKT_NORMAL);
+    assert_int_equal(m.pieces[3].len, 6);
+    assert_memory_equal(m.pieces[3].text, "<0x00>", 6);
+    sw_spm_model_free(&m);
+
+    /* the file API detects the format by content */
+    sw_tokenizer *tb = NULL, *tm = NULL, *tbuf = NULL;
+    CHECK_OK(sw_tokenizer_from_llama2c(bp, 512, &tb, &d));
+    CHECK_OK(sw_tokenizer_from_llama2c(mp, 512, &tm, &d));
+    CHECK_OK(sw_tokenizer_from_llama2c_buf(raw, len, 512, &tbuf, &d));
+    sw_str p1 = sw_tokenizer_piece(tm, 1);
+    assert_int_equal(p1.len, 5);
+    assert_memory_equal(p1.ptr, "\n<s>\n", 5);
+    check_same_tokenizer(tb, tm, 0xC0FFEEull);
+    check_same_tokenizer(tb, tbuf, 0xBADC0DEull);
+
+    /* the golden prompts give run.c's tokens through the .model too */
+    for (size_t c = 0; c < sizeof(k_golden) / sizeof(k_golden[0]); c++) {
+        char rel[256], jpath[1024];
+        snprintf(rel, sizeof(rel), "models/%s.tokens.json", k_golden[c][0]);
+        REQUIRE_SHARED(jpath, rel);
+        size_t jl;
+        char *js = slurp(jpath, &jl);
+        assert_non_null(js);
+        int32_t want[64];
+        size_t nw = 0;
+        assert_non_null(parse_int_list(js, "\"prompt_tokens\"", want, 64, &nw));
+        int32_t *ids = NULL;
+        size_t n = 0;
+        const char *prompt = k_golden[c][1];
+        CHECK_OK(sw_tokenizer_encode(tm, prompt, strlen(prompt), true, false, false, &ids, &n));
+        assert_int_equal(n, nw);
+        for (size_t i = 0; i < n; i++) assert_int_equal(ids[i], want[i]);
+        sw_free(ids);
+        sw_free(js);
+    }
+    /* the .model with the wrong vocabulary size is a clear error */
+    CHECK_ERR(sw_tokenizer_from_llama2c(mp, 511, &tm, &d), SWARM_EFORMAT);
+    assert_non_null(strstr(d.msg, "512 pieces but the model's vocabulary has 511"));
+    assert_non_null(strstr(d.msg, "tok512.model"));
+    sw_tokenizer_destroy(tb);
+    sw_tokenizer_destroy(tm);
+    sw_tokenizer_destroy(tbuf);
+    sw_free(raw);
+}
+
+/* A protobuf writer for the hostile cases (varints and fields by hand). */
+typedef struct pbuf {
+    uint8_t b[8192];
+    size_t n;
+} pbuf;
+
+static void pb_raw(pbuf *p, const void *s, size_t n)
+{
+    assert_true(p->n + n <= sizeof(p->b));
+    memcpy(p->b + p->n, s, n);
+    p->n += n;
+}
+static void pb_var(pbuf *p, uint64_t v)
+{
+    do {
+        uint8_t c = (uint8_t)(v & 0x7f);
+        v >>= 7;
+        if (v) c |= 0x80;
+        pb_raw(p, &c, 1);
+    } while (v);
+}
+static void pb_bytes(pbuf *p, uint32_t field, const void *s, size_t n)
+{
+    pb_var(p, (uint64_t)field << 3 | 2);
+    pb_var(p, n);
+    pb_raw(p, s, n);
+}
+/* A SentencePiece message: text, score, type (type 0: field left out). */
+static void pb_piece(pbuf *p, const char *text, float score, unsigned type)
+{
+    pbuf q = {{0}, 0};
+    pb_bytes(&q, 1, text, strlen(text));
+    uint8_t f[5] = {2 << 3 | 5};
+    memcpy(f + 1, &score, 4);
+    pb_raw(&q, f, 5);
+    if (type) {
+        pb_var(&q, 3 << 3 | 0);
+        pb_var(&q, type);
+    }
+    pb_bytes(p, 1, q.b, q.n);
+}
+/* <unk>, <s>, </s>, the 256 byte pieces, then "▁", "a", "b", "▁a", "▁ab":
+ * 264 pieces */
+static void pb_small_model(pbuf *p)
+{
+    p->n = 0;
+    pb_piece(p, "<unk>", 0, 2);
+    pb_piece(p, "<s>", 0, 3);
+    pb_piece(p, "</s>", 0, 3);
+    for (int b = 0; b < 256; b++) {
+        char t[8];
+        snprintf(t, sizeof(t), "<0x%02X>", b);
+        pb_piece(p, t, 0, 6);
+    }
+    pb_piece(p, "\xe2\x96\x81", -0.5f, 1);
+    pb_piece(p, "a", -0.6f, 0);
+    pb_piece(p, "b", -2, 1);
+    pb_piece(p, "\xe2\x96\x81"
+                "a",
+             -1, 0);
+    pb_piece(p, "\xe2\x96\x81"
+                "ab",
+             -3, 1);
+}
+
+/* Expects SWARM_EFORMAT from the buffer entry point with `want` in the message. */
+static void expect_bad(const pbuf *p, int32_t vocab, const char *want)
+{
+    sw_tokenizer *t = NULL;
+    swarm_diag d = {{0}};
+    swarm_err rc = sw_tokenizer_from_llama2c_buf(p->b, p->n, vocab, &t, &d);
+    if (rc != SWARM_EFORMAT || strstr(d.msg, want) == NULL)
+        fail_msg("want EFORMAT with '%s', got %s: %s", want, swarm_err_name(rc), d.msg);
+    assert_null(t);
+}
+
+static void test_spm_model_hostile(void **state)
+{
+    (void)state;
+    pbuf p;
+    sw_tokenizer *t = NULL;
+    swarm_diag d = {{0}};
+
+    /* the well-formed base case */
+    pb_small_model(&p);
+    CHECK_OK(sw_tokenizer_from_llama2c_buf(p.b, p.n, 264, &t, &d));
+    int32_t *ids = NULL;
+    size_t n = 0;
+    CHECK_OK(sw_tokenizer_encode(t, "ab", 2, true, false, false, &ids, &n));
+    assert_int_equal(n, 2); /* BOS, " ab" */
+    assert_int_equal(ids[0], 1);
+    assert_int_equal(ids[1], 263);
+    sw_str pc = sw_tokenizer_piece(t, 263);
+    assert_int_equal(pc.len, 3);
+    assert_memory_equal(pc.ptr, " ab", 3);
+    pc = sw_tokenizer_piece(t, 2);
+    assert_memory_equal(pc.ptr, "\n</s>\n", 6);
+    sw_free(ids);
+    sw_tokenizer_destroy(t);
+    t = NULL;
+
+    /* count mismatch with the model's vocabulary */
+    expect_bad(&p, 265, "has 264 pieces but the model's vocabulary has 265 tokens");
+    expect_bad(&p, 100, "has 264 pieces");
+
+    /* truncated varint: a tag cut after its continuation byte */
+    pb_small_model(&p);
+    pb_raw(&p, "\x80", 1);
+    expect_bad(&p, 264, "truncated varint");
+    /* a length cut short */
+    pb_small_model(&p);
+    pb_raw(&p, "\x0a\xff", 2);
+    expect_bad(&p, 264, "truncated varint");
+    /* length past the end */
+    pb_small_model(&p);
+    pb_raw(&p, "\x0a\x7f\x0a\x01x", 5);
+    expect_bad(&p, 264, "has length 127 but only 3 bytes are left");
+    /* a piece's inner length past the end of the piece (not of the file) */
+    pb_small_model(&p);
+    pb_raw(&p, "\x0a\x03\x0a\x05x", 5);
+    expect_bad(&p, 265, "has length 5 but only 1 bytes are left");
+    /* a huge length (2^63) */
+    pb_small_model(&p);
+    pb_raw(&p, "\x0a\xff\xff\xff\xff\xff\xff\xff\xff\x7f", 10);
+    expect_bad(&p, 264, "but only 0 bytes are left");
+    /* overlong varints: 11 bytes, and a 10th byte above 1 */
+    pb_small_model(&p);
+    pb_raw(&p, "\x0a\x80\x80\x80\x80\x80\x80\x80\x80\x80\x80\x01", 12);
+    expect_bad(&p, 264, "overlong varint");
+    pb_small_model(&p);
+    pb_raw(&p, "\x18\xff\xff\xff\xff\xff\xff\xff\xff\xff\x02", 11);
+    expect_bad(&p, 264, "overlong varint");
+    /* wrong wire types: pieces as a varint, score as a varint, text as fixed32 */
+    pb_small_model(&p);
+    pb_raw(&p, "\x08\x05", 2);
+    expect_bad(&p, 265, "piece (field 1) at offset");
+    expect_bad(&p, 265, "has wire type 0 (varint), expected 2 (length-delimited)");
+    pb_small_model(&p);
+    pb_raw(&p, "\x0a\x05\x0a\x01x\x10\x00", 7);
+    expect_bad(&p, 265, "piece score (field 2)");
+    pb_small_model(&p);
+    pb_raw(&p, "\x0a\x05\x0d\x01\x02\x03\x04", 7);
+    expect_bad(&p, 265, "piece text (field 1)");
+    pb_small_model(&p);
+    pb_raw(&p, "\x0a\x05\x0a\x01x\x1d\x00", 7);
+    expect_bad(&p, 265, "piece type (field 3)");
+    /* invalid wire types 6 and 7, groups, field 0 */
+    pb_small_model(&p);
+    pb_raw(&p, "\x26\x00", 2);
+    expect_bad(&p, 264, "invalid wire type 6");
+    pb_small_model(&p);
+    pb_raw(&p, "\x27\x00", 2);
+    expect_bad(&p, 264, "invalid wire type 7");
+    pb_small_model(&p);
+    pb_raw(&p, "\x23\x24", 2);
+    expect_bad(&p, 264, "groups are not supported");
+    pb_small_model(&p);
+    pb_raw(&p, "\x02\x00", 2);
+    expect_bad(&p, 264, "invalid field number 0");
+    /* unknown fields of every wire type are skipped */
+    pb_small_model(&p);
+    pb_raw(&p, "\x20\x96\x01", 3);                     /* 4: varint */
+    pb_raw(&p, "\x29\x01\x02\x03\x04\x05\x06\x07\x08", 9); /* 5: fixed64 */
+    pb_raw(&p, "\x1a\x03\x0a\x01\x00", 5);             /* 3: normalizer, opaque */
+    pb_raw(&p, "\x35\x01\x02\x03\x04", 5);             /* 6: fixed32 */
+    CHECK_OK(sw_tokenizer_from_llama2c_buf(p.b, p.n, 264, &t, &d));
+    sw_tokenizer_destroy(t);
+    t = NULL;
+    /* fixed-size fields cut short */
+    pb_small_model(&p);
+    pb_raw(&p, "\x29\x01\x02", 3);
+    expect_bad(&p, 264, "needs 8 bytes, only 2");
+    pb_small_model(&p);
+    pb_raw(&p, "\x0a\x03\x15\x00\x00", 5);
+    expect_bad(&p, 265, "needs 4 bytes, only 2");
+    /* pieces without text, with empty text, of an unknown type, defined twice */
+    pb_small_model(&p);
+    pb_raw(&p, "\x0a\x05\x15\x00\x00\x80\x3f", 7);
+    expect_bad(&p, 265, "piece 264 (offset");
+    expect_bad(&p, 265, "has no text");
+    pb_small_model(&p);
+    pb_raw(&p, "\x0a\x02\x0a\x00", 4);
+    expect_bad(&p, 265, "has an empty text");
+    pb_small_model(&p);
+    pb_raw(&p, "\x0a\x05\x0a\x01x\x18\x09", 7);
+    expect_bad(&p, 265, "piece 264 has unknown type 9");
+    pb_small_model(&p);
+    pb_piece(&p, "b", 0, 1);
+    expect_bad(&p, 265, "piece 'b' is defined twice (ids 261 and 264)");
+    /* a model with no pieces at all: the reader says so */
+    sw_spm_model m;
+    pbuf q = {{0}, 0};
+    pb_bytes(&q, 2, "\x08\x01", 2);
+    CHECK_ERR(sw_spm_model_parse(q.b, q.n, &m, &d), SWARM_EFORMAT);
+    assert_non_null(strstr(d.msg, "no pieces"));
+    CHECK_ERR(sw_spm_model_parse(q.b, 0, &m, &d), SWARM_EFORMAT);
+    /* TrainerSpec names the BOS piece: that one becomes "\n<s>\n"; a
+     * "<s>" that is not a control piece is left alone */
+    q.n = 0;
+    pb_piece(&q, "<unk>", 0, 2);
+    pb_piece(&q, "<s>", 0, 1);
+    pb_piece(&q, "<bos>", 0, 3);
+    pb_piece(&q, "x\xe2\x96\x81y\xe2\x96\x81", 0, 1);
+    pbuf ts = {{0}, 0};
+    pb_bytes(&ts, 46, "<bos>", 5);
+    pb_var(&ts, 41 << 3 | 0); /* bos_id = 2: not what SentencePiece looks at */
+    pb_var(&ts, 2);
+    pb_bytes(&q, 2, ts.b, ts.n);
+    CHECK_OK(sw_spm_model_parse(q.b, q.n, &m, &d));
+    assert_int_equal(m.bos_id, 2);
+    assert_int_equal(m.eos_id, -1);
+    assert_int_equal(m.unk_id, 0);
+    sw_spm_model_free(&m);
+    CHECK_OK(sw_tokenizer_from_llama2c_buf(q.b, q.n, 4, &t, &d));
+    pc = sw_tokenizer_piece(t, 1);
+    assert_int_equal(pc.len, 3);
+    assert_memory_equal(pc.ptr, "<s>", 3);
+    pc = sw_tokenizer_piece(t, 2);
+    assert_int_equal(pc.len, 5);
+    assert_memory_equal(pc.ptr, "\n<s>\n", 5);
+    pc = sw_tokenizer_piece(t, 3);
+    assert_int_equal(pc.len, 4);
+    assert_memory_equal(pc.ptr, "x y ", 4);
+    sw_tokenizer_destroy(t);
+    t = NULL;
+    /* the trainer spec is checked too */
+    q.n = 0;
+    pb_piece(&q, "<unk>", 0, 2);
+    pb_raw(&q, "\x12\x03\xf0\x02\x05", 5); /* field 46 as a varint */
+    expect_bad(&q, 1, "trainer_spec piece name (field 46)");
+
+    /* every prefix of the real file is an error with a message, never a crash */
+    char mp[1024];
+    REQUIRE_SHARED(mp, "models/tok512.model");
+    size_t len;
+    char *raw = slurp(mp, &len);
+    assert_non_null(raw);
+    size_t n_ok = 0;
+    for (size_t cut = 0; cut < len; cut++) {
+        d.msg[0] = '\0';
+        t = NULL;
+        swarm_err rc = sw_tokenizer_from_llama2c_buf(raw, cut, 512, &t, &d);
+        if (rc == SWARM_OK) {
+            /* a cut between top-level fields after the last piece is a valid model */
+            CHECK_OK(sw_spm_model_parse(raw, cut, &m, &d));
+            assert_int_equal(m.n_pieces, 512);
+            sw_spm_model_free(&m);
+            sw_tokenizer_destroy(t);
+            n_ok++;
+        } else if (rc != SWARM_EFORMAT || d.msg[0] == '\0') {
+            fail_msg("cut %zu: %s '%s'", cut, swarm_err_name(rc), d.msg);
+        }
+    }
+    assert_true(n_ok <= 3); /* after the pieces, after the trainer spec */
+    /* and so is every single-byte corruption of its first 600 bytes, or it loads */
+    for (size_t i = 0; i < 600; i++) {
+        char *c = malloc(len);
+        memcpy(c, raw, len);
+        c[i] = (char)(c[i] ^ 0x5a);
+        t = NULL;
+        d.msg[0] = '\0';
+        swarm_err rc = sw_tokenizer_from_llama2c_buf(c, len, 512, &t, &d);
+        if (rc == SWARM_OK)
+            sw_tokenizer_destroy(t);
+        else if (rc != SWARM_EFORMAT || d.msg[0] == '\0')
+            fail_msg("flip at %zu: %s '%s'", i, swarm_err_name(rc), d.msg);
+        free(c);
+    }
+    sw_free(raw);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -997,6 +1402,7 @@ int main(void)
         cmocka_unit_test(test_round_trips),      cmocka_unit_test(test_random_bytes),
         cmocka_unit_test(test_long_input),       cmocka_unit_test(test_hostile_gguf),
         cmocka_unit_test(test_unicode_classes),  cmocka_unit_test(test_special_partition),
+        cmocka_unit_test(test_spm_model_matches_bin), cmocka_unit_test(test_spm_model_hostile),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
