@@ -38,8 +38,9 @@ typedef struct bench_res {
 } bench_res;
 
 /* Runs tasks of `chunks` map subtasks (+1 reduce) until `total` subtasks. */
-static bench_res run_mr(const char *swarm_json, swarm_dispatch_policy pol, int64_t total,
-                        int64_t chunks, int32_t max_tokens, const char *reduce, FILE *err)
+static bench_res run_mr(const char *swarm_json, swarm_dispatch_policy pol,
+                        swarm_transport_kind tk, int64_t total, int64_t chunks,
+                        int32_t max_tokens, const char *reduce, FILE *err)
 {
     bench_res br = {0};
     swarm_swarm *s = NULL;
@@ -50,6 +51,7 @@ static bench_res run_mr(const char *swarm_json, swarm_dispatch_policy pol, int64
     }
     swarm_runtime_params p = swarm_runtime_params_default();
     p.dispatch = pol;
+    p.transport = tk;
     p.seed = 1;
     swarm_runtime *rt = NULL;
     if (swarm_runtime_create(s, &p, &rt, &d) != SWARM_OK) {
@@ -170,8 +172,11 @@ static const char *echo_swarm =
 int sw_bench_runtime_run(const sw_bench_runtime_opts *o, FILE *out)
 {
     int64_t per_task = o->subtasks < 10000 ? o->subtasks : 10000;
-    bench_res a = run_mr(echo_swarm, SWARM_DISPATCH_ASSIGN, o->subtasks, per_task, 1, "{{results}}", stderr);
-    bench_res b = run_mr(echo_swarm, SWARM_DISPATCH_ROUND_ROBIN, o->subtasks, per_task, 1, "{{results}}", stderr);
+    bench_res a = run_mr(echo_swarm, SWARM_DISPATCH_ASSIGN, SWARM_TRANSPORT_INPROC, o->subtasks, per_task, 1, "{{results}}", stderr);
+    bench_res b = run_mr(echo_swarm, SWARM_DISPATCH_ROUND_ROBIN, SWARM_TRANSPORT_INPROC, o->subtasks, per_task, 1, "{{results}}", stderr);
+    bench_res e = run_mr(echo_swarm, SWARM_DISPATCH_ASSIGN, SWARM_TRANSPORT_PROCESS, o->subtasks,
+                         per_task, 1, "{{results}}", stderr);
+    double re = e.wall_ms > 0 ? (double)e.subtasks / (e.wall_ms / 1e3) : 0;
     bench_res c = {0};
     char model[4096] = "", tok[4096] = "";
     bool have_real = false;
@@ -204,7 +209,7 @@ int sw_bench_runtime_run(const sw_bench_runtime_opts *o, FILE *out)
             int64_t n = o->real_subtasks;
             /* tasks of 8 chunks: the reduce prompt holds every partial
              * result, and the tiny model's context is 512 tokens */
-            c = run_mr(js, SWARM_DISPATCH_ASSIGN, n, 8, 16, "{{results}}", stderr);
+            c = run_mr(js, SWARM_DISPATCH_ASSIGN, SWARM_TRANSPORT_INPROC, n, 8, 16, "{{results}}", stderr);
         }
     }
     double lat[1000];
@@ -221,10 +226,13 @@ int sw_bench_runtime_run(const sw_bench_runtime_opts *o, FILE *out)
                 " \"us_per_subtask\": %.2f, \"hedges\": %d},"
                 " \"echo_round_robin\": {\"subtasks\": %lld, \"wall_ms\": %.1f, \"subtasks_per_s\": %.0f,"
                 " \"us_per_subtask\": %.2f},"
+                " \"echo_process\": {\"subtasks\": %lld, \"wall_ms\": %.1f, \"subtasks_per_s\": %.0f,"
+                " \"us_per_subtask\": %.2f},"
                 " \"real\": ",
                 (long long)a.subtasks, a.wall_ms, ra, a.subtasks ? a.wall_ms * 1e3 / (double)a.subtasks : 0,
                 a.hedges, (long long)b.subtasks, b.wall_ms, rb,
-                b.subtasks ? b.wall_ms * 1e3 / (double)b.subtasks : 0);
+                b.subtasks ? b.wall_ms * 1e3 / (double)b.subtasks : 0, (long long)e.subtasks,
+                e.wall_ms, re, e.subtasks ? e.wall_ms * 1e3 / (double)e.subtasks : 0);
         if (have_real && c.ok)
             fprintf(out,
                     "{\"model\": \"%s\", \"subtasks\": %lld, \"wall_ms\": %.1f, \"subtasks_per_s\": %.1f,"
@@ -236,13 +244,15 @@ int sw_bench_runtime_run(const sw_bench_runtime_opts *o, FILE *out)
         fprintf(out, ", \"detection\": {\"trials\": %d, \"p50_ms\": %.1f, \"p99_ms\": %.1f,"
                      " \"max_ms\": %.1f}}\n", nd, p50, p99, mx);
     } else {
-        fprintf(out, "runtime benchmark (map-reduce, 1-token chunks, 4 nodes, in-process transport)\n");
+        fprintf(out, "runtime benchmark (map-reduce tasks of 1-token chunks, 4 nodes)\n");
         fprintf(out, "  %-26s %10s %10s %14s %12s\n", "backend / dispatch", "subtasks", "wall ms",
                 "subtasks/s", "us/subtask");
         fprintf(out, "  %-26s %10lld %10.1f %14.0f %12.2f\n", "echo / assign (fast)",
                 (long long)a.subtasks, a.wall_ms, ra, a.subtasks ? a.wall_ms * 1e3 / (double)a.subtasks : 0);
         fprintf(out, "  %-26s %10lld %10.1f %14.0f %12.2f\n", "echo / round-robin",
                 (long long)b.subtasks, b.wall_ms, rb, b.subtasks ? b.wall_ms * 1e3 / (double)b.subtasks : 0);
+        fprintf(out, "  %-26s %10lld %10.1f %14.0f %12.2f\n", "echo / assign, processes",
+                (long long)e.subtasks, e.wall_ms, re, e.subtasks ? e.wall_ms * 1e3 / (double)e.subtasks : 0);
         if (have_real && c.ok)
             fprintf(out, "  %-26s %10lld %10.1f %14.1f %12.1f  (16 tokens each, %s)\n",
                     "stories260K / assign", (long long)c.subtasks, c.wall_ms, rc,
@@ -255,5 +265,5 @@ int sw_bench_runtime_run(const sw_bench_runtime_opts *o, FILE *out)
             fprintf(out, "kill -> reassignment (phi 8, heartbeat 100 ms, %d trials): p50 %.0f ms,"
                          " p99 %.0f ms, max %.0f ms\n", nd, p50, p99, mx);
     }
-    return a.ok && b.ok && (!have_real || c.ok) ? 0 : 1;
+    return a.ok && b.ok && e.ok && (!have_real || c.ok) ? 0 : 1;
 }

@@ -15,7 +15,8 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: swarm run TASK.json --swarm SWARM.json [options]\n\n"
+            "usage: swarm run TASK.json --swarm SWARM.json [options]\n"
+            "       swarm run --audit JOURNAL\n\n"
             "Decomposes the task, assigns subtasks to the swarm's nodes, runs them with\n"
             "failure detection and recovery, aggregates, and prints the result and trace.\n"
             "  --swarm FILE        the swarm file (docs/swarm-file.md)\n"
@@ -24,6 +25,7 @@ static void usage(FILE *f)
             "  --seed S            seed for faults and sampling (printed; default from the clock)\n"
             "  --json              one JSON object with the result, subtasks, trace and stats\n"
             "  --journal FILE      record task and subtask transitions in a SQLite journal\n"
+            "  --audit FILE        check a journal's history (no task is run)\n"
             "  --dispatch POLICY   assign (default), round-robin, least-conn or priority\n"
             "  --assign METHOD     fast (default), exact or auto (per-wave solver)\n"
             "  --detector KIND     phi (default) or timeout\n"
@@ -114,6 +116,16 @@ int cmd_run(int argc, char **argv)
             json = true;
         } else if (strcmp(s, "--journal") == 0 && has) {
             p.journal_path = argv[++a];
+        } else if (strcmp(s, "--audit") == 0 && has) {
+            /* audit a journal instead of running: legal transitions only */
+            const char *path = argv[++a];
+            int64_t tasks = 0, trans = 0;
+            swarm_diag ad = {{0}};
+            if (swarm_journal_audit(path, &tasks, &trans, &ad) != SWARM_OK)
+                return cli_fail(CLI_EXIT_FAIL, "%s", ad.msg);
+            printf("journal %s: %lld tasks, %lld transitions, every transition legal\n", path,
+                   (long long)tasks, (long long)trans);
+            return CLI_EXIT_OK;
         } else if (strcmp(s, "--dispatch") == 0 && has) {
             const char *v = argv[++a];
             if (strcmp(v, "assign") == 0) p.dispatch = SWARM_DISPATCH_ASSIGN;

@@ -50,6 +50,9 @@ command -v sqlite3 >/dev/null && {
     [ "$n" = "0" ] && ok "journal: every subtask done" || bad "journal: $n subtasks not done"
 }
 
+"$BIN" run --audit "$TMP/j.db" >"$TMP/audit.txt" 2>&1 && grep -q "every transition legal" "$TMP/audit.txt" &&
+    ok "journal audit" || { bad "journal audit"; cat "$TMP/audit.txt"; }
+
 # text mode: table and checker line
 "$BIN" run "$SRC/examples/tasks/pipeline.json" --swarm "$TMP/echo.json" --seed 1 >"$TMP/out.txt" 2>/dev/null
 grep -q "^check: done-once 3, duplicate-executed 0, double-committed 0, lost 0, stuck 0" "$TMP/out.txt" &&

@@ -538,6 +538,43 @@ static void test_runtime_process_transport_sigkill(void **state)
     swarm_swarm_destroy(s);
 }
 
+/* TESTPLAN A (small, embedded): random faults over several seeds; the
+ * checker must find nothing lost, stuck or committed twice. Seeds printed. */
+static void test_runtime_random_faults_checker(void **state)
+{
+    (void)state;
+    swarm_swarm *s = echo_swarm(4, 2, 8);
+    uint64_t base_seed = 1000;
+    for (int k = 0; k < 6; k++) {
+        uint64_t seed = base_seed + (uint64_t)k, rng = seed;
+        int victim = 1 + (int)(sw_rand64(&rng) % 4), slow = 1 + (int)(sw_rand64(&rng) % 4);
+        int kill_at = 5 + (int)(sw_rand64(&rng) % 80);
+        char chaos[160], task[2048];
+        snprintf(chaos, sizeof(chaos), "kill=node%d@%dms,slow=node%dx3%s", victim, kill_at, slow,
+                 k % 2 ? ",p_kill=0.02" : "");
+        snprintf(task, sizeof(task), "%s", mr_task);
+        if (k % 3 == 0) strstr(task, "\"redundancy\": 2")[14] = '1';
+        swarm_task *t = task_of(task);
+        swarm_runtime_params p = swarm_runtime_params_default();
+        p.seed = seed;
+        p.chaos = chaos;
+        swarm_run_result *r = run_task(s, &p, t);
+        swarm_run_check c;
+        swarm_run_check_trace(r, &c);
+        print_message("seed %llu chaos %s: status %s, done-once %zu dup %zu failed %zu lost %zu "
+                      "stuck %zu double %zu\n",
+                      (unsigned long long)seed, chaos, r->status == SWARM_OK ? "ok" : r->error,
+                      c.done_once, c.duplicate_executed, c.failed, c.lost, c.stuck,
+                      c.double_committed);
+        assert_clean(r);
+        /* every subtask ends done or failed visibly */
+        assert_int_equal(c.done_once + c.duplicate_executed + c.failed + c.canceled, r->n_subtasks);
+        swarm_run_result_destroy(r);
+        swarm_task_destroy(t);
+    }
+    swarm_swarm_destroy(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -554,6 +591,7 @@ int main(void)
         cmocka_unit_test(test_runtime_p_min_infeasible),
         cmocka_unit_test(test_runtime_real_model_reassign_identical),
         cmocka_unit_test(test_runtime_process_transport_sigkill),
+        cmocka_unit_test(test_runtime_random_faults_checker),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
