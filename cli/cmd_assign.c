@@ -20,7 +20,7 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: swarm assign PROBLEM.json|- [--method exact|fast|auto] [--pareto]\n"
-            "                    [--time-limit S] [--json]\n\n"
+            "                    [--time-limit S] [--solver cbc|glpk] [--json]\n\n"
             "Solves: x_ik in {0,1}, sum_i x_ik = r per subtask k (distinct SLMs, distinct zones\n"
             "when \"zones\" is given), sum x_ik C_ik >= p_min, sum_k c_ik x_ik <= B_i; minimises\n"
             "w_e * sum x_ik E_i + w_t * time (time = sum x_ik T_i, or the busiest SLM's load\n"
@@ -29,6 +29,7 @@ static void usage(FILE *f)
             "                   (exact up to %d SLM x subtask pairs; default)\n"
             "  --pareto         the energy/time Pareto front instead of one solution\n"
             "  --time-limit S   exact solver time limit in seconds (default 10)\n"
+            "  --solver S       MIP back end: cbc (default when built with it) or glpk\n"
             "  --json           one JSON object on stdout\n\n"
             "Exit status: 0 solved (optimal or feasible), 1 infeasible (the reason names the\n"
             "constraint), 2 malformed input or usage error. See docs/assign.md.\n",
@@ -140,6 +141,11 @@ int cmd_assign(int argc, char **argv)
             else if (strcmp(argv[a], "fast") == 0) opt.method = SWARM_ASSIGN_METHOD_FAST;
             else if (strcmp(argv[a], "auto") == 0) opt.method = SWARM_ASSIGN_METHOD_AUTO;
             else return cli_usage_error(cmd, "--method must be exact, fast or auto, not '%s'", argv[a]);
+        } else if (strcmp(s, "--solver") == 0) {
+            if (++a >= argc) return cli_usage_error(cmd, "--solver needs a value");
+            if (strcmp(argv[a], "cbc") == 0) opt.solver = SWARM_ASSIGN_SOLVER_CBC;
+            else if (strcmp(argv[a], "glpk") == 0) opt.solver = SWARM_ASSIGN_SOLVER_GLPK;
+            else return cli_usage_error(cmd, "--solver must be cbc or glpk, not '%s'", argv[a]);
         } else if (strcmp(s, "--time-limit") == 0) {
             if (++a >= argc) return cli_usage_error(cmd, "--time-limit needs a value");
             if (!cli_parse_double(argv[a], 0.001, 86400, &opt.time_limit_s))

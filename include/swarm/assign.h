@@ -64,9 +64,17 @@ typedef struct swarm_assign_problem {
     double eps_time;           /* > 0: epsilon-constraint: min energy s.t. time <= eps_time */
 } swarm_assign_problem;
 
+typedef enum {
+    SWARM_ASSIGN_SOLVER_AUTO, /* CBC when built with it, else GLPK */
+    SWARM_ASSIGN_SOLVER_CBC,
+    SWARM_ASSIGN_SOLVER_GLPK,
+    SWARM_ASSIGN_SOLVER_COUNT
+} swarm_assign_solver;
+
 typedef struct swarm_assign_options {
     swarm_assign_method method; /* AUTO: exact below a size limit, else fast */
     double time_limit_s;        /* exact solver limit (default 10) */
+    swarm_assign_solver solver; /* MIP back end for the exact method (default AUTO) */
 } swarm_assign_options;
 
 typedef struct swarm_assign_result {

@@ -104,8 +104,8 @@ swarm_err sw_asg_fast(const sw_asg *a, swarm_assign_result *res);
  * assignment [m*r] given to the solver as a start. Returns EUNSUPPORTED when
  * built without any MIP solver.
  */
-swarm_err sw_asg_mip(const sw_asg *a, double time_limit_s, const int32_t *warm,
-                     swarm_assign_result *res);
+swarm_err sw_asg_mip(const sw_asg *a, swarm_assign_solver solver, double time_limit_s,
+                     const int32_t *warm, swarm_assign_result *res);
 /* LP relaxation bound of the objective (GLPK simplex, or CBC when no GLPK).
  * *out_bound = +inf when the relaxation is infeasible. */
 swarm_err sw_asg_lp_bound(const sw_asg *a, double time_limit_s, double *out_bound);

@@ -452,13 +452,23 @@ static swarm_err glpk_solve(const sw_asg *a, const model *md, double tl, const i
 }
 #endif
 
-swarm_err sw_asg_mip(const sw_asg *a, double tl, const int32_t *warm, swarm_assign_result *res)
+swarm_err sw_asg_mip(const sw_asg *a, swarm_assign_solver solver, double tl, const int32_t *warm,
+                     swarm_assign_result *res)
 {
+#ifndef SWARM_HAVE_CBC
+    if (solver == SWARM_ASSIGN_SOLVER_CBC) return SWARM_EUNSUPPORTED;
+#endif
+#ifndef SWARM_HAVE_GLPK
+    if (solver == SWARM_ASSIGN_SOLVER_GLPK) return SWARM_EUNSUPPORTED;
+#endif
 #if defined(SWARM_HAVE_CBC) || defined(SWARM_HAVE_GLPK)
     model md;
     swarm_err rc = model_build(a, &md);
     if (rc != SWARM_OK) return rc;
-#ifdef SWARM_HAVE_CBC
+#if defined(SWARM_HAVE_CBC) && defined(SWARM_HAVE_GLPK)
+    if (solver == SWARM_ASSIGN_SOLVER_GLPK) rc = glpk_solve(a, &md, tl, warm, false, res, NULL);
+    else rc = cbc_solve(a, &md, tl, warm, false, res, NULL);
+#elif defined(SWARM_HAVE_CBC)
     rc = cbc_solve(a, &md, tl, warm, false, res, NULL);
 #else
     rc = glpk_solve(a, &md, tl, warm, false, res, NULL);
@@ -478,10 +488,13 @@ swarm_err sw_asg_lp_bound(const sw_asg *a, double tl, double *out_bound)
     swarm_err rc = model_build(a, &md);
     if (rc != SWARM_OK) return rc;
     double b = -INFINITY;
-#ifdef SWARM_HAVE_GLPK
-    rc = glpk_solve(a, &md, tl, NULL, true, NULL, &b);
-#else
+    /* CBC's LP (Clp) solves the 200 x 1000 relaxations ~15x faster than GLPK's
+     * simplex (2 s vs 30 s, measured); it prints residuals on stdout, which
+     * callers that need a clean stdout must divert */
+#ifdef SWARM_HAVE_CBC
     rc = cbc_solve(a, &md, tl, NULL, true, NULL, &b);
+#else
+    rc = glpk_solve(a, &md, tl, NULL, true, NULL, &b);
 #endif
     model_free(&md);
     if (rc == SWARM_OK) *out_bound = b;

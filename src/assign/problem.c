@@ -430,7 +430,8 @@ static bool have_mip(void)
 
 /* After the MIP proved infeasibility: find which constraint is to blame by
  * maximising sum C under the remaining constraints (without p_min). */
-static void explain_mip_infeasible(const sw_asg *a, double tl, swarm_assign_result *res)
+static void explain_mip_infeasible(const sw_asg *a, swarm_assign_solver solver, double tl,
+                                   swarm_assign_result *res)
 {
     const char *who = res->method;
     if (a->p->p_min > 0) {
@@ -457,7 +458,7 @@ static void explain_mip_infeasible(const sw_asg *a, double tl, swarm_assign_resu
                 b.has_time_cap = true;
                 b.time_cap = a->time_cap;
             }
-            if (sw_asg_mip(&b, tl, NULL, tmp) == SWARM_OK && tmp->status != SWARM_ASSIGN_INFEASIBLE) {
+            if (sw_asg_mip(&b, solver, tl, NULL, tmp) == SWARM_OK && tmp->status != SWARM_ASSIGN_INFEASIBLE) {
                 double ee, tt, cc;
                 bool f;
                 sw_asg_eval(&b, tmp->assign, &ee, &tt, &cc, &f);
@@ -510,6 +511,18 @@ static swarm_err solve_view(const sw_asg *a, const swarm_assign_options *o,
         rc = sw_diag_set(d, SWARM_EUNSUPPORTED, "built without a MIP solver (CBC or GLPK)");
         goto fail;
     }
+#ifndef SWARM_HAVE_CBC
+    if (o->solver == SWARM_ASSIGN_SOLVER_CBC && meth == SWARM_ASSIGN_METHOD_EXACT) {
+        rc = sw_diag_set(d, SWARM_EUNSUPPORTED, "built without CBC");
+        goto fail;
+    }
+#endif
+#ifndef SWARM_HAVE_GLPK
+    if (o->solver == SWARM_ASSIGN_SOLVER_GLPK && meth == SWARM_ASSIGN_METHOD_EXACT) {
+        rc = sw_diag_set(d, SWARM_EUNSUPPORTED, "built without GLPK");
+        goto fail;
+    }
+#endif
     /* the fast method runs first in both cases: it is the warm start of the MIP */
     if ((rc = sw_asg_fast(a, res)) != SWARM_OK) {
         sw_diag_set(d, rc, "fast assignment failed: %s", swarm_strerror(rc));
@@ -528,14 +541,14 @@ static swarm_err solve_view(const sw_asg *a, const swarm_assign_options *o,
         double tl = o->time_limit_s > 0 ? o->time_limit_s : 10.0;
         if (fallback && tl > 2) tl = 2;
         bool warm = res->status != SWARM_ASSIGN_INFEASIBLE;
-        rc = sw_asg_mip(a, tl, warm ? res->assign : NULL, ex);
+        rc = sw_asg_mip(a, o->solver, tl, warm ? res->assign : NULL, ex);
         if (rc != SWARM_OK) {
             swarm_assign_result_destroy(ex);
             sw_diag_set(d, rc, "MIP solver failed: %s", swarm_strerror(rc));
             goto fail;
         }
         if (ex->status == SWARM_ASSIGN_INFEASIBLE && !warm && ex->bound == INFINITY) {
-            explain_mip_infeasible(a, tl, ex);
+            explain_mip_infeasible(a, o->solver, tl, ex);
             swarm_assign_result_destroy(res);
             res = ex;
         } else if (ex->status == SWARM_ASSIGN_INFEASIBLE) {
@@ -592,8 +605,8 @@ swarm_err swarm_assign_solve(const swarm_assign_problem *p, const swarm_assign_o
     if (rc != SWARM_OK) return rc;
     swarm_assign_options def = swarm_assign_options_default();
     if (o == NULL) o = &def;
-    if (o->method < 0 || o->method >= SWARM_ASSIGN_METHOD_COUNT || !isfinite(o->time_limit_s) ||
-        o->time_limit_s < 0)
+    if (o->method < 0 || o->method >= SWARM_ASSIGN_METHOD_COUNT || o->solver < 0 ||
+        o->solver >= SWARM_ASSIGN_SOLVER_COUNT || !isfinite(o->time_limit_s) || o->time_limit_s < 0)
         return sw_diag_set(d, SWARM_EINVAL, "invalid options (method %d, time limit %g)",
                            (int)o->method, o->time_limit_s);
     sw_asg a;

@@ -161,19 +161,24 @@ static void check_result_consistent(const swarm_assign_problem *p, const swarm_a
 
 #define SEEDS 1000
 
-static void test_exact_matches_brute_force(void **state)
+static void exact_vs_brute(swarm_assign_solver solver, int seeds)
 {
-    (void)state;
     swarm_assign_options o = swarm_assign_options_default();
     o.method = SWARM_ASSIGN_METHOD_EXACT;
+    o.solver = solver;
     o.time_limit_s = 5;
     int n_feasible = 0, n_infeasible = 0;
-    for (uint64_t seed = 1; seed <= SEEDS; seed++) {
+    for (uint64_t seed = 1; seed <= (uint64_t)seeds; seed++) {
         inst in;
         make_inst(&in, seed);
         double best = brute_best(&in.p);
         swarm_assign_result *res = NULL;
-        CHECK_OK(swarm_assign_solve(&in.p, &o, &res, NULL));
+        swarm_err rc = swarm_assign_solve(&in.p, &o, &res, NULL);
+        if (rc == SWARM_EUNSUPPORTED) {
+            fprintf(stderr, "SKIP: solver %d not built in\n", (int)solver);
+            skip();
+        }
+        CHECK_OK(rc);
         if (isinf(best)) {
             if (res->status != SWARM_ASSIGN_INFEASIBLE)
                 print_error("seed %llu: brute force infeasible, solver %s obj %g\n",
@@ -193,8 +198,26 @@ static void test_exact_matches_brute_force(void **state)
         swarm_assign_result_destroy(res);
     }
     /* the generator must exercise both outcomes */
-    assert_true(n_feasible > SEEDS / 5);
-    assert_true(n_infeasible > SEEDS / 20);
+    assert_true(n_feasible > seeds / 5);
+    assert_true(n_infeasible > seeds / 20);
+}
+
+static void test_exact_matches_brute_force(void **state)
+{
+    (void)state;
+    exact_vs_brute(SWARM_ASSIGN_SOLVER_AUTO, SEEDS);
+}
+
+static void test_glpk_matches_brute_force(void **state)
+{
+    (void)state;
+    exact_vs_brute(SWARM_ASSIGN_SOLVER_GLPK, SEEDS / 3);
+}
+
+static void test_cbc_matches_brute_force(void **state)
+{
+    (void)state;
+    exact_vs_brute(SWARM_ASSIGN_SOLVER_CBC, SEEDS / 3);
 }
 
 static void test_fast_feasible_and_close(void **state)
@@ -324,6 +347,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_exact_matches_brute_force),
+        cmocka_unit_test(test_glpk_matches_brute_force),
+        cmocka_unit_test(test_cbc_matches_brute_force),
         cmocka_unit_test(test_fast_feasible_and_close),
         cmocka_unit_test(test_pareto_front),
         cmocka_unit_test(test_pareto_fast),
