@@ -36,6 +36,7 @@ typedef struct fctx {
     int32_t *head, *nxt, *prv; /* [n], [m*r], [m*r] */
     size_t work;               /* pair evaluations so far (budget) */
     double *lam, *glam, *best_lam; /* [n] Lagrangian multipliers, subgradient, best */
+    double ls_scale;               /* local search budget factor (polishing uses less) */
     int32_t *sorder;               /* [n] SLM order for sorted_fill */
     double *sbase;                 /* [n] its keys */
 } fctx;
@@ -390,7 +391,8 @@ static void local_search(fctx *f, const fcost *w)
     list_build(f);
     /* move evaluations touch C and c at random: bounded so that large
      * instances stay within tens of milliseconds */
-    size_t budget = f->work + ((double)f->n * f->m > 2e6 ? (size_t)3000000 : (size_t)30000000);
+    double mrl = (double)mr * L;
+    size_t budget = f->work + (size_t)(f->ls_scale * fmin(3e6, fmax(2e5, 200 * mrl)));
     for (int round = 0; round < 100 && f->work < budget; round++) {
         bool improved = false;
         /* shifts */
@@ -559,12 +561,14 @@ static void subgrad(fctx *f, const fcost *w, int iters, int greedy_every, bool p
                 if (polish && compat_ok(f, c)) {
                     /* local search on every greedy point: the best after
                      * polishing is rarely the best before */
+                    f->ls_scale = 0.25;
                     if (mu > 0) {
                         fcost lp = *w;
                         lp.cc = mu;
                         local_search(f, &lp);
                     }
                     local_search(f, w);
+                    f->ls_scale = 1.0;
                     q = inner_cost(f, w, f->x, &c, &t);
                 }
                 if (compat_ok(f, c) && q < *best_q) {
@@ -725,7 +729,7 @@ static bool solve_mu(fctx *f, double ce, double ct, const fcost *ls, int32_t *ou
         }
     }
     /* Lagrangian relaxation of capacity and p_min (see subgrad) */
-    int iters = sampled ? 0 : (int)fmin(150.0, 6e7 / ((double)f->n * f->m + 1));
+    int iters = sampled ? 0 : (int)fmin(150.0, 3e7 / ((double)f->n * f->m + 1));
     if (iters >= 3) subgrad(f, &w, iters, 10, ls == NULL, out, &best_q, &best_mu, &have, &use_lam, lb, NULL);
     if (!have && pmin > 0) {
         /* scale of mu: cost per unit of compatibility */
@@ -990,6 +994,7 @@ static swarm_err fctx_init(fctx *f, const sw_asg *a)
     f->L = a->r + 7 < a->n ? a->r + 7 : a->n;
     f->zcap = INFINITY;
     f->lb = -INFINITY;
+    f->ls_scale = 1.0;
     size_t m = (size_t)a->m, n = (size_t)a->n, mr = m * (size_t)a->r, mL = m * (size_t)f->L;
     f->ci = sw_malloc(mL * sizeof(int32_t));
     f->cq = sw_malloc(mL * sizeof(double));
