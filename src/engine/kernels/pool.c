@@ -12,10 +12,13 @@
 
 #include "kernels_int.h"
 
-/* How long an idle worker spins before sleeping, and how long the caller
- * spins for stragglers before yielding the CPU (the cores are shared). */
+/* An idle worker spins on the state word for PURE_SPIN_NS, then keeps
+ * polling with sched_yield() in between (so that, on an oversubscribed
+ * machine, it hands its core to whoever is runnable: often another of our
+ * own threads) until WORKER_SPIN_NS, then sleeps. The caller waiting for
+ * stragglers does the same without the sleep. */
+#define PURE_SPIN_NS 20000ull
 #define WORKER_SPIN_NS 200000ull
-#define CALLER_SPIN_NS 50000ull
 
 typedef struct worker {
     struct sw_pool *pool;
@@ -63,12 +66,18 @@ static uint64_t wait_new_run(sw_pool *p, uint32_t seen)
 {
     uint64_t s = atomic_load_explicit(&p->state, memory_order_acquire);
     if (ST_GEN(s) != seen || atomic_load_explicit(&p->stop, memory_order_relaxed)) return s;
-    uint64_t t0 = sw_now_ns();
+    uint64_t t0 = sw_now_ns(), dt = 0;
     for (int i = 1;; i++) {
-        cpu_relax();
+        if (dt > PURE_SPIN_NS)
+            sched_yield();
+        else
+            cpu_relax();
         s = atomic_load_explicit(&p->state, memory_order_acquire);
         if (ST_GEN(s) != seen || atomic_load_explicit(&p->stop, memory_order_relaxed)) return s;
-        if ((i & 63) == 0 && sw_now_ns() - t0 > WORKER_SPIN_NS) break;
+        if ((i & 15) == 0 || dt > PURE_SPIN_NS) {
+            dt = sw_now_ns() - t0;
+            if (dt > WORKER_SPIN_NS) break;
+        }
     }
     pthread_mutex_lock(&p->mu);
     atomic_fetch_add(&p->sleepers, 1);
@@ -166,16 +175,21 @@ static void run_start(sw_pool *p, void (*fn)(void *arg, int ith, int nth), void 
     fn(arg, 0, p->n_threads);
 }
 
-/* Spins (then yields) until cond(p) holds. */
+/* Spins, then yields, until cond holds (a descheduled worker on a busy
+ * machine: stop burning the core it may need). */
 #define WAIT_UNTIL(p, cond)                                                                  \
     do {                                                                                     \
         uint64_t t0_ = 0;                                                                    \
+        bool yield_ = false;                                                                 \
         for (int i_ = 1; !(cond); i_++) {                                                    \
+            if (yield_) {                                                                    \
+                sched_yield();                                                               \
+                continue;                                                                    \
+            }                                                                                \
             cpu_relax();                                                                     \
-            /* a descheduled worker on a busy machine: stop burning its core */             \
-            if ((i_ & 63) == 0) {                                                            \
+            if ((i_ & 15) == 0) {                                                            \
                 if (t0_ == 0) t0_ = sw_now_ns();                                             \
-                else if (sw_now_ns() - t0_ > CALLER_SPIN_NS) sched_yield();                 \
+                else if (sw_now_ns() - t0_ > PURE_SPIN_NS) yield_ = true;                   \
             }                                                                                \
         }                                                                                    \
     } while (0)
