@@ -157,6 +157,7 @@ void sw_echo_compute(const sw_work *w, sw_work_out *out);
 typedef struct sw_dispatch {
     int32_t node, sub;
     uint32_t epoch;
+    uint32_t run;               /* run number: a zombie's answer to an old run is dropped */
     bool probe;
     swarm_subtask_kind kind;
     char *prompt;               /* owned */
@@ -173,6 +174,7 @@ typedef struct sw_event {
     sw_ev_type type;
     int32_t node, sub;
     uint32_t epoch;
+    uint32_t run;               /* copied from the dispatch */
     bool probe, canceled;
     swarm_err rc;
     char *text;                 /* owned by the receiver after recv */

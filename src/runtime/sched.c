@@ -75,6 +75,7 @@ struct swarm_runtime {
     hedge_class *hc;
     size_t n_hc;
     uint32_t exec_epoch;
+    uint32_t run_seq;
 };
 
 swarm_runtime_params swarm_runtime_params_default(void)
@@ -296,6 +297,7 @@ typedef struct run {
     const char **outputs;        /* [m] for rendering */
     uint32_t rr;                 /* round-robin cursor */
     bool ens_distinct;           /* ensemble with k <= nodes: members on distinct nodes */
+    uint32_t run_id;
     /* scratch for assignment */
     double *E, *T, *B, *C;
     int32_t *av;
@@ -450,6 +452,7 @@ static swarm_err dispatch(run *R, int32_t k, int32_t node, bool hedge)
     msg->node = node;
     msg->sub = k;
     msg->epoch = epoch;
+    msg->run = R->run_id;
     msg->kind = s->st->kind;
     msg->prompt = pc;
     msg->labels = (const char *const *)lab;
@@ -791,7 +794,7 @@ static void on_result(run *R, sw_event *ev)
         sw_free(ev->text);
         return;
     }
-    if (ev->sub < 0 || (size_t)ev->sub >= R->m) {
+    if (ev->run != R->run_id || ev->sub < 0 || (size_t)ev->sub >= R->m) {
         sw_free(ev->text); /* from an earlier run: never counted */
         return;
     }
@@ -877,7 +880,7 @@ static void on_event(run *R, sw_event *ev)
         ns->last_hb_ms = R->now;
         break;
     case SW_EV_PROGRESS:
-        if (ev->sub >= 0 && (size_t)ev->sub < R->m && ev->epoch >= 1 &&
+        if (ev->run == R->run_id && ev->sub >= 0 && (size_t)ev->sub < R->m && ev->epoch >= 1 &&
             ev->epoch <= R->subs[ev->sub].n_att) {
             row_rt *rw = &R->rows[R->subs[ev->sub].att[ev->epoch - 1]];
             if ((size_t)rw->r.node == (size_t)ev->node) rw->last_progress = R->now;
@@ -1306,6 +1309,7 @@ static swarm_err run_plan(swarm_runtime *rt, const swarm_task *task, const swarm
 {
     run Rs = {0}, *R = &Rs;
     R->rt = rt;
+    R->run_id = ++rt->run_seq;
     R->task = task;
     R->plan = plan;
     R->m = swarm_plan_count(plan);

@@ -164,7 +164,7 @@ static int worker_tick(void *ud, int64_t tokens)
     if (now - rc->last_progress >= PROGRESS_EVERY_MS && pause_left(nd) == 0) {
         rc->last_progress = now;
         sw_event ev = {.type = SW_EV_PROGRESS, .node = nd->idx, .sub = rc->msg->sub,
-                       .epoch = rc->msg->epoch, .tokens = tokens};
+                       .epoch = rc->msg->epoch, .run = rc->msg->run, .tokens = tokens};
         push_event(nd->tp, &ev);
     }
     return 0;
@@ -205,7 +205,7 @@ static void run_one(node_rt *nd, void *slot, swarm_err slot_rc, sw_dispatch *m)
         }
     }
     sw_event ev = {.type = SW_EV_RESULT, .node = nd->idx, .sub = m->sub, .epoch = m->epoch,
-                   .probe = m->probe};
+                   .run = m->run, .probe = m->probe};
     double t0 = sw_now_ms();
     if (node_stuck(nd)) {
         /* Alive but stuck: heartbeats go on, the generation never ends. */

@@ -119,7 +119,7 @@ static bool encode_event(buf *b, const sw_event *ev)
     uint32_t type = (uint32_t)ev->type, rc = (uint32_t)ev->rc;
     uint8_t probe = ev->probe, canceled = ev->canceled;
     bool ok = frame_begin(b, F_EVENT, &at) && PUT(b, type) && PUT(b, ev->node) && PUT(b, ev->sub) &&
-              PUT(b, ev->epoch) && PUT(b, probe) && PUT(b, canceled) && PUT(b, rc) &&
+              PUT(b, ev->epoch) && PUT(b, ev->run) && PUT(b, probe) && PUT(b, canceled) && PUT(b, rc) &&
               PUT(b, ev->value) && PUT(b, ev->confidence) && PUT(b, ev->tokens) &&
               PUT(b, ev->busy_ms) && PUT(b, ev->hlc) && PUT(b, ev->crc) && put_str(b, ev->text);
     uint8_t has_text = ev->text != NULL;
@@ -134,7 +134,7 @@ static bool decode_event(buf *b, sw_event *ev)
     uint8_t probe, canceled, has_text;
     char *text = NULL;
     memset(ev, 0, sizeof(*ev));
-    if (!(GET(b, type) && GET(b, ev->node) && GET(b, ev->sub) && GET(b, ev->epoch) &&
+    if (!(GET(b, type) && GET(b, ev->node) && GET(b, ev->sub) && GET(b, ev->epoch) && GET(b, ev->run) &&
           GET(b, probe) && GET(b, canceled) && GET(b, rc) && GET(b, ev->value) &&
           GET(b, ev->confidence) && GET(b, ev->tokens) && GET(b, ev->busy_ms) && GET(b, ev->hlc) &&
           GET(b, ev->crc) && get_str(b, &text) && GET(b, has_text)) ||
@@ -189,7 +189,7 @@ static void *child_reader(void *arg)
                 uint32_t kind, nl;
                 uint64_t t0;
                 char *prompt = NULL;
-                if (!(GET(&in, hdr.node) && GET(&in, hdr.sub) && GET(&in, hdr.epoch) &&
+                if (!(GET(&in, hdr.node) && GET(&in, hdr.sub) && GET(&in, hdr.epoch) && GET(&in, hdr.run) &&
                       GET(&in, probe) && GET(&in, kind) && GET(&in, hdr.max_tokens) &&
                       GET(&in, t0) && get_str(&in, &prompt) && GET(&in, nl)) ||
                     nl > 256) {
@@ -224,6 +224,7 @@ static void *child_reader(void *arg)
                     m->node = hdr.node;
                     m->sub = hdr.sub;
                     m->epoch = hdr.epoch;
+                    m->run = hdr.run;
                     m->probe = probe;
                     m->kind = (swarm_subtask_kind)kind;
                     m->max_tokens = hdr.max_tokens;
@@ -339,7 +340,7 @@ static swarm_err proc_send(sw_transport *t, sw_dispatch *m)
     uint32_t kind = (uint32_t)m->kind, nl = (uint32_t)m->n_labels;
     uint64_t t0 = atomic_load(&P->env->t0_ns);
     bool ok = frame_begin(&c->out, F_DISPATCH, &at) && PUT(&c->out, m->node) &&
-              PUT(&c->out, m->sub) && PUT(&c->out, m->epoch) && PUT(&c->out, probe) &&
+              PUT(&c->out, m->sub) && PUT(&c->out, m->epoch) && PUT(&c->out, m->run) && PUT(&c->out, probe) &&
               PUT(&c->out, kind) && PUT(&c->out, m->max_tokens) && PUT(&c->out, t0) &&
               put_str(&c->out, m->prompt) && PUT(&c->out, nl);
     for (uint32_t j = 0; ok && j < nl; j++) ok = put_str(&c->out, m->labels[j]);
