@@ -110,13 +110,14 @@ static void act_worker(void *arg, int ith, int nth)
 void sw_matmul(sw_pool *pool, float *out, const void *W, uint32_t type, int64_t rows,
                int64_t cols, const float *x, int64_t n_tok)
 {
-    SWARM_ASSERT(pool != NULL && rows >= 0 && cols >= 0 && n_tok >= 0);
+    SWARM_ASSERT(pool != NULL && rows >= 0 && cols >= 0 && n_tok >= 0 && type < SW_TYPE_COUNT);
     if (rows == 0 || n_tok == 0) return;
     const sw_kernel_table *tbl = sw_kernels_current();
     sw_tile_fn tile = tbl->tile[type] ? tbl->tile[type] : sw_kernels_ref.tile[type];
-    SWARM_ASSERT(tile != NULL);
+    SWARM_ASSERT(tile != NULL); /* a type the loader should have rejected */
     size_t w_stride = 0;
-    SWARM_ASSERT(sw_type_row_bytes(type, cols, &w_stride));
+    bool whole_blocks = sw_type_row_bytes(type, cols, &w_stride);
+    SWARM_ASSERT(whole_blocks);
 
     enum sw_act a = sw_act_of(type);
     const uint8_t *X = (const uint8_t *)x;
