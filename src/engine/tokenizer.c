@@ -444,6 +444,7 @@ static swarm_err l2c_push_pair(const sw_tokenizer *t, l2sym *s, int32_t i, sw_mh
     int32_t a = s[i].id, b = s[j].id;
     if (a < 0 || b < 0) return SWARM_OK;
     size_t la = t->tok_len[a], lb = t->tok_len[b];
+    if (la + lb == 0) return SWARM_OK; /* empty texts are never indexed */
     if (la + lb > *scap) {
         size_t cap = (la + lb) * 2 + 16;
         char *ns = sw_realloc(*scratch, cap);

@@ -1,8 +1,9 @@
 /*
  * fuzz_seeds.c: writes the small seed corpus for the fuzz smoke into a
  * directory: crafted GGUF images (every value type, nested arrays, tensors
- * of several types, a vocabulary-only v2 file) and tiny llama2.c
- * checkpoints. Crafted here so no shared file is ever copied.
+ * of several types, a vocabulary-only v2 file), tiny llama2.c
+ * checkpoints, llama2.c tokenizer tables, SentencePiece ModelProto files
+ * and texts to tokenize. Crafted here so no shared file is ever copied.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -154,17 +155,166 @@ static void llama2c_seed(const char *dir, const char *name, int32_t vocab, int s
     save(dir, name, &b);
 }
 
+/* ---- tokenizers --------------------------------------------------------- */
+
+/* The pieces of a tiny stories-like vocabulary: <unk>, BOS, EOS, the 256
+ * byte tokens, then a few merges (U+2581 written as a space, as llama2.c's
+ * export does when `space` is set). */
+static const char *const k_merges[] = {
+    " ",    "e",  "t",  "h",   "a",  "o",   "n",     "th",       "he",           "the", " t",
+    " the", " a", "an", " an", "in", "ing", " Lily", "\xc3\xa9", "\xe2\x80\x9c", "."};
+#define N_MERGES (sizeof(k_merges) / sizeof(k_merges[0]))
+#define TINY_VOCAB (3 + 256 + (int)N_MERGES)
+
+static const char *tiny_piece(int id, char tmp[8], int space)
+{
+    static const char *const sp[3] = {"<unk>", "\n<s>\n", "\n</s>\n"};
+    static const char *const sp_raw[3] = {"<unk>", "<s>", "</s>"};
+    if (id < 3) return space ? sp[id] : sp_raw[id];
+    if (id < 259) {
+        snprintf(tmp, 8, "<0x%02X>", id - 3);
+        return tmp;
+    }
+    return k_merges[id - 259];
+}
+
+/* tokenizer.bin image; prefix: the fuzz target's 2-byte vocabulary size */
+static void tokbin_seed(const char *dir, const char *name, int n, int prefix)
+{
+    bytes b = {0};
+    if (prefix) u8(&b, (uint8_t)(n - 1)), u8(&b, (uint8_t)((n - 1) >> 8));
+    u32(&b, 7);
+    for (int id = 0; id < n; id++) {
+        char tmp[8];
+        const char *t = tiny_piece(id, tmp, 1);
+        f32(&b, id < 259 ? 0.0f : -(float)(id - 259));
+        u32(&b, (uint32_t)strlen(t));
+        put(&b, t, strlen(t));
+    }
+    save(dir, name, &b);
+}
+
+static void pb_var(bytes *b, uint64_t v)
+{
+    do {
+        uint8_t c = (uint8_t)(v & 0x7f);
+        v >>= 7;
+        u8(b, (uint8_t)(c | (v ? 0x80 : 0)));
+    } while (v);
+}
+
+static void pb_bytes(bytes *b, uint32_t field, const void *s, size_t n)
+{
+    pb_var(b, (uint64_t)field << 3 | 2);
+    pb_var(b, n);
+    put(b, s, n);
+}
+
+/* ModelProto with the tiny vocabulary (spaces as U+2581), a TrainerSpec and
+ * a NormalizerSpec like the real files have. */
+static void spm_seed(const char *dir, const char *name, int with_specs, int prefix)
+{
+    bytes b = {0};
+    if (prefix) u8(&b, (uint8_t)(TINY_VOCAB - 1)), u8(&b, (uint8_t)((TINY_VOCAB - 1) >> 8));
+    for (int id = 0; id < TINY_VOCAB; id++) {
+        char tmp[8], text[32];
+        const char *t = tiny_piece(id, tmp, 0);
+        size_t k = 0;
+        for (const char *c = t; *c && k + 3 < sizeof(text); c++) {
+            if (*c == ' ') {
+                memcpy(text + k, "\xe2\x96\x81", 3);
+                k += 3;
+            } else {
+                text[k++] = *c;
+            }
+        }
+        bytes pc = {0};
+        pb_bytes(&pc, 1, text, k);
+        u8(&pc, 2 << 3 | 5);
+        f32(&pc, id < 259 ? 0.0f : -(float)(id - 259));
+        int type = id == 0 ? 2 : id < 3 ? 3 : id < 259 ? 6 : 1;
+        if (type != 1) u8(&pc, 3 << 3 | 0), u8(&pc, (uint8_t)type);
+        pb_bytes(&b, 1, pc.p, pc.len);
+        free(pc.p);
+    }
+    if (with_specs) {
+        bytes ts = {0};
+        pb_bytes(&ts, 1, "data/tiny.txt", 13);
+        u8(&ts, 3 << 3 | 0), u8(&ts, 2); /* model_type BPE */
+        u8(&ts, 4 << 3 | 0), pb_var(&ts, (uint64_t)TINY_VOCAB);
+        pb_var(&ts, 41 << 3 | 0), u8(&ts, 1);              /* bos_id */
+        pb_var(&ts, 40 << 3 | 0), pb_var(&ts, UINT64_MAX); /* a 10-byte varint */
+        pb_var(&ts, 46 << 3 | 2), pb_var(&ts, 3), put(&ts, "<s>", 3);
+        pb_var(&ts, 47 << 3 | 2), pb_var(&ts, 4), put(&ts, "</s>", 4);
+        u8(&ts, 10 << 3 | 5), f32(&ts, 0.9995f);
+        u8(&ts, 11 << 3 | 1), u64(&ts, 12345);
+        pb_bytes(&b, 2, ts.p, ts.len);
+        free(ts.p);
+        bytes ns = {0};
+        pb_bytes(&ns, 1, "identity", 8);
+        u8(&ns, 3 << 3 | 0), u8(&ns, 1); /* add_dummy_prefix */
+        pb_bytes(&b, 3, ns.p, ns.len);
+        free(ns.p);
+    }
+    save(dir, name, &b);
+}
+
+static void text_seed(const char *dir, const char *name, uint8_t sel, const char *s, size_t n)
+{
+    bytes b = {0};
+    u8(&b, sel);
+    put(&b, s, n);
+    save(dir, name, &b);
+}
+
+static void tokenize_seeds(const char *dir)
+{
+    static const char *const texts[] = {
+        "Once upon a time, there was a little girl named Lily. She loved the sun.",
+        "  two  spaces\tand\ttabs\n\nnew lines\r\n",
+        "caf\xc3\xa9 na\xc3\xafve \xd0\x9f\xd1\x80\xd0\xb8\xd0\xb2\xd0\xb5\xd1\x82 "
+        "\xe4\xbd\xa0\xe5\xa5\xbd \xf0\x9f\x91\xa9\xe2\x80\x8d\xf0\x9f\x92\xbb",
+        "<s>[INST] hi [/INST]</s><|im_start|>user\nhi<|im_end|><|endoftext|><unk>",
+        "I'm sure we'll see 12345 or 3.14159, don't you think? 'S 'LL",
+        "\xff\xfe\x80\xc3\x28\xe2\x82\xf0\x9f\x98 invalid \xed\xa0\x80 utf8",
+        "<0x41><0x0A>\xe2\x96\x81\xe2\x96\x81 x",
+        "int main(void) { return a->b[3] << 2; } // \xe2\x80\x9cquoted\xe2\x80\x9d",
+    };
+    for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+        char name[32];
+        snprintf(name, sizeof(name), "text%zu", i);
+        text_seed(dir, name, (uint8_t)(i * 37), texts[i], strlen(texts[i]));
+    }
+    uint8_t all[256];
+    for (int i = 0; i < 256; i++)
+        all[i] = (uint8_t)i;
+    text_seed(dir, "bytes", 3, (const char *)all, sizeof(all));
+}
+
 int main(int argc, char **argv)
 {
-    if (argc != 3 || (strcmp(argv[1], "gguf") != 0 && strcmp(argv[1], "llama2c") != 0)) {
-        fprintf(stderr, "usage: fuzz_seeds gguf|llama2c DIR\n");
+    static const char *const kinds[] = {"gguf", "llama2c", "tokbin", "spm", "tokenize"};
+    int k = -1;
+    for (int i = 0; argc == 3 && i < 5; i++)
+        if (strcmp(argv[1], kinds[i]) == 0) k = i;
+    if (k < 0) {
+        fprintf(stderr, "usage: fuzz_seeds gguf|llama2c|tokbin|spm|tokenize DIR\n");
         return 2;
     }
-    if (strcmp(argv[1], "gguf") == 0) {
+    if (k == 0) {
         gguf_seeds(argv[2]);
-    } else {
+    } else if (k == 1) {
         llama2c_seed(argv[2], "shared.bin", 16, 1);
         llama2c_seed(argv[2], "separate.bin", 16, 0);
+    } else if (k == 2) {
+        tokbin_seed(argv[2], "tiny.bin", TINY_VOCAB, 1);
+        tokbin_seed(argv[2], "short.bin", 5, 1);
+        spm_seed(argv[2], "tiny.model", 1, 1); /* told apart by content */
+    } else if (k == 3) {
+        spm_seed(argv[2], "tiny.model", 1, 0);
+        spm_seed(argv[2], "pieces.model", 0, 0);
+    } else {
+        tokenize_seeds(argv[2]);
     }
     return 0;
 }

@@ -1054,6 +1054,41 @@ static void check_same_tokenizer(const sw_tokenizer *a, const sw_tokenizer *b, u
     }
 }
 
+/* Found by fuzz_tokbin: a table with empty texts made the merge step copy
+ * from a NULL scratch buffer (UBSan); empty texts must simply never merge. */
+static void test_llama2c_empty_pieces(void **state)
+{
+    (void)state;
+    uint8_t img[4 + 300 * 9], *p = img;
+    int32_t v = 0;
+    memcpy(p, &v, 4), p += 4;
+    for (int id = 0; id < 300; id++) {
+        float sc = 0;
+        int32_t len = id == 299 ? 1 : 0; /* only the last token has text: "a" */
+        memcpy(p, &sc, 4), p += 4;
+        memcpy(p, &len, 4), p += 4;
+        if (len) *p++ = 'a';
+    }
+    sw_tokenizer *t = NULL;
+    swarm_diag d = {{0}};
+    CHECK_OK(sw_tokenizer_from_llama2c_buf(img, (size_t)(p - img), 300, &t, &d));
+    int32_t *ids = NULL;
+    size_t n = 0;
+    /* \x01 \x02 fall back to byte ids 4 and 5, whose texts are empty; as in
+     * run.c, "" + "a" is the token "a" and merges (twice) */
+    CHECK_OK(sw_tokenizer_encode(t, "\x01\x02" "a", 3, true, false, false, &ids, &n));
+    assert_int_equal(n, 2);
+    assert_int_equal(ids[1], 299);
+    sw_free(ids);
+    /* two empty texts never merge */
+    CHECK_OK(sw_tokenizer_encode(t, "\x01\x02", 2, true, false, false, &ids, &n));
+    assert_int_equal(n, 3);
+    assert_int_equal(ids[1], 4);
+    assert_int_equal(ids[2], 5);
+    sw_free(ids);
+    sw_tokenizer_destroy(t);
+}
+
 static void test_spm_model_matches_bin(void **state)
 {
     (void)state;
@@ -1403,6 +1438,7 @@ int main(void)
         cmocka_unit_test(test_long_input),       cmocka_unit_test(test_hostile_gguf),
         cmocka_unit_test(test_unicode_classes),  cmocka_unit_test(test_special_partition),
         cmocka_unit_test(test_spm_model_matches_bin), cmocka_unit_test(test_spm_model_hostile),
+        cmocka_unit_test(test_llama2c_empty_pieces),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
