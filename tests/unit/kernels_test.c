@@ -542,6 +542,56 @@ static void test_act_quant_identical(void **state)
     free(b);
 }
 
+/* AMX takes prompt batches (>= 16 tokens) of Q8_0 / Q4_0 / Q5_0: token
+ * groups with padding, row tiles with a remainder, and more than one
+ * 2048-column chunk. */
+static void test_matmul_amx_vs_ref(void **state)
+{
+    (void)state;
+    if (!sw_kernels_select("amx")) {
+        print_message("AMX not available on this CPU/OS: skipped\n");
+        skip();
+    }
+    static const uint32_t types[] = {SW_TYPE_Q8_0, SW_TYPE_Q4_0, SW_TYPE_Q5_0, SW_TYPE_Q4_K};
+    static const struct {
+        int64_t rows, cols, n_tok;
+        int threads;
+    } shapes[] = {{16, 256, 16, 1}, {37, 512, 17, 2}, {100, 2304, 33, 3}, {48, 4608, 40, 2}};
+    int checked = 0;
+    for (size_t k = 0; k < sizeof(types) / sizeof(types[0]); k++) {
+        for (size_t s = 0; s < sizeof(shapes) / sizeof(shapes[0]); s++) {
+            mm_case c;
+            case_make(&c, types[k], shapes[s].rows, shapes[s].cols, shapes[s].n_tok);
+            size_t n_out = (size_t)(c.rows * c.n_tok);
+            float *got = malloc(sizeof(float) * n_out), *want = malloc(sizeof(float) * n_out);
+            assert_true(sw_kernels_select("amx"));
+            run_matmul(&c, shapes[s].threads, got);
+            assert_true(sw_kernels_select("ref"));
+            run_matmul(&c, 1, want);
+            for (int64_t t = 0; t < c.n_tok; t++) {
+                for (int64_t r = 0; r < c.rows; r++) {
+                    double mag = 0;
+                    for (int64_t i = 0; i < c.cols; i++)
+                        mag += fabs((double)c.Wd[r * c.cols + i] * c.xd[t * c.cols + i]);
+                    double g = got[t * c.rows + r], w = want[t * c.rows + r];
+                    if (!(fabs(g - w) <= 2e-5 * mag + 1e-5)) {
+                        print_error("amx %s rows=%ld cols=%ld n_tok=%ld r=%ld t=%ld: %.8g vs ref %.8g\n",
+                                    sw_type_get(types[k])->name, (long)c.rows, (long)c.cols, (long)c.n_tok,
+                                    (long)r, (long)t, g, w);
+                        fail();
+                    }
+                }
+            }
+            checked++;
+            free(got);
+            free(want);
+            case_free(&c);
+        }
+    }
+    print_message("amx: %d shapes checked against ref\n", checked);
+    assert_true(sw_kernels_select("auto"));
+}
+
 static void test_select(void **state)
 {
     (void)state;
@@ -715,6 +765,7 @@ int main(void)
         cmocka_unit_test(test_reference_files),
         cmocka_unit_test(test_matmul_ref_vs_double),
         cmocka_unit_test(test_matmul_simd_vs_ref),
+        cmocka_unit_test(test_matmul_amx_vs_ref),
         cmocka_unit_test(test_act_quant_identical),
         cmocka_unit_test(test_select),
         cmocka_unit_test(test_bench),

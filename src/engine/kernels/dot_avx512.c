@@ -622,6 +622,34 @@ static const sw_kernel_table table_avx512_nobf16 = {
         },
 };
 
+/* avx512 plus AMX for prompt batches (needs AVX512_BF16 too: the CPUs
+ * with AMX all have it). */
+static const sw_kernel_table table_amx = {
+    .name = "amx",
+    .amx = true,
+    .tile =
+        {
+            [SW_TYPE_F32] = tile_f32,
+            [SW_TYPE_F16] = tile_f16,
+            [SW_TYPE_BF16] = tile_bf16,
+            [SW_TYPE_Q8_0] = tile_q8_0,
+            [SW_TYPE_Q4_0] = tile_q4_0,
+            [SW_TYPE_Q5_0] = tile_q5_0,
+            [SW_TYPE_Q4_1] = tile_q4_1,
+            [SW_TYPE_Q5_1] = tile_q5_1,
+            [SW_TYPE_Q4_K] = tile_q4_k,
+            [SW_TYPE_Q6_K] = tile_q6_k,
+        },
+    .act = {[SW_ACT_Q8_0] = act_q8_0, [SW_ACT_Q8_K] = act_q8_k, [SW_ACT_BF16] = act_bf16, [SW_ACT_Q8_1] = act_q8_1},
+};
+
+const sw_kernel_table *sw_kernels_amx(void)
+{
+    const sw_kernel_table *t = sw_kernels_avx512();
+    if (t != &table_avx512 || !sw_amx_available()) return NULL;
+    return &table_amx;
+}
+
 const sw_kernel_table *sw_kernels_avx512(void)
 {
     __builtin_cpu_init();
@@ -635,4 +663,5 @@ const sw_kernel_table *sw_kernels_avx512(void)
 
 #else
 const sw_kernel_table *sw_kernels_avx512(void) { return NULL; }
+const sw_kernel_table *sw_kernels_amx(void) { return NULL; }
 #endif

@@ -117,6 +117,7 @@ typedef void (*sw_act_fn)(const float *x, void *dst, int64_t n);
 
 typedef struct sw_kernel_table {
     const char *name;
+    bool amx; /* prompt batches of Q8_0 / Q4_0 / Q5_0 go to the AMX GEMM */
     sw_tile_fn tile[SW_TYPE_COUNT]; /* NULL: fall back to the reference */
     sw_act_fn act[SW_ACT_COUNT];    /* per enum sw_act; NULL: reference */
 } sw_kernel_table;
@@ -140,6 +141,21 @@ SW_TILE_DECL(sw_avx2_tile_q6_k);
 SW_TILE_DECL(sw_avx2_tile_q5_0);
 SW_TILE_DECL(sw_avx2_tile_q4_1);
 SW_TILE_DECL(sw_avx2_tile_q5_1);
+
+/* ---- AMX (dot_amx.c) ---- */
+/* Per token group of 16 and block of 32: 512 bytes of tile data + 16 scales. */
+#define SW_AMX_GROUP_BYTES (512 + 64)
+/* True when the CPU has AMX-INT8 and the OS granted the tile state (asked
+ * once per process). */
+bool sw_amx_available(void);
+/* Repacks tokens [16g, 16g + 16) of the Q8_0 activation rows X (stride xs)
+ * into group g of dst (zero-padded past n_tok). */
+void sw_amx_pack_group(const uint8_t *X, size_t xs, int64_t n_tok, int64_t nb, int64_t g,
+                       uint8_t *dst);
+/* out[t * os + r] for 16 weight rows starting at W, every token. */
+void sw_amx_gemm_rows(uint32_t type, const uint8_t *W, size_t ws, int64_t cols,
+                      const uint8_t *packed, int64_t n_tok, float *out, int64_t os);
+const sw_kernel_table *sw_kernels_amx(void);
 
 /* The currently selected table (never NULL). */
 const sw_kernel_table *sw_kernels_current(void);

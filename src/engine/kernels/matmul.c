@@ -14,7 +14,8 @@ static _Atomic(const sw_kernel_table *) selected; /* process-wide by contract */
 
 static const sw_kernel_table *best_table(void)
 {
-    const sw_kernel_table *t = sw_kernels_avx512();
+    const sw_kernel_table *t = sw_kernels_amx();
+    if (t == NULL) t = sw_kernels_avx512();
     if (t == NULL) t = sw_kernels_avx2();
     return t != NULL ? t : &sw_kernels_ref;
 }
@@ -40,6 +41,8 @@ bool sw_kernels_select(const char *name)
         t = sw_kernels_avx2();
     else if (strcmp(name, "avx512") == 0)
         t = sw_kernels_avx512();
+    else if (strcmp(name, "amx") == 0)
+        t = sw_kernels_amx();
     if (t == NULL) return false;
     atomic_store_explicit(&selected, t, memory_order_release);
     return true;
@@ -49,11 +52,27 @@ const char *sw_kernels_selected(void) { return sw_kernels_current()->name; }
 
 /* ---- matmul ---- */
 
+/* Types the AMX GEMM takes, and the batch size from which it pays. */
+static bool amx_type(uint32_t type)
+{
+    return type == SW_TYPE_Q8_0 || type == SW_TYPE_Q4_0 || type == SW_TYPE_Q5_0;
+}
+#define AMX_MIN_TOKENS 16
+
+static size_t amx_offset(size_t std_bytes) { return (std_bytes + 63) & ~(size_t)63; }
+static size_t amx_bytes(int64_t cols, int64_t n_tok)
+{
+    return (size_t)((n_tok + 15) / 16) * (size_t)(cols / QK32) * SW_AMX_GROUP_BYTES;
+}
+
 size_t sw_matmul_scratch_bytes(uint32_t type, int64_t cols, int64_t n_tok)
 {
     enum sw_act a = sw_act_of(type);
     if (a == SW_ACT_F32) return 0;
-    return sw_act_row_bytes(a, cols) * (size_t)n_tok;
+    size_t std_bytes = sw_act_row_bytes(a, cols) * (size_t)n_tok;
+    /* room for the AMX repacking whether or not AMX ends up selected */
+    if (amx_type(type) && n_tok >= AMX_MIN_TOKENS) return amx_offset(std_bytes) + amx_bytes(cols, n_tok);
+    return std_bytes;
 }
 
 typedef struct mm_job {
@@ -107,6 +126,56 @@ static void act_worker(void *arg, int ith, int nth)
     }
 }
 
+typedef struct amx_job {
+    uint32_t type;
+    const uint8_t *W;
+    size_t w_stride;
+    int64_t rows, cols, n_tok;
+    const uint8_t *X; /* standard Q8_0 rows, for the rows that do not fill a tile */
+    size_t x_stride;
+    uint8_t *packed;
+    sw_tile_fn tile;
+    float *out;
+    int64_t n_items;
+    _Atomic int64_t next;
+} amx_job;
+
+static void amx_pack_worker(void *arg, int ith, int nth)
+{
+    amx_job *j = arg;
+    for (;;) {
+        int64_t g = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed);
+        if (g >= j->n_items) break;
+        sw_amx_pack_group(j->X, j->x_stride, j->n_tok, j->cols / QK32, g, j->packed);
+    }
+}
+
+static void amx_gemm_worker(void *arg, int ith, int nth)
+{
+    amx_job *j = arg;
+    int64_t full = j->rows / 16;
+    for (;;) {
+        int64_t it = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed);
+        if (it >= j->n_items) break;
+        if (it < full) {
+            sw_amx_gemm_rows(j->type, j->W + (size_t)(16 * it) * j->w_stride, j->w_stride, j->cols,
+                             j->packed, j->n_tok, j->out + 16 * it, j->rows);
+        } else { /* the last rows % 16 rows: the ordinary kernel */
+            int64_t r0 = 16 * full;
+            j->tile(j->cols, j->W + (size_t)r0 * j->w_stride, j->w_stride, j->rows - r0, j->X,
+                    j->x_stride, j->n_tok, j->out + r0, j->rows);
+        }
+    }
+}
+
+static void run(sw_pool *pool, void (*fn)(void *, int, int), void *arg)
+{
+    if (sw_pool_threads(pool) == 1)
+        fn(arg, 0, 1);
+    else
+        sw_pool_run_optional(pool, fn, arg);
+}
+
 void sw_matmul(sw_pool *pool, float *out, const void *W, uint32_t type, int64_t rows,
                int64_t cols, const float *x, int64_t n_tok)
 {
@@ -137,6 +206,23 @@ void sw_matmul(sw_pool *pool, float *out, const void *W, uint32_t type, int64_t 
             for (int64_t t = 0; t < n_tok; t++) q(x + t * cols, buf + (size_t)t * x_stride, cols);
         }
         X = buf;
+    }
+
+    if (tbl->amx && amx_type(type) && n_tok >= AMX_MIN_TOKENS && rows >= 16) {
+        size_t cap = 0;
+        uint8_t *buf = sw_pool_scratch(pool, &cap);
+        size_t off = amx_offset(x_stride * (size_t)n_tok);
+        SWARM_ASSERT(cap >= off + amx_bytes(cols, n_tok));
+        amx_job aj = {.type = type, .W = W, .w_stride = w_stride, .rows = rows, .cols = cols,
+                      .n_tok = n_tok, .X = X, .x_stride = x_stride, .packed = buf + off,
+                      .tile = tile, .out = out};
+        aj.n_items = (n_tok + 15) / 16;
+        atomic_init(&aj.next, 0);
+        run(pool, amx_pack_worker, &aj);
+        aj.n_items = rows / 16 + (rows % 16 != 0);
+        atomic_store(&aj.next, 0);
+        run(pool, amx_gemm_worker, &aj);
+        return;
     }
 
     int nth = sw_pool_threads(pool);
