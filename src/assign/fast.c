@@ -258,13 +258,27 @@ static int32_t sorted_fill(fctx *f, const fcost *w, int32_t nd)
         while (placed < r && xs[placed] >= 0) placed++;
         /* unit capacity use: SLMs with less than 1 left are done for good */
         while (first < cnt && p->c == NULL && f->resc[f->sorder[first]] < 1 - 1e-9) first++;
-        for (int32_t u = first; u < cnt && placed < r; u++) {
-            int32_t i = f->sorder[u];
-            if (!sw_asg_eligible(f->a, i, k) || !fits(f, i, k) || zone_clash(f, k, i, -1)) continue;
-            xs[placed++] = i;
-            use(f, i, k, 1);
+        /* among the first few SLMs with room in that order, the best by the
+         * full reduced cost (so that mu still favours compatible ones) */
+        while (placed < r) {
+            int32_t bi = -1, seen = 0;
+            double bq = INFINITY;
+            for (int32_t u = first; u < cnt && seen < 16; u++) {
+                int32_t i = f->sorder[u];
+                if (!sw_asg_eligible(f->a, i, k) || !fits(f, i, k) || zone_clash(f, k, i, -1)) continue;
+                seen++;
+                double lam = w->lam ? w->lam[i] : (w->cw > 0 ? w->cw / fmax(p->B[i], 1e-9) : 0);
+                double q = qcost(f, w, i, k) + lam * sw_asg_cu(f->a, i, k) - w->mu * sw_asg_C(f->a, i, k);
+                if (q < bq) {
+                    bq = q;
+                    bi = i;
+                }
+            }
+            f->work += (size_t)(cnt - first);
+            if (bi < 0) break;
+            xs[placed++] = bi;
+            use(f, bi, k, 1);
         }
-        f->work += (size_t)(cnt - first);
         if (placed < r) f->defer[left++] = k;
     }
     return left;
@@ -392,7 +406,7 @@ static void local_search(fctx *f, const fcost *w)
     /* move evaluations touch C and c at random: bounded so that large
      * instances stay within tens of milliseconds */
     double mrl = (double)mr * L;
-    size_t budget = f->work + (size_t)(f->ls_scale * fmin(3e6, fmax(2e5, 200 * mrl)));
+    size_t budget = f->work + (size_t)(f->ls_scale * fmin(1e6, fmax(2e5, 200 * mrl)));
     for (int round = 0; round < 100 && f->work < budget; round++) {
         bool improved = false;
         /* shifts */
@@ -418,7 +432,7 @@ static void local_search(fctx *f, const fcost *w)
         }
         f->work += (size_t)mr * L;
         /* swaps and ejections */
-        for (int32_t s1 = 0; s1 < mr; s1++) {
+        for (int32_t s1 = 0; s1 < mr && f->work < budget; s1++) {
             int32_t k1 = s1 / r, i1 = f->x[s1];
             double cur1 = qcost(f, w, i1, k1);
             double bestd = -1e-12 * (1 + fabs(cur1));
@@ -692,18 +706,31 @@ static bool solve_mu(fctx *f, double ce, double ct, const fcost *ls, int32_t *ou
             fcost ws = w;
             ws.lam = f->best_lam;
             ws.mu = mu_s;
-            if (greedy(f, &ws, &lagr)) {
-                if (!isnan(lagr) && lagr + ws.mu * pmin > *lb) *lb = lagr + ws.mu * pmin;
+            bool gok = greedy(f, &ws, &lagr);
+            if (!isnan(lagr) && lagr + ws.mu * pmin > *lb) *lb = lagr + ws.mu * pmin;
+            if (gok && pmin > 0) {
+                /* short of p_min: a few greedy runs with a slightly higher mu */
+                inner_cost(f, &w, f->x, &c, &t);
+                for (int tries = 0; tries < 3 && gok && !compat_ok(f, c); tries++) {
+                    ws.mu = ws.mu > 0 ? ws.mu * 1.15 : 0.05 * cs0 / fmax(1e-9, pmin / fmax(1, (double)f->m));
+                    gok = greedy(f, &ws, &lagr);
+                    if (!isnan(lagr) && lagr + ws.mu * pmin > *lb) *lb = lagr + ws.mu * pmin;
+                    inner_cost(f, &w, f->x, &c, &t);
+                }
+            }
+            if (gok) {
                 q = inner_cost(f, &w, f->x, &c, &t);
                 if (!compat_ok(f, c)) {
                     /* short of p_min: buy compatibility by local search priced
                      * with a raised multiplier instead of more greedy passes */
+                    f->ls_scale = 3.0;
                     for (int tries = 0; tries < 6 && !compat_ok(f, c); tries++) {
                         fcost lp = w;
                         lp.cc = (mu_s > 0 ? mu_s : cs0) * (1.5 + tries);
                         local_search(f, &lp);
                         q = inner_cost(f, &w, f->x, &c, &t);
                     }
+                    f->ls_scale = 1.0;
                 }
                 if (compat_ok(f, c)) {
                     memcpy(out, f->x, mr * sizeof(int32_t));
@@ -800,7 +827,8 @@ static bool solve_mu(fctx *f, double ce, double ct, const fcost *ls, int32_t *ou
     /* local search from the best, on candidate lists of its multiplier */
     w.mu = best_mu >= 0 ? best_mu : 0;
     if (use_lam) w.lam = f->best_lam;
-    pass(f, &w, NULL, 0, false);
+    /* the sampled path's greedy left lists for exactly these multipliers */
+    if (!sampled) pass(f, &w, NULL, 0, false);
     w.lam = NULL;
     memcpy(f->x, out, mr * sizeof(int32_t));
     w.mu = 0;
@@ -809,9 +837,10 @@ static bool solve_mu(fctx *f, double ce, double ct, const fcost *ls, int32_t *ou
     const fcost *lsc = ls ? ls : &w;
     double tls = sw_now_ms();
     local_search(f, lsc);
-    sw_log_debug("assign: ls: %.1f ms", sw_now_ms() - tls);
+    sw_log_debug("assign: ls: %.1f ms, cost %g -> %g", sw_now_ms() - tls, inner_cost(f, lsc, out, &c, &t),
+                 inner_cost(f, lsc, f->x, &c, &t));
     double q1 = inner_cost(f, lsc, f->x, &c, &t);
-    if (pmin > 0 && best_mu > 0) {
+    if (pmin > 0 && best_mu > 0 && !sampled) {
         /* with p_min binding, single moves that lose compatibility are blocked;
          * a pass priced with the multiplier (cost - mu*C) trades compatibility
          * between subtasks first, then the plain pass finishes */
