@@ -552,7 +552,8 @@ static void test_matmul_amx_vs_ref(void **state)
         print_message("AMX not available on this CPU/OS: skipped\n");
         skip();
     }
-    static const uint32_t types[] = {SW_TYPE_Q8_0, SW_TYPE_Q4_0, SW_TYPE_Q5_0, SW_TYPE_Q4_K};
+    static const uint32_t types[] = {SW_TYPE_Q8_0, SW_TYPE_Q4_0, SW_TYPE_Q5_0, SW_TYPE_Q4_K, SW_TYPE_Q6_K,
+                                     SW_TYPE_Q4_1};
     static const struct {
         int64_t rows, cols, n_tok;
         int threads;

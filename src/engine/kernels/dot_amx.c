@@ -15,7 +15,7 @@
 #include <immintrin.h>
 #include <stdatomic.h>
 
-#define KCHUNK 64 /* blocks of 32 unpacked at a time: 16 x 2048 bytes on the stack */
+#define KCHUNK 64 /* 2048 columns unpacked at a time: 16 x 2048 bytes on the stack */
 
 /* Linux: a process must ask for the AMX tile state before using it
  * (arch_prctl(ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA)). The raw syscall
@@ -54,51 +54,121 @@ typedef struct {
 
 static inline float h2f(uint16_t h) { return _cvtsh_ss(h); }
 
-void sw_amx_pack_group(const uint8_t *X, size_t xs, int64_t n_tok, int64_t nb, int64_t g,
-                       uint8_t *dst)
+/*
+ * Formats. A "block" here is the unit one tile product covers: 32 values
+ * (Q8_0, Q4_0, Q5_0 blocks and Q4_K sub-blocks). Per token group and block,
+ * the packed activations hold kb * 16 bytes of tile data (kb / 4 rows of 16
+ * tokens x 4 bytes), the 16 tokens' scales, and for Q4_K the 16 tokens'
+ * scale * (sum of the block's activations), which the mins multiply.
+ * Q6_K is left to the AVX-512 kernel: its scales change every 16 values,
+ * and 16-deep tile products measured slower than the VNNI kernel.
+ */
+static int amx_kb(uint32_t type)
 {
-    uint8_t *B = dst + (size_t)g * (size_t)nb * SW_AMX_GROUP_BYTES;
-    float *S = (float *)(B + (size_t)nb * 512);
-    memset(B, 0, (size_t)nb * SW_AMX_GROUP_BYTES);
+    (void)type;
+    return 32;
+}
+static bool amx_mins(uint32_t type) { return type == SW_TYPE_Q4_K; }
+static size_t amx_block_bytes(uint32_t type)
+{
+    return (size_t)amx_kb(type) * 16 + 64 + (amx_mins(type) ? 64 : 0);
+}
+
+bool sw_amx_type(uint32_t type)
+{
+    return type == SW_TYPE_Q8_0 || type == SW_TYPE_Q4_0 || type == SW_TYPE_Q5_0 ||
+           type == SW_TYPE_Q4_K;
+}
+
+size_t sw_amx_bytes(uint32_t type, int64_t cols, int64_t n_tok)
+{
+    return (size_t)((n_tok + 15) / 16) * (size_t)(cols / amx_kb(type)) * amx_block_bytes(type);
+}
+
+void sw_amx_pack_group(uint32_t type, const uint8_t *X, size_t xs, int64_t n_tok, int64_t cols,
+                       int64_t g, uint8_t *dst)
+{
+    int kb = amx_kb(type);
+    int64_t nb = cols / kb;
+    size_t tb = (size_t)kb * 16;
+    uint8_t *B = dst + (size_t)g * (size_t)nb * amx_block_bytes(type);
+    float *S = (float *)(B + (size_t)nb * tb);
+    float *YS = S + nb * 16;
+    memset(B, 0, (size_t)nb * amx_block_bytes(type));
     for (int t = 0; t < 16 && 16 * g + t < n_tok; t++) {
-        const blk_q8_0 *x = (const blk_q8_0 *)(X + (size_t)(16 * g + t) * xs);
+        const uint8_t *row = X + (size_t)(16 * g + t) * xs;
         for (int64_t i = 0; i < nb; i++) {
+            const int8_t *qs;
+            float d, ys = 0.0f;
+            if (type == SW_TYPE_Q4_K) {
+                const blk_q8_k *x = (const blk_q8_k *)row + (i * kb) / QKK;
+                int j = (int)((i * kb) % QKK) / kb;
+                qs = x->qs + kb * j;
+                d = x->d;
+                if (type == SW_TYPE_Q4_K) ys = d * (float)(x->bsums[2 * j] + x->bsums[2 * j + 1]);
+            } else {
+                const blk_q8_0 *x = (const blk_q8_0 *)row + i;
+                qs = x->qs;
+                d = h2f(x->d);
+            }
             /* B[k/4][t*4 + k%4] = x[k]: 4 consecutive k of a token are one dword */
-            uint8_t *Bi = B + (size_t)i * 512 + 4 * t;
-            for (int k4 = 0; k4 < 8; k4++) memcpy(Bi + 64 * k4, x[i].qs + 4 * k4, 4);
-            S[i * 16 + t] = h2f(x[i].d);
+            uint8_t *Bi = B + (size_t)i * tb + 4 * t;
+            for (int k4 = 0; k4 < kb / 4; k4++) memcpy(Bi + 64 * k4, qs + 4 * k4, 4);
+            S[i * 16 + t] = d;
+            if (amx_mins(type)) YS[i * 16 + t] = ys;
         }
     }
 }
 
-/* Rows [0, 16) of W (type Q8_0/Q4_0/Q5_0), blocks [i0, i0 + n), as signed
- * bytes A[i][row][32] and float scales D[i][row]. */
+/* Rows [0, 16) of W, blocks [i0, i0 + n), as bytes A[(i*16 + row)*kb + k]
+ * (signed, except Q4_K's unsigned nibbles), scales D[i][row] and, for Q4_K,
+ * mins M[i][row]. */
 static void unpack_rows(uint32_t type, const uint8_t *W, size_t ws, int64_t i0, int64_t n,
-                        int8_t (*A)[16][32], float (*D)[16])
+                        int8_t *A, float (*D)[16], float (*M)[16])
 {
     const __m128i m4 = _mm_set1_epi8(0xF);
+    int kb = amx_kb(type);
     for (int r = 0; r < 16; r++) {
         const uint8_t *row = W + (size_t)r * ws;
         for (int64_t i = 0; i < n; i++) {
+            int8_t *a = A + (i * 16 + r) * kb;
+            int64_t bi = i0 + i;
             if (type == SW_TYPE_Q8_0) {
-                const blk_q8_0 *b = (const blk_q8_0 *)row + i0 + i;
-                _mm256_storeu_si256((__m256i *)A[i][r], _mm256_loadu_si256((const __m256i *)b->qs));
+                const blk_q8_0 *b = (const blk_q8_0 *)row + bi;
+                _mm256_storeu_si256((__m256i *)a, _mm256_loadu_si256((const __m256i *)b->qs));
                 D[i][r] = h2f(b->d);
-            } else if (type == SW_TYPE_Q4_0) {
-                const blk_q4_0 *b = (const blk_q4_0 *)row + i0 + i;
-                __m128i v = _mm_loadu_si128((const __m128i *)b->qs);
+            } else if (type == SW_TYPE_Q4_0 || type == SW_TYPE_Q5_0) {
+                const uint8_t *qs;
+                uint16_t dh;
+                __m256i off;
+                uint32_t h = 0;
+                if (type == SW_TYPE_Q4_0) {
+                    const blk_q4_0 *b = (const blk_q4_0 *)row + bi;
+                    qs = b->qs;
+                    dh = b->d;
+                    off = _mm256_set1_epi8(8);
+                } else {
+                    const blk_q5_0 *b = (const blk_q5_0 *)row + bi;
+                    qs = b->qs;
+                    dh = b->d;
+                    memcpy(&h, b->qh, 4);
+                    off = _mm256_set1_epi8(16);
+                }
+                __m128i v = _mm_loadu_si128((const __m128i *)qs);
                 __m256i q = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(v, 4), m4), _mm_and_si128(v, m4));
-                _mm256_storeu_si256((__m256i *)A[i][r], _mm256_sub_epi8(q, _mm256_set1_epi8(8)));
-                D[i][r] = h2f(b->d);
-            } else {
-                const blk_q5_0 *b = (const blk_q5_0 *)row + i0 + i;
-                __m128i v = _mm_loadu_si128((const __m128i *)b->qs);
-                __m256i q = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(v, 4), m4), _mm_and_si128(v, m4));
-                uint32_t h;
-                memcpy(&h, b->qh, 4);
                 q = _mm256_or_si256(q, _mm256_maskz_mov_epi8((__mmask32)h, _mm256_set1_epi8(0x10)));
-                _mm256_storeu_si256((__m256i *)A[i][r], _mm256_sub_epi8(q, _mm256_set1_epi8(16)));
-                D[i][r] = h2f(b->d);
+                _mm256_storeu_si256((__m256i *)a, _mm256_sub_epi8(q, off));
+                D[i][r] = h2f(dh);
+            } else if (type == SW_TYPE_Q4_K) {
+                const blk_q4_k *b = (const blk_q4_k *)row + bi / 8;
+                int j = (int)(bi % 8);
+                uint8_t sc, mn;
+                sw_q4k_scale_min(j, b->scales, &sc, &mn);
+                __m256i q = _mm256_loadu_si256((const __m256i *)(b->qs + 32 * (j / 2)));
+                if (j & 1) q = _mm256_srli_epi16(q, 4);
+                _mm256_storeu_si256((__m256i *)a, _mm256_and_si256(q, _mm256_set1_epi8(0xF)));
+                D[i][r] = h2f(b->d) * (float)sc;
+                M[i][r] = h2f(b->dmin) * (float)mn;
             }
         }
     }
@@ -107,38 +177,51 @@ static void unpack_rows(uint32_t type, const uint8_t *W, size_t ws, int64_t i0, 
 void sw_amx_gemm_rows(uint32_t type, const uint8_t *W, size_t ws, int64_t cols,
                       const uint8_t *packed, int64_t n_tok, float *out, int64_t os)
 {
-    int64_t nb = cols / QK32, n_groups = (n_tok + 15) / 16;
-    int8_t A[KCHUNK][16][32] __attribute__((aligned(64)));
+    const int kb = amx_kb(type);
+    const bool mins = amx_mins(type);
+    const int64_t nb = cols / kb, n_groups = (n_tok + 15) / 16;
+    const size_t tb = (size_t)kb * 16, gstride = (size_t)nb * amx_block_bytes(type);
+    const int64_t chunk = KCHUNK * 32 / kb; /* 2048 columns */
+    int8_t A[KCHUNK * 16 * 32] __attribute__((aligned(64)));
     float D[KCHUNK][16] __attribute__((aligned(64)));
+    float M[KCHUNK][16] __attribute__((aligned(64)));
     int32_t C[16][16] __attribute__((aligned(64)));
     tile_config cfg;
     memset(&cfg, 0, sizeof(cfg));
     cfg.palette = 1;
     cfg.rows[0] = 16; /* C: 16 weight rows x 16 tokens, int32 */
     cfg.colsb[0] = 64;
-    cfg.rows[1] = 16; /* A: 16 rows x 32 bytes */
-    cfg.colsb[1] = 32;
-    cfg.rows[2] = 8; /* B: 32 / 4 rows x (16 tokens x 4 bytes) */
+    cfg.rows[1] = 16; /* A: 16 rows x kb bytes */
+    cfg.colsb[1] = (uint16_t)kb;
+    cfg.rows[2] = (uint8_t)(kb / 4); /* B: kb / 4 rows x (16 tokens x 4 bytes) */
     cfg.colsb[2] = 64;
     _tile_loadconfig(&cfg);
-    for (int64_t i0 = 0; i0 < nb; i0 += KCHUNK) {
-        int64_t n = nb - i0 < KCHUNK ? nb - i0 : KCHUNK;
-        unpack_rows(type, W, ws, i0, n, A, D);
+    for (int64_t i0 = 0; i0 < nb; i0 += chunk) {
+        int64_t n = nb - i0 < chunk ? nb - i0 : chunk;
+        unpack_rows(type, W, ws, i0, n, A, D, M);
         for (int64_t g = 0; g < n_groups; g++) {
-            const uint8_t *B = packed + (size_t)g * (size_t)nb * SW_AMX_GROUP_BYTES;
-            const float *S = (const float *)(B + (size_t)nb * 512);
+            const uint8_t *B = packed + (size_t)g * gstride;
+            const float *S = (const float *)(B + (size_t)nb * tb);
+            const float *YS = S + nb * 16;
             __m512 acc[16];
             for (int r = 0; r < 16; r++) acc[r] = _mm512_setzero_ps();
             for (int64_t i = 0; i < n; i++) {
                 _tile_zero(0);
-                _tile_loadd(1, A[i], 32);
-                _tile_loadd(2, B + (size_t)(i0 + i) * 512, 64);
-                _tile_dpbssd(0, 1, 2);
+                _tile_loadd(1, A + i * 16 * kb, kb);
+                _tile_loadd(2, B + (size_t)(i0 + i) * tb, 64);
+                if (type == SW_TYPE_Q4_K)
+                    _tile_dpbusd(0, 1, 2); /* unsigned nibbles x signed activations */
+                else
+                    _tile_dpbssd(0, 1, 2);
                 _tile_stored(0, C, 64);
                 __m512 sx = _mm512_loadu_ps(S + (i0 + i) * 16);
                 for (int r = 0; r < 16; r++)
                     acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_load_si512(C[r])),
                                              _mm512_mul_ps(sx, _mm512_set1_ps(D[i][r])), acc[r]);
+                if (mins) {
+                    __m512 ys = _mm512_loadu_ps(YS + (i0 + i) * 16);
+                    for (int r = 0; r < 16; r++) acc[r] = _mm512_fnmadd_ps(ys, _mm512_set1_ps(M[i][r]), acc[r]);
+                }
             }
             int nt = n_tok - 16 * g < 16 ? (int)(n_tok - 16 * g) : 16;
             for (int r = 0; r < 16; r++) {
@@ -158,8 +241,10 @@ void sw_amx_gemm_rows(uint32_t type, const uint8_t *W, size_t ws, int64_t cols,
 
 #else
 bool sw_amx_available(void) { return false; }
-void sw_amx_pack_group(const uint8_t *X, size_t xs, int64_t n_tok, int64_t nb, int64_t g,
-                       uint8_t *dst)
+bool sw_amx_type(uint32_t type) { return false; }
+size_t sw_amx_bytes(uint32_t type, int64_t cols, int64_t n_tok) { return 0; }
+void sw_amx_pack_group(uint32_t type, const uint8_t *X, size_t xs, int64_t n_tok, int64_t cols,
+                       int64_t g, uint8_t *dst)
 {
 }
 void sw_amx_gemm_rows(uint32_t type, const uint8_t *W, size_t ws, int64_t cols,

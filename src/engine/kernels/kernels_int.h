@@ -143,15 +143,17 @@ SW_TILE_DECL(sw_avx2_tile_q4_1);
 SW_TILE_DECL(sw_avx2_tile_q5_1);
 
 /* ---- AMX (dot_amx.c) ---- */
-/* Per token group of 16 and block of 32: 512 bytes of tile data + 16 scales. */
-#define SW_AMX_GROUP_BYTES (512 + 64)
 /* True when the CPU has AMX-INT8 and the OS granted the tile state (asked
  * once per process). */
 bool sw_amx_available(void);
-/* Repacks tokens [16g, 16g + 16) of the Q8_0 activation rows X (stride xs)
- * into group g of dst (zero-padded past n_tok). */
-void sw_amx_pack_group(const uint8_t *X, size_t xs, int64_t n_tok, int64_t nb, int64_t g,
-                       uint8_t *dst);
+/* Weight types the AMX GEMM takes (Q8_0, Q4_0, Q5_0, Q4_K). */
+bool sw_amx_type(uint32_t type);
+/* Bytes of the repacked activations of n_tok rows of cols. */
+size_t sw_amx_bytes(uint32_t type, int64_t cols, int64_t n_tok);
+/* Repacks tokens [16g, 16g + 16) of the activation rows X (the type's
+ * usual format, stride xs) into group g of dst (zero-padded past n_tok). */
+void sw_amx_pack_group(uint32_t type, const uint8_t *X, size_t xs, int64_t n_tok, int64_t cols,
+                       int64_t g, uint8_t *dst);
 /* out[t * os + r] for 16 weight rows starting at W, every token. */
 void sw_amx_gemm_rows(uint32_t type, const uint8_t *W, size_t ws, int64_t cols,
                       const uint8_t *packed, int64_t n_tok, float *out, int64_t os);

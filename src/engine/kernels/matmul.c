@@ -52,18 +52,10 @@ const char *sw_kernels_selected(void) { return sw_kernels_current()->name; }
 
 /* ---- matmul ---- */
 
-/* Types the AMX GEMM takes, and the batch size from which it pays. */
-static bool amx_type(uint32_t type)
-{
-    return type == SW_TYPE_Q8_0 || type == SW_TYPE_Q4_0 || type == SW_TYPE_Q5_0;
-}
+/* The batch size from which the AMX GEMM pays. */
 #define AMX_MIN_TOKENS 16
 
 static size_t amx_offset(size_t std_bytes) { return (std_bytes + 63) & ~(size_t)63; }
-static size_t amx_bytes(int64_t cols, int64_t n_tok)
-{
-    return (size_t)((n_tok + 15) / 16) * (size_t)(cols / QK32) * SW_AMX_GROUP_BYTES;
-}
 
 size_t sw_matmul_scratch_bytes(uint32_t type, int64_t cols, int64_t n_tok)
 {
@@ -71,7 +63,7 @@ size_t sw_matmul_scratch_bytes(uint32_t type, int64_t cols, int64_t n_tok)
     if (a == SW_ACT_F32) return 0;
     size_t std_bytes = sw_act_row_bytes(a, cols) * (size_t)n_tok;
     /* room for the AMX repacking whether or not AMX ends up selected */
-    if (amx_type(type) && n_tok >= AMX_MIN_TOKENS) return amx_offset(std_bytes) + amx_bytes(cols, n_tok);
+    if (sw_amx_type(type) && n_tok >= AMX_MIN_TOKENS) return amx_offset(std_bytes) + sw_amx_bytes(type, cols, n_tok);
     return std_bytes;
 }
 
@@ -146,7 +138,7 @@ static void amx_pack_worker(void *arg, int ith, int nth)
     for (;;) {
         int64_t g = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed);
         if (g >= j->n_items) break;
-        sw_amx_pack_group(j->X, j->x_stride, j->n_tok, j->cols / QK32, g, j->packed);
+        sw_amx_pack_group(j->type, j->X, j->x_stride, j->n_tok, j->cols, g, j->packed);
     }
 }
 
@@ -208,11 +200,11 @@ void sw_matmul(sw_pool *pool, float *out, const void *W, uint32_t type, int64_t 
         X = buf;
     }
 
-    if (tbl->amx && amx_type(type) && n_tok >= AMX_MIN_TOKENS && rows >= 16) {
+    if (tbl->amx && sw_amx_type(type) && n_tok >= AMX_MIN_TOKENS && rows >= 16) {
         size_t cap = 0;
         uint8_t *buf = sw_pool_scratch(pool, &cap);
         size_t off = amx_offset(x_stride * (size_t)n_tok);
-        SWARM_ASSERT(cap >= off + amx_bytes(cols, n_tok));
+        SWARM_ASSERT(cap >= off + sw_amx_bytes(type, cols, n_tok));
         amx_job aj = {.type = type, .W = W, .w_stride = w_stride, .rows = rows, .cols = cols,
                       .n_tok = n_tok, .X = X, .x_stride = x_stride, .packed = buf + off,
                       .tile = tile, .out = out};
