@@ -25,6 +25,8 @@ static void usage(FILE *f)
             "  --seed S            seed for faults and sampling (printed; default from the clock)\n"
             "  --json              one JSON object with the result, subtasks, trace and stats\n"
             "  --journal FILE      record task and subtask transitions in a SQLite journal\n"
+            "  --resume            with --journal: continue an interrupted run of the same\n"
+            "                      task; subtasks the journal holds as done are not rerun\n"
             "  --audit FILE        check a journal's history (no task is run)\n"
             "  --dispatch POLICY   assign (default), round-robin, least-conn or priority\n"
             "  --assign METHOD     fast (default), exact or auto (per-wave solver)\n"
@@ -116,6 +118,8 @@ int cmd_run(int argc, char **argv)
             json = true;
         } else if (strcmp(s, "--journal") == 0 && has) {
             p.journal_path = argv[++a];
+        } else if (strcmp(s, "--resume") == 0) {
+            p.resume = true;
         } else if (strcmp(s, "--audit") == 0 && has) {
             /* audit a journal instead of running: legal transitions only */
             const char *path = argv[++a];
@@ -171,6 +175,7 @@ int cmd_run(int argc, char **argv)
     }
     if (task_path == NULL) return cli_usage_error(cmd, "missing TASK.json");
     if (swarm_path == NULL) return cli_usage_error(cmd, "missing --swarm SWARM.json");
+    if (p.resume && p.journal_path == NULL) return cli_usage_error(cmd, "--resume needs --journal FILE");
     if (model && *model == 0) model = NULL;
 
     swarm_diag d = {{0}};

@@ -133,6 +133,8 @@ typedef struct swarm_runtime_params {
     const char *chaos;                 /* fault-injection spec or NULL (copied) */
     uint64_t seed;                     /* chaos and sampling seed (0 = from the clock) */
     const char *journal_path;          /* SQLite journal or NULL (copied) */
+    bool resume;                       /* with a journal: continue an interrupted run of the
+                                        * same task (done subtasks are not run again) */
     bool force_echo;                   /* every node uses the echo backend */
     double unavailable_timeout_ms;     /* no node able to run ready work this long: fail (5000) */
     /* Called from the coordinator thread when subtasks finish (progress bar). */

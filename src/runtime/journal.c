@@ -24,8 +24,8 @@ static const char *schema =
     " state TEXT NOT NULL, n_subtasks INTEGER, started_ms INTEGER, finished_ms INTEGER,"
     " result TEXT);"
     "CREATE TABLE IF NOT EXISTS subtask(task_id INTEGER, sub_id INTEGER, name TEXT,"
-    " state TEXT NOT NULL, epoch INTEGER, node INTEGER, output TEXT,"
-    " PRIMARY KEY(task_id, sub_id));"
+    " state TEXT NOT NULL, epoch INTEGER, node INTEGER, output TEXT, value REAL,"
+    " confidence REAL, PRIMARY KEY(task_id, sub_id));"
     "CREATE TABLE IF NOT EXISTS transition(seq INTEGER PRIMARY KEY, task_id INTEGER,"
     " sub_id INTEGER, to_state TEXT NOT NULL, epoch INTEGER, node INTEGER, t_ms INTEGER);";
 
@@ -41,7 +41,8 @@ swarm_err sw_journal_open(const char *path, sw_journal **out, swarm_diag *d)
                            " VALUES(?,?,?,?,?,?)",
                            -1, &j->ins_tr, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(j->db,
-                           "UPDATE subtask SET state=?, epoch=?, node=?, output=COALESCE(?, output)"
+                           "UPDATE subtask SET state=?, epoch=?, node=?, output=COALESCE(?, output),"
+                           " value=COALESCE(?, value), confidence=COALESCE(?, confidence)"
                            " WHERE task_id=? AND sub_id=?",
                            -1, &j->upd_sub, NULL) != SQLITE_OK) {
         sw_diag_set(d, SWARM_ESYS, "journal %s: %s", path, err ? err : sqlite3_errmsg(j->db));
@@ -109,7 +110,8 @@ out:
 }
 
 void sw_journal_transition(sw_journal *j, int64_t task, int32_t sub, const char *to,
-                           uint32_t epoch, int32_t node, const char *output)
+                           uint32_t epoch, int32_t node, const char *output, double value,
+                           double confidence)
 {
     begin(j);
     sqlite3_stmt *a = j->ins_tr, *b = j->upd_sub;
@@ -125,10 +127,17 @@ void sw_journal_transition(sw_journal *j, int64_t task, int32_t sub, const char 
     sqlite3_bind_text(b, 1, to, -1, SQLITE_STATIC);
     sqlite3_bind_int64(b, 2, epoch);
     sqlite3_bind_int(b, 3, node);
-    if (output) sqlite3_bind_text(b, 4, output, -1, SQLITE_TRANSIENT);
-    else sqlite3_bind_null(b, 4);
-    sqlite3_bind_int64(b, 5, task);
-    sqlite3_bind_int(b, 6, sub);
+    if (output) {
+        sqlite3_bind_text(b, 4, output, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_double(b, 5, value);
+        sqlite3_bind_double(b, 6, confidence);
+    } else {
+        sqlite3_bind_null(b, 4);
+        sqlite3_bind_null(b, 5);
+        sqlite3_bind_null(b, 6);
+    }
+    sqlite3_bind_int64(b, 7, task);
+    sqlite3_bind_int(b, 8, sub);
     if (sqlite3_step(b) != SQLITE_DONE) j->err = SWARM_ESYS;
 }
 
@@ -157,6 +166,60 @@ swarm_err sw_journal_flush(sw_journal *j)
     }
     swarm_err rc = j->err;
     j->err = SWARM_OK;
+    return rc;
+}
+
+swarm_err sw_journal_resume(sw_journal *j, const char *name, const char *digest, size_t n,
+                            int64_t *out_task, sw_journal_sub *subs)
+{
+    sqlite3_stmt *st = NULL;
+    swarm_err rc = SWARM_ENOTFOUND;
+    int64_t id = -1;
+    if (sqlite3_prepare_v2(j->db,
+                           "SELECT id FROM task WHERE name=? AND digest=? AND n_subtasks=? AND"
+                           " state='running' ORDER BY id DESC LIMIT 1",
+                           -1, &st, NULL) != SQLITE_OK)
+        return SWARM_ESYS;
+    sqlite3_bind_text(st, 1, name ? name : "", -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, digest ? digest : "", -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 3, (sqlite3_int64)n);
+    if (sqlite3_step(st) == SQLITE_ROW) id = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    st = NULL;
+    if (id < 0) return SWARM_ENOTFOUND;
+    /* epoch: the highest ever assigned (from the transitions), so new
+     * dispatches continue above it and the history stays legal */
+    if (sqlite3_prepare_v2(j->db,
+                           "SELECT s.sub_id, s.state, s.node, s.output, (SELECT max(epoch) FROM"
+                           " transition t WHERE t.task_id=s.task_id AND t.sub_id=s.sub_id),"
+                           " s.value, s.confidence FROM subtask s WHERE s.task_id=?",
+                           -1, &st, NULL) != SQLITE_OK)
+        return SWARM_ESYS;
+    sqlite3_bind_int64(st, 1, id);
+    rc = SWARM_OK;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        int64_t k = sqlite3_column_int64(st, 0);
+        if (k < 0 || (size_t)k >= n) continue;
+        sw_journal_sub *o = &subs[k];
+        const char *state = (const char *)sqlite3_column_text(st, 1);
+        o->node = sqlite3_column_int(st, 2);
+        o->epoch = (uint32_t)sqlite3_column_int64(st, 4);
+        o->state = SW_J_OPEN;
+        if (state && strcmp(state, "done") == 0) {
+            const char *out = (const char *)sqlite3_column_text(st, 3);
+            o->output = sw_strdup(out ? out : "");
+            if (o->output == NULL) rc = SWARM_ENOMEM;
+            o->value = sqlite3_column_double(st, 5);
+            o->confidence = sqlite3_column_double(st, 6);
+            o->state = SW_J_DONE;
+        } else if (state && strcmp(state, "failed") == 0) {
+            o->state = SW_J_FAILED;
+        } else if (state && strcmp(state, "canceled") == 0) {
+            o->state = SW_J_CANCELED;
+        }
+    }
+    sqlite3_finalize(st);
+    if (rc == SWARM_OK) *out_task = id;
     return rc;
 }
 

@@ -232,10 +232,26 @@ swarm_err sw_journal_task_begin(sw_journal *j, const char *name, const char *dig
                                 int64_t *out_task_id);
 /* Records one transition; batched into the current transaction. */
 void sw_journal_transition(sw_journal *j, int64_t task, int32_t sub, const char *to,
-                           uint32_t epoch, int32_t node, const char *output);
+                           uint32_t epoch, int32_t node, const char *output, double value,
+                           double confidence);
 void sw_journal_task_end(sw_journal *j, int64_t task, const char *state, const char *result);
 /* Commits the current batch (fsync'd by SQLite). */
 swarm_err sw_journal_flush(sw_journal *j);
+
+/* What the journal knows of one subtask of an unfinished task. */
+enum { SW_J_OPEN, SW_J_DONE, SW_J_FAILED, SW_J_CANCELED };
+typedef struct sw_journal_sub {
+    int state;       /* SW_J_*: OPEN = pending or assigned (runs again) */
+    uint32_t epoch;  /* highest epoch assigned so far */
+    int32_t node;
+    char *output;    /* sw_malloc'd when done */
+    double value, confidence;
+} sw_journal_sub;
+/* Finds the newest task still 'running' with this name, digest and subtask
+ * count (a coordinator died during it) and reads its subtasks into subs[n].
+ * SWARM_ENOTFOUND when there is none. */
+swarm_err sw_journal_resume(sw_journal *j, const char *name, const char *digest, size_t n,
+                            int64_t *out_task, sw_journal_sub *subs);
 
 /* ------------------------------------------------------------------------ */
 /* estimates                                                                 */

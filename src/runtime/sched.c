@@ -248,7 +248,8 @@ typedef struct sub_rt {
     int state;
     int32_t deps_left;
     int32_t live;        /* attempts RUNNING */
-    uint32_t epochs;     /* attempts dispatched so far */
+    uint32_t epochs;     /* highest epoch dispatched so far */
+    uint32_t epoch0;     /* epochs before this run (from a journal); att[e - epoch0 - 1] */
     int32_t retries;
     double ready_at;     /* retry backoff */
     bool queued, delayed, hedged, held;
@@ -298,6 +299,7 @@ typedef struct run {
     uint32_t rr;                 /* round-robin cursor */
     bool ens_distinct;           /* ensemble with k <= nodes: members on distinct nodes */
     uint32_t run_id;
+    const sw_journal_sub *jsubs; /* set while replaying a journal */
     /* scratch for assignment */
     double *E, *T, *B, *C;
     int32_t *av;
@@ -318,7 +320,12 @@ static const char *sub_state_name(int s)
 static void jtrans(run *R, int32_t sub, const char *to, uint32_t epoch, int32_t node,
                    const char *out)
 {
-    if (R->rt->journal) sw_journal_transition(R->rt->journal, R->jtask, sub, to, epoch, node, out);
+    /* while replaying a journal, subtasks it already holds as finished are
+     * not written again */
+    if (R->jsubs && R->jsubs[sub].state != SW_J_OPEN) return;
+    if (R->rt->journal)
+        sw_journal_transition(R->rt->journal, R->jtask, sub, to, epoch, node, out,
+                              R->subs[sub].value, R->subs[sub].confidence);
 }
 
 static bool node_available(run *R, size_t i)
@@ -799,11 +806,11 @@ static void on_result(run *R, sw_event *ev)
         return;
     }
     sub_rt *s = &R->subs[ev->sub];
-    if (ev->epoch == 0 || ev->epoch > s->n_att) {
+    if (ev->epoch <= s->epoch0 || ev->epoch - s->epoch0 > s->n_att) {
         sw_free(ev->text);
         return;
     }
-    row_rt *rw = &R->rows[s->att[ev->epoch - 1]];
+    row_rt *rw = &R->rows[s->att[ev->epoch - s->epoch0 - 1]];
     if ((size_t)rw->r.node != (size_t)ev->node) {
         sw_free(ev->text);
         return;
@@ -880,9 +887,11 @@ static void on_event(run *R, sw_event *ev)
         ns->last_hb_ms = R->now;
         break;
     case SW_EV_PROGRESS:
-        if (ev->run == R->run_id && ev->sub >= 0 && (size_t)ev->sub < R->m && ev->epoch >= 1 &&
-            ev->epoch <= R->subs[ev->sub].n_att) {
-            row_rt *rw = &R->rows[R->subs[ev->sub].att[ev->epoch - 1]];
+        if (ev->run == R->run_id && ev->sub >= 0 && (size_t)ev->sub < R->m &&
+            ev->epoch > R->subs[ev->sub].epoch0 &&
+            ev->epoch - R->subs[ev->sub].epoch0 <= R->subs[ev->sub].n_att) {
+            sub_rt *ps = &R->subs[ev->sub];
+            row_rt *rw = &R->rows[ps->att[ev->epoch - ps->epoch0 - 1]];
             if ((size_t)rw->r.node == (size_t)ev->node) rw->last_progress = R->now;
         }
         break;
@@ -1372,19 +1381,36 @@ static swarm_err run_plan(swarm_runtime *rt, const swarm_task *task, const swarm
     uint64_t zero = 0;
     atomic_compare_exchange_strong(&rt->env.t0_ns, &zero, t0ns);
     R->t0 = R->now = sw_now_ms();
+    sw_journal_sub *resumed = NULL;
     if (rt->journal) {
-        const char **names = sw_calloc(R->m, sizeof(char *));
-        if (names == NULL) goto fail;
-        for (size_t k = 0; k < R->m; k++) names[k] = R->subs[k].st->name;
         char digest[32];
         snprintf(digest, sizeof(digest), "%016llx",
-                 (unsigned long long)sw_fnv1a(swarm_task_input(task)));
-        rc = sw_journal_task_begin(rt->journal, swarm_task_name(task), digest, R->m, names,
-                                   &R->jtask);
-        sw_free(names);
-        if (rc) {
-            sw_diag_set(d, rc, "journal: cannot record the task");
-            goto fail;
+                 (unsigned long long)(sw_fnv1a(swarm_task_input(task)) ^
+                                      sw_fnv1a(swarm_decomp_name(R->decomp))));
+        if (rt->p.resume) {
+            resumed = sw_calloc(R->m, sizeof(*resumed));
+            if (resumed == NULL) goto fail;
+            swarm_err jr = sw_journal_resume(rt->journal, swarm_task_name(task), digest, R->m,
+                                             &R->jtask, resumed);
+            if (jr == SWARM_ENOTFOUND) {
+                sw_free(resumed);
+                resumed = NULL;
+            } else if (jr) {
+                rc = sw_diag_set(d, jr, "journal: cannot read the interrupted task");
+                goto fail_resumed;
+            }
+        }
+        if (resumed == NULL) {
+            const char **names = sw_calloc(R->m, sizeof(char *));
+            if (names == NULL) goto fail;
+            for (size_t k = 0; k < R->m; k++) names[k] = R->subs[k].st->name;
+            rc = sw_journal_task_begin(rt->journal, swarm_task_name(task), digest, R->m, names,
+                                       &R->jtask);
+            sw_free(names);
+            if (rc) {
+                sw_diag_set(d, rc, "journal: cannot record the task");
+                goto fail;
+            }
         }
     }
     /* Drop stale events (heartbeats queued between runs) and give every
@@ -1409,6 +1435,53 @@ static swarm_err run_plan(swarm_runtime *rt, const swarm_task *task, const swarm
             s->deps_left = 0;
             s->held = true;
         }
+    }
+    /* Resuming: subtasks the journal holds as done are committed from it (a
+     * trace row "from journal"), and every epoch continues above the last
+     * one assigned, so the journal's history stays legal. */
+    R->jsubs = resumed;
+    for (size_t k = 0; resumed && k < R->m; k++) R->subs[k].epochs = R->subs[k].epoch0 = resumed[k].epoch;
+    for (size_t k = 0; resumed && k < R->m; k++) {
+        sub_rt *s = &R->subs[k];
+        if (resumed[k].state == SW_J_OPEN || terminal(s->state)) continue;
+        if (is_cascade(R, s)) s->held = false;
+        if (resumed[k].state != SW_J_DONE) {
+            s->state = resumed[k].state == SW_J_FAILED ? S_FAILED : S_CANCELED;
+            s->note = "from journal";
+            sub_terminal(R, (int32_t)k);
+            continue;
+        }
+        if (R->n_rows == R->cap_rows) {
+            size_t nc = R->cap_rows ? R->cap_rows * 2 : 64;
+            row_rt *nr = sw_realloc(R->rows, nc * sizeof(*nr));
+            if (nr == NULL) goto fail_resumed;
+            R->rows = nr;
+            R->cap_rows = nc;
+        }
+        row_rt *rw = &R->rows[R->n_rows++];
+        memset(rw, 0, sizeof(*rw));
+        int32_t node = resumed[k].node >= 0 && (size_t)resumed[k].node < rt->n ? resumed[k].node : 0;
+        rw->r.subtask = (int32_t)k;
+        rw->r.subtask_name = s->st->name;
+        rw->r.node = node;
+        rw->r.node_name = swarm_swarm_node(rt->swarm, (size_t)node)->name;
+        rw->r.epoch = resumed[k].epoch;
+        rw->r.outcome = SWARM_OUTCOME_DONE;
+        rw->r.note = "from journal";
+        rw->r.end_ms = 0;
+        s->text = resumed[k].output;
+        resumed[k].output = NULL;
+        s->value = resumed[k].value;
+        s->confidence = resumed[k].confidence;
+        s->node = node;
+        s->state = S_DONE;
+        sub_terminal(R, (int32_t)k);
+    }
+    R->jsubs = NULL;
+    if (resumed) {
+        for (size_t k = 0; k < R->m; k++) sw_free(resumed[k].output);
+        sw_free(resumed);
+        resumed = NULL;
     }
     /* the first cascade level starts; other roots are ready at once */
     bool first_level = true;
@@ -1478,6 +1551,9 @@ static swarm_err run_plan(swarm_runtime *rt, const swarm_task *task, const swarm
     }
     run_free(R);
     return rc;
+fail_resumed:
+    for (size_t k = 0; resumed && k < R->m; k++) sw_free(resumed[k].output);
+    sw_free(resumed);
 fail:
     run_free(R);
     return rc;

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -425,6 +426,83 @@ static void test_runtime_journal_audit(void **state)
     unlink(side);
 }
 
+/* The coordinator dies (SIGKILL of a forked child running it) mid-task;
+ * a new coordinator resumes from the journal: subtasks done before the
+ * crash are not run again, the result equals a fault-free run, and the
+ * journal's whole history stays legal. */
+static void test_runtime_journal_resume_after_crash(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/swarm-resume-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    unlink(path);
+    swarm_swarm *s = echo_swarm(2, 1, 20);
+    char buf[2048];
+    snprintf(buf, sizeof(buf), "%s", mr_task);
+    strstr(buf, "\"redundancy\": 2")[14] = '1';
+    swarm_task *t = task_of(buf);
+    swarm_runtime_params p = swarm_runtime_params_default();
+    p.seed = 6;
+    p.hedge = false;
+    swarm_run_result *base = run_task(s, &p, t);
+    p.journal_path = path;
+    p.resume = true;
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        swarm_runtime *rt = NULL;
+        swarm_run_result *r = NULL;
+        swarm_diag d;
+        if (swarm_runtime_create(s, &p, &rt, &d) == SWARM_OK) swarm_runtime_run(rt, t, &r, &d);
+        _exit(0); /* not reached in time: killed mid-run */
+    }
+    sw_sleep_ms(90);
+    kill(pid, SIGKILL);
+    int st;
+    waitpid(pid, &st, 0);
+    swarm_diag d = {{0}};
+    int64_t tasks = 0, trans = 0;
+    CHECK_OK(swarm_journal_audit(path, &tasks, &trans, &d));
+    swarm_run_result *r = run_task(s, &p, t);
+    size_t from_journal = 0;
+    for (size_t q = 0; q < r->n_trace; q++)
+        from_journal += strcmp(r->trace[q].note, "from journal") == 0;
+    print_message("after a crash at 90 ms: %zu of %zu subtasks from the journal, %lld transitions "
+                  "before\n", from_journal, r->n_subtasks, (long long)trans);
+    if (r->status != SWARM_OK) {
+        print_error("status: %s\n", r->error);
+        for (size_t q = 0; q < r->n_trace; q++)
+            print_error("  %s node %d epoch %u %s %s\n", r->trace[q].subtask_name, r->trace[q].node,
+                        r->trace[q].epoch, swarm_outcome_name(r->trace[q].outcome), r->trace[q].note);
+    }
+    assert_int_equal(r->status, SWARM_OK);
+    assert_clean(r);
+    assert_true(from_journal >= 1);
+    assert_true(from_journal < r->n_subtasks);
+    for (size_t k = 0; k < r->n_subtasks; k++)
+        assert_string_equal(r->subtasks[k].text, base->subtasks[k].text);
+    assert_string_equal(r->text, base->text);
+    tasks = 0;
+    d.msg[0] = 0;
+    swarm_err rc = swarm_journal_audit(path, &tasks, &trans, &d);
+    if (rc) print_error("audit: %s\n", d.msg);
+    CHECK_OK(rc);
+    assert_int_equal(tasks, 1); /* resumed in place, not a second task */
+    swarm_run_result_destroy(r);
+    swarm_run_result_destroy(base);
+    swarm_task_destroy(t);
+    swarm_swarm_destroy(s);
+    unlink(path);
+    char side[64];
+    snprintf(side, sizeof(side), "%s-wal", path);
+    unlink(side);
+    snprintf(side, sizeof(side), "%s-shm", path);
+    unlink(side);
+}
+
 static void test_runtime_p_min_infeasible(void **state)
 {
     (void)state;
@@ -594,6 +672,7 @@ int main(void)
         cmocka_unit_test(test_runtime_progress_watchdog),
         cmocka_unit_test(test_runtime_queue_backpressure),
         cmocka_unit_test(test_runtime_journal_audit),
+        cmocka_unit_test(test_runtime_journal_resume_after_crash),
         cmocka_unit_test(test_runtime_p_min_infeasible),
         cmocka_unit_test(test_runtime_real_model_reassign_identical),
         cmocka_unit_test(test_runtime_process_transport_sigkill),
