@@ -1232,6 +1232,56 @@ static void expect_bad(const pbuf *p, int32_t vocab, const char *want)
     assert_null(t);
 }
 
+/* STYLE 9 / TESTPLAN H5: fail the n-th allocation until the load succeeds:
+ * always SWARM_ENOMEM with a message, nothing leaked, *out untouched. */
+static void test_llama2c_alloc_failures(void **state)
+{
+    (void)state;
+    pbuf p;
+    pb_small_model(&p);
+    /* the same vocabulary as a llama2.c table */
+    sw_tokenizer *ref = NULL;
+    swarm_diag d = {{0}};
+    CHECK_OK(sw_tokenizer_from_llama2c_buf(p.b, p.n, 264, &ref, &d));
+    uint8_t table[8192], *q = table;
+    int32_t v = 7;
+    memcpy(q, &v, 4), q += 4;
+    for (int32_t id = 0; id < 264; id++) {
+        sw_str pc = sw_tokenizer_piece(ref, id);
+        float sc = ref->scores[id];
+        int32_t len = (int32_t)pc.len;
+        memcpy(q, &sc, 4), q += 4;
+        memcpy(q, &len, 4), q += 4;
+        memcpy(q, pc.ptr, pc.len), q += pc.len;
+    }
+    sw_tokenizer_destroy(ref);
+    const void *imgs[2] = {p.b, table};
+    size_t lens[2] = {p.n, (size_t)(q - table)};
+    for (int k = 0; k < 2; k++) {
+        long live = sw_alloc_live_bytes();
+        for (long n = 0;; n++) {
+            sw_tokenizer *t = (sw_tokenizer *)&d; /* must stay untouched on failure */
+            d.msg[0] = '\0';
+            sw_alloc_fail_after(n);
+            swarm_err rc = sw_tokenizer_from_llama2c_buf(imgs[k], lens[k], 264, &t, &d);
+            sw_alloc_fail_after(-1);
+            if (rc == SWARM_OK) {
+                assert_int_equal(sw_tokenizer_n_vocab(t), 264);
+                sw_tokenizer_destroy(t);
+                assert_true(n >= 3);
+                break;
+            }
+            if (rc != SWARM_ENOMEM || d.msg[0] == '\0')
+                fail_msg("%s: allocation %ld: %s '%s'", k ? "table" : "model", n,
+                         swarm_err_name(rc), d.msg);
+            assert_ptr_equal(t, (sw_tokenizer *)&d);
+            assert_int_equal(sw_alloc_live_bytes(), live);
+            assert_true(n < 100);
+        }
+        assert_int_equal(sw_alloc_live_bytes(), live);
+    }
+}
+
 static void test_spm_model_hostile(void **state)
 {
     (void)state;
@@ -1438,7 +1488,7 @@ int main(void)
         cmocka_unit_test(test_long_input),       cmocka_unit_test(test_hostile_gguf),
         cmocka_unit_test(test_unicode_classes),  cmocka_unit_test(test_special_partition),
         cmocka_unit_test(test_spm_model_matches_bin), cmocka_unit_test(test_spm_model_hostile),
-        cmocka_unit_test(test_llama2c_empty_pieces),
+        cmocka_unit_test(test_llama2c_empty_pieces), cmocka_unit_test(test_llama2c_alloc_failures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
