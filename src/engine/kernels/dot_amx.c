@@ -31,10 +31,10 @@ bool sw_amx_available(void)
     int s = atomic_load(&amx_state);
     if (s == 0) {
         __builtin_cpu_init();
-        bool ok = __builtin_cpu_supports("amx-tile") && __builtin_cpu_supports("amx-int8") &&
+        bool ok = sw_cpu_has_amx_int8() &&
                   __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
                   __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
-                  __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("f16c");
+                  __builtin_cpu_supports("avx512vnni") && sw_cpu_has_f16c();
         if (ok) ok = syscall(SYS_ARCH_PRCTL_X86_64, ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA) == 0;
         s = ok ? 1 : -1;
         atomic_store(&amx_state, s);
@@ -42,8 +42,13 @@ bool sw_amx_available(void)
     return s == 1;
 }
 
+/* clang has no GCC target pragma; its attribute pragma does the same */
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("amx-tile,amx-int8,avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx2,fma,f16c"))), apply_to = function)
+#else
 #pragma GCC push_options
 #pragma GCC target("amx-tile,amx-int8,avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx2,fma,f16c")
+#endif
 
 typedef struct {
     uint8_t palette, start_row;
@@ -237,7 +242,11 @@ void sw_amx_gemm_rows(uint32_t type, const uint8_t *W, size_t ws, int64_t cols,
     _tile_release();
 }
 
+#if defined(__clang__)
+#pragma clang attribute pop
+#else
 #pragma GCC pop_options
+#endif
 
 #else
 bool sw_amx_available(void) { return false; }

@@ -12,8 +12,13 @@
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 
+/* clang has no GCC target pragma; its attribute pragma does the same */
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx2,fma,f16c"))), apply_to = function)
+#else
 #pragma GCC push_options
 #pragma GCC target("avx2,fma,f16c")
+#endif
 
 static inline float hsum8(__m256 v)
 {
@@ -418,7 +423,11 @@ AVX2_TILE(q5_1, uint8_t, blk_q8_1)
 AVX2_TILE(q4_k, blk_q4_k, blk_q8_k)
 AVX2_TILE(q6_k, blk_q6_k, blk_q8_k)
 
+#if defined(__clang__)
+#pragma clang attribute pop
+#else
 #pragma GCC pop_options
+#endif
 
 static const sw_kernel_table table_avx2 = {
     .name = "avx2",
@@ -442,7 +451,7 @@ const sw_kernel_table *sw_kernels_avx2(void)
 {
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-        __builtin_cpu_supports("f16c"))
+        sw_cpu_has_f16c())
         return &table_avx2;
     return NULL;
 }

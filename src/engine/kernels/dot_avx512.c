@@ -13,8 +13,13 @@
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 
+/* clang has no GCC target pragma; its attribute pragma does the same */
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx512bf16,avx2,fma,f16c"))), apply_to = function)
+#else
 #pragma GCC push_options
 #pragma GCC target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx512bf16,avx2,fma,f16c")
+#endif
 
 #define MAXR 4
 #define MAXT 4
@@ -584,7 +589,11 @@ AVX512_TILE(q5_1)
 AVX512_TILE(q4_k)
 AVX512_TILE(q6_k)
 
+#if defined(__clang__)
+#pragma clang attribute pop
+#else
 #pragma GCC pop_options
+#endif
 
 static const sw_kernel_table table_avx512 = {
     .name = "avx512",
@@ -656,7 +665,7 @@ const sw_kernel_table *sw_kernels_avx512(void)
     if (!(__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
           __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
           __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx2") &&
-          __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c")))
+          __builtin_cpu_supports("fma") && sw_cpu_has_f16c()))
         return NULL;
     return __builtin_cpu_supports("avx512bf16") ? &table_avx512 : &table_avx512_nobf16;
 }

@@ -77,6 +77,23 @@ static inline void sw_q4k_scale_min(int j, const uint8_t *q, uint8_t *sc, uint8_
     }
 }
 
+/* CPU features __builtin_cpu_supports does not name in every compiler
+ * (clang 14 knows neither f16c nor AMX). */
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <cpuid.h>
+static inline bool sw_cpu_has_f16c(void)
+{
+    unsigned a, b, c, d;
+    return __get_cpuid(1, &a, &b, &c, &d) && ((c >> 29) & 1);
+}
+static inline bool sw_cpu_has_amx_int8(void)
+{
+    unsigned a, b, c, d;
+    /* CPUID.7.0:EDX bit 24 AMX-TILE, bit 25 AMX-INT8 */
+    return __get_cpuid_count(7, 0, &a, &b, &c, &d) && ((d >> 24) & 1) && ((d >> 25) & 1);
+}
+#endif
+
 /* Software prefetch distance for weight streams. Measured on the dev VM
  * (Sapphire Rapids class): without it a matvec reached ~60% of a plain read
  * loop's bandwidth, with 2 KiB ahead it beats that loop (docs/performance.md). */
