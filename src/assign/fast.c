@@ -37,6 +37,8 @@ typedef struct fctx {
     size_t work;               /* pair evaluations so far (budget) */
     double *lam, *glam, *best_lam; /* [n] Lagrangian multipliers, subgradient, best */
     double ls_scale;               /* local search budget factor (polishing uses less) */
+    struct pmove *pbuf;            /* [pbuf_cap] pair-move scratch, NULL for large instances */
+    int32_t pbuf_cap;
     int32_t *sorder;               /* [n] SLM order for sorted_fill */
     double *sbase;                 /* [n] its keys */
 } fctx;
@@ -56,6 +58,7 @@ static void fctx_fini(fctx *f);
 static inline double qcost(const fctx *f, const fcost *w, int32_t i, int32_t k)
 {
     double q = w->ce * sw_asg_E(f->a, i, k) + w->ct * sw_asg_T(f->a, i, k);
+    if (w->lam) q += w->lam[i] * sw_asg_cu(f->a, i, k);
     return w->cc != 0 ? q - w->cc * sw_asg_C(f->a, i, k) : q;
 }
 
@@ -383,6 +386,87 @@ static void move_slot(fctx *f, slack *sl, int32_t s, int32_t to)
     list_move(f, s, from, to);
 }
 
+/* A candidate single shift for pair moves: slot s to SLM i2, cost and C change. */
+typedef struct pmove {
+    int32_t s, i2;
+    double dq, dc;
+} pmove;
+
+static int cmp_pmove_ratio(const void *x, const void *y)
+{
+    /* buying moves: least cost per unit of compatibility first */
+    const pmove *a = x, *b = y;
+    double ra = a->dq / a->dc, rb = b->dq / b->dc;
+    return ra < rb ? -1 : ra > rb;
+}
+
+/*
+ * With p_min binding, a shift that saves cost but loses compatibility is
+ * blocked, and one that buys compatibility costs more: together they may
+ * gain. Pairs the best saving shifts with the cheapest buying shifts.
+ * Returns true when a pair was applied.
+ */
+static bool pair_moves(fctx *f, const fcost *w, slack *sl, pmove *buf, int32_t cap)
+{
+    const sw_asg *a = f->a;
+    int32_t r = f->r, L = f->L, mr = f->m * f->r;
+    int32_t ns = 0, nu = 0, half = cap / 2;
+    pmove *save = buf, *buy = buf + half;
+    for (int32_t s = 0; s < mr; s++) {
+        int32_t k = s / r, i = f->x[s];
+        double cur = qcost(f, w, i, k), ci = sw_asg_C(a, i, k);
+        size_t b = (size_t)k * L;
+        pmove bs = {-1, -1, 0, 0}, bu = {-1, -1, 0, 0};
+        for (int32_t j = 0; j < f->cn[k]; j++) {
+            int32_t i2 = f->ci[b + j];
+            if (i2 == i || zone_clash(f, k, i2, s % r) || !fits(f, i2, k)) continue;
+            double dq = qcost(f, w, i2, k) - cur, dc = sw_asg_C(a, i2, k) - ci;
+            if (sl->use_t && !slack_ok(sl->t, sw_asg_T(a, i, k) - sw_asg_T(a, i2, k))) continue;
+            if (dq < 0 && dc < 0 && (bs.s < 0 || dq / -dc < bs.dq / -bs.dc)) bs = (pmove){s, i2, dq, dc};
+            if (dc > 0 && (bu.s < 0 || dq / dc < bu.dq / bu.dc)) bu = (pmove){s, i2, dq, dc};
+        }
+        if (bs.s >= 0 && ns < half) save[ns++] = bs;
+        if (bu.s >= 0 && nu < half) buy[nu++] = bu;
+    }
+    f->work += (size_t)mr * L;
+    if (ns == 0 || nu == 0) return false;
+    qsort(buy, (size_t)nu, sizeof(pmove), cmp_pmove_ratio);
+    bool applied = false;
+    for (int32_t x = 0; x < ns; x++) {
+        pmove *sv = &save[x];
+        if (f->x[sv->s] < 0) continue;
+        for (int32_t y = 0; y < nu && y < 64; y++) {
+            pmove *u = &buy[y];
+            if (u->s / r == sv->s / r) continue;
+            if (sv->dq + u->dq >= -1e-12 * (1 + fabs(sv->dq))) break; /* sorted by ratio: no cheaper buy */
+            if (sl->c + sv->dc + u->dc < -1e-9) continue;
+            /* both still valid now (earlier pairs may have changed things) */
+            int32_t i_s = f->x[sv->s], i_u = f->x[u->s];
+            int32_t ks = sv->s / r, ku = u->s / r;
+            if (i_s == sv->i2 || i_u == u->i2) continue;
+            double dqs = qcost(f, w, sv->i2, ks) - qcost(f, w, i_s, ks);
+            double dcs = sw_asg_C(a, sv->i2, ks) - sw_asg_C(a, i_s, ks);
+            double dqu = qcost(f, w, u->i2, ku) - qcost(f, w, i_u, ku);
+            double dcu = sw_asg_C(a, u->i2, ku) - sw_asg_C(a, i_u, ku);
+            if (dqs + dqu >= -1e-12 * (1 + fabs(dqs)) || sl->c + dcs + dcu < -1e-9) continue;
+            if (zone_clash(f, ks, sv->i2, sv->s % r) || !fits(f, sv->i2, ks)) continue;
+            if (zone_clash(f, ku, u->i2, u->s % r) || !fits(f, u->i2, ku)) continue;
+            if (sl->use_t && !slack_ok(sl->t, sw_asg_T(a, i_s, ks) - sw_asg_T(a, sv->i2, ks) +
+                                                  sw_asg_T(a, i_u, ku) - sw_asg_T(a, u->i2, ku)))
+                continue;
+            move_slot(f, sl, u->s, u->i2);
+            if (zone_clash(f, ks, sv->i2, sv->s % r) || !fits(f, sv->i2, ks)) {
+                move_slot(f, sl, u->s, i_u); /* undo: the buy took the room */
+                continue;
+            }
+            move_slot(f, sl, sv->s, sv->i2);
+            applied = true;
+            break;
+        }
+    }
+    return applied;
+}
+
 /*
  * Improves the complete assignment f->x for cost w (mu ignored) with shift
  * moves, swaps of two subtasks between SLMs, and ejections (k1 takes k2's
@@ -493,6 +577,8 @@ static void local_search(fctx *f, const fcost *w)
                 improved = true;
             }
         }
+        if (!improved && f->pbuf && a->p->p_min > 0 && f->work < budget)
+            improved = pair_moves(f, w, &sl, f->pbuf, f->pbuf_cap);
         if (!improved) break;
     }
 }
@@ -572,6 +658,17 @@ static void subgrad(fctx *f, const fcost *w, int iters, int greedy_every, bool p
         if (greedy_every > 0 && (it % greedy_every == greedy_every - 1 || last)) {
             if (greedy(f, &wl, &lagr)) {
                 q = inner_cost(f, w, f->x, &c, &t);
+                if (polish && !compat_ok(f, c) && mu > 0) {
+                    /* short of p_min: buy compatibility at a raised price */
+                    f->ls_scale = 0.25;
+                    for (int tr = 0; tr < 3 && !compat_ok(f, c); tr++) {
+                        fcost lp = *w;
+                        lp.cc = mu * (1.25 + 0.5 * tr);
+                        local_search(f, &lp);
+                        q = inner_cost(f, w, f->x, &c, &t);
+                    }
+                    f->ls_scale = 1.0;
+                }
                 if (polish && compat_ok(f, c)) {
                     /* local search on every greedy point: the best after
                      * polishing is rarely the best before */
@@ -835,6 +932,8 @@ static bool solve_mu(fctx *f, double ce, double ct, const fcost *ls, int32_t *ou
     w.cw = 0;
     /* local search never breaks a satisfied constraint, so its result stands */
     const fcost *lsc = ls ? ls : &w;
+    sw_log_debug("assign: best from %s, mu %g, q %g", use_lam ? "subgradient" : "greedy/mu-search", best_mu,
+                 best_q);
     double tls = sw_now_ms();
     local_search(f, lsc);
     sw_log_debug("assign: ls: %.1f ms, cost %g -> %g", sw_now_ms() - tls, inner_cost(f, lsc, out, &c, &t),
@@ -853,6 +952,20 @@ static bool solve_mu(fctx *f, double ce, double ct, const fcost *ls, int32_t *ou
         local_search(f, lsc);
         double q2 = inner_cost(f, lsc, f->x, &c, &t);
         if (!(q2 < q1 && compat_ok(f, c))) memcpy(f->x, alt, mr * sizeof(int32_t));
+        else q1 = q2;
+    }
+    if (use_lam && !sampled) {
+        /* priced with the capacity multipliers too (cost + lambda_i c_ik - mu C):
+         * packs subtasks where they use little capacity, then the plain pass */
+        memcpy(f->alt, f->x, mr * sizeof(int32_t));
+        memcpy(f->x, out, mr * sizeof(int32_t));
+        fcost lp = *lsc;
+        lp.cc = best_mu;
+        lp.lam = f->best_lam;
+        local_search(f, &lp);
+        local_search(f, lsc);
+        double q3 = inner_cost(f, lsc, f->x, &c, &t);
+        if (!(q3 < q1 && compat_ok(f, c))) memcpy(f->x, f->alt, mr * sizeof(int32_t));
     }
     memcpy(out, f->x, mr * sizeof(int32_t));
     *out_q = inner_cost(f, &w, f->x, &c, &t);
@@ -1010,6 +1123,7 @@ static void fctx_fini(fctx *f)
     sw_free(f->lam);
     sw_free(f->sorder);
     sw_free(f->sbase);
+    sw_free(f->pbuf);
     memset(f, 0, sizeof(*f));
 }
 
@@ -1042,6 +1156,11 @@ static swarm_err fctx_init(fctx *f, const sw_asg *a)
     f->lam = sw_malloc(n * 3 * sizeof(double));
     f->glam = f->lam ? f->lam + n : NULL;
     f->best_lam = f->lam ? f->lam + 2 * n : NULL;
+    if (mr <= 100000) {
+        f->pbuf_cap = (int32_t)(2 * mr);
+        f->pbuf = sw_malloc((size_t)f->pbuf_cap * sizeof(*f->pbuf));
+        if (f->pbuf == NULL) f->pbuf_cap = 0;
+    }
     f->sorder = sw_malloc(n * sizeof(int32_t));
     f->sbase = sw_malloc(n * sizeof(double));
     if (!f->sorder || !f->sbase || !f->ci || !f->cq || !f->cn || !f->x || !f->best || !f->alt || !f->resc || !f->resz ||
