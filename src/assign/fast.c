@@ -1156,7 +1156,7 @@ static swarm_err fctx_init(fctx *f, const sw_asg *a)
     f->lam = sw_malloc(n * 3 * sizeof(double));
     f->glam = f->lam ? f->lam + n : NULL;
     f->best_lam = f->lam ? f->lam + 2 * n : NULL;
-    if (mr <= 100000) {
+    if (mr <= 100000 && (double)n * m <= 2e6) { /* large ones: the time budget wins */
         f->pbuf_cap = (int32_t)(2 * mr);
         f->pbuf = sw_malloc((size_t)f->pbuf_cap * sizeof(*f->pbuf));
         if (f->pbuf == NULL) f->pbuf_cap = 0;
