@@ -1081,8 +1081,9 @@ static bool ensemble_wave(run *R, int32_t n_av)
     }
     if (k < 2 || k != (int32_t)R->rq_n || k > n_av) return false;
     size_t n = (size_t)n_av;
-    double E[4096], T[4096], C[4096], Bv[4096], Z[4096];
-    if (n > 4096) return false;
+    double *E = sw_malloc(5 * n * sizeof(double));
+    if (E == NULL) return false;
+    double *T = E + n, *C = T + n, *Bv = C + n, *Z = Bv + n;
     sub_rt *s0 = &R->subs[members[0]];
     for (size_t a = 0; a < n; a++) {
         size_t i = (size_t)R->av[a];
@@ -1110,20 +1111,23 @@ static bool ensemble_wave(run *R, int32_t n_av)
     o.method = rt->p.assign_method;
     o.time_limit_s = 1;
     swarm_assign_result *res = NULL;
-    if (swarm_assign_solve(&pr, &o, &res, NULL) != SWARM_OK) return false;
+    bool ok = false;
+    if (swarm_assign_solve(&pr, &o, &res, NULL) != SWARM_OK) goto out;
     if (res->status == SWARM_ASSIGN_INFEASIBLE && pr.p_min > 0) {
         swarm_assign_result_destroy(res);
         res = NULL;
         pr.p_min = 0;
-        if (swarm_assign_solve(&pr, &o, &res, NULL) != SWARM_OK) return false;
+        if (swarm_assign_solve(&pr, &o, &res, NULL) != SWARM_OK) goto out;
     }
-    bool ok = res->status != SWARM_ASSIGN_INFEASIBLE && res->assign && res->r == k;
+    ok = res->status != SWARM_ASSIGN_INFEASIBLE && res->assign && res->r == k;
     if (ok) {
         while (ready_pop(R) >= 0) {
         }
         for (int32_t c = 0; c < k; c++) dispatch(R, members[c], R->av[res->assign[c]], false);
     }
+out:
     swarm_assign_result_destroy(res);
+    sw_free(E);
     return ok;
 }
 

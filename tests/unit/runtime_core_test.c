@@ -184,6 +184,49 @@ static void test_runtime_openai_refused(void **state)
     swarm_swarm_destroy(s);
 }
 
+/* H5: fail the n-th allocation of the constructors until they succeed:
+ * always SWARM_ENOMEM (or success), never a crash or a leak (ASan). */
+static void test_runtime_alloc_failure_sweep(void **state)
+{
+    (void)state;
+    const char *js = "{\"nodes\": [{\"name\": \"a\", \"backend\": {\"type\": \"echo\"},"
+                     " \"capacity\": 2, \"zone\": \"z\", \"skills\": {\"x\": 0.5, \"y\": 1}},"
+                     " {\"name\": \"b\", \"backend\": {\"type\": \"echo\"}}]}";
+    int n;
+    for (n = 0; n < 1000; n++) {
+        swarm_swarm *s = NULL;
+        sw_alloc_fail_after(n);
+        swarm_err rc = swarm_swarm_parse(js, strlen(js), "/d", &s, NULL);
+        sw_alloc_fail_after(-1);
+        if (rc == SWARM_OK) {
+            swarm_swarm_destroy(s);
+            break;
+        }
+        assert_int_equal(rc, SWARM_ENOMEM);
+        assert_null(s);
+    }
+    assert_true(n > 3 && n < 1000);
+    swarm_swarm *s = NULL;
+    CHECK_OK(swarm_swarm_parse(js, strlen(js), NULL, &s, NULL));
+    swarm_runtime_params p = swarm_runtime_params_default();
+    p.chaos = "slow=ax2";
+    p.seed = 1;
+    for (n = 0; n < 1000; n++) {
+        swarm_runtime *rt = NULL;
+        sw_alloc_fail_after(n);
+        swarm_err rc = swarm_runtime_create(s, &p, &rt, NULL);
+        sw_alloc_fail_after(-1);
+        if (rc == SWARM_OK) {
+            swarm_runtime_destroy(rt);
+            break;
+        }
+        assert_int_equal(rc, SWARM_ENOMEM);
+        assert_null(rt);
+    }
+    assert_true(n > 3 && n < 1000);
+    swarm_swarm_destroy(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -193,6 +236,7 @@ int main(void)
         cmocka_unit_test(test_runtime_queue_bound_and_priority),
         cmocka_unit_test(test_runtime_swarm_file),
         cmocka_unit_test(test_runtime_openai_refused),
+        cmocka_unit_test(test_runtime_alloc_failure_sweep),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
