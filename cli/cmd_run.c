@@ -35,6 +35,7 @@ static void usage(FILE *f)
             "                      process per node)\n"
             "  --no-hedge          no hedged duplicates\n"
             "  --no-early-stop     votes wait for every member\n"
+            "  --distinct-zones    the r copies of a subtask go to distinct zones\n"
             "  --model PATH        use this model file on every local node (also $SWARM_MODEL)\n"
             "  --tokenizer PATH    its tokenizer (llama2.c .bin models)\n"
             "  --echo              replace every backend by the instant echo stub\n");
@@ -157,6 +158,8 @@ int cmd_run(int argc, char **argv)
             else return cli_usage_error(cmd, "--transport: '%s' (want inproc or process)", v);
         } else if (strcmp(s, "--no-hedge") == 0) {
             p.hedge = false;
+        } else if (strcmp(s, "--distinct-zones") == 0) {
+            p.distinct_zones = true;
         } else if (strcmp(s, "--no-early-stop") == 0) {
             p.early_stop = false;
         } else if (strcmp(s, "--model") == 0 && has) {

@@ -129,6 +129,7 @@ typedef struct swarm_runtime_params {
     double retry_backoff_ms;           /* first retry delay, doubled each time (10) */
     double retry_budget;               /* retries <= budget x subtasks + 3 (0.2) */
     bool early_stop;                   /* voting stops once the majority is certain (true) */
+    bool distinct_zones;               /* the r copies of a subtask go to distinct zones */
     size_t queue_cap;                  /* bounded task queue (64) */
     const char *chaos;                 /* fault-injection spec or NULL (copied) */
     uint64_t seed;                     /* chaos and sampling seed (0 = from the clock) */

@@ -1221,6 +1221,21 @@ static void wave(run *R)
     pr.C = C;
     pr.c_min = 1e-9; /* a node without the skill (C = 0) is not feasible */
     pr.redundancy = need0;
+    int32_t zid[4096];
+    if (rt->p.distinct_zones && need0 > 1 && n <= 4096) {
+        /* zone names -> small ids (first node of a zone names it) */
+        for (size_t a = 0; a < n; a++) {
+            const char *za = swarm_swarm_node(rt->swarm, (size_t)R->av[a])->zone;
+            zid[a] = (int32_t)a;
+            for (size_t b = 0; b < a; b++)
+                if (strcmp(swarm_swarm_node(rt->swarm, (size_t)R->av[b])->zone, za) == 0) {
+                    zid[a] = zid[b];
+                    break;
+                }
+        }
+        pr.zone = zid;
+        pr.distinct_zones = true;
+    }
     pr.w_energy = R->w_e;
     pr.w_time = R->w_t;
     /* P_min is a total over the task: each wave must carry its share. */
