@@ -14,7 +14,7 @@
 typedef struct {
     _Atomic long hits[8];
     _Atomic long total;
-    int nth_seen;
+    _Atomic int nth_seen;
 } counter;
 
 static void count_fn(void *arg, int ith, int nth)
