@@ -565,7 +565,7 @@ static swarm_err add_tensors(conv *c, sw_gguf_writer *w, const model_file *m, sw
                 if (!c->fallback_example[type]) c->fallback_example[type] = t->name;
             }
         }
-        const float *data;
+        const float *data = NULL; /* set by f32_of on success */
         swarm_err rc = f32_of(c, t, &data, d);
         if (rc != SWARM_OK) return rc;
         rc = sw_gguf_writer_add_tensor(w, t->name, t->n_dims, t->ne, type, data);

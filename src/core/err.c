@@ -45,9 +45,18 @@ swarm_err sw_diag_set(swarm_diag *d, swarm_err rc, const char *fmt, ...)
 void sw_diag_prefix(swarm_diag *d, const char *prefix)
 {
     if (d == NULL || prefix == NULL) return;
+    /* "prefix: msg", cut to the buffer; built by hand because cutting is
+     * intended here and snprintf of two full-size strings warns (gcc) */
     char tmp[sizeof(d->msg)];
-    snprintf(tmp, sizeof(tmp), "%s: %s", prefix, d->msg);
-    memcpy(d->msg, tmp, sizeof(tmp));
+    size_t cap = sizeof(tmp) - 1;
+    size_t pl = strnlen(prefix, cap - 2);
+    size_t ml = strnlen(d->msg, cap - pl - 2);
+    memcpy(tmp, prefix, pl);
+    tmp[pl] = ':';
+    tmp[pl + 1] = ' ';
+    memcpy(tmp + pl + 2, d->msg, ml);
+    tmp[pl + 2 + ml] = '\0';
+    memcpy(d->msg, tmp, pl + 3 + ml);
 }
 
 void sw_assert_fail(const char *expr, const char *file, int line)

@@ -38,6 +38,19 @@ static void test_core_diag_prefix(void **state)
     assert_int_equal(sw_diag_set(&d, SWARM_EFORMAT, "bad %d", 3), SWARM_EFORMAT);
     sw_diag_prefix(&d, "m.gguf");
     assert_string_equal(d.msg, "m.gguf: bad 3");
+    /* a full message is cut, still NUL-terminated; a long prefix too */
+    char big[sizeof(d.msg) + 100];
+    memset(big, 'x', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    sw_diag_set(&d, SWARM_EFORMAT, "%s", big);
+    sw_diag_prefix(&d, "p");
+    assert_int_equal(strlen(d.msg), sizeof(d.msg) - 1);
+    assert_memory_equal(d.msg, "p: xxx", 6);
+    sw_diag_prefix(&d, big);
+    assert_int_equal(strlen(d.msg), sizeof(d.msg) - 1);
+    assert_memory_equal(d.msg + sizeof(d.msg) - 3, ": ", 2);
+    sw_diag_prefix(NULL, "x");
+    sw_diag_prefix(&d, NULL);
 }
 
 int main(void)

@@ -238,7 +238,7 @@ static void check_tokens_json(const char *model_rel, const char *json_rel)
     const float *row = NULL;
     for (const char *s = strstr(json, "{\"pos\":"); s != NULL; s = strstr(s + 1, "{\"pos\":")) {
         const char *end = strstr(s + 1, "{\"pos\":");
-        double pos, tok, next, amax, mlogit;
+        double pos = 0, tok = 0, next = 0, amax = 0, mlogit = 0;
         assert_true(num_after(s, end, "pos", &pos) && num_after(s, end, "token", &tok) &&
                     num_after(s, end, "next", &next) && num_after(s, end, "argmax", &amax) &&
                     num_after(s, end, "max_logit", &mlogit));
