@@ -25,14 +25,17 @@ static const char *const USAGE =
     "  -n N           positions to run, prompt and BOS included (default 256; 0 = the\n"
     "                 model's context); clamped to the model's context length\n"
     "  --temp T       temperature, 0 = greedy, ties to the lowest id (default 1.0)\n"
-    "  --top-p P      nucleus sampling, 1 = off (default 0.9)\n"
+    "  --top-p P      nucleus sampling, 0 < P <= 1, 1 = off (default 0.9)\n"
     "  --top-k K      keep the K most likely tokens, 0 = off (default 0)\n"
     "  --min-p M      drop tokens below M x the top probability, 0 = off (default 0)\n"
     "  --seed S       sampling seed (default 0; equal seeds give equal output)\n"
-    "  --threads K    worker threads (default: online CPUs)\n"
+    "  --threads K    worker threads, 1..256 (default: online CPUs)\n"
     "  --json         print one JSON object: tokens, prompt, text, timings\n"
     "\n"
     "Generation stops early at BOS or EOS. Timing goes to stderr.\n";
+
+/* More workers than this only wait for each other (the swarm file's limit). */
+#define MAX_THREADS 256
 
 /* ------------------------------------------------------------------------ */
 /* output                                                                   */
@@ -146,17 +149,33 @@ int cmd_generate(int argc, char **argv)
         if (i + 1 >= argc) return cli_usage_error(cmd, "option '%s' needs a value", a);
         const char *v = argv[++i];
         bool ok = true;
+        const char *want = "a value"; /* the accepted values, for the message */
         if (strcmp(a, "-m") == 0) model_path = v;
         else if (strcmp(a, "-z") == 0) tok_path = v;
         else if (strcmp(a, "-p") == 0) prompt = v;
-        else if (strcmp(a, "-n") == 0) ok = cli_parse_int(v, 0, 1L << 20, &steps);
-        else if (strcmp(a, "--temp") == 0) ok = cli_parse_double(v, 0.0, 100.0, &temp);
-        else if (strcmp(a, "--top-p") == 0) ok = cli_parse_double(v, 0.0, 1.0, &top_p);
-        else if (strcmp(a, "--top-k") == 0) ok = cli_parse_int(v, 0, 1L << 24, &top_k);
-        else if (strcmp(a, "--min-p") == 0) ok = cli_parse_double(v, 0.0, 1.0, &min_p);
-        else if (strcmp(a, "--seed") == 0) ok = cli_parse_u64(v, &seed);
-        else if (strcmp(a, "--threads") == 0) ok = cli_parse_int(v, 1, 1024, &threads);
-        if (!ok) return cli_usage_error(cmd, "bad value '%s' for %s", v, a);
+        else if (strcmp(a, "-n") == 0) {
+            ok = cli_parse_int(v, 0, 1L << 20, &steps);
+            want = "an integer in 0..1048576";
+        } else if (strcmp(a, "--temp") == 0) {
+            ok = cli_parse_double(v, 0.0, 100.0, &temp);
+            want = "a number in 0..100";
+        } else if (strcmp(a, "--top-p") == 0) {
+            ok = cli_parse_double(v, 0.0, 1.0, &top_p) && top_p > 0.0;
+            want = "a number in (0, 1]";
+        } else if (strcmp(a, "--top-k") == 0) {
+            ok = cli_parse_int(v, 0, 1L << 24, &top_k);
+            want = "an integer >= 0";
+        } else if (strcmp(a, "--min-p") == 0) {
+            ok = cli_parse_double(v, 0.0, 1.0, &min_p);
+            want = "a number in 0..1";
+        } else if (strcmp(a, "--seed") == 0) {
+            ok = cli_parse_u64(v, &seed);
+            want = "an unsigned 64-bit integer";
+        } else if (strcmp(a, "--threads") == 0) {
+            ok = cli_parse_int(v, 1, MAX_THREADS, &threads);
+            want = "an integer in 1..256";
+        }
+        if (!ok) return cli_usage_error(cmd, "bad value '%s' for %s (want %s)", v, a, want);
     }
     if (model_path == NULL) return cli_usage_error(cmd, "missing -m MODEL");
     /* a missing file is the user's input error (exit 2), whatever the reader says */

@@ -64,7 +64,8 @@ SWARM_API swarm_err swarm_model_tokenize(const swarm_model *m, const char *text,
                                          size_t *out_n);
 
 typedef struct swarm_session_params {
-    int32_t n_ctx;     /* KV cache length in tokens; 0 = min(model's, 2048) */
+    int32_t n_ctx;     /* KV cache length in tokens; 0 = min(model's, 2048);
+                        * more than the model's context is SWARM_EINVAL */
     int32_t n_threads; /* 0 = number of online CPUs */
 } swarm_session_params;
 
@@ -77,7 +78,7 @@ SWARM_API void swarm_session_destroy(swarm_session *s);
 typedef struct swarm_sampling {
     float temperature; /* 0 = greedy (ties -> lowest id) */
     int32_t top_k;     /* 0 = off */
-    float top_p;       /* 1 = off */
+    float top_p;       /* in (0, 1]; 1 = off */
     float min_p;       /* 0 = off */
     uint64_t seed;
 } swarm_sampling;
@@ -97,7 +98,7 @@ typedef struct swarm_gen_params {
     const swarm_chat_msg *chat;   /* or chat messages, formatted with the model's template */
     size_t n_chat;
     int32_t steps;      /* llama2.c semantics: positions incl. BOS+prompt; 0 = use max_tokens */
-    int32_t max_tokens; /* new tokens when steps == 0 */
+    int32_t max_tokens; /* new tokens when steps == 0 (0 = fill the context) */
     swarm_sampling sampling;
     swarm_token_cb on_token; /* may be NULL */
     void *ud;

@@ -66,7 +66,10 @@ void sw_assert_fail(const char *expr, const char *file, int line) __attribute__(
 #define SWARM_ASSERT(x) ((x) ? (void)0 : sw_assert_fail(#x, __FILE__, __LINE__))
 
 /* ---- small utilities ---- */
-/* Reads a whole file into a NUL-terminated sw_malloc'd buffer. */
+/* Reads a whole file (regular or a pipe; at most SW_READ_FILE_MAX bytes)
+ * into a NUL-terminated sw_malloc'd buffer. Directories and devices are
+ * SWARM_EINVAL. */
+#define SW_READ_FILE_MAX (1 << 30)
 swarm_err sw_read_file(const char *path, char **out, size_t *out_len, swarm_diag *d);
 /* Number of online CPUs (>= 1). */
 int sw_cpu_count(void);

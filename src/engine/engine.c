@@ -6,9 +6,12 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "forward.h"
 
@@ -107,6 +110,34 @@ static char *default_tokenizer(const char *model_path)
         sw_free(p);
     }
     return NULL;
+}
+
+/* Reads the first bytes of a model file. Only regular files are models:
+ * opening without blocking keeps a FIFO (or a device) from hanging the load,
+ * and a directory gets a message of its own. */
+static swarm_err sniff_magic(const char *path, char magic[4], size_t *got, swarm_diag *d)
+{
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
+        return sw_diag_set(d, errno == ENOENT ? SWARM_ENOTFOUND : SWARM_ESYS,
+                           "%s: cannot open: %s", path, strerror(errno));
+    struct stat st;
+    swarm_err rc = SWARM_OK;
+    if (fstat(fd, &st) != 0)
+        rc = sw_diag_set(d, SWARM_ESYS, "%s: %s", path, strerror(errno));
+    else if (S_ISDIR(st.st_mode))
+        rc = sw_diag_set(d, SWARM_EINVAL, "%s: is a directory, not a model file", path);
+    else if (!S_ISREG(st.st_mode))
+        rc = sw_diag_set(d, SWARM_EINVAL, "%s: not a regular file", path);
+    else {
+        ssize_t n;
+        do {
+            n = read(fd, magic, 4);
+        } while (n < 0 && errno == EINTR);
+        *got = n > 0 ? (size_t)n : 0;
+    }
+    close(fd);
+    return rc;
 }
 
 /* Makes sure a message names the file it is about. */
@@ -243,13 +274,8 @@ swarm_err swarm_model_load(const swarm_model_params *p, swarm_model **out, swarm
     /* The magic decides the format; a .gguf name always goes to the GGUF
      * reader so that a damaged GGUF gets GGUF's messages. */
     char magic[4] = {0};
-    FILE *f = fopen(m->path, "rb");
-    if (f == NULL) {
-        rc = sw_diag_set(d, SWARM_ENOTFOUND, "%s: cannot open: %s", m->path, strerror(errno));
-        goto fail;
-    }
-    size_t got = fread(magic, 1, 4, f);
-    fclose(f);
+    size_t got = 0;
+    if ((rc = sniff_magic(m->path, magic, &got, d)) != SWARM_OK) goto fail;
     m->is_gguf = (got == 4 && memcmp(magic, "GGUF", 4) == 0) || ends_with(m->path, ".gguf");
     rc = m->is_gguf ? load_gguf(m, d) : load_llama2c(m, p->tokenizer_path, d);
     if (rc != SWARM_OK) goto fail;
@@ -290,7 +316,10 @@ void swarm_model_destroy(swarm_model *m)
     sw_free(m);
 }
 
-const swarm_model_info *swarm_model_get_info(const swarm_model *m) { return &m->info; }
+const swarm_model_info *swarm_model_get_info(const swarm_model *m)
+{
+    return m != NULL ? &m->info : NULL;
+}
 
 /* llama2.c's safe_printf: a piece that is one control byte is not shown.
  * Bytes >= 0x80 are kept (run.c drops them too, in the C locale), so that
@@ -339,7 +368,11 @@ swarm_err swarm_session_create(swarm_model *m, const swarm_session_params *p,
     if (m == NULL || out == NULL) return SWARM_EINVAL;
     swarm_session_params sp = p ? *p : swarm_session_params_default();
     int32_t n_ctx = sp.n_ctx;
-    if (n_ctx < 0 || n_ctx > MAX_N_CTX || sp.n_threads < 0 || sp.n_threads > 1024)
+    /* Beyond the trained context the model has never seen the positions,
+     * and the KV cache (zeroed at creation) would grow with a number the
+     * caller made up: both are refused rather than clamped silently. */
+    if (n_ctx < 0 || n_ctx > MAX_N_CTX || n_ctx > m->hp.n_ctx_train || sp.n_threads < 0 ||
+        sp.n_threads > 1024)
         return SWARM_EINVAL;
     if (n_ctx == 0) n_ctx = m->hp.n_ctx_train < 2048 ? m->hp.n_ctx_train : 2048;
     int n_threads = sp.n_threads > 0 ? sp.n_threads : sw_cpu_count();
@@ -379,6 +412,7 @@ void swarm_session_destroy(swarm_session *s)
 
 const float *swarm_session_logits(const swarm_session *s, int32_t *n_vocab)
 {
+    if (s == NULL) return NULL;
     if (n_vocab != NULL) *n_vocab = s->m->hp.n_vocab;
     return sw_fwd_last_logits(s->fwd);
 }
@@ -386,10 +420,12 @@ const float *swarm_session_logits(const swarm_session *s, int32_t *n_vocab)
 /* ------------------------------------------------------------------------ */
 /* generation                                                               */
 
+/* Written so that NaN fails every test. top_p is a mass in (0, 1] (1 = off):
+ * 0 would keep no token at all. */
 static bool bad_sampling(const swarm_sampling *s)
 {
     return !(s->temperature >= 0.0f) || !isfinite(s->temperature) || s->top_k < 0 ||
-           !(s->top_p >= 0.0f && s->top_p <= 1.0f) || !(s->min_p >= 0.0f && s->min_p <= 1.0f);
+           !(s->top_p > 0.0f && s->top_p <= 1.0f) || !(s->min_p >= 0.0f && s->min_p <= 1.0f);
 }
 
 static bool ends_turn(const swarm_model *m, int32_t id)
@@ -425,7 +461,8 @@ void swarm_gen_result_destroy(swarm_gen_result *r)
 
 swarm_err swarm_generate(swarm_session *s, const swarm_gen_params *p, swarm_gen_result **out)
 {
-    if (s == NULL || p == NULL || out == NULL || bad_sampling(&p->sampling) || p->steps < 0)
+    if (s == NULL || p == NULL || out == NULL || bad_sampling(&p->sampling) || p->steps < 0 ||
+        p->max_tokens < 0)
         return SWARM_EINVAL;
     const swarm_model *m = s->m;
     double t0 = sw_now_ms();

@@ -83,7 +83,7 @@ swarm_err sw_llama2c_parse(const void *buf, size_t size, sw_hparams *hp, sw_weig
                            (unsigned long long)want, size);
 
     sw_layer *layers = sw_calloc((size_t)n_layers, sizeof(*layers));
-    if (layers == NULL) return SWARM_ENOMEM;
+    if (layers == NULL) return sw_diag_set(d, SWARM_ENOMEM, "out of memory");
     const float *p = (const float *)((const uint8_t *)buf + 28);
     sw_weights ww = {0};
     ww.tok_embd = f32_tensor(&p, vocab, dim);

@@ -268,7 +268,7 @@ swarm_err sw_model_bind_gguf(const sw_gguf *g, sw_hparams *hp, sw_weights *w, sw
     if (h.tied_output) ww.output = ww.tok_embd;
 
     ww.layers = sw_calloc((size_t)h.n_layers, sizeof(sw_layer));
-    if (ww.layers == NULL) return SWARM_ENOMEM;
+    if (ww.layers == NULL) return sw_diag_set(d, SWARM_ENOMEM, "out of memory");
     for (int l = 0; l < h.n_layers; l++) {
         if ((rc = bind_layer(&b, l, &h, &ww.layers[l])) != SWARM_OK) {
             sw_free(ww.layers);

@@ -128,6 +128,10 @@ int32_t sw_sampler_sample(sw_sampler *s, const float *logits)
     int32_t amax = sw_argmax(logits, n);
     float mx = logits[amax];
     float inv_t = 1.0f / cfg->temperature;
+    /* A temperature so small that 1/T overflows is greedy in the limit; an
+     * infinite (or all-NaN) top logit has no softmax. Both would otherwise
+     * give 0 x inf = NaN probabilities and an arbitrary pick. */
+    if (!isfinite(inv_t) || !isfinite(mx)) return amax;
     double sum = 0.0;
     sw_prob *c = s->cand;
     for (int32_t i = 0; i < n; i++) {

@@ -15,7 +15,9 @@
 swarm_err sw_map_file(const char *path, void **map, size_t *len, swarm_diag *d)
 {
     SWARM_ASSERT(path != NULL && map != NULL && len != NULL);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: opening a FIFO must not wait for a writer; it is then
+     * rejected as not a regular file (no effect on regular files) */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) return sw_diag_set(d, SWARM_ESYS, "%s: %s", path, strerror(errno));
     struct stat st;
     if (fstat(fd, &st) != 0) {
@@ -25,7 +27,8 @@ swarm_err sw_map_file(const char *path, void **map, size_t *len, swarm_diag *d)
     }
     if (!S_ISREG(st.st_mode)) {
         close(fd);
-        return sw_diag_set(d, SWARM_EINVAL, "%s: not a regular file", path);
+        return sw_diag_set(d, SWARM_EINVAL, "%s: %s", path,
+                           S_ISDIR(st.st_mode) ? "is a directory" : "not a regular file");
     }
     if (st.st_size == 0) { /* mmap cannot map nothing; parsers reject the empty image */
         close(fd);

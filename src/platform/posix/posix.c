@@ -4,10 +4,12 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -44,10 +46,38 @@ int sw_cpu_count(void)
     return n < 1 ? 1 : (int)n;
 }
 
+/* Opens path for sw_read_file: regular files and pipes only. A device such
+ * as /dev/zero would never end and a directory cannot be read; a FIFO is
+ * opened without waiting for a writer (no writer reads as empty). */
+static swarm_err open_readable(const char *path, FILE **out, swarm_diag *d)
+{
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) return sw_diag_set(d, SWARM_ESYS, "%s: %s", path, strerror(errno));
+    struct stat st;
+    swarm_err rc = SWARM_OK;
+    if (fstat(fd, &st) != 0)
+        rc = sw_diag_set(d, SWARM_ESYS, "%s: %s", path, strerror(errno));
+    else if (S_ISDIR(st.st_mode))
+        rc = sw_diag_set(d, SWARM_EINVAL, "%s: is a directory", path);
+    else if (!S_ISREG(st.st_mode) && !S_ISFIFO(st.st_mode))
+        rc = sw_diag_set(d, SWARM_EINVAL, "%s: not a regular file", path);
+    else if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0)
+        rc = sw_diag_set(d, SWARM_ESYS, "%s: %s", path, strerror(errno));
+    FILE *f = rc == SWARM_OK ? fdopen(fd, "rb") : NULL;
+    if (rc == SWARM_OK && f == NULL) rc = sw_diag_set(d, SWARM_ESYS, "%s: %s", path, strerror(errno));
+    if (rc != SWARM_OK) {
+        close(fd);
+        return rc;
+    }
+    *out = f;
+    return SWARM_OK;
+}
+
 swarm_err sw_read_file(const char *path, char **out, size_t *out_len, swarm_diag *d)
 {
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) return sw_diag_set(d, SWARM_ESYS, "%s: %s", path, strerror(errno));
+    FILE *f = NULL;
+    swarm_err rc = open_readable(path, &f, d);
+    if (rc != SWARM_OK) return rc;
     size_t cap = 4096, len = 0;
     char *buf = sw_malloc(cap);
     if (buf == NULL) {
@@ -56,7 +86,13 @@ swarm_err sw_read_file(const char *path, char **out, size_t *out_len, swarm_diag
     }
     for (;;) {
         if (cap - len < 2) {
-            char *nb = cap > SIZE_MAX / 2 ? NULL : sw_realloc(buf, cap * 2);
+            if (cap >= SW_READ_FILE_MAX) { /* a pipe that never ends */
+                sw_free(buf);
+                fclose(f);
+                return sw_diag_set(d, SWARM_EFORMAT, "%s: larger than %d MiB", path,
+                                   SW_READ_FILE_MAX >> 20);
+            }
+            char *nb = sw_realloc(buf, cap * 2);
             if (nb == NULL) {
                 sw_free(buf);
                 fclose(f);
