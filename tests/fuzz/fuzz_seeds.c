@@ -2,8 +2,9 @@
  * fuzz_seeds.c: writes the small seed corpus for the fuzz smoke into a
  * directory: crafted GGUF images (every value type, nested arrays, tensors
  * of several types, a vocabulary-only v2 file), tiny llama2.c
- * checkpoints, llama2.c tokenizer tables, SentencePiece ModelProto files
- * and texts to tokenize. Crafted here so no shared file is ever copied.
+ * checkpoints, llama2.c tokenizer tables, SentencePiece ModelProto files,
+ * texts to tokenize and GGUF vocabularies (SPM and BPE). Crafted here so no shared file is ever
+ * copied.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -291,14 +292,113 @@ static void tokenize_seeds(const char *dir)
     text_seed(dir, "bytes", 3, (const char *)all, sizeof(all));
 }
 
+/* ---- GGUF vocabularies ---------------------------------------------------- */
+
+static void kv_str(bytes *b, const char *key, const char *v)
+{
+    str(b, key), u32(b, 8), str(b, v);
+}
+static void kv_u32(bytes *b, const char *key, uint32_t v)
+{
+    str(b, key), u32(b, 4), u32(b, v);
+}
+static void kv_bool(bytes *b, const char *key, int v)
+{
+    str(b, key), u32(b, 7), u8(b, (uint8_t)v);
+}
+static void kv_strs(bytes *b, const char *key, const char *const *v, size_t n)
+{
+    str(b, key), u32(b, 9), u32(b, 8), u64(b, n);
+    for (size_t i = 0; i < n; i++)
+        str(b, v[i]);
+}
+
+/* SentencePiece: <unk>, <s>, </s>, a user token, 256 byte tokens, merges */
+static void vocab_spm_seed(const char *dir)
+{
+    static const char *const merges[] = {"\xe2\x96\x81",
+                                         "a",
+                                         "b",
+                                         "\xe2\x96\x81"
+                                         "a",
+                                         "ab",
+                                         "\xe2\x96\x81"
+                                         "ab",
+                                         "<|user|>"};
+    size_t nm = sizeof(merges) / sizeof(merges[0]), n = 3 + 256 + nm;
+    bytes b = {0};
+    put(&b, "GGUF", 4), u32(&b, 3), u64(&b, 0), u64(&b, 9);
+    kv_str(&b, "general.name", "phi-3 tiny");
+    kv_str(&b, "tokenizer.ggml.model", "llama");
+    str(&b, "tokenizer.ggml.tokens"), u32(&b, 9), u32(&b, 8), u64(&b, n);
+    str(&b, "<unk>"), str(&b, "<s>"), str(&b, "</s>");
+    for (int i = 0; i < 256; i++) {
+        char t[8];
+        snprintf(t, sizeof(t), "<0x%02X>", i);
+        str(&b, t);
+    }
+    for (size_t i = 0; i < nm; i++)
+        str(&b, merges[i]);
+    str(&b, "tokenizer.ggml.scores"), u32(&b, 9), u32(&b, 6), u64(&b, n);
+    for (size_t i = 0; i < n; i++)
+        f32(&b, i < 259 ? 0.0f : -(float)(i - 259));
+    str(&b, "tokenizer.ggml.token_type"), u32(&b, 9), u32(&b, 5), u64(&b, n);
+    for (size_t i = 0; i < n; i++)
+        u32(&b, i == 0 ? 2 : i < 3 ? 3 : i < 259 ? 6 : i + 1 == n ? 4 : 1);
+    kv_u32(&b, "tokenizer.ggml.bos_token_id", 1);
+    kv_u32(&b, "tokenizer.ggml.eos_token_id", 2);
+    kv_bool(&b, "tokenizer.ggml.add_bos_token", 1);
+    kv_bool(&b, "tokenizer.ggml.add_space_prefix", 1);
+    save(dir, "spm.gguf", &b);
+}
+
+/* byte-level BPE: the 256 mapped bytes (as their GPT-2 characters), merges,
+ * control tokens, a named pre-tokenizer */
+static void vocab_bpe_seed(const char *dir, const char *name, const char *pre)
+{
+    static const char *const extra[] = {"he",           "ll",        "hell",        "hello",
+                                        "\xc4\xa0w",    "or",        "\xc4\xa0wor", "<|endoftext|>",
+                                        "<|im_start|>", "<|im_end|>"};
+    static const char *const merges[] = {"h e",        "l l", "he ll",       "hell o",
+                                         "\xc4\xa0 w", "o r", "\xc4\xa0w or"};
+    size_t ne = sizeof(extra) / sizeof(extra[0]), n = 256 + ne;
+    bytes b = {0};
+    put(&b, "GGUF", 4), u32(&b, 3), u64(&b, 0), u64(&b, 7);
+    kv_str(&b, "tokenizer.ggml.model", "gpt2");
+    kv_str(&b, "tokenizer.ggml.pre", pre);
+    str(&b, "tokenizer.ggml.tokens"), u32(&b, 9), u32(&b, 8), u64(&b, n);
+    int next = 0;
+    for (int i = 0; i < 256; i++) {
+        /* GPT-2's byte table: printable Latin-1 stays, the rest from U+0100 */
+        int cp = (i >= 33 && i <= 126) || (i >= 161 && i <= 172) || (i >= 174) ? i : 256 + next++;
+        char t[4];
+        if (cp < 0x80) {
+            t[0] = (char)cp, t[1] = 0;
+        } else {
+            t[0] = (char)(0xC0 | (cp >> 6)), t[1] = (char)(0x80 | (cp & 0x3F)), t[2] = 0;
+        }
+        str(&b, t);
+    }
+    for (size_t i = 0; i < ne; i++)
+        str(&b, extra[i]);
+    kv_strs(&b, "tokenizer.ggml.merges", merges, sizeof(merges) / sizeof(merges[0]));
+    str(&b, "tokenizer.ggml.token_type"), u32(&b, 9), u32(&b, 5), u64(&b, n);
+    for (size_t i = 0; i < n; i++)
+        u32(&b, i >= 256 + 7 ? 3 : 1);
+    kv_u32(&b, "tokenizer.ggml.eos_token_id", (uint32_t)(256 + 7));
+    kv_u32(&b, "tokenizer.ggml.bos_token_id", (uint32_t)(256 + 7));
+    save(dir, name, &b);
+}
+
 int main(int argc, char **argv)
 {
-    static const char *const kinds[] = {"gguf", "llama2c", "tokbin", "spm", "tokenize"};
+    static const char *const kinds[] = {"gguf", "llama2c",  "tokbin",
+                                        "spm",  "tokenize", "gguf_vocab"};
     int k = -1;
-    for (int i = 0; argc == 3 && i < 5; i++)
+    for (int i = 0; argc == 3 && i < 6; i++)
         if (strcmp(argv[1], kinds[i]) == 0) k = i;
     if (k < 0) {
-        fprintf(stderr, "usage: fuzz_seeds gguf|llama2c|tokbin|spm|tokenize DIR\n");
+        fprintf(stderr, "usage: fuzz_seeds gguf|llama2c|tokbin|spm|tokenize|gguf_vocab DIR\n");
         return 2;
     }
     if (k == 0) {
@@ -313,8 +413,14 @@ int main(int argc, char **argv)
     } else if (k == 3) {
         spm_seed(argv[2], "tiny.model", 1, 0);
         spm_seed(argv[2], "pieces.model", 0, 0);
-    } else {
+    } else if (k == 4) {
         tokenize_seeds(argv[2]);
+    } else {
+        vocab_spm_seed(argv[2]);
+        vocab_bpe_seed(argv[2], "llama3.gguf", "llama-bpe");
+        vocab_bpe_seed(argv[2], "qwen2.gguf", "qwen2");
+        vocab_bpe_seed(argv[2], "deepseek.gguf", "deepseek-llm");
+        vocab_bpe_seed(argv[2], "gpt2.gguf", "gpt-2");
     }
     return 0;
 }
