@@ -4,7 +4,7 @@
  *   pause=NODE@100ms+800ms  zombie: silent for a while, then answers late
  *   stuck=NODE@100ms  alive (heartbeats) but every generation hangs
  *   p_kill=0.1        per subtask, the node dies while running it
- *   slow=NODEx4       latency multiplied by 4
+ *   slow=NODEx4       latency multiplied by 4 (slow=NODEx10:0.05: on 5 % of subtasks)
  *   corrupt=NODE      results corrupted in transit
  * Times are relative to the first run's start. The workers apply it.
  */
@@ -43,6 +43,7 @@ swarm_err sw_chaos_parse(const char *spec, const swarm_swarm *s, sw_chaos *out, 
     for (size_t i = 0; i < c.n; i++) {
         c.nodes[i].kill_at_ms = c.nodes[i].pause_at_ms = c.nodes[i].stuck_at_ms = -1;
         c.nodes[i].slow = 1;
+        c.nodes[i].slow_p = 1;
     }
     swarm_err rc = SWARM_OK;
     char *copy = sw_strdup(spec ? spec : "");
@@ -93,6 +94,17 @@ swarm_err sw_chaos_parse(const char *spec, const swarm_swarm *s, sw_chaos *out, 
                 goto fail;
             }
         } else if (strcmp(key, "slow") == 0) {
+            char *colon = strchr(val, ':');
+            double sp = 1;
+            if (colon) {
+                char *pe;
+                *colon = 0;
+                sp = strtod(colon + 1, &pe);
+                if (pe == colon + 1 || *pe || !(sp > 0 && sp <= 1)) {
+                    rc = sw_diag_set(d, SWARM_EINVAL, "--chaos: slow: share after ':' must be in (0, 1]");
+                    goto fail;
+                }
+            }
             char *x = strrchr(val, 'x');
             char *end = NULL;
             double f = x ? strtod(x + 1, &end) : 0;
@@ -104,6 +116,7 @@ swarm_err sw_chaos_parse(const char *spec, const swarm_swarm *s, sw_chaos *out, 
             *x = 0;
             if ((rc = node_of(val, s, &n, d))) goto fail;
             c.nodes[n].slow = f;
+            c.nodes[n].slow_p = sp;
         } else if (strcmp(key, "corrupt") == 0) {
             if ((rc = node_of(val, s, &n, d))) goto fail;
             c.nodes[n].corrupt = true;

@@ -77,6 +77,7 @@ typedef struct sw_chaos_node {
     double pause_at_ms, pause_ms; /* zombie: silent for pause_ms, then answers late */
     double stuck_at_ms; /* alive (heartbeats) but every generation hangs */
     double slow;        /* latency factor (1 = normal) */
+    double slow_p;      /* share of its subtasks that are slowed (default 1) */
     bool corrupt;       /* results corrupted in transit (checksum catches it) */
 } sw_chaos_node;
 

@@ -224,8 +224,15 @@ static void run_one(node_rt *nd, void *slot, swarm_err slot_rc, sw_dispatch *m)
                      worker_tick, &rc};
         sw_work_out out = {0};
         ev.rc = nd->be->ops->run(nd->be, slot, &w, &out);
-        if (ev.rc == SWARM_OK && nd->chaos && nd->chaos->slow > 1)
-            sleep_interruptible(nd, m, (nd->chaos->slow - 1) * (sw_now_ms() - t0));
+        if (ev.rc == SWARM_OK && nd->chaos && nd->chaos->slow > 1) {
+            bool hit = true;
+            if (nd->chaos->slow_p < 1) {
+                pthread_mutex_lock(&nd->mu);
+                hit = sw_rand01(&nd->rng) < nd->chaos->slow_p;
+                pthread_mutex_unlock(&nd->mu);
+            }
+            if (hit) sleep_interruptible(nd, m, (nd->chaos->slow - 1) * (sw_now_ms() - t0));
+        }
         if (ev.rc == SWARM_OK && atomic_load(&m->cancel)) ev.rc = SWARM_ECANCELED;
         if (ev.rc == SWARM_ECANCELED) ev.canceled = true;
         if (ev.rc == SWARM_OK) {
