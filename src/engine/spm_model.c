@@ -69,7 +69,7 @@ static swarm_err pb_varint(pb *r, uint64_t *out, swarm_diag *d)
 static swarm_err pb_tag(pb *r, uint32_t *field, unsigned *wt, swarm_diag *d)
 {
     size_t at = r->pos;
-    uint64_t v;
+    uint64_t v = 0;
     swarm_err rc = pb_varint(r, &v, d);
     if (rc != SWARM_OK) return rc;
     uint64_t f = v >> 3;
@@ -91,7 +91,7 @@ static swarm_err pb_tag(pb *r, uint32_t *field, unsigned *wt, swarm_diag *d)
 static swarm_err pb_len(pb *r, uint32_t field, size_t *start, size_t *len, swarm_diag *d)
 {
     size_t at = r->pos;
-    uint64_t n;
+    uint64_t n = 0;
     swarm_err rc = pb_varint(r, &n, d);
     if (rc != SWARM_OK) return rc;
     if (n > r->end - r->pos)
@@ -107,11 +107,13 @@ static swarm_err pb_len(pb *r, uint32_t field, size_t *start, size_t *len, swarm
 
 static swarm_err pb_fixed(pb *r, uint32_t field, size_t n, const uint8_t **out, swarm_diag *d)
 {
-    if (r->end - r->pos < n)
-        return sw_diag_set(d, SWARM_EFORMAT,
-                           "SentencePiece model: field %u at offset %zu needs %zu bytes, only %zu "
-                           "are left in its message",
-                           (unsigned)field, r->pos, n, r->end - r->pos);
+    if (r->end - r->pos < n) {
+        sw_diag_set(d, SWARM_EFORMAT,
+                    "SentencePiece model: field %u at offset %zu needs %zu bytes, only %zu are "
+                    "left in its message",
+                    (unsigned)field, r->pos, n, r->end - r->pos);
+        return SWARM_EFORMAT; /* spelled out: *out is not set on this path */
+    }
     *out = r->base + r->pos;
     r->pos += n;
     return SWARM_OK;
@@ -121,9 +123,9 @@ static swarm_err pb_fixed(pb *r, uint32_t field, size_t n, const uint8_t **out, 
  * SentencePiece: rejected rather than matched. */
 static swarm_err pb_skip(pb *r, uint32_t field, unsigned wt, swarm_diag *d)
 {
-    uint64_t v;
-    size_t s, n;
-    const uint8_t *p;
+    uint64_t v = 0;
+    size_t s = 0, n = 0;
+    const uint8_t *p = NULL;
     switch (wt) {
     case PB_VARINT:
         return pb_varint(r, &v, d);
@@ -169,12 +171,12 @@ static swarm_err parse_piece(const uint8_t *base, size_t start, size_t len, size
     sw_spm_piece p = {.text = "", .len = 0, .score = 0.0f, .type = SW_TOKT_NORMAL};
     while (r.pos < r.end) {
         size_t at = r.pos;
-        uint32_t f;
-        unsigned wt;
+        uint32_t f = 0;
+        unsigned wt = 0;
         swarm_err rc = pb_tag(&r, &f, &wt, d);
         if (rc != SWARM_OK) return rc;
         if (f == PB_PIECE_TEXT) {
-            size_t s, n;
+            size_t s = 0, n = 0;
             if ((rc = want_wire(f, wt, PB_LEN, "piece text", at, d)) != SWARM_OK ||
                 (rc = pb_len(&r, f, &s, &n, d)) != SWARM_OK)
                 return rc;
@@ -182,13 +184,13 @@ static swarm_err parse_piece(const uint8_t *base, size_t start, size_t len, size
             p.len = (uint32_t)n; /* n < file size, checked < 2^32 by the caller */
             have_text = true;
         } else if (f == PB_PIECE_SCORE) {
-            const uint8_t *b;
+            const uint8_t *b = NULL;
             if ((rc = want_wire(f, wt, PB_I32, "piece score", at, d)) != SWARM_OK ||
                 (rc = pb_fixed(&r, f, 4, &b, d)) != SWARM_OK)
                 return rc;
             p.score = le_f32(b);
         } else if (f == PB_PIECE_TYPE) {
-            uint64_t v;
+            uint64_t v = 0;
             if ((rc = want_wire(f, wt, PB_VARINT, "piece type", at, d)) != SWARM_OK ||
                 (rc = pb_varint(&r, &v, d)) != SWARM_OK)
                 return rc;
@@ -218,8 +220,8 @@ static swarm_err parse_trainer(const uint8_t *base, size_t start, size_t len, sw
     pb r = {base, start, start + len};
     while (r.pos < r.end) {
         size_t at = r.pos;
-        uint32_t f;
-        unsigned wt;
+        uint32_t f = 0;
+        unsigned wt = 0;
         swarm_err rc = pb_tag(&r, &f, &wt, d);
         if (rc != SWARM_OK) return rc;
         sw_str *name = f == PB_TRAINER_UNK_PIECE   ? &m->unk_piece
@@ -230,7 +232,7 @@ static swarm_err parse_trainer(const uint8_t *base, size_t start, size_t len, sw
             if ((rc = pb_skip(&r, f, wt, d)) != SWARM_OK) return rc;
             continue;
         }
-        size_t s, n;
+        size_t s = 0, n = 0;
         if ((rc = want_wire(f, wt, PB_LEN, "trainer_spec piece name", at, d)) != SWARM_OK ||
             (rc = pb_len(&r, f, &s, &n, d)) != SWARM_OK)
             return rc;
@@ -303,11 +305,11 @@ swarm_err sw_spm_model_parse(const void *buf, size_t size, sw_spm_model *m, swar
     swarm_err rc = SWARM_OK;
     while (r.pos < r.end) {
         size_t at = r.pos;
-        uint32_t f;
-        unsigned wt;
+        uint32_t f = 0;
+        unsigned wt = 0;
         if ((rc = pb_tag(&r, &f, &wt, d)) != SWARM_OK) return rc;
         if (f == PB_MODEL_PIECES || f == PB_MODEL_TRAINER) {
-            size_t s, len;
+            size_t s = 0, len = 0;
             if ((rc = want_wire(f, wt, PB_LEN, f == PB_MODEL_PIECES ? "piece" : "trainer_spec", at,
                                 d)) != SWARM_OK ||
                 (rc = pb_len(&r, f, &s, &len, d)) != SWARM_OK)
@@ -334,9 +336,9 @@ swarm_err sw_spm_model_parse(const void *buf, size_t size, sw_spm_model *m, swar
     }
     r.pos = 0;
     while (r.pos < r.end) {
-        uint32_t f;
-        unsigned wt;
-        size_t s, len;
+        uint32_t f = 0;
+        unsigned wt = 0;
+        size_t s = 0, len = 0;
         /* already validated by pass 1 */
         if ((rc = pb_tag(&r, &f, &wt, d)) != SWARM_OK) goto fail;
         if (f != PB_MODEL_PIECES) {

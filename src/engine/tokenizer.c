@@ -284,7 +284,7 @@ static swarm_err l2c_build(const l2c_entry *e, int32_t n, sw_tokenizer **out, sw
     }
     swarm_err rc;
     sw_tokenizer *t = sw_calloc(1, sizeof(*t));
-    if (t == NULL || (rc = vocab_alloc(t, n, total)) != SWARM_OK) {
+    if (t == NULL || vocab_alloc(t, n, total) != SWARM_OK) {
         rc = sw_diag_set(d, SWARM_ENOMEM, "out of memory for a %d-token vocabulary", (int)n);
         goto fail;
     }
