@@ -1,7 +1,8 @@
 /*
- * alloc.c: the one allocation wrapper (STYLE 9). Tests make the n-th
- * allocation fail with sw_alloc_fail_after(); live bytes are tracked with a
- * size header so /metrics can report them.
+ * alloc.c: the one allocation wrapper (STYLE 9) and the growable buffer
+ * built on it. Tests make the n-th allocation fail with
+ * sw_alloc_fail_after(); live bytes are tracked with a size header so
+ * /metrics can report them.
  */
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -81,3 +82,34 @@ char *sw_strndup(const char *s, size_t n)
 }
 
 char *sw_strdup(const char *s) { return sw_strndup(s, strlen(s)); }
+
+void sw_buf_put(sw_buf *b, const void *src, size_t n)
+{
+    if (b->oom) return;
+    size_t need; /* the bytes, and one for the NUL */
+    if (!sw_add_ok(b->len, n, &need) || !sw_add_ok(need, 1, &need)) {
+        b->oom = true;
+        return;
+    }
+    if (need > b->cap) {
+        size_t cap = b->cap ? b->cap : 64;
+        while (cap < need) {
+            if (cap > SIZE_MAX / 2) {
+                b->oom = true;
+                return;
+            }
+            cap *= 2;
+        }
+        void *np = sw_realloc(b->p, cap);
+        if (np == NULL) {
+            b->oom = true;
+            return;
+        }
+        b->p = np;
+        b->cap = cap;
+    }
+    char *dst = b->p;
+    if (n) memcpy(dst + b->len, src, n);
+    b->len += n;
+    dst[b->len] = '\0';
+}

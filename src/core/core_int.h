@@ -25,6 +25,17 @@ void sw_alloc_fail_after(long n);
 /* Bytes currently allocated through sw_* (approximate; for /metrics). */
 long sw_alloc_live_bytes(void);
 
+/* A growable byte buffer for building strings and file images: appends
+ * after an allocation failure are dropped and `oom` stays set, so a run of
+ * appends is checked once at the end. The bytes are kept NUL-terminated.
+ * Start from {0}; release p with sw_free. */
+typedef struct sw_buf {
+    void *p;
+    size_t len, cap;
+    bool oom;
+} sw_buf;
+void sw_buf_put(sw_buf *b, const void *src, size_t n);
+
 /* Overflow-checked size arithmetic: return false on overflow. */
 static inline bool sw_mul_ok(size_t a, size_t b, size_t *out)
 {

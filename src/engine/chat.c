@@ -29,40 +29,29 @@ enum sw_chat_template sw_chat_detect(const char *jinja, size_t len)
     return SW_CHAT_NONE;
 }
 
-typedef struct sbuf {
-    char *p;
-    size_t n, cap;
-    bool oom;
-} sbuf;
-
-static void put(sbuf *b, const char *s, size_t n)
-{
-    if (b->oom) return;
-    if (b->n + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->n + n + 1) cap *= 2;
-        char *np = sw_realloc(b->p, cap);
-        if (np == NULL) {
-            b->oom = true;
-            return;
-        }
-        b->p = np;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->n, s, n);
-    b->n += n;
-    b->p[b->n] = '\0';
-}
-
-static void puts_(sbuf *b, const char *s) { put(b, s, strlen(s)); }
+static void puts_(sw_buf *b, const char *s) { sw_buf_put(b, s, strlen(s)); }
 
 /* Jinja's `| trim`: strips ASCII whitespace at both ends. */
-static void put_trimmed(sbuf *b, const char *s)
+static void put_trimmed(sw_buf *b, const char *s)
 {
     size_t n = strlen(s), a = 0;
     while (a < n && strchr(" \t\n\r\f\v", s[a]) != NULL) a++;
     while (n > a && strchr(" \t\n\r\f\v", s[n - 1]) != NULL) n--;
-    put(b, s + a, n - a);
+    sw_buf_put(b, s + a, n - a);
+}
+
+/* One Llama-2 user turn; the system prompt goes inside the first one. */
+static void llama2_turn(sw_buf *b, bool first, const char *sys, const char *user)
+{
+    if (!first) puts_(b, "<s>");
+    puts_(b, "[INST] ");
+    if (first && sys != NULL) {
+        puts_(b, "<<SYS>>\n");
+        put_trimmed(b, sys);
+        puts_(b, "\n<</SYS>>\n\n");
+    }
+    put_trimmed(b, user);
+    puts_(b, " [/INST]");
 }
 
 static bool role_is(const swarm_chat_msg *m, const char *r) { return strcmp(m->role, r) == 0; }
@@ -74,7 +63,7 @@ swarm_err sw_chat_render(enum sw_chat_template t, const swarm_chat_msg *msgs, si
         return SWARM_EINVAL;
     for (size_t i = 0; i < n; i++)
         if (msgs[i].role == NULL || msgs[i].content == NULL) return SWARM_EINVAL;
-    sbuf b = {0};
+    sw_buf b = {0};
     puts_(&b, ""); /* an empty conversation still gives a string */
     switch (t) {
     case SW_CHAT_CHATML:
@@ -118,28 +107,13 @@ swarm_err sw_chat_render(enum sw_chat_template t, const swarm_chat_msg *msgs, si
                 sw_free(b.p);
                 return SWARM_EINVAL; /* Llama-2 knows system (first), user, assistant */
             }
-            if (!first) puts_(&b, "<s>");
-            puts_(&b, "[INST] ");
-            if (first && sys != NULL) {
-                puts_(&b, "<<SYS>>\n");
-                put_trimmed(&b, sys);
-                puts_(&b, "\n<</SYS>>\n\n");
-            }
-            put_trimmed(&b, msgs[i].content);
-            puts_(&b, " [/INST]");
+            llama2_turn(&b, first, sys, msgs[i].content);
             first = false;
             open = true;
         }
         if (!open) {
             /* no pending user turn (e.g. only a system message): open one */
-            if (!first) puts_(&b, "<s>");
-            puts_(&b, "[INST] ");
-            if (first && sys != NULL) {
-                puts_(&b, "<<SYS>>\n");
-                put_trimmed(&b, sys);
-                puts_(&b, "\n<</SYS>>\n\n");
-            }
-            puts_(&b, " [/INST]");
+            llama2_turn(&b, first, sys, "");
         }
         break;
     }

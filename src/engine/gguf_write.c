@@ -36,54 +36,24 @@ struct sw_gguf_writer {
     size_t n_t, cap_t;
 };
 
-/* ---- a growable byte buffer for encoding values ---- */
+/* ---- encoding values into a sw_buf ---- */
 
-typedef struct bbuf {
-    uint8_t *p;
-    size_t len, cap;
-    bool oom;
-} bbuf;
-
-static void bb_put(bbuf *b, const void *src, size_t n)
-{
-    if (b->oom) return;
-    if (n > b->cap - b->len) {
-        size_t cap = b->cap ? b->cap : 64;
-        while (cap - b->len < n) {
-            if (cap > SIZE_MAX / 2) {
-                b->oom = true;
-                return;
-            }
-            cap *= 2;
-        }
-        uint8_t *np = sw_realloc(b->p, cap);
-        if (np == NULL) {
-            b->oom = true;
-            return;
-        }
-        b->p = np;
-        b->cap = cap;
-    }
-    if (n) memcpy(b->p + b->len, src, n);
-    b->len += n;
-}
-
-static void bb_u32(bbuf *b, uint32_t v)
+static void bb_u32(sw_buf *b, uint32_t v)
 {
     uint8_t x[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
-    bb_put(b, x, 4);
+    sw_buf_put(b, x, 4);
 }
 
-static void bb_u64(bbuf *b, uint64_t v)
+static void bb_u64(sw_buf *b, uint64_t v)
 {
     bb_u32(b, (uint32_t)v);
     bb_u32(b, (uint32_t)(v >> 32));
 }
 
-static void bb_str(bbuf *b, const char *s, size_t n)
+static void bb_str(sw_buf *b, const char *s, size_t n)
 {
     bb_u64(b, n);
-    bb_put(b, s, n);
+    sw_buf_put(b, s, n);
 }
 
 /* ---- the writer ---- */
@@ -111,7 +81,7 @@ void sw_gguf_writer_destroy(sw_gguf_writer *w)
 }
 
 /* Stores key = value (taking b's bytes); a key set twice keeps the last value. */
-static swarm_err put_kv(sw_gguf_writer *w, const char *key, uint32_t type, bbuf *b)
+static swarm_err put_kv(sw_gguf_writer *w, const char *key, uint32_t type, sw_buf *b)
 {
     if (b->oom) {
         sw_free(b->p);
@@ -151,21 +121,21 @@ static swarm_err put_kv(sw_gguf_writer *w, const char *key, uint32_t type, bbuf 
 
 swarm_err sw_gguf_writer_set_u32(sw_gguf_writer *w, const char *key, uint32_t v)
 {
-    bbuf b = {0};
+    sw_buf b = {0};
     bb_u32(&b, v);
     return put_kv(w, key, SW_GGUF_UINT32, &b);
 }
 
 swarm_err sw_gguf_writer_set_i32(sw_gguf_writer *w, const char *key, int32_t v)
 {
-    bbuf b = {0};
+    sw_buf b = {0};
     bb_u32(&b, (uint32_t)v);
     return put_kv(w, key, SW_GGUF_INT32, &b);
 }
 
 swarm_err sw_gguf_writer_set_f32(sw_gguf_writer *w, const char *key, float v)
 {
-    bbuf b = {0};
+    sw_buf b = {0};
     uint32_t u;
     memcpy(&u, &v, sizeof(u));
     bb_u32(&b, u);
@@ -174,16 +144,16 @@ swarm_err sw_gguf_writer_set_f32(sw_gguf_writer *w, const char *key, float v)
 
 swarm_err sw_gguf_writer_set_bool(sw_gguf_writer *w, const char *key, bool v)
 {
-    bbuf b = {0};
+    sw_buf b = {0};
     uint8_t x = v ? 1 : 0;
-    bb_put(&b, &x, 1);
+    sw_buf_put(&b, &x, 1);
     return put_kv(w, key, SW_GGUF_BOOL, &b);
 }
 
 swarm_err sw_gguf_writer_set_str(sw_gguf_writer *w, const char *key, const char *v)
 {
     if (v == NULL) return SWARM_EINVAL;
-    bbuf b = {0};
+    sw_buf b = {0};
     bb_str(&b, v, strlen(v));
     return put_kv(w, key, SW_GGUF_STRING, &b);
 }
@@ -191,7 +161,7 @@ swarm_err sw_gguf_writer_set_str(sw_gguf_writer *w, const char *key, const char 
 swarm_err sw_gguf_writer_set_arr_str(sw_gguf_writer *w, const char *key, const char *const *v,
                                      const size_t *lens, size_t n)
 {
-    bbuf b = {0};
+    sw_buf b = {0};
     bb_u32(&b, SW_GGUF_STRING);
     bb_u64(&b, n);
     for (size_t i = 0; i < n; i++)
@@ -201,7 +171,7 @@ swarm_err sw_gguf_writer_set_arr_str(sw_gguf_writer *w, const char *key, const c
 
 swarm_err sw_gguf_writer_set_arr_f32(sw_gguf_writer *w, const char *key, const float *v, size_t n)
 {
-    bbuf b = {0};
+    sw_buf b = {0};
     bb_u32(&b, SW_GGUF_FLOAT32);
     bb_u64(&b, n);
     for (size_t i = 0; i < n; i++) {
@@ -214,7 +184,7 @@ swarm_err sw_gguf_writer_set_arr_f32(sw_gguf_writer *w, const char *key, const f
 
 swarm_err sw_gguf_writer_set_arr_i32(sw_gguf_writer *w, const char *key, const int32_t *v, size_t n)
 {
-    bbuf b = {0};
+    sw_buf b = {0};
     bb_u32(&b, SW_GGUF_INT32);
     bb_u64(&b, n);
     for (size_t i = 0; i < n; i++)
@@ -252,8 +222,8 @@ swarm_err sw_gguf_writer_set_kv(sw_gguf_writer *w, const sw_gguf_kv *kv)
     if (key == NULL) return SWARM_ENOMEM;
     /* kv->data of an array points past its element type and count */
     const uint8_t *start = kv->type == SW_GGUF_ARRAY ? kv->data - 12 : kv->data;
-    bbuf b = {0};
-    bb_put(&b, start, value_bytes(kv->type, start));
+    sw_buf b = {0};
+    sw_buf_put(&b, start, value_bytes(kv->type, start));
     swarm_err rc = put_kv(w, key, kv->type, &b);
     sw_free(key);
     return rc;
@@ -373,15 +343,15 @@ swarm_err sw_gguf_writer_write(sw_gguf_writer *w, const char *path, swarm_diag *
         w->t[i].offset = off;
         off += w->t[i].nbytes + pad_to(w->t[i].nbytes, align);
     }
-    bbuf h = {0};
-    bb_put(&h, "GGUF", 4);
+    sw_buf h = {0};
+    sw_buf_put(&h, "GGUF", 4);
     bb_u32(&h, 3);
     bb_u64(&h, w->n_t);
     bb_u64(&h, w->n_kv);
     for (size_t i = 0; i < w->n_kv; i++) {
         bb_str(&h, w->kv[i].key, strlen(w->kv[i].key));
         bb_u32(&h, w->kv[i].type);
-        bb_put(&h, w->kv[i].val, w->kv[i].val_len);
+        sw_buf_put(&h, w->kv[i].val, w->kv[i].val_len);
     }
     for (size_t i = 0; i < w->n_t; i++) {
         const wtensor *t = &w->t[i];
@@ -396,7 +366,7 @@ swarm_err sw_gguf_writer_write(sw_gguf_writer *w, const char *path, swarm_diag *
     size_t pad = pad_to(h.len, align);
     while (pad > 0 && !h.oom) {
         size_t n = pad < sizeof(zeros) ? pad : sizeof(zeros);
-        bb_put(&h, zeros, n);
+        sw_buf_put(&h, zeros, n);
         pad -= n;
     }
     if (h.oom) {

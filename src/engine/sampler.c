@@ -77,6 +77,21 @@ static int prob_cmp(const void *a, const void *b)
 
 static bool prob_less(const sw_prob *a, const sw_prob *b) { return prob_cmp(a, b) > 0; }
 
+/* Restores the min-heap c[0..k) (worst candidate on top) below slot j. */
+static void sift_down(sw_prob *c, int32_t k, int32_t j)
+{
+    for (;;) {
+        int32_t l = 2 * j + 1, r = l + 1, m = j;
+        if (l < k && prob_less(&c[l], &c[m])) m = l;
+        if (r < k && prob_less(&c[r], &c[m])) m = r;
+        if (m == j) return;
+        sw_prob t = c[j];
+        c[j] = c[m];
+        c[m] = t;
+        j = m;
+    }
+}
+
 /* Keeps the k best of c[0..n) in c[0..k) (a min-heap on top, then sorted):
  * O(n log k) instead of sorting the whole vocabulary. */
 static int32_t keep_top_k(sw_prob *c, int32_t n, int32_t k)
@@ -86,33 +101,11 @@ static int32_t keep_top_k(sw_prob *c, int32_t n, int32_t k)
         return n;
     }
     /* heap of the k best so far, the worst of them at c[0] */
-    for (int32_t i = k / 2 - 1; i >= 0; i--) {
-        int32_t j = i;
-        for (;;) {
-            int32_t l = 2 * j + 1, r = l + 1, m = j;
-            if (l < k && prob_less(&c[l], &c[m])) m = l;
-            if (r < k && prob_less(&c[r], &c[m])) m = r;
-            if (m == j) break;
-            sw_prob t = c[j];
-            c[j] = c[m];
-            c[m] = t;
-            j = m;
-        }
-    }
+    for (int32_t i = k / 2 - 1; i >= 0; i--) sift_down(c, k, i);
     for (int32_t i = k; i < n; i++) {
         if (!prob_less(&c[0], &c[i])) continue;
         c[0] = c[i];
-        int32_t j = 0;
-        for (;;) {
-            int32_t l = 2 * j + 1, r = l + 1, m = j;
-            if (l < k && prob_less(&c[l], &c[m])) m = l;
-            if (r < k && prob_less(&c[r], &c[m])) m = r;
-            if (m == j) break;
-            sw_prob t = c[j];
-            c[j] = c[m];
-            c[m] = t;
-            j = m;
-        }
+        sift_down(c, k, 0);
     }
     qsort(c, (size_t)k, sizeof(*c), prob_cmp);
     return k;

@@ -53,12 +53,41 @@ static void test_core_diag_prefix(void **state)
     sw_diag_prefix(&d, NULL);
 }
 
+static void test_core_buf(void **state)
+{
+    (void)state;
+    sw_buf b = {0};
+    for (int i = 0; i < 100; i++) sw_buf_put(&b, "abc", 3);
+    sw_buf_put(&b, NULL, 0);
+    assert_false(b.oom);
+    assert_int_equal(b.len, 300);
+    assert_int_equal(strlen(b.p), 300); /* kept NUL-terminated */
+    assert_memory_equal((char *)b.p + 297, "abc", 3);
+    /* a failed growth sticks: later appends are dropped, the bytes stay */
+    sw_alloc_fail_after(0);
+    char big[4096] = {0};
+    sw_buf_put(&b, big, sizeof(big));
+    sw_alloc_fail_after(-1);
+    assert_true(b.oom);
+    sw_buf_put(&b, "x", 1);
+    assert_int_equal(b.len, 300);
+    sw_free(b.p);
+    /* a size that cannot be represented */
+    sw_buf e = {0};
+    sw_buf_put(&e, "a", 1);
+    sw_buf_put(&e, "a", SIZE_MAX);
+    assert_true(e.oom);
+    assert_int_equal(e.len, 1);
+    sw_free(e.p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_core_strerror_covers_every_code),
         cmocka_unit_test(test_core_alloc_fails_on_request),
         cmocka_unit_test(test_core_diag_prefix),
+        cmocka_unit_test(test_core_buf),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
