@@ -21,7 +21,7 @@
 
 #define FRAME_MAX (64u << 20) /* a larger frame means a broken peer */
 
-enum { F_DISPATCH = 1, F_CANCEL = 2, F_EVENT = 3 };
+enum { F_DISPATCH = 1, F_CANCEL = 2, F_EVENT = 3, F_T0 = 4 };
 
 /* ------------------------------------------------------------------------ */
 /* a growable byte buffer with little-endian-agnostic (same host) fields     */
@@ -238,6 +238,11 @@ static void *child_reader(void *arg)
                 }
                 sw_free(prompt);
                 for (uint32_t j = 0; j < nl; j++) sw_free(labels[j]);
+            } else if (type == F_T0) {
+                /* the run clock fault times are relative to, even before
+                 * this node's first dispatch */
+                uint64_t t0, zero = 0;
+                if (GET(&in, t0)) atomic_compare_exchange_strong(&c->env->t0_ns, &zero, t0);
             } else if (type == F_CANCEL) {
                 int32_t node, sub;
                 uint32_t epoch;
@@ -290,6 +295,7 @@ static void child_main(int fd, sw_node_env *env, size_t node)
 typedef struct child {
     pid_t pid;
     int fd; /* -1 once the child is gone */
+    bool t0_sent;
     buf in, out;
 } child;
 
@@ -429,9 +435,15 @@ static size_t proc_recv(sw_transport *t, sw_event *evs, size_t max, double timeo
     if (P->pend_off < P->pend_n) timeout_ms = 0;
     struct pollfd pf[256];
     size_t map[256], np = 0;
+    uint64_t t0 = atomic_load(&P->env->t0_ns);
     for (size_t i = 0; i < P->n && np < 256; i++) {
         child *c = &P->ch[i];
         if (c->fd < 0) continue;
+        size_t at;
+        if (t0 && !c->t0_sent && frame_begin(&c->out, F_T0, &at) && PUT(&c->out, t0)) {
+            frame_end(&c->out, at);
+            c->t0_sent = true;
+        }
         flush_out(c);
         if (c->fd < 0) continue;
         pf[np].fd = c->fd;
