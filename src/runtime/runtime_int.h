@@ -221,6 +221,9 @@ swarm_err sw_transport_proc_create(sw_node_env *env, sw_transport **out, swarm_d
 /* Child pid of node i (tests kill it), or -1. */
 int sw_transport_proc_pid(sw_transport *t, size_t i);
 sw_transport *sw_runtime_transport(swarm_runtime *rt);
+/* Tests: distinct model files loaded; the current T estimate (ms/token). */
+size_t sw_runtime_model_count(const swarm_runtime *rt);
+double sw_runtime_ms_per_token(swarm_runtime *rt, size_t node, const char *skill);
 
 /* ------------------------------------------------------------------------ */
 /* journal (SQLite)                                                          */

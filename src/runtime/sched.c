@@ -216,6 +216,13 @@ static double ms_per_token(swarm_runtime *rt, size_t i, const char *skill)
     return e ? e->ms_per_token : swarm_swarm_node(rt->swarm, i)->time_per_token_ms;
 }
 
+size_t sw_runtime_model_count(const swarm_runtime *rt) { return sw_model_cache_count(rt->mc); }
+
+double sw_runtime_ms_per_token(swarm_runtime *rt, size_t node, const char *skill)
+{
+    return ms_per_token(rt, node, skill);
+}
+
 static void est_update(swarm_runtime *rt, size_t i, const char *skill, double busy_ms,
                        int64_t tokens)
 {

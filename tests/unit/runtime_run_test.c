@@ -715,6 +715,66 @@ static void test_runtime_hedging_cuts_tail(void **state)
     swarm_swarm_destroy(s);
 }
 
+/* T starts from the declared time per token and follows measurements
+ * (EWMA per node and skill); other skills keep the declared value. */
+static void test_runtime_estimates_follow_measurements(void **state)
+{
+    (void)state;
+    swarm_swarm *s = echo_swarm(2, 2, 20);
+    swarm_task *t = task_of(mr_task);
+    swarm_runtime *rt = NULL;
+    swarm_diag d;
+    swarm_runtime_params p = swarm_runtime_params_default();
+    p.seed = 1;
+    CHECK_OK(swarm_runtime_create(s, &p, &rt, &d));
+    assert_true(sw_runtime_ms_per_token(rt, 0, "story") == 1.0); /* declared default */
+    swarm_run_result *r = NULL;
+    CHECK_OK(swarm_runtime_run(rt, t, &r, &d));
+    /* echo: ~20 ms for about 9 tokens (8 generated + prompt/4 + 1) */
+    double est = sw_runtime_ms_per_token(rt, 0, "story");
+    print_message("measured ms/token on node1: %.2f\n", est);
+    assert_true(est > 1.0 && est < 20.0);
+    assert_true(sw_runtime_ms_per_token(rt, 0, "other") == 1.0);
+    assert_true(r->energy_j > 0); /* busy time x declared watts */
+    swarm_run_result_destroy(r);
+    swarm_runtime_destroy(rt);
+    swarm_task_destroy(t);
+    swarm_swarm_destroy(s);
+}
+
+/* Several nodes naming one model file share one loaded model. */
+static void test_runtime_shared_model_loaded_once(void **state)
+{
+    (void)state;
+    char model[4096], tok[4096];
+    REQUIRE_SHARED(model, "models/stories260K.bin");
+    REQUIRE_SHARED(tok, "models/tok512.bin");
+    char js[10000];
+    size_t o = (size_t)snprintf(js, sizeof(js), "{\"nodes\": [");
+    for (int i = 0; i < 4; i++)
+        o += (size_t)snprintf(js + o, sizeof(js) - o,
+                              "%s{\"name\": \"n%d\", \"backend\": {\"type\": \"local\", \"model\":"
+                              " \"%s\", \"tokenizer\": \"%s\", \"sampling\": {\"temperature\": %g}}}",
+                              i ? "," : "", i + 1, model, tok, i * 0.3);
+    snprintf(js + o, sizeof(js) - o, "]}");
+    swarm_swarm *s = NULL;
+    swarm_diag d;
+    CHECK_OK(swarm_swarm_parse(js, strlen(js), NULL, &s, &d));
+    swarm_runtime *rt = NULL;
+    CHECK_OK(swarm_runtime_create(s, NULL, &rt, &d));
+    assert_int_equal(sw_runtime_model_count(rt), 1);
+    /* each node still answers through its own session */
+    for (size_t i = 0; i < 4; i++) {
+        char *text = NULL;
+        CHECK_OK(swarm_runtime_exec(rt, i, SWARM_SUBTASK_GENERATE, "Once upon a time", NULL, 0, 8,
+                                    10000, &text, NULL, NULL, &d));
+        assert_non_null(text);
+        swarm_free(text);
+    }
+    swarm_runtime_destroy(rt);
+    swarm_swarm_destroy(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -734,6 +794,8 @@ int main(void)
         cmocka_unit_test(test_runtime_process_transport_sigkill),
         cmocka_unit_test(test_runtime_random_faults_checker),
         cmocka_unit_test(test_runtime_hedging_cuts_tail),
+        cmocka_unit_test(test_runtime_estimates_follow_measurements),
+        cmocka_unit_test(test_runtime_shared_model_loaded_once),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
