@@ -5,13 +5,11 @@
  * at 1000 x 10,000 on one thread. Instance families are described in
  * docs/performance.md ("## Assignment").
  */
-#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "assign/assign_int.h"
 #include "bench_assign.h"
@@ -197,15 +195,7 @@ static int bench_one(const sw_bench_assign_opts *o, int32_t n, int32_t m, bool t
         sw_asg a;
         sw_asg_init(&a, &b.p);
         double bound, t0 = sw_now_ms();
-        /* CBC's LP prints residuals on stdout: divert it while the LP runs */
-        fflush(stdout);
-        int saved = dup(STDOUT_FILENO), devnull = open("/dev/null", O_WRONLY);
-        if (saved >= 0 && devnull >= 0) dup2(devnull, STDOUT_FILENO);
         swarm_err lrc = sw_asg_lp_bound(&a, 10 * o->time_limit_s, &bound);
-        fflush(stdout);
-        if (saved >= 0 && devnull >= 0) dup2(saved, STDOUT_FILENO);
-        if (saved >= 0) close(saved);
-        if (devnull >= 0) close(devnull);
         if (lrc == SWARM_OK && isfinite(bound)) {
             row->ref = "lp";
             row->ref_value = bound;

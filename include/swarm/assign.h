@@ -84,7 +84,8 @@ typedef struct swarm_assign_result {
     double energy, time, compatibility, objective;
     double bound;               /* best proven lower bound of the objective (or LP bound); -inf if none */
     char reason[256];           /* for INFEASIBLE: which constraint fails and by how much */
-    const char *method;         /* static string: "glpk", "cbc", "greedy+local", "none" */
+    const char *method;         /* static string: "cbc", "glpk", "greedy+local", "presolve"
+                                 * (infeasible before solving), "greedy+local, cbc fallback" */
     double solve_ms;            /* wall time of the solve */
 } swarm_assign_result;
 

@@ -295,6 +295,62 @@ static void test_evaluate(void **state)
     assert_false(f);
 }
 
+/* Random corruptions of a valid problem (byte flips, truncation, inserted
+ * characters): parsing returns OK or EINVAL with a message, and whatever
+ * parses also solves (status or EINVAL), never a crash. */
+static void test_corrupted_inputs(void **state)
+{
+    (void)state;
+    const char *good = "{\"E\": [1, 2, 6], \"T\": [1, 3, 4], \"B\": [2, 3, 4], \"redundancy\": 1,"
+                       " \"C\": [[0.9, 0.9, 0.4, 0.1], [0.8, 0.8, 0.8, 0.9], [0.9, 0.9, 0.9, 0.9]],"
+                       " \"c\": [[1, 1, 2, 1], [1, 2, 1, 1], [3, 1, 1, 1]], \"zones\": [0, 1, 1],"
+                       " \"c_min\": 0.5, \"p_min\": 1.0, \"weights\": {\"energy\": 1, \"time\": 2}}";
+    size_t len = strlen(good);
+    char buf[512];
+    uint64_t s = 12345;
+    static const char alphabet[] = "{}[],:\"-+.eE0123456789 truefalsn\\";
+    int parsed = 0, rejected = 0;
+    for (int it = 0; it < 3000; it++) {
+        memcpy(buf, good, len + 1);
+        size_t n = len;
+        int edits = 1 + (int)(it % 4);
+        for (int e = 0; e < edits; e++) {
+            s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+            size_t pos = (size_t)(s >> 33) % n;
+            int op = (int)((s >> 20) % 3);
+            char ch = alphabet[(s >> 40) % (sizeof(alphabet) - 1)];
+            if (op == 0) buf[pos] = ch;
+            else if (op == 1) n = pos + 1; /* truncate */
+            else if (n + 1 < sizeof(buf)) {
+                memmove(buf + pos + 1, buf + pos, n - pos);
+                buf[pos] = ch;
+                n++;
+            }
+            buf[n] = '\0';
+        }
+        swarm_assign_input *in = NULL;
+        swarm_diag d = {{0}};
+        swarm_err rc = swarm_assign_input_parse(buf, n, &in, &d);
+        if (rc == SWARM_OK) {
+            parsed++;
+            swarm_assign_options o = swarm_assign_options_default();
+            o.method = SWARM_ASSIGN_METHOD_FAST;
+            swarm_assign_result *r = NULL;
+            rc = swarm_assign_solve(swarm_assign_input_problem(in), &o, &r, &d);
+            assert_true(rc == SWARM_OK || rc == SWARM_EINVAL);
+            swarm_assign_result_destroy(r);
+            swarm_assign_input_destroy(in);
+        } else {
+            rejected++;
+            assert_int_equal(rc, SWARM_EINVAL);
+            assert_true(strlen(d.msg) > 0);
+            assert_null(in);
+        }
+    }
+    print_message("corrupted inputs: %d parsed, %d rejected\n", parsed, rejected);
+    assert_true(parsed > 0 && rejected > 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -309,6 +365,7 @@ int main(void)
         cmocka_unit_test(test_malformed_json),
         cmocka_unit_test(test_malformed_api),
         cmocka_unit_test(test_evaluate),
+        cmocka_unit_test(test_corrupted_inputs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
