@@ -923,7 +923,17 @@ static void check_timers(run *R)
                 convict = ns->phi.last_ms >= 0 && R->now - ns->phi.last_ms > rt->p.timeout_ms;
             else
                 convict = sw_phi_value(&ns->phi, R->now) > rt->p.phi_threshold;
-            if (convict) node_declare_dead(R, i, "node dead (heartbeats stopped)");
+            if (convict) {
+                /* B2: every suspicion is logged with phi and the history */
+                const sw_phi *ph = &ns->phi;
+                double mean = ph->n ? ph->sum / ph->n : 0;
+                double var = ph->n ? ph->sumsq / ph->n - mean * mean : 0;
+                sw_log_warn("node %s: suspected: phi %.2f after %.0f ms of silence (heartbeat "
+                            "intervals: n %d, mean %.1f ms, sd %.1f ms)",
+                            swarm_swarm_node(rt->swarm, i)->name, sw_phi_value(ph, R->now),
+                            R->now - ph->last_ms, ph->n, mean, var > 0 ? sqrt(var) : 0);
+                node_declare_dead(R, i, "node dead (heartbeats stopped)");
+            }
         }
         if (ns->ejected && R->now >= ns->eject_until) {
             ns->ejected = false; /* half-open: the next failure re-opens it */
