@@ -732,17 +732,17 @@ static void test_bench(void **state)
     static const uint32_t types[] = {SW_TYPE_Q8_0, SW_TYPE_Q4_K, SW_TYPE_Q4_0, SW_TYPE_Q6_K,
                                      SW_TYPE_F16, SW_TYPE_BF16, SW_TYPE_F32};
     const char *sh_only = getenv("SWARM_KERNELS_BENCH_SHAPE");
-    const char *thr_env = getenv("SWARM_KERNELS_BENCH_THREADS");
-    int thr_lo = 1, thr_hi = 2;
-    if (thr_env) thr_lo = thr_hi = atoi(thr_env);
     const char *only = getenv("SWARM_KERNELS_BENCH_TYPE");
     const char *path = getenv("SWARM_KERNELS_BENCH_PATH");
     assert_true(sw_kernels_select(path ? path : "auto"));
     print_message("kernels: %s\n", sw_kernels_selected());
+    const char *thr_env = getenv("SWARM_KERNELS_BENCH_THREADS");
+    int thr_lo = 1, thr_hi = 2;
+    if (thr_env) thr_lo = thr_hi = atoi(thr_env);
     if (strcmp(env, "cache") == 0) {
         for (size_t t = 0; t < sizeof(types) / sizeof(types[0]); t++) {
             if (only && strcasecmp(only, sw_type_get(types[t])->name) != 0) continue;
-            bench_shape(&in_cache, types[t], 1);
+            for (int thr = thr_lo; thr <= thr_hi; thr++) bench_shape(&in_cache, types[t], thr);
         }
         return;
     }

@@ -39,42 +39,7 @@ static inline __m256i dot_us8(__m256i u, __m256i s)
 
 /* ---- float types ---- */
 
-static float dot_f32(int64_t n, const float *a, const float *b)
-{
-    __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
-    int64_t i = 0;
-    for (; i + 32 <= n; i += 32) {
-        sw_prefetch(a + i, 0);
-        sw_prefetch(a + i, 64);
-        s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
-        s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), s1);
-        s2 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 16), _mm256_loadu_ps(b + i + 16), s2);
-        s3 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 24), _mm256_loadu_ps(b + i + 24), s3);
-    }
-    for (; i + 8 <= n; i += 8) s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
-    float s = hsum8(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
-    for (; i < n; i++) s += a[i] * b[i];
-    return s;
-}
 
-static float dot_f16(int64_t n, const uint16_t *a, const float *b)
-{
-    __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
-    int64_t i = 0;
-#define LDH(p) _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(p)))
-    for (; i + 32 <= n; i += 32) {
-        sw_prefetch(a + i, 0);
-        s0 = _mm256_fmadd_ps(LDH(a + i), _mm256_loadu_ps(b + i), s0);
-        s1 = _mm256_fmadd_ps(LDH(a + i + 8), _mm256_loadu_ps(b + i + 8), s1);
-        s2 = _mm256_fmadd_ps(LDH(a + i + 16), _mm256_loadu_ps(b + i + 16), s2);
-        s3 = _mm256_fmadd_ps(LDH(a + i + 24), _mm256_loadu_ps(b + i + 24), s3);
-    }
-    for (; i + 8 <= n; i += 8) s0 = _mm256_fmadd_ps(LDH(a + i), _mm256_loadu_ps(b + i), s0);
-#undef LDH
-    float s = hsum8(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
-    for (; i < n; i++) s += h2f(a[i]) * b[i];
-    return s;
-}
 
 static inline __m256 ld_bf16(const uint16_t *p)
 {
@@ -99,31 +64,6 @@ static float dot_bf16(int64_t n, const uint16_t *a, const uint16_t *b)
 
 /* ---- 8-bit and 4-bit blocks of 32 ---- */
 
-static float dot_q8_0(int64_t n, const blk_q8_0 *a, const blk_q8_0 *b)
-{
-    __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0;
-    int64_t nb = n / QK32, i = 0;
-    for (; i + 2 <= nb; i += 2) {
-        sw_prefetch(&a[i], 0);
-        sw_prefetch(&a[i], 64);
-        __m256i w0 = _mm256_loadu_si256((const __m256i *)a[i].qs);
-        __m256i x0 = _mm256_loadu_si256((const __m256i *)b[i].qs);
-        __m256i w1 = _mm256_loadu_si256((const __m256i *)a[i + 1].qs);
-        __m256i x1 = _mm256_loadu_si256((const __m256i *)b[i + 1].qs);
-        __m256i p0 = dot_us8(_mm256_sign_epi8(w0, w0), _mm256_sign_epi8(x0, w0));
-        __m256i p1 = dot_us8(_mm256_sign_epi8(w1, w1), _mm256_sign_epi8(x1, w1));
-        acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p0), _mm256_set1_ps(h2f(a[i].d) * h2f(b[i].d)), acc0);
-        acc1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p1),
-                               _mm256_set1_ps(h2f(a[i + 1].d) * h2f(b[i + 1].d)), acc1);
-    }
-    for (; i < nb; i++) {
-        __m256i w0 = _mm256_loadu_si256((const __m256i *)a[i].qs);
-        __m256i x0 = _mm256_loadu_si256((const __m256i *)b[i].qs);
-        __m256i p0 = dot_us8(_mm256_sign_epi8(w0, w0), _mm256_sign_epi8(x0, w0));
-        acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p0), _mm256_set1_ps(h2f(a[i].d) * h2f(b[i].d)), acc0);
-    }
-    return hsum8(_mm256_add_ps(acc0, acc1));
-}
 
 /* The 32 nibbles of a Q4_0 block as bytes 0..15 in element order. */
 static inline __m256i q4_0_unpack(const uint8_t *qs)
@@ -133,25 +73,6 @@ static inline __m256i q4_0_unpack(const uint8_t *qs)
     return _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(v, 4), m), _mm_and_si128(v, m));
 }
 
-static float dot_q4_0(int64_t n, const blk_q4_0 *a, const blk_q8_0 *b)
-{
-    __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0;
-    const __m256i eight = _mm256_set1_epi8(8);
-    int64_t nb = n / QK32, i = 0;
-    for (; i < nb; i++) {
-        sw_prefetch(&a[i], 0);
-        /* (q - 8) * x with the sign trick, as for Q8_0 */
-        __m256i w = _mm256_sub_epi8(q4_0_unpack(a[i].qs), eight);
-        __m256i x = _mm256_loadu_si256((const __m256i *)b[i].qs);
-        __m256i p = dot_us8(_mm256_sign_epi8(w, w), _mm256_sign_epi8(x, w));
-        __m256 d = _mm256_set1_ps(h2f(a[i].d) * h2f(b[i].d));
-        if (i & 1)
-            acc1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), d, acc1);
-        else
-            acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), d, acc0);
-    }
-    return hsum8(_mm256_add_ps(acc0, acc1));
-}
 
 /* 32 bits -> 32 bytes, 0xFF where the bit is set */
 static inline __m256i bits_to_bytes(const uint8_t qh[4])
@@ -164,24 +85,6 @@ static inline __m256i bits_to_bytes(const uint8_t qh[4])
     return _mm256_cmpeq_epi8(_mm256_and_si256(b, sel), sel);
 }
 
-static float dot_q5_0(int64_t n, const blk_q5_0 *a, const blk_q8_0 *b)
-{
-    __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0;
-    const __m256i sixteen = _mm256_set1_epi8(16), b5 = _mm256_set1_epi8(0x10);
-    for (int64_t i = 0; i < n / QK32; i++) {
-        sw_prefetch(&a[i], 0);
-        __m256i q = _mm256_or_si256(q4_0_unpack(a[i].qs), _mm256_and_si256(bits_to_bytes(a[i].qh), b5));
-        __m256i w = _mm256_sub_epi8(q, sixteen);
-        __m256i x = _mm256_loadu_si256((const __m256i *)b[i].qs);
-        __m256i p = dot_us8(_mm256_sign_epi8(w, w), _mm256_sign_epi8(x, w));
-        __m256 d = _mm256_set1_ps(h2f(a[i].d) * h2f(b[i].d));
-        if (i & 1)
-            acc1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), d, acc1);
-        else
-            acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), d, acc0);
-    }
-    return hsum8(_mm256_add_ps(acc0, acc1));
-}
 
 static inline float dot_qx_1(int64_t n, const uint8_t *w, const blk_q8_1 *b, int five)
 {
@@ -338,71 +241,273 @@ static void act_bf16(const float *x, void *dst, int64_t n)
 
 /* ---- K-quants against Q8_K ---- */
 
-static float dot_q4_k(int64_t n, const blk_q4_k *a, const blk_q8_k *b)
+
+
+
+/* ---- register-blocked kernels: R weight rows x T tokens per pass ---- */
+
+#define MAXR 4
+#define MAXT 4
+#define INL static inline __attribute__((always_inline))
+#define UNR _Pragma("GCC unroll 16")
+#define KARGS int64_t n, const uint8_t *W, size_t ws, const uint8_t *X, size_t xs, float *res
+/* prefetch the rows two groups ahead, as one linear stream (see dot_avx512.c) */
+#define PF_NEXT(i, step)                                                                     \
+    do {                                                                                     \
+        const uint8_t *pf_ = W + (size_t)(2 * R) * ws + (size_t)(i) * (size_t)R * (step);    \
+        UNR for (int k_ = 0; k_ < R * (int)(step); k_ += 64) __builtin_prefetch(pf_ + k_, 0, 3); \
+    } while (0)
+
+INL void k_f32(KARGS, const int R, const int T)
 {
-    __m256 acc = _mm256_setzero_ps();
-    const __m256i m4 = _mm256_set1_epi8(0xF);
-    float mins = 0.0f;
-    for (int64_t i = 0; i < n / QKK; i++) {
-        for (int k = 0; k < 3; k++) sw_prefetch(&a[i], 64 * k);
-        uint8_t sc[8], mn[8];
-        for (int j = 0; j < 8; j++) sw_q4k_scale_min(j, a[i].scales, &sc[j], &mn[j]);
-        int summ = 0;
-        for (int j = 0; j < 8; j++) summ += mn[j] * (b[i].bsums[2 * j] + b[i].bsums[2 * j + 1]);
-        __m256i sumi = _mm256_setzero_si256();
-        for (int j = 0; j < 4; j++) {
-            __m256i q = _mm256_loadu_si256((const __m256i *)(a[i].qs + 32 * j));
-            __m256i lo = _mm256_and_si256(q, m4), hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
-            __m256i ylo = _mm256_loadu_si256((const __m256i *)(b[i].qs + 64 * j));
-            __m256i yhi = _mm256_loadu_si256((const __m256i *)(b[i].qs + 64 * j + 32));
-            __m256i plo = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, ylo), _mm256_set1_epi16(sc[2 * j]));
-            __m256i phi = _mm256_madd_epi16(_mm256_maddubs_epi16(hi, yhi), _mm256_set1_epi16(sc[2 * j + 1]));
-            sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(plo, phi));
+    __m256 acc[MAXR][MAXT];
+    UNR for (int r = 0; r < R; r++) UNR for (int t = 0; t < T; t++) acc[r][t] = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        PF_NEXT(i, 4);
+        __m256 w[MAXR];
+        UNR for (int r = 0; r < R; r++) w[r] = _mm256_loadu_ps((const float *)(W + r * ws) + i);
+        UNR for (int t = 0; t < T; t++) {
+            __m256 x = _mm256_loadu_ps((const float *)(X + t * xs) + i);
+            UNR for (int r = 0; r < R; r++) acc[r][t] = _mm256_fmadd_ps(w[r], x, acc[r][t]);
         }
-        float yd = b[i].d;
-        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sumi), _mm256_set1_ps(h2f(a[i].d) * yd), acc);
-        mins += h2f(a[i].dmin) * yd * (float)summ;
     }
-    return hsum8(acc) - mins;
+    UNR for (int r = 0; r < R; r++)
+        UNR for (int t = 0; t < T; t++) {
+            float s = hsum8(acc[r][t]);
+            for (int64_t k = i; k < n; k++) s += ((const float *)(W + r * ws))[k] * ((const float *)(X + t * xs))[k];
+            res[r * MAXT + t] = s;
+        }
 }
 
-static float dot_q6_k(int64_t n, const blk_q6_k *a, const blk_q8_k *b)
+INL void k_f16(KARGS, const int R, const int T)
 {
-    __m256 acc = _mm256_setzero_ps();
-    const __m256i m4 = _mm256_set1_epi8(0xF), m2 = _mm256_set1_epi8(3);
-    for (int64_t i = 0; i < n / QKK; i++) {
-        for (int k = 0; k < 4; k++) sw_prefetch(&a[i], 64 * k);
-        const int8_t *sc = a[i].scales;
-        __m256i sumi = _mm256_setzero_si256();
-        for (int h = 0; h < 2; h++) {
-            __m256i l0 = _mm256_loadu_si256((const __m256i *)(a[i].ql + 64 * h));
-            __m256i l1 = _mm256_loadu_si256((const __m256i *)(a[i].ql + 64 * h + 32));
-            __m256i qh = _mm256_loadu_si256((const __m256i *)(a[i].qh + 32 * h));
-            __m256i q[4];
-            q[0] = _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_slli_epi16(_mm256_and_si256(qh, m2), 4));
-            q[1] = _mm256_or_si256(_mm256_and_si256(l1, m4),
-                                   _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2), m2), 4));
-            q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4),
-                                   _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), m2), 4));
-            q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
-                                   _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), m2), 4));
-            for (int k = 0; k < 4; k++) {
-                __m256i y = _mm256_loadu_si256((const __m256i *)(b[i].qs + 128 * h + 32 * k));
-                int g = 8 * h + 2 * k;
-                __m256i s = _mm256_set_m128i(_mm_set1_epi16(sc[g + 1]), _mm_set1_epi16(sc[g]));
-                sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(_mm256_maddubs_epi16(q[k], y), s));
+    __m256 acc[MAXR][MAXT];
+    UNR for (int r = 0; r < R; r++) UNR for (int t = 0; t < T; t++) acc[r][t] = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        PF_NEXT(i, 2);
+        __m256 w[MAXR];
+        UNR for (int r = 0; r < R; r++)
+            w[r] = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)((const uint16_t *)(W + r * ws) + i)));
+        UNR for (int t = 0; t < T; t++) {
+            __m256 x = _mm256_loadu_ps((const float *)(X + t * xs) + i);
+            UNR for (int r = 0; r < R; r++) acc[r][t] = _mm256_fmadd_ps(w[r], x, acc[r][t]);
+        }
+    }
+    UNR for (int r = 0; r < R; r++)
+        UNR for (int t = 0; t < T; t++) {
+            float s = hsum8(acc[r][t]);
+            for (int64_t k = i; k < n; k++)
+                s += h2f(((const uint16_t *)(W + r * ws))[k]) * ((const float *)(X + t * xs))[k];
+            res[r * MAXT + t] = s;
+        }
+}
+
+/* Q8_0 / Q4_0 / Q5_0 against Q8_0 activations. Q8_0 uses the sign trick
+ * (|w| unsigned, x with w's sign); Q4_0 / Q5_0 multiply the unsigned
+ * values and subtract offset * sum(x), formed once per token. */
+INL void k_q32(KARGS, const int R, const int T, const uint32_t type)
+{
+    __m256 acc[MAXR][MAXT];
+    UNR for (int r = 0; r < R; r++) UNR for (int t = 0; t < T; t++) acc[r][t] = _mm256_setzero_ps();
+    const size_t bsz = type == SW_TYPE_Q8_0 ? sizeof(blk_q8_0) : type == SW_TYPE_Q4_0 ? sizeof(blk_q4_0) : sizeof(blk_q5_0);
+    const __m256i off = _mm256_set1_epi8(type == SW_TYPE_Q4_0 ? 8 : 16), b5 = _mm256_set1_epi8(0x10);
+    for (int64_t i = 0; i < n / QK32; i++) {
+        PF_NEXT(i, bsz);
+        __m256i w[MAXR], aw[MAXR];
+        __m256 dw[MAXR];
+        UNR for (int r = 0; r < R; r++) {
+            const uint8_t *blk = W + r * ws + (size_t)i * bsz;
+            if (type == SW_TYPE_Q8_0) {
+                const blk_q8_0 *a = (const blk_q8_0 *)blk;
+                w[r] = _mm256_loadu_si256((const __m256i *)a->qs);
+                aw[r] = _mm256_sign_epi8(w[r], w[r]);
+                dw[r] = _mm256_set1_ps(h2f(a->d));
+            } else if (type == SW_TYPE_Q4_0) {
+                const blk_q4_0 *a = (const blk_q4_0 *)blk;
+                w[r] = q4_0_unpack(a->qs);
+                dw[r] = _mm256_set1_ps(h2f(a->d));
+            } else {
+                const blk_q5_0 *a = (const blk_q5_0 *)blk;
+                w[r] = _mm256_or_si256(q4_0_unpack(a->qs), _mm256_and_si256(bits_to_bytes(a->qh), b5));
+                dw[r] = _mm256_set1_ps(h2f(a->d));
             }
         }
-        /* the stored values are q + 32: subtract 32 * sum_g sc[g] * bsums[g] */
-        __m256i bs = _mm256_loadu_si256((const __m256i *)b[i].bsums);
-        __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)sc));
-        sumi = _mm256_sub_epi32(sumi, _mm256_slli_epi32(_mm256_madd_epi16(bs, sc16), 5));
-        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sumi), _mm256_set1_ps(h2f(a[i].d) * b[i].d), acc);
+        UNR for (int t = 0; t < T; t++) {
+            const blk_q8_0 *b = (const blk_q8_0 *)(X + t * xs) + i;
+            __m256i x = _mm256_loadu_si256((const __m256i *)b->qs);
+            __m256 dx = _mm256_set1_ps(h2f(b->d));
+            __m256i corr = _mm256_setzero_si256();
+            if (type != SW_TYPE_Q8_0) corr = dot_us8(off, x);
+            UNR for (int r = 0; r < R; r++) {
+                __m256i p = type == SW_TYPE_Q8_0 ? dot_us8(aw[r], _mm256_sign_epi8(x, w[r]))
+                                                 : _mm256_sub_epi32(dot_us8(w[r], x), corr);
+                acc[r][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_mul_ps(dw[r], dx), acc[r][t]);
+            }
+        }
     }
-    return hsum8(acc);
+    UNR for (int r = 0; r < R; r++) UNR for (int t = 0; t < T; t++) res[r * MAXT + t] = hsum8(acc[r][t]);
+}
+INL void k_q8_0(KARGS, const int R, const int T) { k_q32(n, W, ws, X, xs, res, R, T, SW_TYPE_Q8_0); }
+INL void k_q4_0(KARGS, const int R, const int T) { k_q32(n, W, ws, X, xs, res, R, T, SW_TYPE_Q4_0); }
+INL void k_q5_0(KARGS, const int R, const int T) { k_q32(n, W, ws, X, xs, res, R, T, SW_TYPE_Q5_0); }
+
+INL void k_q4_k(KARGS, const int R, const int T)
+{
+    __m256 acc[MAXR][MAXT];
+    float mins[MAXR][MAXT];
+    UNR for (int r = 0; r < R; r++) UNR for (int t = 0; t < T; t++) {
+        acc[r][t] = _mm256_setzero_ps();
+        mins[r][t] = 0.0f;
+    }
+    const __m256i m4 = _mm256_set1_epi8(0xF);
+    for (int64_t i = 0; i < n / QKK; i++) {
+        PF_NEXT(i, sizeof(blk_q4_k));
+        uint8_t sc[MAXR][8];
+        __m128i mnv[MAXR];
+        float dw[MAXR], dmw[MAXR];
+        UNR for (int r = 0; r < R; r++) {
+            const blk_q4_k *a = (const blk_q4_k *)(W + r * ws) + i;
+            /* 6-bit scales and mins, unpacked 4 at a time in 32-bit words */
+            uint32_t u[3], v[2];
+            memcpy(u, a->scales, 12);
+            v[0] = u[0] & 0x3f3f3f3f;
+            v[1] = (u[2] & 0x0f0f0f0f) | ((u[0] >> 2) & 0x30303030);
+            memcpy(sc[r], v, 8);
+            uint32_t mn_lo = u[1] & 0x3f3f3f3f, mn_hi = ((u[2] >> 4) & 0x0f0f0f0f) | ((u[1] >> 2) & 0x30303030);
+            mnv[r] = _mm_cvtepu8_epi16(_mm_set_epi32(0, 0, (int)mn_hi, (int)mn_lo));
+            dw[r] = h2f(a->d);
+            dmw[r] = h2f(a->dmin);
+        }
+        __m256i sumi[MAXR][MAXT];
+        UNR for (int r = 0; r < R; r++) UNR for (int t = 0; t < T; t++) sumi[r][t] = _mm256_setzero_si256();
+        UNR for (int t = 0; t < T; t++) {
+            const blk_q8_k *b = (const blk_q8_k *)(X + t * xs) + i;
+            /* 16 sums of 16 activations -> 8 sums of 32 (they fit int16) */
+            __m256i bs = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)b->bsums), _mm256_set1_epi16(1));
+            __m128i bs2 = _mm_packs_epi32(_mm256_castsi256_si128(bs), _mm256_extracti128_si256(bs, 1));
+            UNR for (int r = 0; r < R; r++) {
+                __m128i m = _mm_madd_epi16(bs2, mnv[r]);
+                m = _mm_add_epi32(m, _mm_unpackhi_epi64(m, m));
+                m = _mm_add_epi32(m, _mm_shuffle_epi32(m, 1));
+                mins[r][t] += dmw[r] * b->d * (float)_mm_cvtsi128_si32(m);
+            }
+        }
+        for (int j = 0; j < 4; j++) {
+            __m256i lo[MAXR], hi[MAXR];
+            UNR for (int r = 0; r < R; r++) {
+                const blk_q4_k *a = (const blk_q4_k *)(W + r * ws) + i;
+                __m256i q = _mm256_loadu_si256((const __m256i *)(a->qs + 32 * j));
+                lo[r] = _mm256_and_si256(q, m4);
+                hi[r] = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
+            }
+            UNR for (int t = 0; t < T; t++) {
+                const blk_q8_k *b = (const blk_q8_k *)(X + t * xs) + i;
+                __m256i ylo = _mm256_loadu_si256((const __m256i *)(b->qs + 64 * j));
+                __m256i yhi = _mm256_loadu_si256((const __m256i *)(b->qs + 64 * j + 32));
+                UNR for (int r = 0; r < R; r++) {
+                    __m256i plo = _mm256_madd_epi16(_mm256_maddubs_epi16(lo[r], ylo), _mm256_set1_epi16(sc[r][2 * j]));
+                    __m256i phi = _mm256_madd_epi16(_mm256_maddubs_epi16(hi[r], yhi), _mm256_set1_epi16(sc[r][2 * j + 1]));
+                    sumi[r][t] = _mm256_add_epi32(sumi[r][t], _mm256_add_epi32(plo, phi));
+                }
+            }
+        }
+        UNR for (int t = 0; t < T; t++) {
+            float yd = ((const blk_q8_k *)(X + t * xs) + i)->d;
+            UNR for (int r = 0; r < R; r++)
+                acc[r][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sumi[r][t]), _mm256_set1_ps(dw[r] * yd), acc[r][t]);
+        }
+    }
+    UNR for (int r = 0; r < R; r++) UNR for (int t = 0; t < T; t++) res[r * MAXT + t] = hsum8(acc[r][t]) - mins[r][t];
 }
 
-/* ---- tiles ---- */
+INL void k_q6_k(KARGS, const int R, const int T)
+{
+    __m256 acc[MAXR][MAXT];
+    UNR for (int r = 0; r < R; r++) UNR for (int t = 0; t < T; t++) acc[r][t] = _mm256_setzero_ps();
+    const __m256i m4 = _mm256_set1_epi8(0xF), m2 = _mm256_set1_epi8(3);
+    for (int64_t i = 0; i < n / QKK; i++) {
+        PF_NEXT(i, sizeof(blk_q6_k));
+        __m256i sumi[MAXR][MAXT];
+        UNR for (int t = 0; t < T; t++) {
+            /* the stored values are q + 32: start from -32 * sum_g sc[g] * bsums[g] */
+            __m256i bs = _mm256_loadu_si256((const __m256i *)((const blk_q8_k *)(X + t * xs) + i)->bsums);
+            UNR for (int r = 0; r < R; r++) {
+                const blk_q6_k *a = (const blk_q6_k *)(W + r * ws) + i;
+                __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)a->scales));
+                sumi[r][t] = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(_mm256_madd_epi16(bs, sc16), 5));
+            }
+        }
+        for (int h = 0; h < 2; h++) {
+            UNR for (int k = 0; k < 4; k++) {
+                __m256i q[MAXR], s[MAXR];
+                UNR for (int r = 0; r < R; r++) {
+                    const blk_q6_k *a = (const blk_q6_k *)(W + r * ws) + i;
+                    __m256i l = _mm256_loadu_si256((const __m256i *)(a->ql + 64 * h + 32 * (k & 1)));
+                    __m256i qh = _mm256_loadu_si256((const __m256i *)(a->qh + 32 * h));
+                    if (k & 2) l = _mm256_srli_epi16(l, 4);
+                    q[r] = _mm256_or_si256(_mm256_and_si256(l, m4),
+                                           _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * k), m2), 4));
+                    int g = 8 * h + 2 * k;
+                    s[r] = _mm256_set_m128i(_mm_set1_epi16(a->scales[g + 1]), _mm_set1_epi16(a->scales[g]));
+                }
+                UNR for (int t = 0; t < T; t++) {
+                    __m256i y = _mm256_loadu_si256((const __m256i *)(((const blk_q8_k *)(X + t * xs) + i)->qs + 128 * h + 32 * k));
+                    UNR for (int r = 0; r < R; r++)
+                        sumi[r][t] = _mm256_add_epi32(sumi[r][t], _mm256_madd_epi16(_mm256_maddubs_epi16(q[r], y), s[r]));
+                }
+            }
+        }
+        UNR for (int t = 0; t < T; t++) {
+            float yd = ((const blk_q8_k *)(X + t * xs) + i)->d;
+            UNR for (int r = 0; r < R; r++) {
+                float dw = h2f(((const blk_q6_k *)(W + r * ws) + i)->d);
+                acc[r][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sumi[r][t]), _mm256_set1_ps(dw * yd), acc[r][t]);
+            }
+        }
+    }
+    UNR for (int r = 0; r < R; r++) UNR for (int t = 0; t < T; t++) res[r * MAXT + t] = hsum8(acc[r][t]);
+}
+
+/* Generation walks rows 4 at a time against one token; prompt batches take
+ * 2 rows x 2 tokens (AVX2 has 16 vector registers). */
+#define AVX2_RT_TILE(name)                                                                        \
+    static void rt_##name(int R, int T, KARGS)                                                    \
+    {                                                                                             \
+        switch (R * 8 + T) {                                                                      \
+        case 4 * 8 + 1: k_##name(n, W, ws, X, xs, res, 4, 1); break;                              \
+        case 2 * 8 + 2: k_##name(n, W, ws, X, xs, res, 2, 2); break;                              \
+        case 2 * 8 + 1: k_##name(n, W, ws, X, xs, res, 2, 1); break;                              \
+        case 1 * 8 + 2: k_##name(n, W, ws, X, xs, res, 1, 2); break;                              \
+        default: k_##name(n, W, ws, X, xs, res, 1, 1); break;                                     \
+        }                                                                                         \
+    }                                                                                             \
+    void sw_avx2_tile_##name(int64_t n, const uint8_t *W, size_t ws, int64_t nr, const uint8_t *X, \
+                             size_t xs, int64_t nt, float *out, int64_t os)                       \
+    {                                                                                             \
+        float res[MAXR * MAXT];                                                                   \
+        int rb = nt == 1 ? 4 : 2;                                                                 \
+        for (int64_t r = 0; r < nr;) {                                                            \
+            int R = nr - r >= rb ? rb : 1;                                                        \
+            for (int64_t t = 0; t < nt; t += 2) {                                                 \
+                int T = nt - t >= 2 ? 2 : 1;                                                      \
+                rt_##name(R, T, n, W + r * ws, ws, X + t * xs, xs, res);                          \
+                for (int i = 0; i < R; i++)                                                       \
+                    for (int k = 0; k < T; k++) out[(t + k) * os + r + i] = res[i * MAXT + k];    \
+            }                                                                                     \
+            r += R;                                                                               \
+        }                                                                                         \
+    }
+AVX2_RT_TILE(f32)
+AVX2_RT_TILE(f16)
+AVX2_RT_TILE(q8_0)
+AVX2_RT_TILE(q4_0)
+AVX2_RT_TILE(q5_0)
+AVX2_RT_TILE(q4_k)
+AVX2_RT_TILE(q6_k)
+
+/* ---- single-row tiles for the rest ---- */
 
 #define AVX2_TILE(name, WT, XT)                                                                   \
     void sw_avx2_tile_##name(int64_t n, const uint8_t *W, size_t ws, int64_t nr, const uint8_t *X, \
@@ -412,16 +517,9 @@ static float dot_q6_k(int64_t n, const blk_q6_k *a, const blk_q8_k *b)
             for (int64_t t = 0; t < nt; t++)                                                      \
                 out[t * os + r] = dot_##name(n, (const WT *)(W + r * ws), (const XT *)(X + t * xs)); \
     }
-AVX2_TILE(f32, float, float)
-AVX2_TILE(f16, uint16_t, float)
 AVX2_TILE(bf16, uint16_t, uint16_t)
-AVX2_TILE(q8_0, blk_q8_0, blk_q8_0)
-AVX2_TILE(q4_0, blk_q4_0, blk_q8_0)
-AVX2_TILE(q5_0, blk_q5_0, blk_q8_0)
 AVX2_TILE(q4_1, uint8_t, blk_q8_1)
 AVX2_TILE(q5_1, uint8_t, blk_q8_1)
-AVX2_TILE(q4_k, blk_q4_k, blk_q8_k)
-AVX2_TILE(q6_k, blk_q6_k, blk_q8_k)
 
 #if defined(__clang__)
 #pragma clang attribute pop
