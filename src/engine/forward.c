@@ -285,7 +285,18 @@ static inline void axpy4(float *restrict o, float a0, float a1, float a2, float 
     for (; i < n; i++) o[i] += (a0 * v0[i] + a1 * v1[i]) + (a2 * v2[i] + a3 * v3[i]);
 }
 
-#if defined(__x86_64__) && defined(__GNUC__)
+/* The clone is picked by an ifunc resolver that runs while the program is
+ * relocated, before ThreadSanitizer's runtime is up: an instrumented
+ * resolver crashes there, so TSan builds use the plain function. */
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define SW_TSAN 1
+#endif
+#endif
+#if defined(__SANITIZE_THREAD__)
+#define SW_TSAN 1
+#endif
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(SW_TSAN)
 #define ATT_CLONES __attribute__((target_clones("avx2", "default")))
 #else
 #define ATT_CLONES
