@@ -593,6 +593,24 @@ static void test_matmul_amx_vs_ref(void **state)
     assert_true(sw_kernels_select("auto"));
 }
 
+static void test_matmul_empty(void **state)
+{
+    (void)state;
+    sw_pool *p = NULL;
+    CHECK_OK(sw_pool_create(2, &p));
+    float out[40];
+    for (int i = 0; i < 40; i++) out[i] = 1.0f;
+    uint8_t w[1] = {0};
+    float x[1] = {0};
+    sw_matmul(p, out, w, SW_TYPE_Q8_0, 20, 0, x, 2); /* no columns: zeros */
+    for (int i = 0; i < 40; i++) assert_true(out[i] == 0.0f);
+    out[0] = 7.0f;
+    sw_matmul(p, out, w, SW_TYPE_Q4_K, 0, 256, x, 2); /* no rows, no tokens: nothing */
+    sw_matmul(p, out, w, SW_TYPE_Q4_K, 4, 256, x, 0);
+    assert_true(out[0] == 7.0f);
+    sw_pool_destroy(p);
+}
+
 static void test_select(void **state)
 {
     (void)state;
@@ -768,6 +786,7 @@ int main(void)
         cmocka_unit_test(test_matmul_simd_vs_ref),
         cmocka_unit_test(test_matmul_amx_vs_ref),
         cmocka_unit_test(test_act_quant_identical),
+        cmocka_unit_test(test_matmul_empty),
         cmocka_unit_test(test_select),
         cmocka_unit_test(test_bench),
     };

@@ -173,6 +173,10 @@ void sw_matmul(sw_pool *pool, float *out, const void *W, uint32_t type, int64_t 
 {
     SWARM_ASSERT(pool != NULL && rows >= 0 && cols >= 0 && n_tok >= 0 && type < SW_TYPE_COUNT);
     if (rows == 0 || n_tok == 0) return;
+    if (cols == 0) { /* empty dot products (the kernels would leave out untouched) */
+        memset(out, 0, sizeof(float) * (size_t)rows * (size_t)n_tok);
+        return;
+    }
     const sw_kernel_table *tbl = sw_kernels_current();
     sw_tile_fn tile = tbl->tile[type] ? tbl->tile[type] : sw_kernels_ref.tile[type];
     SWARM_ASSERT(tile != NULL); /* a type the loader should have rejected */
