@@ -40,6 +40,8 @@ typedef struct fctx {
     struct pmove *pbuf;            /* [pbuf_cap] pair-move scratch, NULL for large instances */
     int32_t pbuf_cap;
     int32_t *sorder;               /* [n] SLM order for sorted_fill */
+    double *cmin_row;              /* [n] smallest c_ik of each SLM (from the last full pass) */
+    double *worst;                 /* [m] pass scratch */
     double *sbase;                 /* [n] its keys */
 } fctx;
 
@@ -68,6 +70,24 @@ static inline double qcost(const fctx *f, const fcost *w, int32_t i, int32_t k)
  * Returns the Lagrangian value sum_k (r best) when it covered every subtask
  * statically, else NAN.
  */
+/* Inserts SLM i with reduced cost q into subtask k's sorted candidate list. */
+static inline void cand_insert(fctx *f, int32_t k, int32_t i, double q)
+{
+    int32_t L = f->L;
+    size_t b = (size_t)k * (size_t)L;
+    int32_t pos = f->cn[k];
+    if (pos < L) f->cn[k] = pos + 1;
+    else pos = L - 1;
+    while (pos > 0 && f->cq[b + pos - 1] > q) {
+        f->cq[b + pos] = f->cq[b + pos - 1];
+        f->ci[b + pos] = f->ci[b + pos - 1];
+        pos--;
+    }
+    f->cq[b + pos] = q;
+    f->ci[b + pos] = i;
+    if (f->cn[k] == L) f->worst[k] = f->cq[b + L - 1];
+}
+
 static double pass(fctx *f, const fcost *w, const int32_t *ks, int32_t nks, bool residual)
 {
     const sw_asg *a = f->a;
@@ -75,7 +95,12 @@ static double pass(fctx *f, const fcost *w, const int32_t *ks, int32_t nks, bool
     int32_t m = f->m, L = f->L;
     int32_t cnt = ks ? nks : m;
     double lam_b = 0; /* sum_i lambda_i B_i */
-    for (int32_t t = 0; t < cnt; t++) f->cn[ks ? ks[t] : t] = 0;
+    double *worst = f->worst; /* [m] the L-th best so far (+inf while the list is short) */
+    for (int32_t t = 0; t < cnt; t++) {
+        int32_t k = ks ? ks[t] : t;
+        f->cn[k] = 0;
+        worst[k] = INFINITY;
+    }
     for (int32_t i = 0; i < f->n; i++) {
         if (p->available && !p->available[i]) continue;
         size_t row = (size_t)i * (size_t)m;
@@ -85,39 +110,43 @@ static double pass(fctx *f, const fcost *w, const int32_t *ks, int32_t nks, bool
         const double *cr = p->c ? p->c + row : NULL;
         double Ei = Er ? 0 : p->E[i], Ti = Tr ? 0 : p->T[i];
         double qi = w->ce * Ei + w->ct * Ti;
-        double cap = residual ? f->resc[i] : p->B[i];
-        double zc = residual && f->resz ? f->resz[i] : f->zcap;
+        double cap = (residual ? f->resc[i] : p->B[i]) + 1e-9;
+        double zc = (residual && f->resz ? f->resz[i] : f->zcap) + 1e-9;
         double cmin = p->c_min, mu = w->mu;
         double lam = w->lam ? w->lam[i] : (w->cw > 0 ? w->cw / fmax(p->B[i], 1e-9) : 0);
         if (!residual) lam_b += lam * p->B[i];
-        if (!residual && cr == NULL && cap < 1 - 1e-9) continue;
-        if (residual && cr == NULL && cap < 1 - 1e-9) continue;
-        for (int32_t t = 0; t < cnt; t++) {
-            int32_t k = ks ? ks[t] : t;
-            double C = Cr[k];
-            if (C < cmin) continue;
-            if (cr && cr[k] > cap + 1e-9) continue;
-            double T = Tr ? Tr[k] : Ti;
-            if (T > zc + 1e-9) continue;
-            double q = (Er || Tr) ? w->ce * (Er ? Er[k] : Ei) + w->ct * T : qi;
-            q += lam * (cr ? cr[k] : 1.0) - mu * C;
-            size_t b = (size_t)k * (size_t)L;
-            int32_t pos = f->cn[k];
-            if (pos < L) {
-                f->cn[k] = pos + 1;
-            } else if (q < f->cq[b + L - 1]) {
-                pos = L - 1;
-            } else {
-                continue;
+        if (cr == NULL && cap < 1) continue;
+        if (Tr == NULL && Ti > zc) continue;
+        double rowmin = INFINITY;
+        if (!ks && !Er && !Tr && !cr) {
+            /* the common case (per-SLM E and T, unit capacity use): one
+             * sequential compare against worst[k] decides almost every pair */
+            double base = qi + lam;
+            for (int32_t k = 0; k < cnt; k++) {
+                double C = Cr[k], q = base - mu * C;
+                if (q >= worst[k] || C < cmin) continue;
+                cand_insert(f, k, i, q);
             }
-            while (pos > 0 && f->cq[b + pos - 1] > q) {
-                f->cq[b + pos] = f->cq[b + pos - 1];
-                f->ci[b + pos] = f->ci[b + pos - 1];
-                pos--;
+        } else if (!ks && !Er && !Tr) {
+            for (int32_t k = 0; k < cnt; k++) {
+                double C = Cr[k], cu = cr[k];
+                rowmin = cu < rowmin ? cu : rowmin;
+                double q = qi + lam * cu - mu * C;
+                if (q >= worst[k] || C < cmin || cu > cap) continue;
+                cand_insert(f, k, i, q);
             }
-            f->cq[b + pos] = q;
-            f->ci[b + pos] = i;
+        } else {
+            for (int32_t t = 0; t < cnt; t++) {
+                int32_t k = ks ? ks[t] : t;
+                double C = Cr[k], cu = cr ? cr[k] : 1.0;
+                rowmin = cu < rowmin ? cu : rowmin;
+                double q = w->ce * (Er ? Er[k] : Ei) + w->ct * (Tr ? Tr[k] : Ti) + lam * cu - mu * C;
+                if (q >= worst[k] || C < cmin || cu > cap) continue;
+                if (Tr && Tr[k] > zc) continue;
+                cand_insert(f, k, i, q);
+            }
         }
+        if (!ks && !residual) f->cmin_row[i] = cr ? rowmin : 1.0;
     }
     f->work += (size_t)f->n * (size_t)cnt;
     if (ks || residual) return NAN;
@@ -259,6 +288,16 @@ static int32_t sorted_fill(fctx *f, const fcost *w, int32_t nd)
         int32_t *xs = f->x + (size_t)k * r;
         int32_t placed = 0;
         while (placed < r && xs[placed] >= 0) placed++;
+        if (t % 32 == 0) {
+            /* drop SLMs that cannot take any subtask any more (less room than
+             * their smallest c_ik): with tight capacities most of the list */
+            int32_t keep = first;
+            for (int32_t u = first; u < cnt; u++) {
+                int32_t i = f->sorder[u];
+                if (f->resc[i] + 1e-9 >= f->cmin_row[i]) f->sorder[keep++] = i;
+            }
+            cnt = keep;
+        }
         /* unit capacity use: SLMs with less than 1 left are done for good */
         while (first < cnt && p->c == NULL && f->resc[f->sorder[first]] < 1 - 1e-9) first++;
         /* among the first few SLMs with room in that order, the best by the
@@ -268,7 +307,7 @@ static int32_t sorted_fill(fctx *f, const fcost *w, int32_t nd)
             double bq = INFINITY;
             for (int32_t u = first; u < cnt && seen < 16; u++) {
                 int32_t i = f->sorder[u];
-                if (!sw_asg_eligible(f->a, i, k) || !fits(f, i, k) || zone_clash(f, k, i, -1)) continue;
+                if (!fits(f, i, k) || !sw_asg_eligible(f->a, i, k) || zone_clash(f, k, i, -1)) continue;
                 seen++;
                 double lam = w->lam ? w->lam[i] : (w->cw > 0 ? w->cw / fmax(p->B[i], 1e-9) : 0);
                 double q = qcost(f, w, i, k) + lam * sw_asg_cu(f->a, i, k) - w->mu * sw_asg_C(f->a, i, k);
@@ -1123,6 +1162,8 @@ static void fctx_fini(fctx *f)
     sw_free(f->lam);
     sw_free(f->sorder);
     sw_free(f->sbase);
+    sw_free(f->cmin_row);
+    sw_free(f->worst);
     sw_free(f->pbuf);
     memset(f, 0, sizeof(*f));
 }
@@ -1163,7 +1204,10 @@ static swarm_err fctx_init(fctx *f, const sw_asg *a)
     }
     f->sorder = sw_malloc(n * sizeof(int32_t));
     f->sbase = sw_malloc(n * sizeof(double));
-    if (!f->sorder || !f->sbase || !f->ci || !f->cq || !f->cn || !f->x || !f->best || !f->alt || !f->resc || !f->resz ||
+    f->cmin_row = sw_calloc(n, sizeof(double)); /* 0: nothing known, never dropped */
+    f->worst = sw_malloc(m * sizeof(double));
+    for (size_t i = 0; f->cmin_row && a->p->c == NULL && i < n; i++) f->cmin_row[i] = 1.0;
+    if (!f->sorder || !f->sbase || !f->cmin_row || !f->worst || !f->ci || !f->cq || !f->cn || !f->x || !f->best || !f->alt || !f->resc || !f->resz ||
         !f->order || !f->defer || !f->regret || !f->head || !f->nxt || !f->prv || !f->lam) {
         fctx_fini(f);
         return SWARM_ENOMEM;

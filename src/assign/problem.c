@@ -42,6 +42,11 @@ void swarm_assign_result_destroy(swarm_assign_result *r)
 static swarm_err check_array(const double *v, size_t len, const char *name, bool nonneg,
                              int32_t m, swarm_diag *d)
 {
+    /* a branch-free scan first (NaN fails both comparisons); the exact
+     * position is looked for only when something is wrong */
+    bool ok = true;
+    for (size_t j = 0; j < len; j++) ok &= (v[j] >= (nonneg ? 0.0 : -DBL_MAX)) & (v[j] <= DBL_MAX);
+    if (ok) return SWARM_OK;
     for (size_t j = 0; j < len; j++) {
         if (!isfinite(v[j]))
             return m > 0 ? sw_diag_set(d, SWARM_EINVAL, "%s[%zu][%zu] is not a finite number",
@@ -283,22 +288,59 @@ bool sw_asg_presolve_infeasible(const sw_asg *a, char *reason, size_t cap)
     /* only the quantities some check needs, with a plain loop for r = 1 */
     bool need_c = p->c != NULL, need_C = p->p_min > 0, need_T = a->has_time_cap,
          need_E = a->has_energy_cap;
-    for (int32_t i = 0; i < n && r == 1 && tops; i++) {
-        if (p->available && !p->available[i]) continue;
-        for (int32_t k = 0; k < m; k++) {
-            if (!sw_asg_eligible(a, i, k)) continue;
-            double *t = tv + (size_t)k * 4;
-            double v0 = need_c ? sw_asg_cu(a, i, k) : 1, v1 = need_C ? -sw_asg_C(a, i, k) : 0;
-            double v2 = need_T ? sw_asg_T(a, i, k) : 0, v3 = need_E ? sw_asg_E(a, i, k) : 0;
-            if (cnt[k]++ == 0) {
-                t[0] = v0, t[1] = v1, t[2] = v2, t[3] = v3;
-            } else {
-                t[0] = v0 < t[0] ? v0 : t[0];
-                t[1] = v1 < t[1] ? v1 : t[1];
-                t[2] = v2 < t[2] ? v2 : t[2];
-                t[3] = v3 < t[3] ? v3 : t[3];
+    if (r == 1 && tops) {
+        /* minima per subtask as separate arrays (+inf = no eligible SLM yet);
+         * rows where every pair is eligible take a branch-free loop */
+        for (size_t j = 0; j < (size_t)m * 4; j++) tv[j] = INFINITY;
+        double *t0 = tv, *t1 = tv + m, *t2 = tv + 2 * (size_t)m, *t3 = tv + 3 * (size_t)m;
+        int32_t all_rows = 0;
+        bool simple = p->c == NULL && p->c_min <= 0 && !(a->makespan && a->has_time_cap);
+        for (int32_t i = 0; i < n; i++) {
+            if (p->available && !p->available[i]) continue;
+            const double *Cr = p->C + (size_t)i * m;
+            if (simple) {
+                if (p->B[i] + 1e-9 < 1) continue;
+                all_rows++;
+                if (need_C)
+                    for (int32_t k = 0; k < m; k++) t1[k] = -Cr[k] < t1[k] ? -Cr[k] : t1[k];
+                for (int32_t k = 0; need_T && k < m; k++) {
+                    double v = sw_asg_T(a, i, k);
+                    t2[k] = v < t2[k] ? v : t2[k];
+                }
+                for (int32_t k = 0; need_E && k < m; k++) {
+                    double v = sw_asg_E(a, i, k);
+                    t3[k] = v < t3[k] ? v : t3[k];
+                }
+                continue;
+            }
+            for (int32_t k = 0; k < m; k++) {
+                if (!sw_asg_eligible(a, i, k)) continue;
+                cnt[k]++;
+                double v0 = need_c ? sw_asg_cu(a, i, k) : 1, v1 = need_C ? -Cr[k] : 0;
+                double v2 = need_T ? sw_asg_T(a, i, k) : 0, v3 = need_E ? sw_asg_E(a, i, k) : 0;
+                t0[k] = v0 < t0[k] ? v0 : t0[k];
+                t1[k] = v1 < t1[k] ? v1 : t1[k];
+                t2[k] = v2 < t2[k] ? v2 : t2[k];
+                t3[k] = v3 < t3[k] ? v3 : t3[k];
             }
         }
+        /* back to the interleaved layout the checks below read */
+        double *tmp4 = sw_malloc((size_t)m * 4 * sizeof(double));
+        if (tmp4 == NULL) {
+            sw_free(cnt);
+            sw_free(tc);
+            sw_free(tv);
+            return false;
+        }
+        for (int32_t k = 0; k < m; k++) {
+            cnt[k] += all_rows;
+            tmp4[(size_t)k * 4] = need_c ? t0[k] : 1;
+            tmp4[(size_t)k * 4 + 1] = need_C ? t1[k] : 0;
+            tmp4[(size_t)k * 4 + 2] = need_T ? t2[k] : 0;
+            tmp4[(size_t)k * 4 + 3] = need_E ? t3[k] : 0;
+        }
+        memcpy(tv, tmp4, (size_t)m * 4 * sizeof(double));
+        sw_free(tmp4);
     }
     for (int32_t i = 0; i < n && !(r == 1 && tops); i++) {
         if (p->available && !p->available[i]) continue;
