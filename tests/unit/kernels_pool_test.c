@@ -37,9 +37,11 @@ static void test_runs(void **state)
         /* more threads than cores: every run may wait for a descheduled one */
         const long runs = n <= 2 ? 20000 : 2000;
         double t0 = sw_now_ms();
-        for (long r = 0; r < runs; r++) sw_pool_run(p, count_fn, &c);
+        for (long r = 0; r < runs; r++)
+            sw_pool_run(p, count_fn, &c);
         print_message("pool(%d): %.2f us per run\n", n, (sw_now_ms() - t0) * 1000.0 / runs);
-        for (int i = 0; i < n; i++) assert_int_equal(atomic_load(&c.hits[i]), runs);
+        for (int i = 0; i < n; i++)
+            assert_int_equal(atomic_load(&c.hits[i]), runs);
         assert_int_equal(atomic_load(&c.total), runs * n * (n + 1) / 2);
         assert_int_equal(c.nth_seen, n);
         sw_pool_destroy(p);
@@ -58,7 +60,8 @@ static void test_wake_after_sleep(void **state)
         usleep(5000); /* longer than the spin: workers go to sleep */
         sw_pool_run(p, count_fn, &c);
     }
-    for (int i = 0; i < 3; i++) assert_int_equal(atomic_load(&c.hits[i]), 5);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(atomic_load(&c.hits[i]), 5);
     sw_pool_destroy(p);
 }
 
@@ -75,9 +78,11 @@ static void test_latency(void **state)
     sw_pool *p = NULL;
     CHECK_OK(sw_pool_create(2, &p));
     const int runs = 20000;
-    for (int i = 0; i < 100; i++) sw_pool_run(p, noop, NULL);
+    for (int i = 0; i < 100; i++)
+        sw_pool_run(p, noop, NULL);
     double t0 = sw_now_ms();
-    for (int i = 0; i < runs; i++) sw_pool_run(p, noop, NULL);
+    for (int i = 0; i < runs; i++)
+        sw_pool_run(p, noop, NULL);
     double us = (sw_now_ms() - t0) * 1000.0 / runs;
     print_message("pool(2) fork-join round trip: %.2f us\n", us);
     sw_pool_destroy(p);

@@ -37,11 +37,15 @@ static double urand(void)
     rng_state ^= rng_state << 17;
     return ((rng_state >> 11) + 0.5) * (1.0 / 9007199254740992.0);
 }
-static float nrand(void) { return (float)(sqrt(-2.0 * log(urand())) * cos(6.283185307179586 * urand())); }
+static float nrand(void)
+{
+    return (float)(sqrt(-2.0 * log(urand())) * cos(6.283185307179586 * urand()));
+}
 
 static void fill_normal(float *x, int64_t n, float scale)
 {
-    for (int64_t i = 0; i < n; i++) x[i] = scale * nrand();
+    for (int64_t i = 0; i < n; i++)
+        x[i] = scale * nrand();
 }
 
 /* ---- types ---- */
@@ -94,8 +98,8 @@ static void test_half(void **state)
         assert_int_equal(sw_f32_to_fp16(sw_fp16_to_f32((uint16_t)h)), h);
     }
     /* rounding: ties to even, overflow to inf, underflow to zero */
-    assert_int_equal(sw_f32_to_fp16(1.0f + ldexpf(1.0f, -11)), 0x3c00);      /* tie -> even */
-    assert_int_equal(sw_f32_to_fp16(1.0f + 3 * ldexpf(1.0f, -11)), 0x3c02);  /* tie -> even */
+    assert_int_equal(sw_f32_to_fp16(1.0f + ldexpf(1.0f, -11)), 0x3c00);     /* tie -> even */
+    assert_int_equal(sw_f32_to_fp16(1.0f + 3 * ldexpf(1.0f, -11)), 0x3c02); /* tie -> even */
     assert_int_equal(sw_f32_to_fp16(1.0f + ldexpf(1.0f, -11) + ldexpf(1.0f, -20)), 0x3c01);
     assert_int_equal(sw_f32_to_fp16(65520.0f), 0x7c00);
     assert_int_equal(sw_f32_to_fp16(65519.0f), 0x7bff);
@@ -106,8 +110,8 @@ static void test_half(void **state)
     /* bf16 */
     assert_true(sw_bf16_to_f32(0x3f80) == 1.0f);
     assert_int_equal(sw_f32_to_bf16(1.0f), 0x3f80);
-    assert_int_equal(sw_f32_to_bf16(1.0f + ldexpf(1.0f, -8)), 0x3f80);           /* tie -> even */
-    assert_int_equal(sw_f32_to_bf16(1.0f + 3 * ldexpf(1.0f, -8)), 0x3f82);       /* tie -> even */
+    assert_int_equal(sw_f32_to_bf16(1.0f + ldexpf(1.0f, -8)), 0x3f80);     /* tie -> even */
+    assert_int_equal(sw_f32_to_bf16(1.0f + 3 * ldexpf(1.0f, -8)), 0x3f82); /* tie -> even */
     assert_int_equal(sw_f32_to_bf16(1.0f + ldexpf(1.0f, -8) + ldexpf(1.0f, -12)), 0x3f81);
     assert_true(isnan(sw_bf16_to_f32(sw_f32_to_bf16(NAN))));
 }
@@ -141,7 +145,7 @@ static void test_quant_quality(void **state)
     static const struct {
         uint32_t type;
         double bound;
-    } cases[] = {{SW_TYPE_F32, 0.0},     {SW_TYPE_F16, 5e-4},   {SW_TYPE_BF16, 4e-3},
+    } cases[] = {{SW_TYPE_F32, 0.0},     {SW_TYPE_F16, 5e-4},    {SW_TYPE_BF16, 4e-3},
                  {SW_TYPE_Q8_0, 6e-3},   {SW_TYPE_Q6_K, 2.2e-2}, {SW_TYPE_Q4_K, 8e-2},
                  {SW_TYPE_Q4_0, 1.2e-1}, {SW_TYPE_Q4_1, 1.2e-1}, {SW_TYPE_Q5_0, 6e-2},
                  {SW_TYPE_Q5_1, 6e-2}};
@@ -163,7 +167,8 @@ static void test_quant_quality(void **state)
         float y[512];
         sw_quantize_row(supported[c], x, q, 512);
         sw_dequantize_row(supported[c], q, y, 512);
-        for (int i = 0; i < 512; i++) assert_true(y[i] == 0.0f);
+        for (int i = 0; i < 512; i++)
+            assert_true(y[i] == 0.0f);
         free(q);
     }
     free(x);
@@ -185,7 +190,8 @@ static uint64_t rd_u(rd *r, int bytes)
         r->ok = 0;
         return 0;
     }
-    for (int i = 0; i < bytes; i++) v |= (uint64_t)r->buf[r->pos + i] << (8 * i);
+    for (int i = 0; i < bytes; i++)
+        v |= (uint64_t)r->buf[r->pos + i] << (8 * i);
     r->pos += (size_t)bytes;
     return v;
 }
@@ -194,11 +200,15 @@ static void rd_skip_val(rd *r, uint32_t type)
     static const int sz[] = {1, 1, 2, 2, 4, 4, 4, 1, 0, 0, 8, 8, 8};
     if (type == 8) {
         uint64_t n = rd_u(r, 8);
-        if (n > r->len) r->ok = 0; else r->pos += n;
+        if (n > r->len)
+            r->ok = 0;
+        else
+            r->pos += n;
     } else if (type == 9) {
         uint32_t et = (uint32_t)rd_u(r, 4);
         uint64_t n = rd_u(r, 8);
-        for (uint64_t i = 0; i < n && r->ok; i++) rd_skip_val(r, et);
+        for (uint64_t i = 0; i < n && r->ok; i++)
+            rd_skip_val(r, et);
     } else if (type < 13) {
         r->pos += (size_t)sz[type];
     } else {
@@ -238,7 +248,8 @@ static int find_tensor(unsigned char *buf, size_t len, const char *want, tinfo *
     uint64_t align = 32;
     for (uint64_t i = 0; i < n_kv && r.ok; i++) {
         uint64_t kl = rd_u(&r, 8);
-        int is_align = kl == 17 && r.pos + kl <= len && memcmp(buf + r.pos, "general.alignment", 17) == 0;
+        int is_align =
+            kl == 17 && r.pos + kl <= len && memcmp(buf + r.pos, "general.alignment", 17) == 0;
         r.pos += kl;
         uint32_t vt = (uint32_t)rd_u(&r, 4);
         if (is_align && vt == 4) {
@@ -255,7 +266,8 @@ static int find_tensor(unsigned char *buf, size_t len, const char *want, tinfo *
         r.pos += nl;
         uint32_t nd = (uint32_t)rd_u(&r, 4);
         int64_t ne[4] = {1, 1, 1, 1};
-        for (uint32_t d = 0; d < nd && d < 4; d++) ne[d] = (int64_t)rd_u(&r, 8);
+        for (uint32_t d = 0; d < nd && d < 4; d++)
+            ne[d] = (int64_t)rd_u(&r, 8);
         uint32_t ty = (uint32_t)rd_u(&r, 4);
         uint64_t o = rd_u(&r, 8);
         if (match) {
@@ -287,8 +299,8 @@ static void test_reference_files(void **state)
     } files[] = {{"F16", SW_TYPE_F16, 5e-4},   {"BF16", SW_TYPE_BF16, 4e-3},
                  {"Q8_0", SW_TYPE_Q8_0, 6e-3}, {"Q6_K", SW_TYPE_Q6_K, 2.2e-2},
                  {"Q4_K", SW_TYPE_Q4_K, 8e-2}, {"Q4_0", SW_TYPE_Q4_0, 1.2e-1}};
-    static const char *names[] = {"token_embd.weight", "blk.0.attn_q.weight", "blk.1.ffn_down.weight",
-                                  "output.weight"};
+    static const char *names[] = {"token_embd.weight", "blk.0.attn_q.weight",
+                                  "blk.1.ffn_down.weight", "output.weight"};
     for (size_t f = 0; f < sizeof(files) / sizeof(files[0]); f++) {
         char rel[256];
         snprintf(rel, sizeof(rel), "models/reference/tiny-llama-%s.gguf", files[f].suffix);
@@ -349,8 +361,10 @@ static void act_roundtrip(uint32_t type, const float *x, float *y, int64_t n)
     if (type == SW_TYPE_Q4_K || type == SW_TYPE_Q6_K) at = SW_TYPE_Q8_K;
     if (type == SW_TYPE_BF16) at = SW_TYPE_BF16;
     size_t rb = 0;
-    if (at == SW_TYPE_Q8_K) rb = (size_t)(n / 256) * 292; /* Q8_K has no public row size use */
-    else assert_true(sw_type_row_bytes(at, n, &rb));
+    if (at == SW_TYPE_Q8_K)
+        rb = (size_t)(n / 256) * 292; /* Q8_K has no public row size use */
+    else
+        assert_true(sw_type_row_bytes(at, n, &rb));
     void *q = malloc(rb);
     sw_quantize_row(at, x, q, n);
     sw_dequantize_row(at, q, y, n);
@@ -359,7 +373,7 @@ static void act_roundtrip(uint32_t type, const float *x, float *y, int64_t n)
 
 typedef struct {
     void *W;
-    float *Wd;  /* dequantized weights */
+    float *Wd; /* dequantized weights */
     float *x, *xd;
     int64_t rows, cols, n_tok;
     uint32_t type;
@@ -384,7 +398,8 @@ static void case_make(mm_case *c, uint32_t type, int64_t rows, int64_t cols, int
         sw_dequantize_row(type, (uint8_t *)c->W + (size_t)r * rb, c->Wd + r * cols, cols);
     }
     fill_normal(c->x, n_tok * cols, 1.0f);
-    for (int64_t t = 0; t < n_tok; t++) act_roundtrip(type, c->x + t * cols, c->xd + t * cols, cols);
+    for (int64_t t = 0; t < n_tok; t++)
+        act_roundtrip(type, c->x + t * cols, c->xd + t * cols, cols);
     free(tmp);
 }
 
@@ -416,8 +431,8 @@ static void test_matmul_ref_vs_double(void **state)
         float *out = malloc(sizeof(float) * (size_t)(c.rows * c.n_tok));
         run_matmul(&c, 2, out);
         double loose = type == SW_TYPE_F32 || type == SW_TYPE_F16 ? 1e-5
-                       : type == SW_TYPE_BF16                      ? 1e-3
-                                                                   : 5e-3;
+                       : type == SW_TYPE_BF16                     ? 1e-3
+                                                                  : 5e-3;
         /* Q8_1 stores s = d * sum(q) in fp16 (as llama.cpp does): the offset
          * term m * s carries that rounding on top of the summation error */
         double tight = type == SW_TYPE_Q4_1 || type == SW_TYPE_Q5_1 ? 1e-4 : 1e-5;
@@ -515,10 +530,18 @@ static void test_act_quant_identical(void **state)
     uint8_t *a = malloc((size_t)n * 4), *b = malloc((size_t)n * 4);
     for (int round = 0; round < 6; round++) {
         fill_normal(x, n, round == 0 ? 1.0f : 0.01f * (float)round);
-        if (round == 1) memset(x, 0, 256 * sizeof(float));             /* zero blocks */
-        if (round == 2) for (int i = 0; i < 64; i++) x[i] = (float)(i % 7) - 3.0f; /* ties */
-        if (round == 3) { x[5] = 4.0f; x[9] = -4.0f; }                 /* +-amax, first wins */
-        if (round == 4) { x[5] = -4.0f; x[9] = 4.0f; }
+        if (round == 1) memset(x, 0, 256 * sizeof(float)); /* zero blocks */
+        if (round == 2)
+            for (int i = 0; i < 64; i++)
+                x[i] = (float)(i % 7) - 3.0f; /* ties */
+        if (round == 3) {
+            x[5] = 4.0f;
+            x[9] = -4.0f;
+        } /* +-amax, first wins */
+        if (round == 4) {
+            x[5] = -4.0f;
+            x[9] = 4.0f;
+        }
         for (size_t k = 0; k < 2; k++) {
             if (tabs[k] == NULL) continue;
             for (int act = SW_ACT_Q8_0; act < SW_ACT_COUNT; act++) {
@@ -530,8 +553,8 @@ static void test_act_quant_identical(void **state)
                 sw_kernels_ref.act[act](x, a, len);
                 tabs[k]->act[act](x, b, len);
                 if (memcmp(a, b, bytes) != 0) {
-                    print_error("%s act %d round %d differs from the scalar quantizer\n", tabs[k]->name, act,
-                                round);
+                    print_error("%s act %d round %d differs from the scalar quantizer\n",
+                                tabs[k]->name, act, round);
                     fail();
                 }
             }
@@ -552,8 +575,8 @@ static void test_matmul_amx_vs_ref(void **state)
         print_message("AMX not available on this CPU/OS: skipped\n");
         skip();
     }
-    static const uint32_t types[] = {SW_TYPE_Q8_0, SW_TYPE_Q4_0, SW_TYPE_Q5_0, SW_TYPE_Q4_K, SW_TYPE_Q6_K,
-                                     SW_TYPE_Q4_1};
+    static const uint32_t types[] = {SW_TYPE_Q8_0, SW_TYPE_Q4_0, SW_TYPE_Q5_0,
+                                     SW_TYPE_Q4_K, SW_TYPE_Q6_K, SW_TYPE_Q4_1};
     static const struct {
         int64_t rows, cols, n_tok;
         int threads;
@@ -576,9 +599,10 @@ static void test_matmul_amx_vs_ref(void **state)
                         mag += fabs((double)c.Wd[r * c.cols + i] * c.xd[t * c.cols + i]);
                     double g = got[t * c.rows + r], w = want[t * c.rows + r];
                     if (!(fabs(g - w) <= 2e-5 * mag + 1e-5)) {
-                        print_error("amx %s rows=%ld cols=%ld n_tok=%ld r=%ld t=%ld: %.8g vs ref %.8g\n",
-                                    sw_type_get(types[k])->name, (long)c.rows, (long)c.cols, (long)c.n_tok,
-                                    (long)r, (long)t, g, w);
+                        print_error(
+                            "amx %s rows=%ld cols=%ld n_tok=%ld r=%ld t=%ld: %.8g vs ref %.8g\n",
+                            sw_type_get(types[k])->name, (long)c.rows, (long)c.cols, (long)c.n_tok,
+                            (long)r, (long)t, g, w);
                         fail();
                     }
                 }
@@ -599,11 +623,13 @@ static void test_matmul_empty(void **state)
     sw_pool *p = NULL;
     CHECK_OK(sw_pool_create(2, &p));
     float out[40];
-    for (int i = 0; i < 40; i++) out[i] = 1.0f;
+    for (int i = 0; i < 40; i++)
+        out[i] = 1.0f;
     uint8_t w[1] = {0};
     float x[1] = {0};
     sw_matmul(p, out, w, SW_TYPE_Q8_0, 20, 0, x, 2); /* no columns: zeros */
-    for (int i = 0; i < 40; i++) assert_true(out[i] == 0.0f);
+    for (int i = 0; i < 40; i++)
+        assert_true(out[i] == 0.0f);
     out[0] = 7.0f;
     sw_matmul(p, out, w, SW_TYPE_Q4_K, 0, 256, x, 2); /* no rows, no tokens: nothing */
     sw_matmul(p, out, w, SW_TYPE_Q4_K, 4, 256, x, 0);
@@ -641,7 +667,8 @@ static void read_fn(void *arg, int ith, int nth)
     rd_job *j = arg;
     int64_t lo = j->n * ith / nth, hi = j->n * (ith + 1) / nth;
     uint64_t s = 0;
-    for (int64_t i = lo; i < hi; i++) s ^= j->buf[i];
+    for (int64_t i = lo; i < hi; i++)
+        s ^= j->buf[i];
     j->sums[ith] = s;
 }
 
@@ -653,7 +680,7 @@ static void bench_shape(const shape *sh, uint32_t type, int threads)
                           {sh->dim, sh->ffn}};
     int n_mats = (int)(sh->layers * 7 + 1);
     void **W = calloc((size_t)n_mats, sizeof(void *));
-    int64_t (*dims)[2] = calloc((size_t)n_mats, sizeof(*dims));
+    int64_t(*dims)[2] = calloc((size_t)n_mats, sizeof(*dims));
     uint32_t *mtype = calloc((size_t)n_mats, sizeof(uint32_t));
     size_t total = 0;
     for (int m = 0; m < n_mats; m++) {
@@ -664,7 +691,8 @@ static void bench_shape(const shape *sh, uint32_t type, int threads)
         size_t rb = 0;
         /* like llama.cpp / bench-model: K-quants need rows of whole super-blocks */
         uint32_t mt = type;
-        if (!sw_type_row_bytes(mt, cols, &rb)) mt = type == SW_TYPE_Q4_K ? SW_TYPE_Q4_0 : SW_TYPE_Q8_0;
+        if (!sw_type_row_bytes(mt, cols, &rb))
+            mt = type == SW_TYPE_Q4_K ? SW_TYPE_Q4_0 : SW_TYPE_Q8_0;
         assert_true(sw_type_row_bytes(mt, cols, &rb));
         mtype[m] = mt;
         W[m] = malloc(rb * (size_t)rows);
@@ -703,12 +731,14 @@ static void bench_shape(const shape *sh, uint32_t type, int threads)
     }
     double bw = (double)total / (best_rd * 1e6);
     free(big);
-    for (int m = 0; m < n_mats; m++) sw_matmul(p, out, W[m], mtype[m], dims[m][0], dims[m][1], x, 1);
+    for (int m = 0; m < n_mats; m++)
+        sw_matmul(p, out, W[m], mtype[m], dims[m][0], dims[m][1], x, 1);
     double ms = 1e30;
     t_end = sw_now_ms() + 1500;
     while (sw_now_ms() < t_end) {
         double t = sw_now_ms();
-        for (int m = 0; m < n_mats; m++) sw_matmul(p, out, W[m], mtype[m], dims[m][0], dims[m][1], x, 1);
+        for (int m = 0; m < n_mats; m++)
+            sw_matmul(p, out, W[m], mtype[m], dims[m][0], dims[m][1], x, 1);
         ms = fmin(ms, sw_now_ms() - t);
     }
     double gbs = (double)total / (ms * 1e6);
@@ -720,7 +750,8 @@ static void bench_shape(const shape *sh, uint32_t type, int threads)
     double pms = 1e30;
     for (int rep = 0; rep < 3; rep++) {
         double t0 = sw_now_ms();
-        for (int m = 0; m < n_mats - 1; m++) sw_matmul(p, op, W[m], mtype[m], dims[m][0], dims[m][1], xp, nt);
+        for (int m = 0; m < n_mats - 1; m++)
+            sw_matmul(p, op, W[m], mtype[m], dims[m][0], dims[m][1], xp, nt);
         pms = fmin(pms, sw_now_ms() - t0);
     }
     print_message("bench %-12s %-5s thr=%d  weights %7.1f MB  gen %7.2f ms/tok (best)  %6.2f GB/s  "
@@ -730,7 +761,8 @@ static void bench_shape(const shape *sh, uint32_t type, int threads)
     free(xp);
     free(op);
     sw_pool_destroy(p);
-    for (int m = 0; m < n_mats; m++) free(W[m]);
+    for (int m = 0; m < n_mats; m++)
+        free(W[m]);
     free(W);
     free(dims);
     free(mtype);
@@ -748,7 +780,7 @@ static void test_bench(void **state)
                                    {"k-1024", 1024, 2816, 16, 256, 32000}};
     static const shape in_cache = {"in-L3", 1024, 2816, 1, 256, 1024};
     static const uint32_t types[] = {SW_TYPE_Q8_0, SW_TYPE_Q4_K, SW_TYPE_Q4_0, SW_TYPE_Q6_K,
-                                     SW_TYPE_F16, SW_TYPE_BF16, SW_TYPE_F32};
+                                     SW_TYPE_F16,  SW_TYPE_BF16, SW_TYPE_F32};
     const char *sh_only = getenv("SWARM_KERNELS_BENCH_SHAPE");
     const char *only = getenv("SWARM_KERNELS_BENCH_TYPE");
     const char *path = getenv("SWARM_KERNELS_BENCH_PATH");
@@ -760,7 +792,8 @@ static void test_bench(void **state)
     if (strcmp(env, "cache") == 0) {
         for (size_t t = 0; t < sizeof(types) / sizeof(types[0]); t++) {
             if (only && strcasecmp(only, sw_type_get(types[t])->name) != 0) continue;
-            for (int thr = thr_lo; thr <= thr_hi; thr++) bench_shape(&in_cache, types[t], thr);
+            for (int thr = thr_lo; thr <= thr_hi; thr++)
+                bench_shape(&in_cache, types[t], thr);
         }
         return;
     }
@@ -769,7 +802,8 @@ static void test_bench(void **state)
         if (sh_only && strcmp(sh_only, shapes[s].name) != 0) continue;
         for (size_t t = 0; t < sizeof(types) / sizeof(types[0]); t++) {
             if (only && strcasecmp(only, sw_type_get(types[t])->name) != 0) continue;
-            for (int thr = thr_lo; thr <= thr_hi; thr++) bench_shape(&shapes[s], types[t], thr);
+            for (int thr = thr_lo; thr <= thr_hi; thr++)
+                bench_shape(&shapes[s], types[t], thr);
         }
     }
     assert_true(sw_kernels_select("auto"));

@@ -31,10 +31,10 @@ bool sw_amx_available(void)
     int s = atomic_load(&amx_state);
     if (s == 0) {
         __builtin_cpu_init();
-        bool ok = sw_cpu_has_amx_int8() &&
-                  __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-                  __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
-                  __builtin_cpu_supports("avx512vnni") && sw_cpu_has_f16c();
+        bool ok = sw_cpu_has_amx_int8() && __builtin_cpu_supports("avx512f") &&
+                  __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+                  __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vnni") &&
+                  sw_cpu_has_f16c();
         if (ok) ok = syscall(SYS_ARCH_PRCTL_X86_64, ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA) == 0;
         s = ok ? 1 : -1;
         atomic_store(&amx_state, s);
@@ -44,7 +44,10 @@ bool sw_amx_available(void)
 
 /* clang has no GCC target pragma; its attribute pragma does the same */
 #if defined(__clang__)
-#pragma clang attribute push(__attribute__((target("amx-tile,amx-int8,avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx2,fma,f16c"))), apply_to = function)
+#pragma clang attribute push(                                                                      \
+    __attribute__((                                                                                \
+        target("amx-tile,amx-int8,avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx2,fma,f16c"))), \
+    apply_to = function)
 #else
 #pragma GCC push_options
 #pragma GCC target("amx-tile,amx-int8,avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx2,fma,f16c")
@@ -57,7 +60,10 @@ typedef struct {
     uint8_t rows[16];
 } __attribute__((packed)) tile_config;
 
-static inline float h2f(uint16_t h) { return _cvtsh_ss(h); }
+static inline float h2f(uint16_t h)
+{
+    return _cvtsh_ss(h);
+}
 
 /*
  * Formats. A "block" here is the unit one tile product covers: 32 values
@@ -73,7 +79,10 @@ static int amx_kb(uint32_t type)
     (void)type;
     return 32;
 }
-static bool amx_mins(uint32_t type) { return type == SW_TYPE_Q4_K; }
+static bool amx_mins(uint32_t type)
+{
+    return type == SW_TYPE_Q4_K;
+}
 static size_t amx_block_bytes(uint32_t type)
 {
     return (size_t)amx_kb(type) * 16 + 64 + (amx_mins(type) ? 64 : 0);
@@ -118,7 +127,8 @@ void sw_amx_pack_group(uint32_t type, const uint8_t *X, size_t xs, int64_t n_tok
             }
             /* B[k/4][t*4 + k%4] = x[k]: 4 consecutive k of a token are one dword */
             uint8_t *Bi = B + (size_t)i * tb + 4 * t;
-            for (int k4 = 0; k4 < kb / 4; k4++) memcpy(Bi + 64 * k4, qs + 4 * k4, 4);
+            for (int k4 = 0; k4 < kb / 4; k4++)
+                memcpy(Bi + 64 * k4, qs + 4 * k4, 4);
             S[i * 16 + t] = d;
             if (amx_mins(type)) YS[i * 16 + t] = ys;
         }
@@ -160,7 +170,8 @@ static void unpack_rows(uint32_t type, const uint8_t *W, size_t ws, int64_t i0, 
                     off = _mm256_set1_epi8(16);
                 }
                 __m128i v = _mm_loadu_si128((const __m128i *)qs);
-                __m256i q = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(v, 4), m4), _mm_and_si128(v, m4));
+                __m256i q =
+                    _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(v, 4), m4), _mm_and_si128(v, m4));
                 q = _mm256_or_si256(q, _mm256_maskz_mov_epi8((__mmask32)h, _mm256_set1_epi8(0x10)));
                 _mm256_storeu_si256((__m256i *)a, _mm256_sub_epi8(q, off));
                 D[i][r] = h2f(dh);
@@ -209,7 +220,8 @@ void sw_amx_gemm_rows(uint32_t type, const uint8_t *W, size_t ws, int64_t cols,
             const float *S = (const float *)(B + (size_t)nb * tb);
             const float *YS = S + nb * 16;
             __m512 acc[16];
-            for (int r = 0; r < 16; r++) acc[r] = _mm512_setzero_ps();
+            for (int r = 0; r < 16; r++)
+                acc[r] = _mm512_setzero_ps();
             for (int64_t i = 0; i < n; i++) {
                 _tile_zero(0);
                 _tile_loadd(1, A + i * 16 * kb, kb);
@@ -225,7 +237,8 @@ void sw_amx_gemm_rows(uint32_t type, const uint8_t *W, size_t ws, int64_t cols,
                                              _mm512_mul_ps(sx, _mm512_set1_ps(D[i][r])), acc[r]);
                 if (mins) {
                     __m512 ys = _mm512_loadu_ps(YS + (i0 + i) * 16);
-                    for (int r = 0; r < 16; r++) acc[r] = _mm512_fnmadd_ps(ys, _mm512_set1_ps(M[i][r]), acc[r]);
+                    for (int r = 0; r < 16; r++)
+                        acc[r] = _mm512_fnmadd_ps(ys, _mm512_set1_ps(M[i][r]), acc[r]);
                 }
             }
             int nt = n_tok - 16 * g < 16 ? (int)(n_tok - 16 * g) : 16;
@@ -249,9 +262,18 @@ void sw_amx_gemm_rows(uint32_t type, const uint8_t *W, size_t ws, int64_t cols,
 #endif
 
 #else
-bool sw_amx_available(void) { return false; }
-bool sw_amx_type(uint32_t type) { return false; }
-size_t sw_amx_bytes(uint32_t type, int64_t cols, int64_t n_tok) { return 0; }
+bool sw_amx_available(void)
+{
+    return false;
+}
+bool sw_amx_type(uint32_t type)
+{
+    return false;
+}
+size_t sw_amx_bytes(uint32_t type, int64_t cols, int64_t n_tok)
+{
+    return 0;
+}
 void sw_amx_pack_group(uint32_t type, const uint8_t *X, size_t xs, int64_t n_tok, int64_t cols,
                        int64_t g, uint8_t *dst)
 {

@@ -28,7 +28,10 @@ static inline float hsum8(__m256 v)
     return _mm_cvtss_f32(s);
 }
 
-static inline float h2f(uint16_t h) { return _cvtsh_ss(h); }
+static inline float h2f(uint16_t h)
+{
+    return _cvtsh_ss(h);
+}
 
 /* 32 unsigned x 32 signed bytes -> 8 int32 partial sums (no saturation for
  * |u| <= 127 or u <= 63 with |s| <= 127). */
@@ -38,8 +41,6 @@ static inline __m256i dot_us8(__m256i u, __m256i s)
 }
 
 /* ---- float types ---- */
-
-
 
 static inline __m256 ld_bf16(const uint16_t *p)
 {
@@ -56,14 +57,15 @@ static float dot_bf16(int64_t n, const uint16_t *a, const uint16_t *b)
         s0 = _mm256_fmadd_ps(ld_bf16(a + i), ld_bf16(b + i), s0);
         s1 = _mm256_fmadd_ps(ld_bf16(a + i + 8), ld_bf16(b + i + 8), s1);
     }
-    for (; i + 8 <= n; i += 8) s0 = _mm256_fmadd_ps(ld_bf16(a + i), ld_bf16(b + i), s0);
+    for (; i + 8 <= n; i += 8)
+        s0 = _mm256_fmadd_ps(ld_bf16(a + i), ld_bf16(b + i), s0);
     float s = hsum8(_mm256_add_ps(s0, s1));
-    for (; i < n; i++) s += sw_bf16_to_f32(a[i]) * sw_bf16_to_f32(b[i]);
+    for (; i < n; i++)
+        s += sw_bf16_to_f32(a[i]) * sw_bf16_to_f32(b[i]);
     return s;
 }
 
 /* ---- 8-bit and 4-bit blocks of 32 ---- */
-
 
 /* The 32 nibbles of a Q4_0 block as bytes 0..15 in element order. */
 static inline __m256i q4_0_unpack(const uint8_t *qs)
@@ -73,18 +75,17 @@ static inline __m256i q4_0_unpack(const uint8_t *qs)
     return _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(v, 4), m), _mm_and_si128(v, m));
 }
 
-
 /* 32 bits -> 32 bytes, 0xFF where the bit is set */
 static inline __m256i bits_to_bytes(const uint8_t qh[4])
 {
     uint32_t h;
     __builtin_memcpy(&h, qh, 4);
-    const __m256i idx = _mm256_set_epi64x(0x0303030303030303, 0x0202020202020202, 0x0101010101010101, 0);
+    const __m256i idx =
+        _mm256_set_epi64x(0x0303030303030303, 0x0202020202020202, 0x0101010101010101, 0);
     const __m256i sel = _mm256_set1_epi64x((long long)0x8040201008040201ull);
     __m256i b = _mm256_shuffle_epi8(_mm256_set1_epi32((int)h), idx);
     return _mm256_cmpeq_epi8(_mm256_and_si256(b, sel), sel);
 }
-
 
 static inline float dot_qx_1(int64_t n, const uint8_t *w, const blk_q8_1 *b, int five)
 {
@@ -113,8 +114,14 @@ static inline float dot_qx_1(int64_t n, const uint8_t *w, const blk_q8_1 *b, int
     }
     return hsum8(acc) + macc;
 }
-static float dot_q4_1(int64_t n, const uint8_t *w, const blk_q8_1 *b) { return dot_qx_1(n, w, b, 0); }
-static float dot_q5_1(int64_t n, const uint8_t *w, const blk_q8_1 *b) { return dot_qx_1(n, w, b, 1); }
+static float dot_q4_1(int64_t n, const uint8_t *w, const blk_q8_1 *b)
+{
+    return dot_qx_1(n, w, b, 0);
+}
+static float dot_q5_1(int64_t n, const uint8_t *w, const blk_q8_1 *b)
+{
+    return dot_qx_1(n, w, b, 1);
+}
 
 /* ---- activation quantizers, bit-identical to the scalar ones ---- */
 
@@ -145,7 +152,8 @@ static inline float q8_block(const float *x, int8_t *qs, int *sum)
     float id = d != 0.0f ? 1.0f / d : 0.0f;
     __m256 vid = _mm256_set1_ps(id);
     __m256i q[4];
-    for (int k = 0; k < 4; k++) q[k] = _mm256_cvtps_epi32(_mm256_mul_ps(v[k], vid));
+    for (int k = 0; k < 4; k++)
+        q[k] = _mm256_cvtps_epi32(_mm256_mul_ps(v[k], vid));
     _mm256_storeu_si256((__m256i *)qs, pack32(q[0], q[1], q[2], q[3]));
     if (sum) {
         __m256i s = _mm256_add_epi32(_mm256_add_epi32(q[0], q[1]), _mm256_add_epi32(q[2], q[3]));
@@ -160,7 +168,8 @@ static inline float q8_block(const float *x, int8_t *qs, int *sum)
 static void act_q8_0(const float *x, void *dst, int64_t n)
 {
     blk_q8_0 *b = dst;
-    for (int64_t i = 0; i < n / QK32; i++) b[i].d = sw_f32_to_fp16(q8_block(x + QK32 * i, b[i].qs, NULL));
+    for (int64_t i = 0; i < n / QK32; i++)
+        b[i].d = sw_f32_to_fp16(q8_block(x + QK32 * i, b[i].qs, NULL));
 }
 
 static void act_q8_1(const float *x, void *dst, int64_t n)
@@ -180,7 +189,8 @@ static void act_q8_k(const float *x, void *dst, int64_t n)
     const __m256 sign = _mm256_set1_ps(-0.0f);
     for (int64_t i = 0; i < n / QKK; i++, x += QKK) {
         __m256 a = _mm256_setzero_ps();
-        for (int k = 0; k < 32; k++) a = _mm256_max_ps(a, _mm256_andnot_ps(sign, _mm256_loadu_ps(x + 8 * k)));
+        for (int k = 0; k < 32; k++)
+            a = _mm256_max_ps(a, _mm256_andnot_ps(sign, _mm256_loadu_ps(x + 8 * k)));
         float amax = hmax8(a);
         if (amax == 0.0f) {
             memset(&b[i], 0, sizeof(b[i]));
@@ -190,7 +200,8 @@ static void act_q8_k(const float *x, void *dst, int64_t n)
         __m256 va = _mm256_set1_ps(amax);
         float max = 0.0f;
         for (int k = 0; k < 32; k++) {
-            int m = _mm256_movemask_ps(_mm256_cmp_ps(_mm256_andnot_ps(sign, _mm256_loadu_ps(x + 8 * k)), va, _CMP_EQ_OQ));
+            int m = _mm256_movemask_ps(
+                _mm256_cmp_ps(_mm256_andnot_ps(sign, _mm256_loadu_ps(x + 8 * k)), va, _CMP_EQ_OQ));
             if (m) {
                 max = x[8 * k + __builtin_ctz((unsigned)m)];
                 break;
@@ -202,11 +213,14 @@ static void act_q8_k(const float *x, void *dst, int64_t n)
         for (int k = 0; k < 8; k++) {
             __m256i q[4];
             for (int j = 0; j < 4; j++)
-                q[j] = _mm256_min_epi32(_mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x + 32 * k + 8 * j), vs)), lim);
+                q[j] = _mm256_min_epi32(
+                    _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x + 32 * k + 8 * j), vs)),
+                    lim);
             _mm256_storeu_si256((__m256i *)(b[i].qs + 32 * k), pack32(q[0], q[1], q[2], q[3]));
             for (int g = 0; g < 2; g++) {
                 __m256i s = _mm256_add_epi32(q[2 * g], q[2 * g + 1]);
-                __m128i t = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+                __m128i t =
+                    _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
                 t = _mm_add_epi32(t, _mm_unpackhi_epi64(t, t));
                 t = _mm_add_epi32(t, _mm_shuffle_epi32(t, 1));
                 b[i].bsums[2 * k + g] = (int16_t)_mm_cvtsi128_si32(t);
@@ -227,8 +241,10 @@ static void act_bf16(const float *x, void *dst, int64_t n)
         __m256i r[2];
         for (int k = 0; k < 2; k++) {
             __m256i u = _mm256_loadu_si256((const __m256i *)(x + i + 8 * k));
-            __m256i v = _mm256_srli_epi32(
-                _mm256_add_epi32(_mm256_add_epi32(u, bias), _mm256_and_si256(_mm256_srli_epi32(u, 16), one)), 16);
+            __m256i v =
+                _mm256_srli_epi32(_mm256_add_epi32(_mm256_add_epi32(u, bias),
+                                                   _mm256_and_si256(_mm256_srli_epi32(u, 16), one)),
+                                  16);
             __m256i nan = _mm256_cmpgt_epi32(_mm256_and_si256(u, absmask), inf);
             r[k] = _mm256_blendv_epi8(v, _mm256_or_si256(_mm256_srli_epi32(u, 16), qnan), nan);
         }
@@ -236,14 +252,15 @@ static void act_bf16(const float *x, void *dst, int64_t n)
         __m256i p = _mm256_permute4x64_epi64(_mm256_packus_epi32(r[0], r[1]), 0xD8);
         _mm256_storeu_si256((__m256i *)(h + i), p);
     }
-    for (; i < n; i++) h[i] = sw_f32_to_bf16(x[i]);
+    for (; i < n; i++)
+        h[i] = sw_f32_to_bf16(x[i]);
 }
 
 /* ---- K-quants against Q8_K ---- */
 
-
-
-
+/* The R x T loops carry an unroll pragma (UNR) that clang-format cannot
+ * place; this part keeps its hand layout. */
+/* clang-format off */
 /* ---- register-blocked kernels: R weight rows x T tokens per pass ---- */
 
 #define MAXR 4
@@ -507,15 +524,18 @@ AVX2_RT_TILE(q5_0)
 AVX2_RT_TILE(q4_k)
 AVX2_RT_TILE(q6_k)
 
+/* clang-format on */
+
 /* ---- single-row tiles for the rest ---- */
 
-#define AVX2_TILE(name, WT, XT)                                                                   \
+#define AVX2_TILE(name, WT, XT)                                                                    \
     void sw_avx2_tile_##name(int64_t n, const uint8_t *W, size_t ws, int64_t nr, const uint8_t *X, \
-                             size_t xs, int64_t nt, float *out, int64_t os)                       \
-    {                                                                                             \
-        for (int64_t r = 0; r < nr; r++)                                                          \
-            for (int64_t t = 0; t < nt; t++)                                                      \
-                out[t * os + r] = dot_##name(n, (const WT *)(W + r * ws), (const XT *)(X + t * xs)); \
+                             size_t xs, int64_t nt, float *out, int64_t os)                        \
+    {                                                                                              \
+        for (int64_t r = 0; r < nr; r++)                                                           \
+            for (int64_t t = 0; t < nt; t++)                                                       \
+                out[t * os + r] =                                                                  \
+                    dot_##name(n, (const WT *)(W + r * ws), (const XT *)(X + t * xs));             \
     }
 AVX2_TILE(bf16, uint16_t, uint16_t)
 AVX2_TILE(q4_1, uint8_t, blk_q8_1)
@@ -542,18 +562,23 @@ static const sw_kernel_table table_avx2 = {
             [SW_TYPE_Q4_1] = sw_avx2_tile_q4_1,
             [SW_TYPE_Q5_1] = sw_avx2_tile_q5_1,
         },
-    .act = {[SW_ACT_Q8_0] = act_q8_0, [SW_ACT_Q8_K] = act_q8_k, [SW_ACT_BF16] = act_bf16, [SW_ACT_Q8_1] = act_q8_1},
+    .act = {[SW_ACT_Q8_0] = act_q8_0,
+            [SW_ACT_Q8_K] = act_q8_k,
+            [SW_ACT_BF16] = act_bf16,
+            [SW_ACT_Q8_1] = act_q8_1},
 };
 
 const sw_kernel_table *sw_kernels_avx2(void)
 {
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-        sw_cpu_has_f16c())
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && sw_cpu_has_f16c())
         return &table_avx2;
     return NULL;
 }
 
 #else
-const sw_kernel_table *sw_kernels_avx2(void) { return NULL; }
+const sw_kernel_table *sw_kernels_avx2(void)
+{
+    return NULL;
+}
 #endif

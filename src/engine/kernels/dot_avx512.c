@@ -15,12 +15,18 @@
 
 /* clang has no GCC target pragma; its attribute pragma does the same */
 #if defined(__clang__)
-#pragma clang attribute push(__attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx512bf16,avx2,fma,f16c"))), apply_to = function)
+#pragma clang attribute push(                                                                      \
+    __attribute__((                                                                                \
+        target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx512bf16,avx2,fma,f16c"))),        \
+    apply_to = function)
 #else
 #pragma GCC push_options
 #pragma GCC target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx512bf16,avx2,fma,f16c")
 #endif
 
+/* The R x T loops carry an unroll pragma (UNR) that clang-format cannot
+ * place; this part keeps its hand layout. */
+/* clang-format off */
 #define MAXR 4
 #define MAXT 4
 #define INL static inline __attribute__((always_inline))
@@ -444,6 +450,8 @@ INL void k_q6_k(KARGS, const int R, const int T)
         UNR for (int t = 0; t < T; t++) res[r * MAXT + t] = hsum16(acc[r][t]);
 }
 
+/* clang-format on */
+
 /* ---- activation quantizers: bit-identical to the scalar ones (same float
  * operations, round-to-nearest-even conversions) ---- */
 
@@ -493,7 +501,8 @@ static void act_q8_k(const float *x, void *dst, int64_t n)
     const __m512 sign = _mm512_set1_ps(-0.0f);
     for (int64_t i = 0; i < n / QKK; i++, x += QKK) {
         __m512 a = _mm512_setzero_ps();
-        for (int k = 0; k < 16; k++) a = _mm512_max_ps(a, _mm512_andnot_ps(sign, _mm512_loadu_ps(x + 16 * k)));
+        for (int k = 0; k < 16; k++)
+            a = _mm512_max_ps(a, _mm512_andnot_ps(sign, _mm512_loadu_ps(x + 16 * k)));
         float amax = _mm512_reduce_max_ps(a);
         if (amax == 0.0f) {
             memset(&b[i], 0, sizeof(b[i]));
@@ -504,7 +513,8 @@ static void act_q8_k(const float *x, void *dst, int64_t n)
         __m512 va = _mm512_set1_ps(amax);
         float max = 0.0f;
         for (int k = 0; k < 16; k++) {
-            __mmask16 m = _mm512_cmp_ps_mask(_mm512_andnot_ps(sign, _mm512_loadu_ps(x + 16 * k)), va, _CMP_EQ_OQ);
+            __mmask16 m = _mm512_cmp_ps_mask(_mm512_andnot_ps(sign, _mm512_loadu_ps(x + 16 * k)),
+                                             va, _CMP_EQ_OQ);
             if (m) {
                 max = x[16 * k + __builtin_ctz(m)];
                 break;
@@ -514,7 +524,8 @@ static void act_q8_k(const float *x, void *dst, int64_t n)
         __m512 vs = _mm512_set1_ps(iscale);
         const __m512i lim = _mm512_set1_epi32(127);
         for (int k = 0; k < 16; k++) {
-            __m512i q = _mm512_min_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(x + 16 * k), vs)), lim);
+            __m512i q = _mm512_min_epi32(
+                _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(x + 16 * k), vs)), lim);
             _mm_storeu_si128((__m128i *)(b[i].qs + 16 * k), _mm512_cvtsepi32_epi8(q));
             b[i].bsums[k] = (int16_t)_mm512_reduce_add_epi32(q);
         }
@@ -530,14 +541,18 @@ static void act_bf16(const float *x, void *dst, int64_t n)
     const __m512i absmask = _mm512_set1_epi32(0x7fffffff), inf = _mm512_set1_epi32(0x7f800000);
     for (; i + 16 <= n; i += 16) {
         __m512i u = _mm512_loadu_si512(x + i);
-        __m512i r = _mm512_srli_epi32(
-            _mm512_add_epi32(_mm512_add_epi32(u, bias), _mm512_and_si512(_mm512_srli_epi32(u, 16), one)), 16);
+        __m512i r =
+            _mm512_srli_epi32(_mm512_add_epi32(_mm512_add_epi32(u, bias),
+                                               _mm512_and_si512(_mm512_srli_epi32(u, 16), one)),
+                              16);
         /* NaN: keep it a (quiet) NaN */
         __mmask16 nan = _mm512_cmpgt_epi32_mask(_mm512_and_si512(u, absmask), inf);
-        r = _mm512_mask_mov_epi32(r, nan, _mm512_or_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(0x40)));
+        r = _mm512_mask_mov_epi32(
+            r, nan, _mm512_or_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(0x40)));
         _mm256_storeu_si256((__m256i *)(h + i), _mm512_cvtepi32_epi16(r));
     }
-    for (; i < n; i++) h[i] = sw_f32_to_bf16(x[i]);
+    for (; i < n; i++)
+        h[i] = sw_f32_to_bf16(x[i]);
 }
 
 /* ---- tiles ---- */
@@ -547,36 +562,54 @@ static void act_bf16(const float *x, void *dst, int64_t n)
  * against one activation row); prompt batches walk rows 2 at a time against
  * 4 tokens. Each (R, T) is its own instantiation of the kernel.
  */
-#define AVX512_TILE(name)                                                                           \
-    static void rt_##name(int R, int T, KARGS)                                                      \
-    {                                                                                               \
-        switch (R * 8 + T) {                                                                        \
-        case 4 * 8 + 1: k_##name(n, W, ws, X, xs, res, 4, 1); break;                                \
-        case 2 * 8 + 4: k_##name(n, W, ws, X, xs, res, 2, 4); break;                                \
-        case 2 * 8 + 3: k_##name(n, W, ws, X, xs, res, 2, 3); break;                                \
-        case 2 * 8 + 2: k_##name(n, W, ws, X, xs, res, 2, 2); break;                                \
-        case 2 * 8 + 1: k_##name(n, W, ws, X, xs, res, 2, 1); break;                                \
-        case 1 * 8 + 4: k_##name(n, W, ws, X, xs, res, 1, 4); break;                                \
-        case 1 * 8 + 3: k_##name(n, W, ws, X, xs, res, 1, 3); break;                                \
-        case 1 * 8 + 2: k_##name(n, W, ws, X, xs, res, 1, 2); break;                                \
-        default: k_##name(n, W, ws, X, xs, res, 1, 1); break;                                       \
-        }                                                                                           \
-    }                                                                                               \
-    static void tile_##name(int64_t n, const uint8_t *W, size_t ws, int64_t nr, const uint8_t *X,   \
-                            size_t xs, int64_t nt, float *out, int64_t os)                          \
-    {                                                                                               \
-        float res[MAXR * MAXT];                                                                     \
-        int rb = nt == 1 ? 4 : 2;                                                                   \
-        for (int64_t r = 0; r < nr;) {                                                              \
-            int R = nr - r >= rb ? rb : 1;                                                          \
-            for (int64_t t = 0; t < nt; t += 4) {                                                   \
-                int T = nt - t >= 4 ? 4 : (int)(nt - t);                                            \
-                rt_##name(R, T, n, W + r * ws, ws, X + t * xs, xs, res);                            \
-                for (int i = 0; i < R; i++)                                                         \
-                    UNR for (int k = 0; k < T; k++) out[(t + k) * os + r + i] = res[i * MAXT + k];      \
-            }                                                                                       \
-            r += R;                                                                                 \
-        }                                                                                           \
+#define AVX512_TILE(name)                                                                          \
+    static void rt_##name(int R, int T, KARGS)                                                     \
+    {                                                                                              \
+        switch (R * 8 + T) {                                                                       \
+        case 4 * 8 + 1:                                                                            \
+            k_##name(n, W, ws, X, xs, res, 4, 1);                                                  \
+            break;                                                                                 \
+        case 2 * 8 + 4:                                                                            \
+            k_##name(n, W, ws, X, xs, res, 2, 4);                                                  \
+            break;                                                                                 \
+        case 2 * 8 + 3:                                                                            \
+            k_##name(n, W, ws, X, xs, res, 2, 3);                                                  \
+            break;                                                                                 \
+        case 2 * 8 + 2:                                                                            \
+            k_##name(n, W, ws, X, xs, res, 2, 2);                                                  \
+            break;                                                                                 \
+        case 2 * 8 + 1:                                                                            \
+            k_##name(n, W, ws, X, xs, res, 2, 1);                                                  \
+            break;                                                                                 \
+        case 1 * 8 + 4:                                                                            \
+            k_##name(n, W, ws, X, xs, res, 1, 4);                                                  \
+            break;                                                                                 \
+        case 1 * 8 + 3:                                                                            \
+            k_##name(n, W, ws, X, xs, res, 1, 3);                                                  \
+            break;                                                                                 \
+        case 1 * 8 + 2:                                                                            \
+            k_##name(n, W, ws, X, xs, res, 1, 2);                                                  \
+            break;                                                                                 \
+        default:                                                                                   \
+            k_##name(n, W, ws, X, xs, res, 1, 1);                                                  \
+            break;                                                                                 \
+        }                                                                                          \
+    }                                                                                              \
+    static void tile_##name(int64_t n, const uint8_t *W, size_t ws, int64_t nr, const uint8_t *X,  \
+                            size_t xs, int64_t nt, float *out, int64_t os)                         \
+    {                                                                                              \
+        float res[MAXR * MAXT];                                                                    \
+        int rb = nt == 1 ? 4 : 2;                                                                  \
+        for (int64_t r = 0; r < nr;) {                                                             \
+            int R = nr - r >= rb ? rb : 1;                                                         \
+            for (int64_t t = 0; t < nt; t += 4) {                                                  \
+                int T = nt - t >= 4 ? 4 : (int)(nt - t);                                           \
+                rt_##name(R, T, n, W + r * ws, ws, X + t * xs, xs, res);                           \
+                for (int i = 0; i < R; i++)                                                        \
+                    UNR for (int k = 0; k < T; k++) out[(t + k) * os + r + i] = res[i * MAXT + k]; \
+            }                                                                                      \
+            r += R;                                                                                \
+        }                                                                                          \
     }
 AVX512_TILE(f32)
 AVX512_TILE(f16)
@@ -610,7 +643,10 @@ static const sw_kernel_table table_avx512 = {
             [SW_TYPE_Q4_K] = tile_q4_k,
             [SW_TYPE_Q6_K] = tile_q6_k,
         },
-    .act = {[SW_ACT_Q8_0] = act_q8_0, [SW_ACT_Q8_K] = act_q8_k, [SW_ACT_BF16] = act_bf16, [SW_ACT_Q8_1] = act_q8_1},
+    .act = {[SW_ACT_Q8_0] = act_q8_0,
+            [SW_ACT_Q8_K] = act_q8_k,
+            [SW_ACT_BF16] = act_bf16,
+            [SW_ACT_Q8_1] = act_q8_1},
 };
 
 /* The same without AVX512_BF16 (e.g. Ice Lake): BF16 takes the AVX2 tile. */
@@ -649,7 +685,10 @@ static const sw_kernel_table table_amx = {
             [SW_TYPE_Q4_K] = tile_q4_k,
             [SW_TYPE_Q6_K] = tile_q6_k,
         },
-    .act = {[SW_ACT_Q8_0] = act_q8_0, [SW_ACT_Q8_K] = act_q8_k, [SW_ACT_BF16] = act_bf16, [SW_ACT_Q8_1] = act_q8_1},
+    .act = {[SW_ACT_Q8_0] = act_q8_0,
+            [SW_ACT_Q8_K] = act_q8_k,
+            [SW_ACT_BF16] = act_bf16,
+            [SW_ACT_Q8_1] = act_q8_1},
 };
 
 const sw_kernel_table *sw_kernels_amx(void)
@@ -671,6 +710,12 @@ const sw_kernel_table *sw_kernels_avx512(void)
 }
 
 #else
-const sw_kernel_table *sw_kernels_avx512(void) { return NULL; }
-const sw_kernel_table *sw_kernels_amx(void) { return NULL; }
+const sw_kernel_table *sw_kernels_avx512(void)
+{
+    return NULL;
+}
+const sw_kernel_table *sw_kernels_amx(void)
+{
+    return NULL;
+}
 #endif

@@ -12,7 +12,8 @@ static float dot_f32(int64_t n, const void *w, const void *x)
 {
     const float *a = w, *b = x;
     float s = 0.0f;
-    for (int64_t i = 0; i < n; i++) s += a[i] * b[i];
+    for (int64_t i = 0; i < n; i++)
+        s += a[i] * b[i];
     return s;
 }
 
@@ -21,7 +22,8 @@ static float dot_f16(int64_t n, const void *w, const void *x)
     const uint16_t *a = w;
     const float *b = x;
     float s = 0.0f;
-    for (int64_t i = 0; i < n; i++) s += sw_fp16_to_f32(a[i]) * b[i];
+    for (int64_t i = 0; i < n; i++)
+        s += sw_fp16_to_f32(a[i]) * b[i];
     return s;
 }
 
@@ -29,7 +31,8 @@ static float dot_bf16(int64_t n, const void *w, const void *x)
 {
     const uint16_t *a = w, *b = x;
     float s = 0.0f;
-    for (int64_t i = 0; i < n; i++) s += sw_bf16_to_f32(a[i]) * sw_bf16_to_f32(b[i]);
+    for (int64_t i = 0; i < n; i++)
+        s += sw_bf16_to_f32(a[i]) * sw_bf16_to_f32(b[i]);
     return s;
 }
 
@@ -39,7 +42,8 @@ static float dot_q8_0(int64_t n, const void *w, const void *x)
     float s = 0.0f;
     for (int64_t i = 0; i < n / QK32; i++) {
         int sumi = 0;
-        for (int j = 0; j < QK32; j++) sumi += a[i].qs[j] * b[i].qs[j];
+        for (int j = 0; j < QK32; j++)
+            sumi += a[i].qs[j] * b[i].qs[j];
         s += (float)sumi * (sw_fp16_to_f32(a[i].d) * sw_fp16_to_f32(b[i].d));
     }
     return s;
@@ -172,7 +176,8 @@ static float dot_q6_k(int64_t n, const void *w, const void *x)
                 g[is + 4] += q3 * y[l + 64];
                 g[is + 6] += q4 * y[l + 96];
             }
-            for (int k = 0; k < 8; k++) sumi += sc[k] * g[k];
+            for (int k = 0; k < 8; k++)
+                sumi += sc[k] * g[k];
         }
         s += sw_fp16_to_f32(a[i].d) * b[i].d * (float)sumi;
     }
@@ -182,18 +187,18 @@ static float dot_q6_k(int64_t n, const void *w, const void *x)
 typedef float (*dot_fn)(int64_t n, const void *w, const void *x);
 
 static inline void tile_generic(dot_fn dot, int64_t n, const uint8_t *W, size_t ws, int64_t nr,
-                                const uint8_t *X, size_t xs, int64_t nt, float *out,
-                                int64_t os)
+                                const uint8_t *X, size_t xs, int64_t nt, float *out, int64_t os)
 {
     for (int64_t r = 0; r < nr; r++)
-        for (int64_t t = 0; t < nt; t++) out[t * os + r] = dot(n, W + r * ws, X + t * xs);
+        for (int64_t t = 0; t < nt; t++)
+            out[t * os + r] = dot(n, W + r * ws, X + t * xs);
 }
 
-#define REF_TILE(name)                                                                      \
-    static void tile_##name(int64_t n, const uint8_t *W, size_t ws, int64_t nr,             \
-                            const uint8_t *X, size_t xs, int64_t nt, float *out, int64_t os) \
-    {                                                                                       \
-        tile_generic(dot_##name, n, W, ws, nr, X, xs, nt, out, os);                         \
+#define REF_TILE(name)                                                                             \
+    static void tile_##name(int64_t n, const uint8_t *W, size_t ws, int64_t nr, const uint8_t *X,  \
+                            size_t xs, int64_t nt, float *out, int64_t os)                         \
+    {                                                                                              \
+        tile_generic(dot_##name, n, W, ws, nr, X, xs, nt, out, os);                                \
     }
 REF_TILE(f32)
 REF_TILE(f16)

@@ -8,26 +8,26 @@
 
 #include "kernels.h"
 
-#define QK32 32  /* Q4_0 / Q8_0 block */
-#define QKK 256  /* K-quant super-block */
+#define QK32 32 /* Q4_0 / Q8_0 block */
+#define QKK 256 /* K-quant super-block */
 
 /* Block layouts as stored in GGUF (ggml); all packed, no padding. */
 typedef struct {
-    uint16_t d;       /* fp16 scale */
+    uint16_t d; /* fp16 scale */
     int8_t qs[QK32];
 } blk_q8_0;
 typedef struct {
-    uint16_t d;            /* fp16 scale */
-    uint8_t qs[QK32 / 2];  /* low nibble: element j, high nibble: element j+16 */
+    uint16_t d;           /* fp16 scale */
+    uint8_t qs[QK32 / 2]; /* low nibble: element j, high nibble: element j+16 */
 } blk_q4_0;
 typedef struct {
-    uint16_t d, m;         /* fp16 scale and offset: x = q * d + m */
+    uint16_t d, m; /* fp16 scale and offset: x = q * d + m */
     uint8_t qs[QK32 / 2];
 } blk_q4_1;
 typedef struct {
     uint16_t d;
-    uint8_t qh[4];         /* 5th bit of element j is bit j of qh (little-endian) */
-    uint8_t qs[QK32 / 2];  /* low 4 bits, as Q4_0 */
+    uint8_t qh[4];        /* 5th bit of element j is bit j of qh (little-endian) */
+    uint8_t qs[QK32 / 2]; /* low 4 bits, as Q4_0 */
 } blk_q5_0;
 typedef struct {
     uint16_t d, m;
@@ -35,19 +35,19 @@ typedef struct {
     uint8_t qs[QK32 / 2];
 } blk_q5_1;
 typedef struct {
-    uint16_t d, s;         /* fp16 scale and d * sum(qs) */
+    uint16_t d, s; /* fp16 scale and d * sum(qs) */
     int8_t qs[QK32];
 } blk_q8_1;
 typedef struct {
-    uint16_t d, dmin;      /* fp16 super-block scales for the scales and the mins */
-    uint8_t scales[12];    /* 8 x (6-bit scale, 6-bit min), packed */
-    uint8_t qs[QKK / 2];   /* per 64 elements: 32 bytes, low nibbles first 32 */
+    uint16_t d, dmin;    /* fp16 super-block scales for the scales and the mins */
+    uint8_t scales[12];  /* 8 x (6-bit scale, 6-bit min), packed */
+    uint8_t qs[QKK / 2]; /* per 64 elements: 32 bytes, low nibbles first 32 */
 } blk_q4_k;
 typedef struct {
-    uint8_t ql[QKK / 2];   /* low 4 bits */
-    uint8_t qh[QKK / 4];   /* high 2 bits */
+    uint8_t ql[QKK / 2]; /* low 4 bits */
+    uint8_t qh[QKK / 4]; /* high 2 bits */
     int8_t scales[QKK / 16];
-    uint16_t d;            /* fp16 super-block scale */
+    uint16_t d; /* fp16 super-block scale */
 } blk_q6_k;
 typedef struct {
     float d;
@@ -134,7 +134,7 @@ typedef void (*sw_act_fn)(const float *x, void *dst, int64_t n);
 
 typedef struct sw_kernel_table {
     const char *name;
-    bool amx; /* prompt batches of Q8_0 / Q4_0 / Q5_0 go to the AMX GEMM */
+    bool amx;                       /* prompt batches of Q8_0 / Q4_0 / Q5_0 go to the AMX GEMM */
     sw_tile_fn tile[SW_TYPE_COUNT]; /* NULL: fall back to the reference */
     sw_act_fn act[SW_ACT_COUNT];    /* per enum sw_act; NULL: reference */
 } sw_kernel_table;
@@ -145,8 +145,8 @@ const sw_kernel_table *sw_kernels_avx2(void);
 const sw_kernel_table *sw_kernels_avx512(void);
 
 /* AVX2 tiles, reused by the AVX-512 table where it has nothing better. */
-#define SW_TILE_DECL(name)                                                                     \
-    void name(int64_t n, const uint8_t *W, size_t ws, int64_t nr, const uint8_t *X, size_t xs, \
+#define SW_TILE_DECL(name)                                                                         \
+    void name(int64_t n, const uint8_t *W, size_t ws, int64_t nr, const uint8_t *X, size_t xs,     \
               int64_t nt, float *out, int64_t os)
 SW_TILE_DECL(sw_avx2_tile_f32);
 SW_TILE_DECL(sw_avx2_tile_f16);

@@ -48,14 +48,20 @@ bool sw_kernels_select(const char *name)
     return true;
 }
 
-const char *sw_kernels_selected(void) { return sw_kernels_current()->name; }
+const char *sw_kernels_selected(void)
+{
+    return sw_kernels_current()->name;
+}
 
 /* ---- matmul ---- */
 
 /* The batch size from which the AMX GEMM pays. */
 #define AMX_MIN_TOKENS 16
 
-static size_t amx_offset(size_t std_bytes) { return (std_bytes + 63) & ~(size_t)63; }
+static size_t amx_offset(size_t std_bytes)
+{
+    return (std_bytes + 63) & ~(size_t)63;
+}
 
 size_t sw_matmul_scratch_bytes(uint32_t type, int64_t cols, int64_t n_tok)
 {
@@ -63,7 +69,8 @@ size_t sw_matmul_scratch_bytes(uint32_t type, int64_t cols, int64_t n_tok)
     if (a == SW_ACT_F32) return 0;
     size_t std_bytes = sw_act_row_bytes(a, cols) * (size_t)n_tok;
     /* room for the AMX repacking whether or not AMX ends up selected */
-    if (sw_amx_type(type) && n_tok >= AMX_MIN_TOKENS) return amx_offset(std_bytes) + sw_amx_bytes(type, cols, n_tok);
+    if (sw_amx_type(type) && n_tok >= AMX_MIN_TOKENS)
+        return amx_offset(std_bytes) + sw_amx_bytes(type, cols, n_tok);
     return std_bytes;
 }
 
@@ -168,8 +175,8 @@ static void run(sw_pool *pool, void (*fn)(void *, int, int), void *arg)
         sw_pool_run_optional(pool, fn, arg);
 }
 
-void sw_matmul(sw_pool *pool, float *out, const void *W, uint32_t type, int64_t rows,
-               int64_t cols, const float *x, int64_t n_tok)
+void sw_matmul(sw_pool *pool, float *out, const void *W, uint32_t type, int64_t rows, int64_t cols,
+               const float *x, int64_t n_tok)
 {
     SWARM_ASSERT(pool != NULL && rows >= 0 && cols >= 0 && n_tok >= 0 && type < SW_TYPE_COUNT);
     if (rows == 0 || n_tok == 0) return;
@@ -195,11 +202,13 @@ void sw_matmul(sw_pool *pool, float *out, const void *W, uint32_t type, int64_t 
         sw_act_fn q = tbl->act[a] ? tbl->act[a] : sw_kernels_ref.act[a];
         if (n_tok >= 8 && sw_pool_threads(pool) > 1) {
             /* prompt batches: quantize the tokens in parallel too */
-            act_job aj = {.q = q, .x = x, .cols = cols, .n_tok = n_tok, .buf = buf, .stride = x_stride};
+            act_job aj = {
+                .q = q, .x = x, .cols = cols, .n_tok = n_tok, .buf = buf, .stride = x_stride};
             atomic_init(&aj.next, 0);
             sw_pool_run_optional(pool, act_worker, &aj);
         } else {
-            for (int64_t t = 0; t < n_tok; t++) q(x + t * cols, buf + (size_t)t * x_stride, cols);
+            for (int64_t t = 0; t < n_tok; t++)
+                q(x + t * cols, buf + (size_t)t * x_stride, cols);
         }
         X = buf;
     }
@@ -209,9 +218,17 @@ void sw_matmul(sw_pool *pool, float *out, const void *W, uint32_t type, int64_t 
         uint8_t *buf = sw_pool_scratch(pool, &cap);
         size_t off = amx_offset(x_stride * (size_t)n_tok);
         SWARM_ASSERT(cap >= off + sw_amx_bytes(type, cols, n_tok));
-        amx_job aj = {.type = type, .W = W, .w_stride = w_stride, .rows = rows, .cols = cols,
-                      .n_tok = n_tok, .X = X, .x_stride = x_stride, .packed = buf + off,
-                      .tile = tile, .out = out};
+        amx_job aj = {.type = type,
+                      .W = W,
+                      .w_stride = w_stride,
+                      .rows = rows,
+                      .cols = cols,
+                      .n_tok = n_tok,
+                      .X = X,
+                      .x_stride = x_stride,
+                      .packed = buf + off,
+                      .tile = tile,
+                      .out = out};
         aj.n_items = (n_tok + 15) / 16;
         atomic_init(&aj.next, 0);
         run(pool, amx_pack_worker, &aj);
@@ -222,8 +239,15 @@ void sw_matmul(sw_pool *pool, float *out, const void *W, uint32_t type, int64_t 
     }
 
     int nth = sw_pool_threads(pool);
-    mm_job j = {.tile = tile, .W = W, .w_stride = w_stride, .rows = rows, .cols = cols,
-                .X = X, .x_stride = x_stride, .n_tok = n_tok, .out = out};
+    mm_job j = {.tile = tile,
+                .W = W,
+                .w_stride = w_stride,
+                .rows = rows,
+                .cols = cols,
+                .X = X,
+                .x_stride = x_stride,
+                .n_tok = n_tok,
+                .out = out};
     /* token tile: keep the tile's activations within ~256 KiB (L2) */
     int64_t tt = (int64_t)((256u << 10) / (x_stride ? x_stride : 1));
     if (tt < 1) tt = 1;

@@ -5,9 +5,9 @@
  * costs tens of microseconds), then fall back to sleeping on a condvar.
  */
 #include <pthread.h>
-#include <stdbool.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "kernels_int.h"
@@ -34,7 +34,7 @@ typedef struct worker {
 #define ST_CLOSED (1ull << 31)
 #define ST_ENTER (1ull << 16)
 #define ST_ENTERED(s) (((s) >> 16) & 0x7fffull)
-#define ST_ACTIVE(s) ((s) & 0xffffull)
+#define ST_ACTIVE(s) ((s)&0xffffull)
 
 struct sw_pool {
     int n_threads;
@@ -149,7 +149,8 @@ void sw_pool_destroy(sw_pool *p)
     atomic_store(&p->stop, 1);
     pthread_cond_broadcast(&p->cv);
     pthread_mutex_unlock(&p->mu);
-    for (int i = 0; i < p->n_started; i++) pthread_join(p->workers[i].th, NULL);
+    for (int i = 0; i < p->n_started; i++)
+        pthread_join(p->workers[i].th, NULL);
     sw_free(p->workers);
     sw_free(p->scratch_raw);
     pthread_cond_destroy(&p->cv);
@@ -157,7 +158,10 @@ void sw_pool_destroy(sw_pool *p)
     sw_free(p);
 }
 
-int sw_pool_threads(const sw_pool *p) { return p->n_threads; }
+int sw_pool_threads(const sw_pool *p)
+{
+    return p->n_threads;
+}
 
 /* Starts a run; returns after fn ran on the caller. */
 static void run_start(sw_pool *p, void (*fn)(void *arg, int ith, int nth), void *arg)
@@ -177,21 +181,23 @@ static void run_start(sw_pool *p, void (*fn)(void *arg, int ith, int nth), void 
 
 /* Spins, then yields, until cond holds (a descheduled worker on a busy
  * machine: stop burning the core it may need). */
-#define WAIT_UNTIL(p, cond)                                                                  \
-    do {                                                                                     \
-        uint64_t t0_ = 0;                                                                    \
-        bool yield_ = false;                                                                 \
-        for (int i_ = 1; !(cond); i_++) {                                                    \
-            if (yield_) {                                                                    \
-                sched_yield();                                                               \
-                continue;                                                                    \
-            }                                                                                \
-            cpu_relax();                                                                     \
-            if ((i_ & 15) == 0) {                                                            \
-                if (t0_ == 0) t0_ = sw_now_ns();                                             \
-                else if (sw_now_ns() - t0_ > PURE_SPIN_NS) yield_ = true;                   \
-            }                                                                                \
-        }                                                                                    \
+#define WAIT_UNTIL(p, cond)                                                                        \
+    do {                                                                                           \
+        uint64_t t0_ = 0;                                                                          \
+        bool yield_ = false;                                                                       \
+        for (int i_ = 1; !(cond); i_++) {                                                          \
+            if (yield_) {                                                                          \
+                sched_yield();                                                                     \
+                continue;                                                                          \
+            }                                                                                      \
+            cpu_relax();                                                                           \
+            if ((i_ & 15) == 0) {                                                                  \
+                if (t0_ == 0)                                                                      \
+                    t0_ = sw_now_ns();                                                             \
+                else if (sw_now_ns() - t0_ > PURE_SPIN_NS)                                         \
+                    yield_ = true;                                                                 \
+            }                                                                                      \
+        }                                                                                          \
     } while (0)
 
 void sw_pool_run(sw_pool *p, void (*fn)(void *arg, int ith, int nth), void *arg)

@@ -15,7 +15,8 @@ static void dequant_q8_0(const blk_q8_0 *b, float *y, int64_t nb)
 {
     for (int64_t i = 0; i < nb; i++) {
         float d = sw_fp16_to_f32(b[i].d);
-        for (int j = 0; j < QK32; j++) y[i * QK32 + j] = d * (float)b[i].qs[j];
+        for (int j = 0; j < QK32; j++)
+            y[i * QK32 + j] = d * (float)b[i].qs[j];
     }
 }
 
@@ -58,7 +59,8 @@ static void dequant_q5_0(const blk_q5_0 *b, float *y, int64_t nb)
     for (int64_t i = 0; i < nb; i++) {
         float d = sw_fp16_to_f32(b[i].d);
         uint32_t qh = qh32(b[i].qh);
-        for (int j = 0; j < QK32; j++) y[i * QK32 + j] = d * (float)(q5_get(b[i].qs, qh, j) - 16);
+        for (int j = 0; j < QK32; j++)
+            y[i * QK32 + j] = d * (float)(q5_get(b[i].qs, qh, j) - 16);
     }
 }
 
@@ -67,7 +69,8 @@ static void dequant_q5_1(const blk_q5_1 *b, float *y, int64_t nb)
     for (int64_t i = 0; i < nb; i++) {
         float d = sw_fp16_to_f32(b[i].d), m = sw_fp16_to_f32(b[i].m);
         uint32_t qh = qh32(b[i].qh);
-        for (int j = 0; j < QK32; j++) y[i * QK32 + j] = d * (float)q5_get(b[i].qs, qh, j) + m;
+        for (int j = 0; j < QK32; j++)
+            y[i * QK32 + j] = d * (float)q5_get(b[i].qs, qh, j) + m;
     }
 }
 
@@ -119,33 +122,51 @@ void sw_dequantize_row(uint32_t type, const void *src, float *dst, int64_t n)
         return;
     case SW_TYPE_F16: {
         const uint16_t *h = src;
-        for (int64_t i = 0; i < n; i++) dst[i] = sw_fp16_to_f32(h[i]);
+        for (int64_t i = 0; i < n; i++)
+            dst[i] = sw_fp16_to_f32(h[i]);
         return;
     }
     case SW_TYPE_BF16: {
         const uint16_t *h = src;
-        for (int64_t i = 0; i < n; i++) dst[i] = sw_bf16_to_f32(h[i]);
+        for (int64_t i = 0; i < n; i++)
+            dst[i] = sw_bf16_to_f32(h[i]);
         return;
     }
-    case SW_TYPE_Q8_0: dequant_q8_0(src, dst, n / QK32); return;
-    case SW_TYPE_Q4_0: dequant_q4_0(src, dst, n / QK32); return;
-    case SW_TYPE_Q4_K: dequant_q4_k(src, dst, n / QKK); return;
-    case SW_TYPE_Q6_K: dequant_q6_k(src, dst, n / QKK); return;
-    case SW_TYPE_Q4_1: dequant_q4_1(src, dst, n / QK32); return;
-    case SW_TYPE_Q5_0: dequant_q5_0(src, dst, n / QK32); return;
-    case SW_TYPE_Q5_1: dequant_q5_1(src, dst, n / QK32); return;
+    case SW_TYPE_Q8_0:
+        dequant_q8_0(src, dst, n / QK32);
+        return;
+    case SW_TYPE_Q4_0:
+        dequant_q4_0(src, dst, n / QK32);
+        return;
+    case SW_TYPE_Q4_K:
+        dequant_q4_k(src, dst, n / QKK);
+        return;
+    case SW_TYPE_Q6_K:
+        dequant_q6_k(src, dst, n / QKK);
+        return;
+    case SW_TYPE_Q4_1:
+        dequant_q4_1(src, dst, n / QK32);
+        return;
+    case SW_TYPE_Q5_0:
+        dequant_q5_0(src, dst, n / QK32);
+        return;
+    case SW_TYPE_Q5_1:
+        dequant_q5_1(src, dst, n / QK32);
+        return;
     case SW_TYPE_Q8_1: {
         const blk_q8_1 *b = src;
         for (int64_t i = 0; i < n / QK32; i++) {
             float d = sw_fp16_to_f32(b[i].d);
-            for (int j = 0; j < QK32; j++) dst[i * QK32 + j] = d * (float)b[i].qs[j];
+            for (int j = 0; j < QK32; j++)
+                dst[i * QK32 + j] = d * (float)b[i].qs[j];
         }
         return;
     }
     case SW_TYPE_Q8_K: {
         const blk_q8_k *b = src;
         for (int64_t i = 0; i < n / QKK; i++)
-            for (int j = 0; j < QKK; j++) dst[i * QKK + j] = b[i].d * (float)b[i].qs[j];
+            for (int j = 0; j < QKK; j++)
+                dst[i * QKK + j] = b[i].d * (float)b[i].qs[j];
         return;
     }
     default:
@@ -162,11 +183,13 @@ void sw_quantize_q8_0_ref(const float *x, void *dst, int64_t n)
     blk_q8_0 *b = dst;
     for (int64_t i = 0; i < n / QK32; i++, x += QK32) {
         float amax = 0.0f;
-        for (int j = 0; j < QK32; j++) amax = fmaxf(amax, fabsf(x[j]));
+        for (int j = 0; j < QK32; j++)
+            amax = fmaxf(amax, fabsf(x[j]));
         float d = amax / 127.0f;
         float id = d != 0.0f ? 1.0f / d : 0.0f;
         b[i].d = sw_f32_to_fp16(d);
-        for (int j = 0; j < QK32; j++) b[i].qs[j] = (int8_t)rintf(x[j] * id);
+        for (int j = 0; j < QK32; j++)
+            b[i].qs[j] = (int8_t)rintf(x[j] * id);
     }
 }
 
@@ -177,7 +200,8 @@ void sw_quantize_q8_1_ref(const float *x, void *dst, int64_t n)
     blk_q8_1 *b = dst;
     for (int64_t i = 0; i < n / QK32; i++, x += QK32) {
         float amax = 0.0f;
-        for (int j = 0; j < QK32; j++) amax = fmaxf(amax, fabsf(x[j]));
+        for (int j = 0; j < QK32; j++)
+            amax = fmaxf(amax, fabsf(x[j]));
         float d = amax / 127.0f;
         float id = d != 0.0f ? 1.0f / d : 0.0f;
         int sum = 0;
@@ -214,7 +238,8 @@ void sw_quantize_q8_k_ref(const float *x, void *dst, int64_t n)
         }
         for (int g = 0; g < QKK / 16; g++) {
             int s = 0;
-            for (int j = 0; j < 16; j++) s += b[i].qs[16 * g + j];
+            for (int j = 0; j < 16; j++)
+                s += b[i].qs[16 * g + j];
             b[i].bsums[g] = (int16_t)s;
         }
         b[i].d = 1.0f / iscale;
@@ -224,7 +249,8 @@ void sw_quantize_q8_k_ref(const float *x, void *dst, int64_t n)
 void sw_quantize_bf16_ref(const float *x, void *dst, int64_t n)
 {
     uint16_t *h = dst;
-    for (int64_t i = 0; i < n; i++) h[i] = sw_f32_to_bf16(x[i]);
+    for (int64_t i = 0; i < n; i++)
+        h[i] = sw_f32_to_bf16(x[i]);
 }
 
 /* Q4_0: the value of largest magnitude maps to -8; q = round(x/d) + 8. */
@@ -272,7 +298,8 @@ static void quantize_q5_0(const float *x, blk_q5_0 *b, int64_t nb)
             b[i].qs[j % 16] |= (uint8_t)((q & 0xF) << (j < 16 ? 0 : 4));
             qh |= (uint32_t)(q >> 4) << j;
         }
-        for (int k = 0; k < 4; k++) b[i].qh[k] = (uint8_t)(qh >> (8 * k));
+        for (int k = 0; k < 4; k++)
+            b[i].qh[k] = (uint8_t)(qh >> (8 * k));
     }
 }
 
@@ -305,14 +332,18 @@ static void quantize_qx_1(const float *x, void *dst, int64_t nb, int nmax)
             b->d = sw_f32_to_fp16(d);
             b->m = sw_f32_to_fp16(lo);
             memcpy(b->qs, qs, sizeof(qs));
-            for (int k = 0; k < 4; k++) b->qh[k] = (uint8_t)(qh >> (8 * k));
+            for (int k = 0; k < 4; k++)
+                b->qh[k] = (uint8_t)(qh >> (8 * k));
         }
     }
 }
 
 /* ---- K-quant weight quantizers ---- */
 
-static inline int clampi(int v, int lo, int hi) { return v < lo ? lo : v > hi ? hi : v; }
+static inline int clampi(int v, int lo, int hi)
+{
+    return v < lo ? lo : v > hi ? hi : v;
+}
 
 /*
  * Fits x[i] ~= s * L[i] - m with L in 0..nmax, s >= 0, m >= 0 (the min is
@@ -470,8 +501,8 @@ static void quantize_q6_k(const float *x, blk_q6_k *b, int64_t nb)
             for (int l = 0; l < 32; l++) {
                 ql[l] = (uint8_t)((Lh[l] & 0xF) | ((Lh[l + 64] & 0xF) << 4));
                 ql[l + 32] = (uint8_t)((Lh[l + 32] & 0xF) | ((Lh[l + 96] & 0xF) << 4));
-                qh[l] = (uint8_t)((Lh[l] >> 4) | ((Lh[l + 32] >> 4) << 2) | ((Lh[l + 64] >> 4) << 4) |
-                                  ((Lh[l + 96] >> 4) << 6));
+                qh[l] = (uint8_t)((Lh[l] >> 4) | ((Lh[l + 32] >> 4) << 2) |
+                                  ((Lh[l + 64] >> 4) << 4) | ((Lh[l + 96] >> 4) << 6));
             }
         }
     }
@@ -485,19 +516,40 @@ void sw_quantize_row(uint32_t type, const float *src, void *dst, int64_t n)
         return;
     case SW_TYPE_F16: {
         uint16_t *h = dst;
-        for (int64_t i = 0; i < n; i++) h[i] = sw_f32_to_fp16(src[i]);
+        for (int64_t i = 0; i < n; i++)
+            h[i] = sw_f32_to_fp16(src[i]);
         return;
     }
-    case SW_TYPE_BF16: sw_quantize_bf16_ref(src, dst, n); return;
-    case SW_TYPE_Q8_0: sw_quantize_q8_0_ref(src, dst, n); return;
-    case SW_TYPE_Q4_0: quantize_q4_0(src, dst, n / QK32); return;
-    case SW_TYPE_Q4_K: quantize_q4_k(src, dst, n / QKK); return;
-    case SW_TYPE_Q6_K: quantize_q6_k(src, dst, n / QKK); return;
-    case SW_TYPE_Q8_K: sw_quantize_q8_k_ref(src, dst, n); return;
-    case SW_TYPE_Q4_1: quantize_qx_1(src, dst, n / QK32, 15); return;
-    case SW_TYPE_Q5_0: quantize_q5_0(src, dst, n / QK32); return;
-    case SW_TYPE_Q5_1: quantize_qx_1(src, dst, n / QK32, 31); return;
-    case SW_TYPE_Q8_1: sw_quantize_q8_1_ref(src, dst, n); return;
+    case SW_TYPE_BF16:
+        sw_quantize_bf16_ref(src, dst, n);
+        return;
+    case SW_TYPE_Q8_0:
+        sw_quantize_q8_0_ref(src, dst, n);
+        return;
+    case SW_TYPE_Q4_0:
+        quantize_q4_0(src, dst, n / QK32);
+        return;
+    case SW_TYPE_Q4_K:
+        quantize_q4_k(src, dst, n / QKK);
+        return;
+    case SW_TYPE_Q6_K:
+        quantize_q6_k(src, dst, n / QKK);
+        return;
+    case SW_TYPE_Q8_K:
+        sw_quantize_q8_k_ref(src, dst, n);
+        return;
+    case SW_TYPE_Q4_1:
+        quantize_qx_1(src, dst, n / QK32, 15);
+        return;
+    case SW_TYPE_Q5_0:
+        quantize_q5_0(src, dst, n / QK32);
+        return;
+    case SW_TYPE_Q5_1:
+        quantize_qx_1(src, dst, n / QK32, 31);
+        return;
+    case SW_TYPE_Q8_1:
+        sw_quantize_q8_1_ref(src, dst, n);
+        return;
     default:
         SWARM_ASSERT(!"sw_quantize_row: unsupported type");
     }
@@ -510,23 +562,33 @@ enum sw_act sw_act_of(uint32_t type)
     switch (type) {
     case SW_TYPE_Q8_0:
     case SW_TYPE_Q4_0:
-    case SW_TYPE_Q5_0: return SW_ACT_Q8_0;
+    case SW_TYPE_Q5_0:
+        return SW_ACT_Q8_0;
     case SW_TYPE_Q4_1:
-    case SW_TYPE_Q5_1: return SW_ACT_Q8_1;
+    case SW_TYPE_Q5_1:
+        return SW_ACT_Q8_1;
     case SW_TYPE_Q4_K:
-    case SW_TYPE_Q6_K: return SW_ACT_Q8_K;
-    case SW_TYPE_BF16: return SW_ACT_BF16;
-    default: return SW_ACT_F32;
+    case SW_TYPE_Q6_K:
+        return SW_ACT_Q8_K;
+    case SW_TYPE_BF16:
+        return SW_ACT_BF16;
+    default:
+        return SW_ACT_F32;
     }
 }
 
 size_t sw_act_row_bytes(enum sw_act a, int64_t n)
 {
     switch (a) {
-    case SW_ACT_Q8_0: return (size_t)(n / QK32) * sizeof(blk_q8_0);
-    case SW_ACT_Q8_K: return (size_t)(n / QKK) * sizeof(blk_q8_k);
-    case SW_ACT_Q8_1: return (size_t)(n / QK32) * sizeof(blk_q8_1);
-    case SW_ACT_BF16: return (size_t)n * 2;
-    default: return (size_t)n * 4;
+    case SW_ACT_Q8_0:
+        return (size_t)(n / QK32) * sizeof(blk_q8_0);
+    case SW_ACT_Q8_K:
+        return (size_t)(n / QKK) * sizeof(blk_q8_k);
+    case SW_ACT_Q8_1:
+        return (size_t)(n / QK32) * sizeof(blk_q8_1);
+    case SW_ACT_BF16:
+        return (size_t)n * 2;
+    default:
+        return (size_t)n * 4;
     }
 }

@@ -124,7 +124,10 @@ uint16_t sw_f32_to_fp16(float f)
     return (uint16_t)(sign | h);
 }
 
-float sw_bf16_to_f32(uint16_t h) { return bits_f32((uint32_t)h << 16); }
+float sw_bf16_to_f32(uint16_t h)
+{
+    return bits_f32((uint32_t)h << 16);
+}
 
 uint16_t sw_f32_to_bf16(float f)
 {
