@@ -190,6 +190,23 @@ static void unpack_rows(uint32_t type, const uint8_t *W, size_t ws, int64_t i0, 
     }
 }
 
+/* acc[r] (16 tokens) += C[r] * D[r] * S (+ the mins term) */
+static inline __attribute__((always_inline)) void scale_block(__m512 acc[16], int32_t C[16][16],
+                                                              const float *S, const float *D,
+                                                              bool mins, const float *YS,
+                                                              const float *M)
+{
+    __m512 sx = _mm512_loadu_ps(S);
+    for (int r = 0; r < 16; r++)
+        acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_load_si512(C[r])),
+                                 _mm512_mul_ps(sx, _mm512_set1_ps(D[r])), acc[r]);
+    if (mins) {
+        __m512 ys = _mm512_loadu_ps(YS);
+        for (int r = 0; r < 16; r++)
+            acc[r] = _mm512_fnmadd_ps(ys, _mm512_set1_ps(M[r]), acc[r]);
+    }
+}
+
 void sw_amx_gemm_rows(uint32_t type, const uint8_t *W, size_t ws, int64_t cols,
                       const uint8_t *packed, int64_t n_tok, float *out, int64_t os)
 {
@@ -201,7 +218,7 @@ void sw_amx_gemm_rows(uint32_t type, const uint8_t *W, size_t ws, int64_t cols,
     int8_t A[KCHUNK * 16 * 32] __attribute__((aligned(64)));
     float D[KCHUNK][16] __attribute__((aligned(64)));
     float M[KCHUNK][16] __attribute__((aligned(64)));
-    int32_t C[16][16] __attribute__((aligned(64)));
+    int32_t C[2][16][16] __attribute__((aligned(64)));
     tile_config cfg;
     memset(&cfg, 0, sizeof(cfg));
     cfg.palette = 1;
@@ -211,6 +228,10 @@ void sw_amx_gemm_rows(uint32_t type, const uint8_t *W, size_t ws, int64_t cols,
     cfg.colsb[1] = (uint16_t)kb;
     cfg.rows[2] = (uint8_t)(kb / 4); /* B: kb / 4 rows x (16 tokens x 4 bytes) */
     cfg.colsb[2] = 64;
+    for (int k = 3; k < 6; k++) { /* a second set: tiles 3, 4, 5 as 0, 1, 2 */
+        cfg.rows[k] = cfg.rows[k - 3];
+        cfg.colsb[k] = cfg.colsb[k - 3];
+    }
     _tile_loadconfig(&cfg);
     for (int64_t i0 = 0; i0 < nb; i0 += chunk) {
         int64_t n = nb - i0 < chunk ? nb - i0 : chunk;
@@ -222,24 +243,39 @@ void sw_amx_gemm_rows(uint32_t type, const uint8_t *W, size_t ws, int64_t cols,
             __m512 acc[16];
             for (int r = 0; r < 16; r++)
                 acc[r] = _mm512_setzero_ps();
-            for (int64_t i = 0; i < n; i++) {
+            /* two blocks per step on two sets of tiles, so the tile unit
+             * works on one product while the vector unit scales another */
+            int64_t i = 0;
+            for (; i + 2 <= n; i += 2) {
+                _tile_zero(0);
+                _tile_loadd(1, A + i * 16 * kb, kb);
+                _tile_loadd(2, B + (size_t)(i0 + i) * tb, 64);
+                _tile_zero(3);
+                _tile_loadd(4, A + (i + 1) * 16 * kb, kb);
+                _tile_loadd(5, B + (size_t)(i0 + i + 1) * tb, 64);
+                if (type == SW_TYPE_Q4_K) {
+                    _tile_dpbusd(0, 1, 2); /* unsigned nibbles x signed activations */
+                    _tile_dpbusd(3, 4, 5);
+                } else {
+                    _tile_dpbssd(0, 1, 2);
+                    _tile_dpbssd(3, 4, 5);
+                }
+                _tile_stored(0, C[0], 64);
+                _tile_stored(3, C[1], 64);
+                for (int h = 0; h < 2; h++)
+                    scale_block(acc, C[h], S + (i0 + i + h) * 16, D[i + h], mins,
+                                YS + (i0 + i + h) * 16, M[i + h]);
+            }
+            if (i < n) {
                 _tile_zero(0);
                 _tile_loadd(1, A + i * 16 * kb, kb);
                 _tile_loadd(2, B + (size_t)(i0 + i) * tb, 64);
                 if (type == SW_TYPE_Q4_K)
-                    _tile_dpbusd(0, 1, 2); /* unsigned nibbles x signed activations */
+                    _tile_dpbusd(0, 1, 2);
                 else
                     _tile_dpbssd(0, 1, 2);
-                _tile_stored(0, C, 64);
-                __m512 sx = _mm512_loadu_ps(S + (i0 + i) * 16);
-                for (int r = 0; r < 16; r++)
-                    acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_load_si512(C[r])),
-                                             _mm512_mul_ps(sx, _mm512_set1_ps(D[i][r])), acc[r]);
-                if (mins) {
-                    __m512 ys = _mm512_loadu_ps(YS + (i0 + i) * 16);
-                    for (int r = 0; r < 16; r++)
-                        acc[r] = _mm512_fnmadd_ps(ys, _mm512_set1_ps(M[i][r]), acc[r]);
-                }
+                _tile_stored(0, C[0], 64);
+                scale_block(acc, C[0], S + (i0 + i) * 16, D[i], mins, YS + (i0 + i) * 16, M[i]);
             }
             int nt = n_tok - 16 * g < 16 ? (int)(n_tok - 16 * g) : 16;
             for (int r = 0; r < 16; r++) {
