@@ -551,10 +551,14 @@ swarm_err swarm_score(swarm_session *s, const char *context, const char *continu
         return SWARM_EINVAL;
     const swarm_model *m = s->m;
     size_t lc = strlen(context), lk = strlen(continuation);
-    char *joined = sw_malloc(lc + lk + 1);
-    if (joined == NULL) return SWARM_ENOMEM;
-    memcpy(joined, context, lc);
-    memcpy(joined + lc, continuation, lk + 1);
+    sw_buf jb = {0}; /* context + continuation */
+    sw_buf_put(&jb, context, lc);
+    sw_buf_put(&jb, continuation, lk);
+    if (jb.oom) {
+        sw_free(jb.p);
+        return SWARM_ENOMEM;
+    }
+    char *joined = jb.p;
     int32_t *ctx = NULL, *all = NULL;
     size_t n_ctx_tok = 0, n_all = 0;
     swarm_err rc = sw_tokenizer_encode(m->tok, context, lc, add_bos(m), false, false, &ctx,

@@ -239,7 +239,7 @@ static void rope_apply(const sw_fwd *f, float *v, int32_t n_head, int32_t pos)
                 x[j + half] = a * sn[j] + b * cs[j];
             }
         } else {
-            for (int32_t j = 0; j < half; j++) {
+            for (size_t j = 0; j < (size_t)half; j++) {
                 float a = x[2 * j], b = x[2 * j + 1];
                 x[2 * j] = a * cs[j] - b * sn[j];
                 x[2 * j + 1] = a * sn[j] + b * cs[j];

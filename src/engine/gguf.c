@@ -208,7 +208,7 @@ static bool read_int(uint32_t t, const uint8_t *p, bool *neg, uint64_t *mag)
         *mag = le64(p);
         return true;
     case SW_GGUF_INT8:
-        s = (int8_t)p[0];
+        s = p[0] < 0x80 ? p[0] : (int64_t)p[0] - 0x100; /* two's complement byte */
         break;
     case SW_GGUF_INT16:
         s = (int16_t)le16(p);

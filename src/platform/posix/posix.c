@@ -54,17 +54,16 @@ static swarm_err open_readable(const char *path, FILE **out, swarm_diag *d)
     int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) return sw_diag_set(d, SWARM_ESYS, "%s: %s", path, strerror(errno));
     struct stat st;
+    bool stat_ok = fstat(fd, &st) == 0;
+    FILE *f = NULL;
     swarm_err rc = SWARM_OK;
-    if (fstat(fd, &st) != 0)
-        rc = sw_diag_set(d, SWARM_ESYS, "%s: %s", path, strerror(errno));
-    else if (S_ISDIR(st.st_mode))
+    if (stat_ok && S_ISDIR(st.st_mode))
         rc = sw_diag_set(d, SWARM_EINVAL, "%s: is a directory", path);
-    else if (!S_ISREG(st.st_mode) && !S_ISFIFO(st.st_mode))
+    else if (stat_ok && !S_ISREG(st.st_mode) && !S_ISFIFO(st.st_mode))
         rc = sw_diag_set(d, SWARM_EINVAL, "%s: not a regular file", path);
-    else if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0)
+    else if (!stat_ok || fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0 ||
+             (f = fdopen(fd, "rb")) == NULL)
         rc = sw_diag_set(d, SWARM_ESYS, "%s: %s", path, strerror(errno));
-    FILE *f = rc == SWARM_OK ? fdopen(fd, "rb") : NULL;
-    if (rc == SWARM_OK && f == NULL) rc = sw_diag_set(d, SWARM_ESYS, "%s: %s", path, strerror(errno));
     if (rc != SWARM_OK) {
         close(fd);
         return rc;
