@@ -791,7 +791,7 @@ static void test_bench(void **state)
     print_message("kernels: %s\n", sw_kernels_selected());
     const char *thr_env = getenv("SWARM_KERNELS_BENCH_THREADS");
     int thr_lo = 1, thr_hi = 2;
-    if (thr_env) thr_lo = thr_hi = atoi(thr_env);
+    if (thr_env) thr_lo = thr_hi = (int)strtol(thr_env, NULL, 10);
     if (strcmp(env, "cache") == 0) {
         for (size_t t = 0; t < sizeof(types) / sizeof(types[0]); t++) {
             if (only && strcasecmp(only, sw_type_get(types[t])->name) != 0) continue;

@@ -117,18 +117,19 @@ void sw_amx_pack_group(uint32_t type, const uint8_t *X, size_t xs, int64_t n_tok
             if (type == SW_TYPE_Q4_K) {
                 const blk_q8_k *x = (const blk_q8_k *)row + (i * kb) / QKK;
                 int j = (int)((i * kb) % QKK) / kb;
-                qs = x->qs + kb * j;
+                qs = x->qs + (size_t)kb * (size_t)j;
                 d = x->d;
-                if (type == SW_TYPE_Q4_K) ys = d * (float)(x->bsums[2 * j] + x->bsums[2 * j + 1]);
+                if (type == SW_TYPE_Q4_K)
+                    ys = d * (float)(x->bsums[(size_t)2 * j] + x->bsums[(size_t)2 * j + 1]);
             } else {
                 const blk_q8_0 *x = (const blk_q8_0 *)row + i;
                 qs = x->qs;
                 d = h2f(x->d);
             }
             /* B[k/4][t*4 + k%4] = x[k]: 4 consecutive k of a token are one dword */
-            uint8_t *Bi = B + (size_t)i * tb + 4 * t;
+            uint8_t *Bi = B + (size_t)i * tb + (size_t)4 * t;
             for (int k4 = 0; k4 < kb / 4; k4++)
-                memcpy(Bi + 64 * k4, qs + 4 * k4, 4);
+                memcpy(Bi + (size_t)64 * k4, qs + (size_t)4 * k4, 4);
             S[i * 16 + t] = d;
             if (amx_mins(type)) YS[i * 16 + t] = ys;
         }
@@ -180,7 +181,7 @@ static void unpack_rows(uint32_t type, const uint8_t *W, size_t ws, int64_t i0, 
                 int j = (int)(bi % 8);
                 uint8_t sc, mn;
                 sw_q4k_scale_min(j, b->scales, &sc, &mn);
-                __m256i q = _mm256_loadu_si256((const __m256i *)(b->qs + 32 * (j / 2)));
+                __m256i q = _mm256_loadu_si256((const __m256i *)(b->qs + (size_t)32 * (j / 2)));
                 if (j & 1) q = _mm256_srli_epi16(q, 4);
                 _mm256_storeu_si256((__m256i *)a, _mm256_and_si256(q, _mm256_set1_epi8(0xF)));
                 D[i][r] = h2f(b->d) * (float)sc;

@@ -145,7 +145,7 @@ static inline float q8_block(const float *x, int8_t *qs, int *sum)
     const __m256 sign = _mm256_set1_ps(-0.0f);
     __m256 v[4], a = _mm256_setzero_ps();
     for (int k = 0; k < 4; k++) {
-        v[k] = _mm256_loadu_ps(x + 8 * k);
+        v[k] = _mm256_loadu_ps(x + (size_t)8 * k);
         a = _mm256_max_ps(a, _mm256_andnot_ps(sign, v[k]));
     }
     float d = hmax8(a) / 127.0f;
@@ -190,7 +190,7 @@ static void act_q8_k(const float *x, void *dst, int64_t n)
     for (int64_t i = 0; i < n / QKK; i++, x += QKK) {
         __m256 a = _mm256_setzero_ps();
         for (int k = 0; k < 32; k++)
-            a = _mm256_max_ps(a, _mm256_andnot_ps(sign, _mm256_loadu_ps(x + 8 * k)));
+            a = _mm256_max_ps(a, _mm256_andnot_ps(sign, _mm256_loadu_ps(x + (size_t)8 * k)));
         float amax = hmax8(a);
         if (amax == 0.0f) {
             memset(&b[i], 0, sizeof(b[i]));
@@ -200,8 +200,8 @@ static void act_q8_k(const float *x, void *dst, int64_t n)
         __m256 va = _mm256_set1_ps(amax);
         float max = 0.0f;
         for (int k = 0; k < 32; k++) {
-            int m = _mm256_movemask_ps(
-                _mm256_cmp_ps(_mm256_andnot_ps(sign, _mm256_loadu_ps(x + 8 * k)), va, _CMP_EQ_OQ));
+            int m = _mm256_movemask_ps(_mm256_cmp_ps(
+                _mm256_andnot_ps(sign, _mm256_loadu_ps(x + (size_t)8 * k)), va, _CMP_EQ_OQ));
             if (m) {
                 max = x[8 * k + __builtin_ctz((unsigned)m)];
                 break;
@@ -213,12 +213,14 @@ static void act_q8_k(const float *x, void *dst, int64_t n)
         for (int k = 0; k < 8; k++) {
             __m256i q[4];
             for (int j = 0; j < 4; j++)
-                q[j] = _mm256_min_epi32(
-                    _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x + 32 * k + 8 * j), vs)),
-                    lim);
-            _mm256_storeu_si256((__m256i *)(b[i].qs + 32 * k), pack32(q[0], q[1], q[2], q[3]));
+                q[j] =
+                    _mm256_min_epi32(_mm256_cvtps_epi32(_mm256_mul_ps(
+                                         _mm256_loadu_ps(x + (size_t)32 * k + (size_t)8 * j), vs)),
+                                     lim);
+            _mm256_storeu_si256((__m256i *)(b[i].qs + (size_t)32 * k),
+                                pack32(q[0], q[1], q[2], q[3]));
             for (int g = 0; g < 2; g++) {
-                __m256i s = _mm256_add_epi32(q[2 * g], q[2 * g + 1]);
+                __m256i s = _mm256_add_epi32(q[(size_t)2 * g], q[(size_t)2 * g + 1]);
                 __m128i t =
                     _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
                 t = _mm_add_epi32(t, _mm_unpackhi_epi64(t, t));
@@ -240,7 +242,7 @@ static void act_bf16(const float *x, void *dst, int64_t n)
     for (; i + 16 <= n; i += 16) {
         __m256i r[2];
         for (int k = 0; k < 2; k++) {
-            __m256i u = _mm256_loadu_si256((const __m256i *)(x + i + 8 * k));
+            __m256i u = _mm256_loadu_si256((const __m256i *)(x + i + (size_t)8 * k));
             __m256i v =
                 _mm256_srli_epi32(_mm256_add_epi32(_mm256_add_epi32(u, bias),
                                                    _mm256_and_si256(_mm256_srli_epi32(u, 16), one)),
@@ -415,16 +417,16 @@ INL void k_q4_k(KARGS, const int R, const int T)
             __m256i lo[MAXR], hi[MAXR];
             UNR for (int r = 0; r < R; r++) {
                 const blk_q4_k *a = (const blk_q4_k *)(W + r * ws) + i;
-                __m256i q = _mm256_loadu_si256((const __m256i *)(a->qs + 32 * j));
+                __m256i q = _mm256_loadu_si256((const __m256i *)(a->qs + (size_t)32 * j));
                 lo[r] = _mm256_and_si256(q, m4);
                 hi[r] = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
             }
             UNR for (int t = 0; t < T; t++) {
                 const blk_q8_k *b = (const blk_q8_k *)(X + t * xs) + i;
-                __m256i ylo = _mm256_loadu_si256((const __m256i *)(b->qs + 64 * j));
-                __m256i yhi = _mm256_loadu_si256((const __m256i *)(b->qs + 64 * j + 32));
+                __m256i ylo = _mm256_loadu_si256((const __m256i *)(b->qs + (size_t)64 * j));
+                __m256i yhi = _mm256_loadu_si256((const __m256i *)(b->qs + (size_t)64 * j + 32));
                 UNR for (int r = 0; r < R; r++) {
-                    __m256i plo = _mm256_madd_epi16(_mm256_maddubs_epi16(lo[r], ylo), _mm256_set1_epi16(sc[r][2 * j]));
+                    __m256i plo = _mm256_madd_epi16(_mm256_maddubs_epi16(lo[r], ylo), _mm256_set1_epi16(sc[r][(size_t)2 * j]));
                     __m256i phi = _mm256_madd_epi16(_mm256_maddubs_epi16(hi[r], yhi), _mm256_set1_epi16(sc[r][2 * j + 1]));
                     sumi[r][t] = _mm256_add_epi32(sumi[r][t], _mm256_add_epi32(plo, phi));
                 }
@@ -461,8 +463,8 @@ INL void k_q6_k(KARGS, const int R, const int T)
                 __m256i q[MAXR], s[MAXR];
                 UNR for (int r = 0; r < R; r++) {
                     const blk_q6_k *a = (const blk_q6_k *)(W + r * ws) + i;
-                    __m256i l = _mm256_loadu_si256((const __m256i *)(a->ql + 64 * h + 32 * (k & 1)));
-                    __m256i qh = _mm256_loadu_si256((const __m256i *)(a->qh + 32 * h));
+                    __m256i l = _mm256_loadu_si256((const __m256i *)(a->ql + (size_t)64 * h + (size_t)32 * (k & 1)));
+                    __m256i qh = _mm256_loadu_si256((const __m256i *)(a->qh + (size_t)32 * h));
                     if (k & 2) l = _mm256_srli_epi16(l, 4);
                     q[r] = _mm256_or_si256(_mm256_and_si256(l, m4),
                                            _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * k), m2), 4));
@@ -470,7 +472,7 @@ INL void k_q6_k(KARGS, const int R, const int T)
                     s[r] = _mm256_set_m128i(_mm_set1_epi16(a->scales[g + 1]), _mm_set1_epi16(a->scales[g]));
                 }
                 UNR for (int t = 0; t < T; t++) {
-                    __m256i y = _mm256_loadu_si256((const __m256i *)(((const blk_q8_k *)(X + t * xs) + i)->qs + 128 * h + 32 * k));
+                    __m256i y = _mm256_loadu_si256((const __m256i *)(((const blk_q8_k *)(X + t * xs) + i)->qs + (size_t)128 * h + (size_t)32 * k));
                     UNR for (int r = 0; r < R; r++)
                         sumi[r][t] = _mm256_add_epi32(sumi[r][t], _mm256_madd_epi16(_mm256_maddubs_epi16(q[r], y), s[r]));
                 }

@@ -352,7 +352,7 @@ INL void k_q4_k(KARGS, const int R, const int T)
             __m512i qlo[MAXR], qhi[MAXR], slo[MAXR], shi[MAXR];
             UNR for (int r = 0; r < R; r++) {
                 const blk_q4_k *a = (const blk_q4_k *)(W + r * ws) + i;
-                __m512i q = _mm512_loadu_si512(a->qs + 64 * jj);
+                __m512i q = _mm512_loadu_si512(a->qs + (size_t)64 * jj);
                 qlo[r] = _mm512_and_si512(q, m4z);
                 qhi[r] = _mm512_and_si512(_mm512_srli_epi16(q, 4), m4z);
                 slo[r] = _mm512_permutexvar_epi16(ilo, scv[r]);
@@ -360,8 +360,8 @@ INL void k_q4_k(KARGS, const int R, const int T)
             }
             UNR for (int t = 0; t < T; t++) {
                 const blk_q8_k *b = (const blk_q8_k *)(X + t * xs) + i;
-                __m512i y01 = _mm512_loadu_si512(b->qs + 128 * jj);      /* sub-blocks 4jj, 4jj+1 */
-                __m512i y23 = _mm512_loadu_si512(b->qs + 128 * jj + 64); /* 4jj+2, 4jj+3 */
+                __m512i y01 = _mm512_loadu_si512(b->qs + (size_t)128 * jj);      /* sub-blocks 4jj, 4jj+1 */
+                __m512i y23 = _mm512_loadu_si512(b->qs + (size_t)128 * jj + 64); /* 4jj+2, 4jj+3 */
                 __m512i ylo = _mm512_shuffle_i64x2(y01, y23, 0x44);      /* 4jj, 4jj+2 */
                 __m512i yhi = _mm512_shuffle_i64x2(y01, y23, 0xEE);      /* 4jj+1, 4jj+3 */
                 UNR for (int r = 0; r < R; r++) {
@@ -420,8 +420,8 @@ INL void k_q6_k(KARGS, const int R, const int T)
             const __m512i i23 = _mm512_add_epi16(gidx, _mm512_set1_epi16((short)(8 * h + 4)));
             UNR for (int r = 0; r < R; r++) {
                 const blk_q6_k *a = (const blk_q6_k *)(W + r * ws) + i;
-                __m512i ql = _mm512_loadu_si512(a->ql + 64 * h); /* [ql0 | ql1] */
-                __m256i qh = _mm256_loadu_si256((const __m256i *)(a->qh + 32 * h));
+                __m512i ql = _mm512_loadu_si512(a->ql + (size_t)64 * h); /* [ql0 | ql1] */
+                __m256i qh = _mm256_loadu_si256((const __m256i *)(a->qh + (size_t)32 * h));
                 __m512i qh2 = _mm512_inserti64x4(_mm512_castsi256_si512(qh), _mm256_srli_epi16(qh, 2), 1);
                 /* elements 0..63 of this half, then 64..127, as unsigned 0..63 */
                 q01[r] = _mm512_or_si512(_mm512_and_si512(ql, m4),
@@ -433,8 +433,8 @@ INL void k_q6_k(KARGS, const int R, const int T)
             }
             UNR for (int t = 0; t < T; t++) {
                 const blk_q8_k *b = (const blk_q8_k *)(X + t * xs) + i;
-                __m512i y01 = _mm512_loadu_si512(b->qs + 128 * h);
-                __m512i y23 = _mm512_loadu_si512(b->qs + 128 * h + 64);
+                __m512i y01 = _mm512_loadu_si512(b->qs + (size_t)128 * h);
+                __m512i y23 = _mm512_loadu_si512(b->qs + (size_t)128 * h + 64);
                 UNR for (int r = 0; r < R; r++) {
                     sumi[r][t] = _mm512_dpwssd_epi32(sumi[r][t], _mm512_maddubs_epi16(q01[r], y01), s01[r]);
                     sumi[r][t] = _mm512_dpwssd_epi32(sumi[r][t], _mm512_maddubs_epi16(q23[r], y23), s23[r]);
@@ -502,7 +502,7 @@ static void act_q8_k(const float *x, void *dst, int64_t n)
     for (int64_t i = 0; i < n / QKK; i++, x += QKK) {
         __m512 a = _mm512_setzero_ps();
         for (int k = 0; k < 16; k++)
-            a = _mm512_max_ps(a, _mm512_andnot_ps(sign, _mm512_loadu_ps(x + 16 * k)));
+            a = _mm512_max_ps(a, _mm512_andnot_ps(sign, _mm512_loadu_ps(x + (size_t)16 * k)));
         float amax = _mm512_reduce_max_ps(a);
         if (amax == 0.0f) {
             memset(&b[i], 0, sizeof(b[i]));
@@ -513,8 +513,8 @@ static void act_q8_k(const float *x, void *dst, int64_t n)
         __m512 va = _mm512_set1_ps(amax);
         float max = 0.0f;
         for (int k = 0; k < 16; k++) {
-            __mmask16 m = _mm512_cmp_ps_mask(_mm512_andnot_ps(sign, _mm512_loadu_ps(x + 16 * k)),
-                                             va, _CMP_EQ_OQ);
+            __mmask16 m = _mm512_cmp_ps_mask(
+                _mm512_andnot_ps(sign, _mm512_loadu_ps(x + (size_t)16 * k)), va, _CMP_EQ_OQ);
             if (m) {
                 max = x[16 * k + __builtin_ctz(m)];
                 break;
@@ -525,8 +525,8 @@ static void act_q8_k(const float *x, void *dst, int64_t n)
         const __m512i lim = _mm512_set1_epi32(127);
         for (int k = 0; k < 16; k++) {
             __m512i q = _mm512_min_epi32(
-                _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(x + 16 * k), vs)), lim);
-            _mm_storeu_si128((__m128i *)(b[i].qs + 16 * k), _mm512_cvtsepi32_epi8(q));
+                _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(x + (size_t)16 * k), vs)), lim);
+            _mm_storeu_si128((__m128i *)(b[i].qs + (size_t)16 * k), _mm512_cvtsepi32_epi8(q));
             b[i].bsums[k] = (int16_t)_mm512_reduce_add_epi32(q);
         }
         b[i].d = 1.0f / iscale;

@@ -142,7 +142,7 @@ static float dot_q4_k(int64_t n, const void *w, const void *x)
                 s1 += (q[l] >> 4) * y[l + 32];
             }
             sumi += sc0 * s0 + sc1 * s1;
-            summ += m0 * (b[i].bsums[4 * j] + b[i].bsums[4 * j + 1]) +
+            summ += m0 * (b[i].bsums[(size_t)4 * j] + b[i].bsums[(size_t)4 * j + 1]) +
                     m1 * (b[i].bsums[4 * j + 2] + b[i].bsums[4 * j + 3]);
             q += 32;
             y += 64;
@@ -161,9 +161,9 @@ static float dot_q6_k(int64_t n, const void *w, const void *x)
     for (int64_t i = 0; i < n / QKK; i++) {
         int sumi = 0;
         for (int half = 0; half < 2; half++) {
-            const uint8_t *ql = a[i].ql + 64 * half, *qh = a[i].qh + 32 * half;
-            const int8_t *y = b[i].qs + 128 * half;
-            const int8_t *sc = a[i].scales + 8 * half;
+            const uint8_t *ql = a[i].ql + (size_t)64 * half, *qh = a[i].qh + (size_t)32 * half;
+            const int8_t *y = b[i].qs + (size_t)128 * half;
+            const int8_t *sc = a[i].scales + (size_t)8 * half;
             int g[8] = {0};
             for (int l = 0; l < 32; l++) {
                 int q1 = ((ql[l] & 0xF) | (((qh[l] >> 0) & 3) << 4)) - 32;

@@ -98,7 +98,7 @@ static void dequant_q4_k(const blk_q4_k *b, float *y, int64_t nb)
 static inline int q6k_get(const blk_q6_k *b, int e)
 {
     int half = e / 128, l = e % 128, grp = l / 32, k = l % 32;
-    const uint8_t *ql = b->ql + 64 * half, *qh = b->qh + 32 * half;
+    const uint8_t *ql = b->ql + (size_t)64 * half, *qh = b->qh + (size_t)32 * half;
     int lo = (grp & 1) ? ql[k + 32] : ql[k];
     lo = (grp & 2) ? (lo >> 4) : (lo & 0xF);
     int hi = (qh[k] >> (2 * grp)) & 3;
@@ -109,8 +109,10 @@ static void dequant_q6_k(const blk_q6_k *b, float *y, int64_t nb)
 {
     for (int64_t i = 0; i < nb; i++) {
         float d = sw_fp16_to_f32(b[i].d);
-        for (int e = 0; e < QKK; e++)
-            y[i * QKK + e] = d * (float)b[i].scales[e / 16] * (float)q6k_get(&b[i], e);
+        for (int e = 0; e < QKK; e++) {
+            int g = e / 16; /* the scale of the 16 values e is in */
+            y[i * QKK + e] = d * (float)b[i].scales[g] * (float)q6k_get(&b[i], e);
+        }
     }
 }
 
@@ -406,7 +408,7 @@ static void quantize_q4_k(const float *x, blk_q4_k *b, int64_t nb)
     for (int64_t i = 0; i < nb; i++, x += QKK) {
         float s[8], m[8], max_s = 0, max_m = 0;
         for (int j = 0; j < 8; j++) {
-            fit_scale_min(x + 32 * j, 32, 15, &s[j], &m[j]);
+            fit_scale_min(x + (size_t)32 * j, 32, 15, &s[j], &m[j]);
             max_s = fmaxf(max_s, s[j]);
             max_m = fmaxf(max_m, m[j]);
         }
@@ -481,7 +483,7 @@ static void quantize_q6_k(const float *x, blk_q6_k *b, int64_t nb)
     for (int64_t i = 0; i < nb; i++, x += QKK) {
         float s[16], amax = 0;
         for (int g = 0; g < 16; g++) {
-            s[g] = fit_scale_sym6(x + 16 * g, 16);
+            s[g] = fit_scale_sym6(x + (size_t)16 * g, 16);
             amax = fmaxf(amax, fabsf(s[g]));
         }
         memset(&b[i], 0, sizeof(b[i]));
@@ -492,12 +494,13 @@ static void quantize_q6_k(const float *x, blk_q6_k *b, int64_t nb)
             b[i].scales[g] = (int8_t)(d > 0 ? clampi((int)rintf(s[g] / d), -128, 127) : 0);
         uint8_t L[QKK];
         for (int e = 0; e < QKK; e++) {
-            float ds = d * b[i].scales[e / 16];
+            int g = e / 16;
+            float ds = d * (float)b[i].scales[g];
             L[e] = (uint8_t)((ds != 0 ? clampi((int)rintf(x[e] / ds), -32, 31) : 0) + 32);
         }
         for (int half = 0; half < 2; half++) {
-            const uint8_t *Lh = L + 128 * half;
-            uint8_t *ql = b[i].ql + 64 * half, *qh = b[i].qh + 32 * half;
+            const uint8_t *Lh = L + (size_t)128 * half;
+            uint8_t *ql = b[i].ql + (size_t)64 * half, *qh = b[i].qh + (size_t)32 * half;
             for (int l = 0; l < 32; l++) {
                 ql[l] = (uint8_t)((Lh[l] & 0xF) | ((Lh[l + 64] & 0xF) << 4));
                 ql[l + 32] = (uint8_t)((Lh[l + 32] & 0xF) | ((Lh[l + 96] & 0xF) << 4));
