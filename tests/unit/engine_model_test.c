@@ -514,6 +514,163 @@ static void test_gguf_rope_scaling(void **st)
     unlink(path);
 }
 
+/* ------------------------------------------------------------------------ */
+/* weights are mapped, not copied (TESTPLAN E3)                             */
+
+/* Resident bytes of the whole process and of the mappings of path. */
+static size_t rss_bytes(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (f == NULL) return 0;
+    unsigned long size = 0, res = 0;
+    int n = fscanf(f, "%lu %lu", &size, &res);
+    fclose(f);
+    return n == 2 ? (size_t)res * (size_t)sysconf(_SC_PAGESIZE) : 0;
+}
+
+static size_t mapping_rss(const char *path)
+{
+    FILE *f = fopen("/proc/self/smaps", "r");
+    if (f == NULL) return 0;
+    char line[4096];
+    bool in = false;
+    size_t kb_total = 0;
+    while (fgets(line, sizeof(line), f) != NULL) {
+        size_t kb;
+        /* a mapping's first line starts with its (lower-case hex) address;
+         * the field lines that follow start with an upper-case name */
+        if ((line[0] >= '0' && line[0] <= '9') || (line[0] >= 'a' && line[0] <= 'f')) {
+            char *nl = strchr(line, '\n');
+            if (nl) *nl = '\0';
+            size_t n = strlen(line), k = strlen(path);
+            in = n >= k && strcmp(line + n - k, path) == 0;
+        } else if (in && sscanf(line, "Rss: %zu kB", &kb) == 1) {
+            kb_total += kb;
+        }
+    }
+    fclose(f);
+    return kb_total * 1024;
+}
+
+/* Loads path and checks that neither the heap nor the resident set grew by
+ * more than `limit` bytes, and that the file's own mapping holds little. */
+static void expect_mapped_load(const char *path, const char *tok, size_t file_size, size_t limit)
+{
+    swarm_model_params mp = swarm_model_params_default();
+    mp.path = path;
+    mp.tokenizer_path = tok;
+    long live0 = sw_alloc_live_bytes();
+    size_t rss0 = rss_bytes();
+    swarm_model *m = NULL;
+    swarm_diag d = {{0}};
+    swarm_err rc = swarm_model_load(&mp, &m, &d);
+    if (rc != SWARM_OK) print_error("%s\n", d.msg);
+    CHECK_OK(rc);
+    size_t rss1 = rss_bytes(), mapped = mapping_rss(path);
+    long heap = sw_alloc_live_bytes() - live0;
+    size_t grew = rss1 > rss0 ? rss1 - rss0 : 0;
+    fprintf(stderr, "load %s: file %.1f MB, heap +%.2f MB, RSS +%.2f MB, mapping resident %.2f MB\n",
+            path, (double)file_size / 1e6, (double)heap / 1e6, (double)grew / 1e6,
+            (double)mapped / 1e6);
+    assert_true(heap >= 0 && (size_t)heap < limit);
+    assert_true(grew < limit);
+    assert_true(mapped < limit);
+    /* the mapped weights are real: a session runs on them */
+    swarm_session_params sp = {.n_ctx = 8, .n_threads = 1};
+    swarm_session *s = NULL;
+    CHECK_OK(swarm_session_create(m, &sp, &s));
+    swarm_gen_params gp = {.prompt = "Once", .steps = 4};
+    gp.sampling = swarm_sampling_default();
+    gp.sampling.temperature = 0.0f;
+    swarm_gen_result *r = NULL;
+    CHECK_OK(swarm_generate(s, &gp, &r));
+    swarm_gen_result_destroy(r);
+    swarm_session_destroy(s);
+    swarm_model_destroy(m);
+}
+
+/* A 100+ MB llama GGUF (F32, so writing it costs no quantization) with
+ * stories260K's tokenizer keys. */
+static size_t write_big_gguf(const char *path, const sw_gguf *tok_src)
+{
+    enum { DIM = 1024, FFN = 2816, LAYERS = 3, HEADS = 8 };
+    float *data = calloc((size_t)DIM * FFN, sizeof(float));
+    assert_non_null(data);
+    for (size_t i = 0; i < (size_t)DIM * FFN; i++) data[i] = 0.01f * (float)((int)(i % 13) - 6);
+    sw_gguf_writer *w = NULL;
+    CHECK_OK(sw_gguf_writer_create(&w));
+    CHECK_OK(sw_gguf_writer_set_str(w, "general.architecture", "llama"));
+    CHECK_OK(sw_gguf_writer_set_u32(w, "llama.embedding_length", DIM));
+    CHECK_OK(sw_gguf_writer_set_u32(w, "llama.feed_forward_length", FFN));
+    CHECK_OK(sw_gguf_writer_set_u32(w, "llama.block_count", LAYERS));
+    CHECK_OK(sw_gguf_writer_set_u32(w, "llama.attention.head_count", HEADS));
+    CHECK_OK(sw_gguf_writer_set_u32(w, "llama.context_length", 64));
+    for (uint64_t i = 0; i < tok_src->n_kv; i++)
+        if (strncmp(tok_src->kv[i].key.ptr, "tokenizer.", 10) == 0)
+            CHECK_OK(sw_gguf_writer_set_kv(w, &tok_src->kv[i]));
+    int64_t vocab = 512;
+    size_t params = 0;
+#define W(name, c, r)                                                                    \
+    do {                                                                                 \
+        int64_t ne_[2] = {(c), (r)};                                                     \
+        CHECK_OK(sw_gguf_writer_add_tensor(w, name, (r) == 1 ? 1 : 2, ne_, SW_TYPE_F32, data)); \
+        params += (size_t)(c) * (size_t)(r);                                             \
+    } while (0)
+    W("token_embd.weight", DIM, vocab);
+    W("output_norm.weight", DIM, 1);
+    for (int l = 0; l < LAYERS; l++) {
+        char n[64];
+        const struct { const char *s; int64_t c, r; } t[] = {
+            {"attn_norm.weight", DIM, 1}, {"attn_q.weight", DIM, DIM},
+            {"attn_k.weight", DIM, DIM},  {"attn_v.weight", DIM, DIM},
+            {"attn_output.weight", DIM, DIM}, {"ffn_norm.weight", DIM, 1},
+            {"ffn_gate.weight", DIM, FFN}, {"ffn_up.weight", DIM, FFN},
+            {"ffn_down.weight", FFN, DIM}};
+        for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+            snprintf(n, sizeof(n), "blk.%d.%s", l, t[i].s);
+            W(n, t[i].c, t[i].r);
+        }
+    }
+#undef W
+    swarm_diag d = {{0}};
+    swarm_err rc = sw_gguf_writer_write(w, path, &d);
+    if (rc != SWARM_OK) print_error("%s\n", d.msg);
+    CHECK_OK(rc);
+    sw_gguf_writer_destroy(w);
+    free(data);
+    return params * sizeof(float);
+}
+
+static void test_load_maps_weights(void **st)
+{
+    (void)st;
+    char g[512], b[512], t[512];
+    REQUIRE_SHARED(g, "models/stories260K.gguf");
+    REQUIRE_SHARED(b, "models/stories260K.bin");
+    REQUIRE_SHARED(t, "models/tok512.bin");
+    /* the real files are small (about 1 MB): the bound is their size */
+    expect_mapped_load(g, NULL, 1185376, 1185376);
+    expect_mapped_load(b, t, 1056540, 1056540);
+
+    sw_gguf src;
+    swarm_diag d = {{0}};
+    CHECK_OK(sw_gguf_open(g, &src, &d));
+    char path[] = "/tmp/swarm-big-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    double t0 = sw_now_ms();
+    size_t weights = write_big_gguf(path, &src);
+    sw_gguf_close(&src);
+    fprintf(stderr, "wrote %.0f MB of F32 weights in %.0f ms\n", (double)weights / 1e6,
+            sw_now_ms() - t0);
+    assert_true(weights > 100000000u);
+    /* loading it may touch the header, metadata and tokenizer, not the
+     * weights: under 1/16 of the file */
+    expect_mapped_load(path, NULL, weights, weights / 16);
+    unlink(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -527,6 +684,7 @@ int main(void)
         cmocka_unit_test(test_gguf_bind_bad_metadata),
         cmocka_unit_test(test_gguf_bind_types_checked),
         cmocka_unit_test(test_gguf_rope_scaling),
+        cmocka_unit_test(test_load_maps_weights),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
