@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 #include "engine/engine_int.h"
@@ -670,6 +671,11 @@ static int cmd_convert(int argc, char **argv)
             return cli_usage_error("models convert", "unexpected argument '%s'", a);
     }
     if (in == NULL || out == NULL) return cli_usage_error("models convert", "need IN and OUT");
+    /* replacing the input (possibly a shared, read-only model) is refused */
+    struct stat si, so;
+    if (stat(in, &si) == 0 && stat(out, &so) == 0 && si.st_dev == so.st_dev &&
+        si.st_ino == so.st_ino)
+        return cli_usage_error("models convert", "OUT '%s' is the input file", out);
     uint32_t want = UINT32_MAX;
     if (type_s != NULL) {
         const sw_type_traits *tt = NULL;
@@ -726,7 +732,7 @@ static int cmd_convert(int argc, char **argv)
                     type_name(want != UINT32_MAX ? want : SW_TYPE_F32), type_name(t));
     rc = sw_gguf_writer_write(w, out, &d);
     if (rc != SWARM_OK) {
-        code = cli_fail(CLI_EXIT_FAIL, "%s", d.msg);
+        code = cli_fail(rc == SWARM_EINVAL ? CLI_EXIT_USAGE : CLI_EXIT_FAIL, "%s", d.msg);
         goto out;
     }
     printf("wrote %s: %zu tensors (", out, m.n_t);

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "engine_int.h"
 
@@ -336,6 +337,13 @@ static swarm_err write_tensor_data(FILE *f, const wtensor *t, size_t align, swar
 
 swarm_err sw_gguf_writer_write(sw_gguf_writer *w, const char *path, swarm_diag *d)
 {
+    /* The file is renamed into place, which would also replace a device or
+     * a pipe named by mistake (as root, /dev/full became a GGUF file) */
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
+        return sw_diag_set(d, SWARM_EINVAL, "%s: %s", path,
+                           S_ISDIR(st.st_mode) ? "is a directory"
+                                               : "exists and is not a regular file");
     size_t align = alignment_of(w);
     /* Offsets are relative to the data section: each tensor starts aligned. */
     uint64_t off = 0;

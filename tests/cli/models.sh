@@ -58,6 +58,25 @@ expect_code 2 "convert without OUT" "$BIN" models convert "$M/stories260K.bin"
 expect_code 2 "convert .bin without -z" "$BIN" models convert "$M/stories260K.bin" "$T/x.gguf"
 has "$T/err" "tokenizer.bin with -z" "missing -z explained"
 expect_code 2 "convert bad --type" "$BIN" models convert "$M/stories260K.bin" "$T/x.gguf" -z "$M/tok512.bin" --type Q5_K
+# non-regular inputs and outputs: refused before anything is read or renamed
+# over them (only files under $T are used as targets, never real devices)
+mkdir "$T/dir.gguf"
+expect_code 2 "inspect a directory" "$BIN" models inspect "$T/dir.gguf"
+has "$T/err" "is a directory" "directory named as such"
+expect_code 2 "inspect /dev/null" "$BIN" models inspect /dev/null
+has "$T/err" "not a regular file" "device refused"
+expect_code 2 "convert to a directory" "$BIN" models convert "$M/stories260K.gguf" "$T/dir.gguf"
+[ -d "$T/dir.gguf" ] && ok "the directory is still there" || bad "convert replaced a directory"
+if command -v mkfifo >/dev/null 2>&1 && mkfifo "$T/pipe.gguf"; then
+    expect_code 2 "inspect a FIFO (no writer: must not block)" "$BIN" models inspect "$T/pipe.gguf"
+    expect_code 2 "convert onto a FIFO" "$BIN" models convert "$M/stories260K.gguf" "$T/pipe.gguf"
+    [ -p "$T/pipe.gguf" ] && ok "the FIFO is still there" || bad "convert replaced a FIFO"
+    expect_code 2 "convert -z a FIFO" "$BIN" models convert "$M/stories260K.bin" "$T/y.gguf" -z "$T/pipe.gguf"
+fi
+cp "$M/stories260K.gguf" "$T/self.gguf"
+expect_code 2 "convert onto its own input" "$BIN" models convert "$T/self.gguf" "$T/self.gguf"
+has "$T/err" "is the input file" "same-file output explained"
+expect_code 2 "convert onto its own input by another name" "$BIN" models convert "$T/self.gguf" "$T/../$(basename "$T")/self.gguf"
 expect_code 2 "convert bad tokenizer" "$BIN" models convert "$M/stories260K.bin" "$T/x.gguf" -z "$T/trunc.bin"
 [ ! -e "$T/x.gguf" ] && ok "no output file after failures" || bad "output file left after failures"
 

@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -778,6 +779,26 @@ static void test_open_errors(void **state)
     fclose(f);
     CHECK_ERR(sw_gguf_open(path, &g, &d), SWARM_EFORMAT); /* empty file */
     unlink(path);
+
+    /* the writer renames into place: never over a directory or a FIFO */
+    sw_gguf_writer *w = NULL;
+    CHECK_OK(sw_gguf_writer_create(&w));
+    CHECK_OK(sw_gguf_writer_set_str(w, "general.architecture", "llama"));
+    tmp_path(path, sizeof(path), "dir");
+    assert_int_equal(mkdir(path, 0700), 0);
+    CHECK_ERR(sw_gguf_writer_write(w, path, &d), SWARM_EINVAL);
+    assert_non_null(strstr(d.msg, "is a directory"));
+    rmdir(path);
+    tmp_path(path, sizeof(path), "fifo");
+    assert_int_equal(mkfifo(path, 0600), 0);
+    CHECK_ERR(sw_gguf_writer_write(w, path, &d), SWARM_EINVAL);
+    assert_non_null(strstr(d.msg, "not a regular file"));
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    assert_true(S_ISFIFO(st.st_mode));
+    CHECK_ERR(sw_gguf_open(path, &g, &d), SWARM_EINVAL); /* and reading one does not block */
+    unlink(path);
+    sw_gguf_writer_destroy(w);
 }
 
 /* Every shared real GGUF file parses, and its tensors are where they claim. */
