@@ -36,6 +36,8 @@ static const char *const USAGE =
 
 /* More workers than this only wait for each other (the swarm file's limit). */
 #define MAX_THREADS 256
+/* The longest session the engine creates (its MAX_N_CTX). */
+#define MAX_CTX (1 << 20)
 
 /* ------------------------------------------------------------------------ */
 /* output                                                                   */
@@ -196,6 +198,7 @@ int cmd_generate(int argc, char **argv)
 
     /* run.c: -n 0 or beyond the context means the whole context */
     int32_t n_ctx_model = info->n_ctx_train > 0 ? info->n_ctx_train : 2048;
+    if (n_ctx_model > MAX_CTX) n_ctx_model = MAX_CTX; /* a file may claim 2^31 */
     if (steps == 0 || steps > n_ctx_model) steps = n_ctx_model;
 
     int32_t *ids = NULL;
@@ -219,7 +222,9 @@ int cmd_generate(int argc, char **argv)
     if ((rc = swarm_session_create(m, &sp, &s)) != SWARM_OK) {
         swarm_free(ids);
         swarm_model_destroy(m);
-        return cli_fail(CLI_EXIT_FAIL, "%s: cannot create a session: %s", cmd, swarm_strerror(rc));
+        return cli_fail(rc == SWARM_EINVAL ? CLI_EXIT_USAGE : CLI_EXIT_FAIL,
+                        "%s: cannot create a session of %d positions: %s", cmd, sp.n_ctx,
+                        swarm_strerror(rc));
     }
 
     /* the forced prompt pieces run.c prints: the tokens at positions 1..steps
