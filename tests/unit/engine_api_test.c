@@ -34,20 +34,28 @@ static swarm_model *load(const char *path, const char *tok)
     return m;
 }
 
-static swarm_model *stories(void)
+/* The group's model (stories260K.gguf), loaded once; tests skip without it. */
+static int load_group_model(void **state)
 {
     char g[512];
-    if (shared_path(g, sizeof(g), "models/stories260K.gguf") == NULL) return NULL;
-    return load(g, NULL);
+    *state = shared_path(g, sizeof(g), "models/stories260K.gguf") ? load(g, NULL) : NULL;
+    return 0;
 }
 
-#define REQUIRE_MODEL(m)                                                       \
-    do {                                                                       \
-        if ((m) == NULL) {                                                     \
-            fprintf(stderr, "SKIP: ../shared/models/stories260K.gguf missing\n"); \
-            skip();                                                            \
-        }                                                                      \
-    } while (0)
+static int free_group_model(void **state)
+{
+    swarm_model_destroy(*state);
+    return 0;
+}
+
+static swarm_model *group_model(void **state)
+{
+    if (*state == NULL) {
+        fprintf(stderr, "SKIP: ../shared/models/stories260K.gguf missing\n");
+        skip();
+    }
+    return *state;
+}
 
 static swarm_session *session(swarm_model *m, int32_t n_ctx)
 {
@@ -89,7 +97,6 @@ static swarm_gen_params greedy(const char *prompt)
 
 static void test_api_null_arguments(void **st)
 {
-    (void)st;
     swarm_model *out = OUT_PTR;
     swarm_diag d = {{0}};
     CHECK_ERR(swarm_model_load(NULL, &out, &d), SWARM_EINVAL);
@@ -117,8 +124,7 @@ static void test_api_null_arguments(void **st)
     CHECK_ERR(swarm_score(NULL, "a", "b", &lp, NULL), SWARM_EINVAL);
     assert_true(lp == 7.0);
 
-    swarm_model *m = stories();
-    REQUIRE_MODEL(m);
+    swarm_model *m = group_model(st);
     CHECK_ERR(swarm_model_tokenize(m, NULL, &ids, &n), SWARM_EINVAL);
     CHECK_ERR(swarm_model_tokenize(m, "x", NULL, &n), SWARM_EINVAL);
     assert_ptr_equal(ids, OUT_PTR);
@@ -141,14 +147,11 @@ static void test_api_null_arguments(void **st)
     }
     assert_true(swarm_model_token_text(m, -1, 100, NULL, 0) > 0); /* length only */
     swarm_session_destroy(s);
-    swarm_model_destroy(m);
 }
 
 static void test_api_session_limits(void **st)
 {
-    (void)st;
-    swarm_model *m = stories();
-    REQUIRE_MODEL(m);
+    swarm_model *m = group_model(st);
     const swarm_model_info *in = swarm_model_get_info(m);
     assert_true(in->n_ctx_train >= 16 && in->n_ctx_train < (1 << 20));
     int32_t bad_ctx[] = {-1, INT32_MIN, in->n_ctx_train + 1, 1 << 20, (1 << 20) + 1, INT32_MAX};
@@ -176,14 +179,11 @@ static void test_api_session_limits(void **st)
     assert_true(r->n_tokens <= 2);
     swarm_gen_result_destroy(r);
     swarm_session_destroy(s);
-    swarm_model_destroy(m);
 }
 
 static void test_api_steps_and_max_tokens_clamped(void **st)
 {
-    (void)st;
-    swarm_model *m = stories();
-    REQUIRE_MODEL(m);
+    swarm_model *m = group_model(st);
     swarm_session *s = session(m, 16);
     swarm_gen_params gp = greedy("Once upon a time");
     int32_t steps[] = {17, 1000, INT32_MAX};
@@ -216,14 +216,11 @@ static void test_api_steps_and_max_tokens_clamped(void **st)
     gp.max_tokens = -1;
     expect_gen_einval(s, &gp, "max_tokens -1");
     swarm_session_destroy(s);
-    swarm_model_destroy(m);
 }
 
 static void test_api_prompts(void **st)
 {
-    (void)st;
-    swarm_model *m = stories();
-    REQUIRE_MODEL(m);
+    swarm_model *m = group_model(st);
     swarm_session *s = session(m, 16);
     /* NULL and "" are the same: BOS alone */
     swarm_gen_params gp = greedy(NULL);
@@ -256,14 +253,11 @@ static void test_api_prompts(void **st)
     bad[0] = (swarm_chat_msg){NULL, "hi"};
     expect_gen_einval(s, &gp, "chat message without role");
     swarm_session_destroy(s);
-    swarm_model_destroy(m);
 }
 
 static void test_api_bad_sampling(void **st)
 {
-    (void)st;
-    swarm_model *m = stories();
-    REQUIRE_MODEL(m);
+    swarm_model *m = group_model(st);
     swarm_session *s = session(m, 16);
     swarm_gen_params gp = greedy("Once");
     gp.steps = 8;
@@ -313,14 +307,11 @@ static void test_api_bad_sampling(void **st)
     }
     swarm_gen_result_destroy(g);
     swarm_session_destroy(s);
-    swarm_model_destroy(m);
 }
 
 static void test_api_score_edges(void **st)
 {
-    (void)st;
-    swarm_model *m = stories();
-    REQUIRE_MODEL(m);
+    swarm_model *m = group_model(st);
     swarm_session *s = session(m, 16);
     double lp = -1.0;
     int32_t n = -1;
@@ -346,7 +337,6 @@ static void test_api_score_edges(void **st)
     CHECK_OK(swarm_score(s, "Once", " upon", &lp, &n));
     assert_true(lp < 0.0 && n >= 1);
     swarm_session_destroy(s);
-    swarm_model_destroy(m);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -455,5 +445,5 @@ int main(void)
         cmocka_unit_test(test_api_model_paths),
         cmocka_unit_test(test_api_truncated_gguf),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, load_group_model, free_group_model);
 }
