@@ -353,12 +353,24 @@ static inline int clampi(int v, int lo, int hi)
  * scales around (max-min)/nmax, refits s and m by least squares for each
  * set of levels, and keeps the lowest squared error.
  */
+static inline int round_pos(float v)
+{
+    return (int)(v + 0.5f);
+} /* v >= 0; no libm call */
+static inline int round_any(float v)
+{
+    return v >= 0.0f ? round_pos(v) : -round_pos(-v);
+}
+
 static void fit_scale_min(const float *x, int n, int nmax, float *out_s, float *out_m)
 {
     float lo = x[0], hi = x[0];
-    for (int i = 1; i < n; i++) {
+    double sx = 0, sxx = 0;
+    for (int i = 0; i < n; i++) {
         lo = fminf(lo, x[i]);
         hi = fmaxf(hi, x[i]);
+        sx += x[i];
+        sxx += (double)x[i] * x[i];
     }
     if (lo > 0.0f) lo = 0.0f;
     if (hi <= lo) {
@@ -366,17 +378,16 @@ static void fit_scale_min(const float *x, int n, int nmax, float *out_s, float *
         *out_m = -lo;
         return;
     }
-    float best_s = (hi - lo) / (float)nmax, best_m = -lo, best_err = INFINITY;
+    float best_s = (hi - lo) / (float)nmax, best_m = -lo;
+    double best_err = INFINITY;
     for (int k = -10; k <= 10; k++) {
         float iscale = ((float)nmax + 0.1f * (float)k) / (hi - lo);
-        double sl = 0, sll = 0, sx = 0, sxl = 0;
-        int L[QKK];
+        double sl = 0, sll = 0, sxl = 0;
         for (int i = 0; i < n; i++) {
-            L[i] = clampi((int)rintf(iscale * (x[i] - lo)), 0, nmax);
-            sl += L[i];
-            sll += (double)L[i] * L[i];
-            sx += x[i];
-            sxl += (double)x[i] * L[i];
+            int l = clampi(round_pos(iscale * (x[i] - lo)), 0, nmax);
+            sl += l;
+            sll += (double)l * l;
+            sxl += (double)x[i] * l;
         }
         /* least squares for x = s*L + b */
         double det = n * sll - sl * sl;
@@ -388,13 +399,10 @@ static void fit_scale_min(const float *x, int n, int nmax, float *out_s, float *
             s = sll > 0 ? sxl / sll : 0;
         }
         if (s < 0) continue;
-        double err = 0;
-        for (int i = 0; i < n; i++) {
-            double e = s * L[i] + b - x[i];
-            err += e * e;
-        }
+        /* sum (s L + b - x)^2, expanded over the sums */
+        double err = sxx - 2 * s * sxl - 2 * b * sx + s * s * sll + 2 * s * b * sl + n * b * b;
         if (err < best_err) {
-            best_err = (float)err;
+            best_err = err;
             best_s = (float)s;
             best_m = (float)-b;
         }
@@ -446,11 +454,13 @@ static void quantize_q4_k(const float *x, blk_q4_k *b, int64_t nb)
 static float fit_scale_sym6(const float *x, int n)
 {
     float amax = 0, max = 0;
+    double sxx = 0;
     for (int i = 0; i < n; i++) {
         if (fabsf(x[i]) > amax) {
             amax = fabsf(x[i]);
             max = x[i];
         }
+        sxx += (double)x[i] * x[i];
     }
     if (amax == 0) return 0;
     float best_s = max / -32.0f;
@@ -458,18 +468,14 @@ static float fit_scale_sym6(const float *x, int n)
     for (int k = -10; k <= 10; k++) {
         float iscale = -(32.0f + 0.1f * (float)k) / max;
         double sxl = 0, sll = 0;
-        int L[16];
         for (int i = 0; i < n; i++) {
-            L[i] = clampi((int)rintf(iscale * x[i]), -32, 31);
-            sxl += (double)x[i] * L[i];
-            sll += (double)L[i] * L[i];
+            int l = clampi(round_any(iscale * x[i]), -32, 31);
+            sxl += (double)x[i] * l;
+            sll += (double)l * l;
         }
         if (sll <= 0) continue;
-        double s = sxl / sll, err = 0;
-        for (int i = 0; i < n; i++) {
-            double e = s * L[i] - x[i];
-            err += e * e;
-        }
+        double s = sxl / sll;
+        double err = sxx - 2 * s * sxl + s * s * sll; /* sum (s L - x)^2 */
         if (err < best_err) {
             best_err = err;
             best_s = (float)s;
