@@ -4,6 +4,7 @@
  * writes the measured accuracy P_i and compatibility C_ik for the skill back
  * into the swarm file (atomic rewrite). Bad input exits 2.
  */
+#include <errno.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
@@ -50,8 +51,9 @@ static void eval_free(eval_set *e)
 
 static int read_eval(const char *cmd, const char *path, eval_set *e)
 {
+    (void)cmd;
     FILE *f = fopen(path, "r");
-    if (f == NULL) return cli_fail(CLI_EXIT_USAGE, "%s: cannot open %s", cmd, path);
+    if (f == NULL) return cli_fail(CLI_EXIT_USAGE, "%s: cannot open: %s", path, strerror(errno));
     char *line = NULL;
     size_t cap = 0, lineno = 0;
     ssize_t len;
@@ -89,6 +91,9 @@ static int read_eval(const char *cmd, const char *path, eval_set *e)
         }
         e->n++;
     }
+    /* a directory opens but cannot be read (EISDIR) */
+    if (code == CLI_EXIT_OK && ferror(f))
+        code = cli_fail(CLI_EXIT_USAGE, "%s: cannot read: %s", path, strerror(errno));
     free(line);
     fclose(f);
     if (code == CLI_EXIT_OK && e->n == 0)
@@ -174,7 +179,12 @@ int cmd_calibrate(int argc, char **argv)
         json_error_t je;
         task = json_load_file(task_path, JSON_REJECT_DUPLICATES, &je);
         if (task == NULL || !json_is_object(task)) {
-            code = cli_fail(CLI_EXIT_USAGE, "%s: line %d: %s", task_path, je.line, je.text);
+            if (task == NULL && je.line < 0) /* not JSON's fault: the file itself */
+                code = cli_fail(CLI_EXIT_USAGE, "%s", je.text);
+            else if (task == NULL)
+                code = cli_fail(CLI_EXIT_USAGE, "%s: line %d: %s", task_path, je.line, je.text);
+            else
+                code = cli_fail(CLI_EXIT_USAGE, "%s: must be a task object", task_path);
             goto out;
         }
     }
@@ -221,7 +231,10 @@ int cmd_calibrate(int argc, char **argv)
     p.seed = 1;
     swarm_err rc = swarm_runtime_create(sw, &p, &rt, &d);
     if (rc) {
-        code = cli_fail(rc == SWARM_EUNSUPPORTED || rc == SWARM_EFORMAT ? CLI_EXIT_USAGE : CLI_EXIT_FAIL,
+        code = cli_fail(rc == SWARM_EUNSUPPORTED || rc == SWARM_EFORMAT || rc == SWARM_EINVAL ||
+                                rc == SWARM_ENOTFOUND
+                            ? CLI_EXIT_USAGE
+                            : CLI_EXIT_FAIL,
                         "%s", d.msg);
         goto out;
     }

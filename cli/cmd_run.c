@@ -196,27 +196,43 @@ int cmd_run(int argc, char **argv)
         goto out;
     }
     if (swarm_task_parse_file(task_path, &task, &d) != SWARM_OK) {
+        /* d already names the file */
+        code = cli_fail(CLI_EXIT_USAGE, "%s", d.msg);
+        goto out;
+    }
+    /* A task that cannot be planned is refused before any model is loaded
+     * or worker started (the runtime builds the same plan again). */
+    swarm_plan *plan = NULL;
+    if (swarm_plan_build(task, &plan, &d) != SWARM_OK) {
         code = cli_fail(CLI_EXIT_USAGE, "%s: %s", task_path, d.msg);
         goto out;
     }
+    swarm_plan_destroy(plan);
     progress pr = {!json && isatty(2), 0};
     p.on_progress = on_progress;
     p.progress_ud = &pr;
     swarm_err rc = swarm_runtime_create(sw, &p, &rt, &d);
     if (rc) {
-        code = cli_fail(rc == SWARM_EINVAL || rc == SWARM_EFORMAT || rc == SWARM_EUNSUPPORTED
+        /* bad input named by the swarm file or a flag: a missing, truncated
+         * or non-regular model file, an unusable journal path, a bad chaos
+         * spec, a backend this build lacks */
+        code = cli_fail(rc == SWARM_EINVAL || rc == SWARM_EFORMAT || rc == SWARM_EUNSUPPORTED ||
+                                rc == SWARM_ENOTFOUND
                             ? CLI_EXIT_USAGE
                             : CLI_EXIT_FAIL,
                         "%s", d.msg);
         goto out;
     }
-    if (!json) fprintf(stderr, "swarm run: seed %llu\n", (unsigned long long)swarm_runtime_seed(rt));
+    /* The seed is in the result (text and JSON); a terminal also sees it
+     * up front. Scripts get exactly one line on stderr for a refused task. */
+    if (pr.on) fprintf(stderr, "swarm run: seed %llu\n", (unsigned long long)swarm_runtime_seed(rt));
     rc = swarm_runtime_run(rt, task, &res, &d);
-    if (rc) {
-        code = cli_fail(rc == SWARM_EINVAL || rc == SWARM_EINFEASIBLE || rc == SWARM_EFORMAT
-                            ? CLI_EXIT_USAGE
-                            : CLI_EXIT_FAIL,
-                        "%s: %s", task_path, d.msg);
+    if (rc == SWARM_EINVAL || rc == SWARM_EINFEASIBLE || rc == SWARM_EFORMAT) {
+        code = cli_fail(CLI_EXIT_USAGE, "%s: %s", task_path, d.msg);
+        goto out;
+    } else if (rc) {
+        code = cli_fail(CLI_EXIT_FAIL, "%s: %s (seed %llu)", task_path, d.msg,
+                        (unsigned long long)swarm_runtime_seed(rt));
         goto out;
     }
     if (json) {

@@ -4,10 +4,12 @@
  * stub, and the openai placeholder (parsed, refused at create). Distinct
  * model files are loaded once and shared by every node that names them.
  */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "runtime_int.h"
 
@@ -323,6 +325,13 @@ swarm_err sw_backend_create(const swarm_node_spec *n, bool force_echo, sw_model_
     if (n->backend == SWARM_BACKEND_OPENAI)
         return sw_diag_set(d, SWARM_EUNSUPPORTED,
                            "node \"%s\": openai backend not available in this build", n->name);
+    /* A file the swarm file names but that does not exist is the user's
+     * input error (ENOTFOUND, exit 2), whichever loader would notice it. */
+    const char *paths[2] = {n->model_path, n->tokenizer_path}, *what[2] = {"model", "tokenizer"};
+    for (int q = 0; q < 2; q++)
+        if (paths[q] && access(paths[q], F_OK) != 0 && errno == ENOENT)
+            return sw_diag_set(d, SWARM_ENOTFOUND, "node \"%s\": %s %s: no such file", n->name,
+                               what[q], paths[q]);
     swarm_model *m = NULL;
     swarm_err rc = cache_get(mc, n->model_path, n->tokenizer_path, &m, d);
     if (rc) {

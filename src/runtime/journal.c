@@ -34,8 +34,9 @@ swarm_err sw_journal_open(const char *path, sw_journal **out, swarm_diag *d)
     sw_journal *j = sw_calloc(1, sizeof(*j));
     if (j == NULL) return SWARM_ENOMEM;
     char *err = NULL;
-    if (sqlite3_open(path, &j->db) != SQLITE_OK ||
-        sqlite3_exec(j->db, schema, NULL, NULL, &err) != SQLITE_OK ||
+    int src = SQLITE_OK;
+    if ((src = sqlite3_open(path, &j->db)) != SQLITE_OK ||
+        (src = sqlite3_exec(j->db, schema, NULL, NULL, &err)) != SQLITE_OK ||
         sqlite3_prepare_v2(j->db,
                            "INSERT INTO transition(task_id, sub_id, to_state, epoch, node, t_ms)"
                            " VALUES(?,?,?,?,?,?)",
@@ -45,10 +46,15 @@ swarm_err sw_journal_open(const char *path, sw_journal **out, swarm_diag *d)
                            " value=COALESCE(?, value), confidence=COALESCE(?, confidence)"
                            " WHERE task_id=? AND sub_id=?",
                            -1, &j->upd_sub, NULL) != SQLITE_OK) {
-        sw_diag_set(d, SWARM_ESYS, "journal %s: %s", path, err ? err : sqlite3_errmsg(j->db));
+        /* A path that cannot be opened or is not SQLite is the caller's
+         * input error; anything else (I/O, locking) is a runtime failure. */
+        swarm_err rc = (src & 0xff) == SQLITE_CANTOPEN || (src & 0xff) == SQLITE_NOTADB
+                           ? SWARM_EINVAL
+                           : SWARM_ESYS;
+        sw_diag_set(d, rc, "journal %s: %s", path, err ? err : sqlite3_errmsg(j->db));
         sqlite3_free(err);
         sw_journal_close(j);
-        return SWARM_ESYS;
+        return rc;
     }
     *out = j;
     return SWARM_OK;

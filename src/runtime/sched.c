@@ -1320,6 +1320,34 @@ static void run_free(run *R)
     sw_free(R->av);
 }
 
+/* Static checks of the plan against the whole swarm (health ignored): every
+ * subtask needs a node with C > 0 for its skill, and r distinct such nodes
+ * for redundancy r. Refusing here beats waiting unavailable_timeout_ms for
+ * a node that cannot exist. */
+static bool plan_feasible(run *R, char *why, size_t cap)
+{
+    for (size_t k = 0; k < R->m; k++) {
+        const swarm_subtask *st = R->subs[k].st;
+        size_t able = 0;
+        for (size_t i = 0; i < R->rt->n; i++)
+            able += swarm_node_compat(swarm_swarm_node(R->rt->swarm, i), st->skill) > 0;
+        int32_t r = st->redundancy > 0 ? st->redundancy : 1;
+        if (able == 0) {
+            snprintf(why, cap, "subtask \"%.64s\": no node of the swarm has skill \"%.64s\" (C > 0)",
+                     st->name ? st->name : "", st->skill ? st->skill : "");
+            return false;
+        }
+        if ((size_t)r > able) {
+            snprintf(why, cap,
+                     "subtask \"%.64s\": redundancy %d needs %d distinct nodes with skill "
+                     "\"%.64s\", the swarm has %zu",
+                     st->name ? st->name : "", (int)r, (int)r, st->skill ? st->skill : "", able);
+            return false;
+        }
+    }
+    return true;
+}
+
 /* Best achievable total compatibility (capacity ignored: it is per wave). */
 static bool p_min_feasible(run *R, char *why, size_t cap)
 {
@@ -1408,7 +1436,7 @@ static swarm_err run_plan(swarm_runtime *rt, const swarm_task *task, const swarm
     }
     sw_free(fill);
     char why[256] = "";
-    if (!p_min_feasible(R, why, sizeof(why))) {
+    if (!plan_feasible(R, why, sizeof(why)) || !p_min_feasible(R, why, sizeof(why))) {
         run_free(R);
         return sw_diag_set(d, SWARM_EINFEASIBLE, "%s", why);
     }
