@@ -90,7 +90,8 @@ typedef struct swarm_chat_msg {
     const char *content;
 } swarm_chat_msg;
 
-/* Called for every generated piece; return non-zero to stop (cancellation). */
+/* Called for every generated piece (len bytes, also NUL-terminated; valid
+ * during the call); return non-zero to stop (cancellation). */
 typedef int (*swarm_token_cb)(void *ud, int32_t id, const char *piece, size_t len);
 
 typedef struct swarm_gen_params {

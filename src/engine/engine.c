@@ -525,6 +525,7 @@ swarm_err swarm_generate(swarm_session *s, const swarm_gen_params *p, swarm_gen_
         r->tokens[r->n_tokens++] = next;
         size_t n = token_text(m, token, next, s->piece, m->max_piece);
         if (n > m->max_piece) n = m->max_piece; /* cannot happen: max_piece bounds it */
+        s->piece[n] = '\0'; /* callers may treat the piece as a string */
         memcpy(r->text + text_len, s->piece, n);
         text_len += n;
         token = next;

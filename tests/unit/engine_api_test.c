@@ -5,10 +5,12 @@
  * settings, scoring edge cases, and model paths that are directories,
  * devices, FIFOs or truncated copies of a real file. Every case must be
  * SWARM_EINVAL (or the documented error) with the outputs untouched, or a
- * bounded success; never a crash, a hang or a huge allocation.
+ * bounded success; never a crash, a hang or a huge allocation. Also: one
+ * model shared by sessions on several threads gives what each gives alone.
  */
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -146,6 +148,30 @@ static void test_api_null_arguments(void **st)
         (void)swarm_model_token_text(m, bad[i], 100, buf, sizeof(buf)); /* any prev is fine */
     }
     assert_true(swarm_model_token_text(m, -1, 100, NULL, 0) > 0); /* length only */
+    swarm_session_destroy(s);
+}
+
+static int piece_is_string(void *ud, int32_t id, const char *piece, size_t len)
+{
+    (void)id;
+    int *bad = ud;
+    if (piece == NULL || piece[len] != '\0' || strlen(piece) > len) (*bad)++;
+    return 0;
+}
+
+static void test_api_callback_pieces_are_strings(void **st)
+{
+    swarm_model *m = group_model(st);
+    swarm_session *s = session(m, 64);
+    int bad = 0;
+    swarm_gen_params gp = greedy("Once upon a time");
+    gp.steps = 60;
+    gp.on_token = piece_is_string;
+    gp.ud = &bad;
+    swarm_gen_result *r = gen_ok(s, &gp);
+    assert_true(r->n_tokens > r->n_prompt);
+    assert_int_equal(bad, 0);
+    swarm_gen_result_destroy(r);
     swarm_session_destroy(s);
 }
 
@@ -433,17 +459,75 @@ static void test_api_truncated_gguf(void **st)
     assert_true(tried > 100);
 }
 
+/* ------------------------------------------------------------------------ */
+/* one model, many threads (the contract in engine.h; run under TSan)       */
+
+typedef struct worker {
+    swarm_model *m;
+    int seed;
+    swarm_err rc;
+    int32_t tokens[64];
+    size_t n_tokens;
+    double lp;
+} worker;
+
+static void *work(void *arg)
+{
+    worker *w = arg;
+    swarm_session_params sp = {.n_ctx = 64, .n_threads = 2};
+    swarm_session *s = NULL;
+    if ((w->rc = swarm_session_create(w->m, &sp, &s)) != SWARM_OK) return NULL;
+    swarm_gen_params gp = {.prompt = "Once upon a time", .steps = 40};
+    gp.sampling = swarm_sampling_default();
+    gp.sampling.seed = (uint64_t)w->seed;
+    gp.sampling.top_k = 20;
+    swarm_gen_result *r = NULL;
+    if ((w->rc = swarm_generate(s, &gp, &r)) == SWARM_OK) {
+        w->n_tokens = r->n_tokens < 64 ? r->n_tokens : 64;
+        memcpy(w->tokens, r->tokens, w->n_tokens * sizeof(int32_t));
+        swarm_gen_result_destroy(r);
+        w->rc = swarm_score(s, "Lily had a red ball.", " She liked it.", &w->lp, NULL);
+    }
+    swarm_session_destroy(s);
+    return NULL;
+}
+
+static void test_api_shared_model_threads(void **st)
+{
+    swarm_model *m = group_model(st);
+    enum { N = 4 };
+    worker alone[N], together[N];
+    for (int i = 0; i < N; i++) {
+        alone[i] = (worker){.m = m, .seed = 100 + i % 2};
+        work(&alone[i]);
+        CHECK_OK(alone[i].rc);
+        together[i] = (worker){.m = m, .seed = 100 + i % 2};
+    }
+    pthread_t th[N];
+    for (int i = 0; i < N; i++) assert_int_equal(pthread_create(&th[i], NULL, work, &together[i]), 0);
+    for (int i = 0; i < N; i++) pthread_join(th[i], NULL);
+    for (int i = 0; i < N; i++) { /* the same as one at a time */
+        CHECK_OK(together[i].rc);
+        assert_int_equal(together[i].n_tokens, alone[i].n_tokens);
+        assert_memory_equal(together[i].tokens, alone[i].tokens,
+                            alone[i].n_tokens * sizeof(int32_t));
+        assert_true(together[i].lp == alone[i].lp);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_api_null_arguments),
         cmocka_unit_test(test_api_session_limits),
+        cmocka_unit_test(test_api_callback_pieces_are_strings),
         cmocka_unit_test(test_api_steps_and_max_tokens_clamped),
         cmocka_unit_test(test_api_prompts),
         cmocka_unit_test(test_api_bad_sampling),
         cmocka_unit_test(test_api_score_edges),
         cmocka_unit_test(test_api_model_paths),
         cmocka_unit_test(test_api_truncated_gguf),
+        cmocka_unit_test(test_api_shared_model_threads),
     };
     return cmocka_run_group_tests(tests, load_group_model, free_group_model);
 }
