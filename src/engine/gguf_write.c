@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "engine_int.h"
 
@@ -405,6 +406,10 @@ swarm_err sw_gguf_writer_write(sw_gguf_writer *w, const char *path, swarm_diag *
         rc = write_tensor_data(f, &w->t[i], align, d);
         if (rc != SWARM_OK) sw_diag_prefix(d, tmp);
     }
+    /* on disk before the rename, so a crash never leaves an empty file
+     * under the real name */
+    if (rc == SWARM_OK && (fflush(f) != 0 || fsync(fileno(f)) != 0))
+        rc = sw_diag_set(d, SWARM_ESYS, "%s: write error: %s", tmp, strerror(errno));
     if (fclose(f) != 0 && rc == SWARM_OK)
         rc = sw_diag_set(d, SWARM_ESYS, "%s: write error: %s", tmp, strerror(errno));
     if (rc == SWARM_OK && rename(tmp, path) != 0)
