@@ -9,6 +9,27 @@
 
 #include "kernels_int.h"
 
+/* Round to nearest, ties to even, as rintf and the SIMD conversions do in
+ * the default rounding mode, without a libm call (baseline x86-64 has no
+ * rounding instruction): adding 1.5 * 2^23 leaves no fraction bits. Values
+ * are clamped to +-4e6 first (far beyond any level; keeps the trick exact)
+ * and NaN gives 0. */
+static inline int round_even(float v)
+{
+    if (!(v == v)) return 0;
+    v = v > 4e6f ? 4e6f : v < -4e6f ? -4e6f : v;
+    return (int)((v + 12582912.0f) - 12582912.0f);
+}
+/* max / min without the libm call (no NaN semantics needed here) */
+static inline float max_f(float a, float b)
+{
+    return a > b ? a : b;
+}
+static inline float min_f(float a, float b)
+{
+    return a < b ? a : b;
+}
+
 /* ---- dequantization ---- */
 
 static void dequant_q8_0(const blk_q8_0 *b, float *y, int64_t nb)
@@ -186,12 +207,12 @@ void sw_quantize_q8_0_ref(const float *x, void *dst, int64_t n)
     for (int64_t i = 0; i < n / QK32; i++, x += QK32) {
         float amax = 0.0f;
         for (int j = 0; j < QK32; j++)
-            amax = fmaxf(amax, fabsf(x[j]));
+            amax = max_f(amax, fabsf(x[j]));
         float d = amax / 127.0f;
         float id = d != 0.0f ? 1.0f / d : 0.0f;
         b[i].d = sw_f32_to_fp16(d);
         for (int j = 0; j < QK32; j++)
-            b[i].qs[j] = (int8_t)rintf(x[j] * id);
+            b[i].qs[j] = (int8_t)round_even(x[j] * id);
     }
 }
 
@@ -203,12 +224,12 @@ void sw_quantize_q8_1_ref(const float *x, void *dst, int64_t n)
     for (int64_t i = 0; i < n / QK32; i++, x += QK32) {
         float amax = 0.0f;
         for (int j = 0; j < QK32; j++)
-            amax = fmaxf(amax, fabsf(x[j]));
+            amax = max_f(amax, fabsf(x[j]));
         float d = amax / 127.0f;
         float id = d != 0.0f ? 1.0f / d : 0.0f;
         int sum = 0;
         for (int j = 0; j < QK32; j++) {
-            b[i].qs[j] = (int8_t)rintf(x[j] * id);
+            b[i].qs[j] = (int8_t)round_even(x[j] * id);
             sum += b[i].qs[j];
         }
         b[i].d = sw_f32_to_fp16(d);
@@ -235,7 +256,7 @@ void sw_quantize_q8_k_ref(const float *x, void *dst, int64_t n)
         }
         float iscale = -127.0f / max;
         for (int j = 0; j < QKK; j++) {
-            float v = rintf(iscale * x[j]);
+            float v = (float)round_even(iscale * x[j]);
             b[i].qs[j] = (int8_t)(v > 127.0f ? 127.0f : v);
         }
         for (int g = 0; g < QKK / 16; g++) {
@@ -270,7 +291,7 @@ static void quantize_q4_0(const float *x, blk_q4_0 *b, int64_t nb)
         float id = d != 0.0f ? 1.0f / d : 0.0f;
         b[i].d = sw_f32_to_fp16(d);
         for (int j = 0; j < QK32 / 2; j++) {
-            int q0 = (int)rintf(x[j] * id) + 8, q1 = (int)rintf(x[j + 16] * id) + 8;
+            int q0 = round_even(x[j] * id) + 8, q1 = round_even(x[j + 16] * id) + 8;
             q0 = q0 < 0 ? 0 : q0 > 15 ? 15 : q0;
             q1 = q1 < 0 ? 0 : q1 > 15 ? 15 : q1;
             b[i].qs[j] = (uint8_t)(q0 | (q1 << 4));
@@ -295,7 +316,7 @@ static void quantize_q5_0(const float *x, blk_q5_0 *b, int64_t nb)
         uint32_t qh = 0;
         memset(b[i].qs, 0, sizeof(b[i].qs));
         for (int j = 0; j < QK32; j++) {
-            int q = (int)rintf(x[j] * id) + 16;
+            int q = round_even(x[j] * id) + 16;
             q = q < 0 ? 0 : q > 31 ? 31 : q;
             b[i].qs[j % 16] |= (uint8_t)((q & 0xF) << (j < 16 ? 0 : 4));
             qh |= (uint32_t)(q >> 4) << j;
@@ -311,15 +332,15 @@ static void quantize_qx_1(const float *x, void *dst, int64_t nb, int nmax)
     for (int64_t i = 0; i < nb; i++, x += QK32) {
         float lo = x[0], hi = x[0];
         for (int j = 1; j < QK32; j++) {
-            lo = fminf(lo, x[j]);
-            hi = fmaxf(hi, x[j]);
+            lo = min_f(lo, x[j]);
+            hi = max_f(hi, x[j]);
         }
         float d = (hi - lo) / (float)nmax;
         float id = d != 0.0f ? 1.0f / d : 0.0f;
         uint8_t qs[QK32 / 2] = {0};
         uint32_t qh = 0;
         for (int j = 0; j < QK32; j++) {
-            int q = (int)rintf((x[j] - lo) * id);
+            int q = round_even((x[j] - lo) * id);
             q = q < 0 ? 0 : q > nmax ? nmax : q;
             qs[j % 16] |= (uint8_t)((q & 0xF) << (j < 16 ? 0 : 4));
             qh |= (uint32_t)(q >> 4) << j;
@@ -367,8 +388,8 @@ static void fit_scale_min(const float *x, int n, int nmax, float *out_s, float *
     float lo = x[0], hi = x[0];
     double sx = 0, sxx = 0;
     for (int i = 0; i < n; i++) {
-        lo = fminf(lo, x[i]);
-        hi = fmaxf(hi, x[i]);
+        lo = min_f(lo, x[i]);
+        hi = max_f(hi, x[i]);
         sx += x[i];
         sxx += (double)x[i] * x[i];
     }
@@ -417,15 +438,15 @@ static void quantize_q4_k(const float *x, blk_q4_k *b, int64_t nb)
         float s[8], m[8], max_s = 0, max_m = 0;
         for (int j = 0; j < 8; j++) {
             fit_scale_min(x + (size_t)32 * j, 32, 15, &s[j], &m[j]);
-            max_s = fmaxf(max_s, s[j]);
-            max_m = fmaxf(max_m, m[j]);
+            max_s = max_f(max_s, s[j]);
+            max_m = max_f(max_m, m[j]);
         }
         uint16_t dh = sw_f32_to_fp16(max_s / 63.0f), mh = sw_f32_to_fp16(max_m / 63.0f);
         float d = sw_fp16_to_f32(dh), dmin = sw_fp16_to_f32(mh);
         uint8_t sq[8], mq[8];
         for (int j = 0; j < 8; j++) {
-            sq[j] = (uint8_t)(d > 0 ? clampi((int)rintf(s[j] / d), 0, 63) : 0);
-            mq[j] = (uint8_t)(dmin > 0 ? clampi((int)rintf(m[j] / dmin), 0, 63) : 0);
+            sq[j] = (uint8_t)(d > 0 ? clampi(round_even(s[j] / d), 0, 63) : 0);
+            mq[j] = (uint8_t)(dmin > 0 ? clampi(round_even(m[j] / dmin), 0, 63) : 0);
         }
         memset(&b[i], 0, sizeof(b[i]));
         b[i].d = dh;
@@ -439,7 +460,7 @@ static void quantize_q4_k(const float *x, blk_q4_k *b, int64_t nb)
         for (int e = 0; e < QKK; e++) {
             int j = e / 32;
             float ds = d * sq[j], dm = dmin * mq[j];
-            int q = ds > 0 ? clampi((int)rintf((x[e] + dm) / ds), 0, 15) : 0;
+            int q = ds > 0 ? clampi(round_even((x[e] + dm) / ds), 0, 15) : 0;
             int chunk = e / 64, l = e % 64;
             if (l < 32)
                 b[i].qs[32 * chunk + l] |= (uint8_t)q;
@@ -490,19 +511,19 @@ static void quantize_q6_k(const float *x, blk_q6_k *b, int64_t nb)
         float s[16], amax = 0;
         for (int g = 0; g < 16; g++) {
             s[g] = fit_scale_sym6(x + (size_t)16 * g, 16);
-            amax = fmaxf(amax, fabsf(s[g]));
+            amax = max_f(amax, fabsf(s[g]));
         }
         memset(&b[i], 0, sizeof(b[i]));
         uint16_t dh = sw_f32_to_fp16(amax / 127.0f);
         float d = sw_fp16_to_f32(dh);
         b[i].d = dh;
         for (int g = 0; g < 16; g++)
-            b[i].scales[g] = (int8_t)(d > 0 ? clampi((int)rintf(s[g] / d), -128, 127) : 0);
+            b[i].scales[g] = (int8_t)(d > 0 ? clampi(round_even(s[g] / d), -128, 127) : 0);
         uint8_t L[QKK];
         for (int e = 0; e < QKK; e++) {
             int g = e / 16;
             float ds = d * (float)b[i].scales[g];
-            L[e] = (uint8_t)((ds != 0 ? clampi((int)rintf(x[e] / ds), -32, 31) : 0) + 32);
+            L[e] = (uint8_t)((ds != 0 ? clampi(round_even(x[e] / ds), -32, 31) : 0) + 32);
         }
         for (int half = 0; half < 2; half++) {
             const uint8_t *Lh = L + (size_t)128 * half;
