@@ -403,13 +403,22 @@ static void fit_scale_min(const float *x, int n, int nmax, float *out_s, float *
     double best_err = INFINITY;
     for (int k = -10; k <= 10; k++) {
         float iscale = ((float)nmax + 0.1f * (float)k) / (hi - lo);
-        double sl = 0, sll = 0, sxl = 0;
-        for (int i = 0; i < n; i++) {
-            int l = clampi(round_pos(iscale * (x[i] - lo)), 0, nmax);
-            sl += l;
-            sll += (double)l * l;
-            sxl += (double)x[i] * l;
+        /* integer sums are exact and vectorize; four float partials for x.L */
+        int isl = 0, isll = 0;
+        float p0 = 0, p1 = 0, p2 = 0, p3 = 0;
+        for (int i = 0; i + 4 <= n; i += 4) {
+            int l0 = clampi(round_pos(iscale * (x[i] - lo)), 0, nmax);
+            int l1 = clampi(round_pos(iscale * (x[i + 1] - lo)), 0, nmax);
+            int l2 = clampi(round_pos(iscale * (x[i + 2] - lo)), 0, nmax);
+            int l3 = clampi(round_pos(iscale * (x[i + 3] - lo)), 0, nmax);
+            isl += l0 + l1 + l2 + l3;
+            isll += l0 * l0 + l1 * l1 + l2 * l2 + l3 * l3;
+            p0 += x[i] * (float)l0;
+            p1 += x[i + 1] * (float)l1;
+            p2 += x[i + 2] * (float)l2;
+            p3 += x[i + 3] * (float)l3;
         }
+        double sl = isl, sll = isll, sxl = (double)((p0 + p1) + (p2 + p3));
         /* least squares for x = s*L + b */
         double det = n * sll - sl * sl;
         if (det <= 0) continue;
