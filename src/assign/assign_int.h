@@ -68,6 +68,10 @@ static inline bool sw_asg_eligible(const sw_asg *a, int32_t i, int32_t k)
 
 /* Tolerance for constraint checks on solutions (solver round-off). */
 #define SW_ASG_TOL 1e-6
+/* Tighter, relative, for the time and energy caps: the Pareto walk moves the
+ * cap just below the last point's time (by 1e-4 of the span) and a looser
+ * check would let the last point through again. */
+#define SW_ASG_CAP_TOL 1e-9
 
 /* Checks a problem for malformed input (EINVAL + message). */
 swarm_err sw_asg_validate(const swarm_assign_problem *p, swarm_diag *d);

@@ -37,6 +37,7 @@ typedef struct fctx {
     size_t work;               /* pair evaluations so far (budget) */
     double *lam, *glam, *best_lam; /* [n] Lagrangian multipliers, subgradient, best */
     double ls_scale;               /* local search budget factor (polishing uses less) */
+    int iters_cap;                 /* subgradient steps per solve at most */
     struct pmove *pbuf;            /* [pbuf_cap] pair-move scratch, NULL for large instances */
     int32_t pbuf_cap;
     int32_t *sorder;               /* [n] SLM order for sorted_fill */
@@ -892,7 +893,7 @@ static bool solve_mu(fctx *f, double ce, double ct, const fcost *ls, int32_t *ou
         }
     }
     /* Lagrangian relaxation of capacity and p_min (see subgrad) */
-    int iters = sampled ? 0 : (int)fmin(150.0, 3e7 / ((double)f->n * f->m + 1));
+    int iters = sampled ? 0 : (int)fmin((double)f->iters_cap, 3e7 / ((double)f->n * f->m + 1));
     if (iters >= 3) subgrad(f, &w, iters, 10, ls == NULL, out, &best_q, &best_mu, &have, &use_lam, lb, NULL);
     if (!have && pmin > 0) {
         /* scale of mu: cost per unit of compatibility */
@@ -1056,7 +1057,7 @@ static void drive_sum(fctx *f, int32_t *tmp)
             fcost w = {a->we, 0, 0, 0, 0, NULL};
             inner_cost(f, &w, tmp, &c, &t);
             keep_if_better(f, tmp);
-            if (t <= cap + SW_ASG_TOL * (1 + cap)) {
+            if (t <= cap + SW_ASG_CAP_TOL * (1 + cap)) {
                 nu_hi = nu;
                 found = true;
                 break;
@@ -1075,7 +1076,7 @@ static void drive_sum(fctx *f, int32_t *tmp)
             fcost w = {a->we, 0, 0, 0, 0, NULL};
             inner_cost(f, &w, tmp, &c, &t);
             keep_if_better(f, tmp);
-            good = t <= cap + SW_ASG_TOL * (1 + cap);
+            good = t <= cap + SW_ASG_CAP_TOL * (1 + cap);
         }
         if (good) nu_hi = nu;
         else nu_lo = nu;
@@ -1124,7 +1125,9 @@ static void drive_makespan(fctx *f, int32_t *tmp)
         if (f->cn[k] >= f->r && f->cq[(size_t)k * f->L + f->r - 1] > zlo)
             zlo = f->cq[(size_t)k * f->L + f->r - 1];
     if (zlo >= zhi) return;
-    /* smallest feasible cap by bisection, then a grid above it */
+    /* smallest feasible cap by bisection, then a grid above it; each of these
+     * ~16 solves gets a shorter subgradient */
+    f->iters_cap = 30;
     double lo = zlo, hi = zhi;
     int steps = (size_t)f->n * f->m > 2000000 ? 4 : 8;
     for (int it = 0; it < steps; it++) {
@@ -1141,6 +1144,7 @@ static void drive_makespan(fctx *f, int32_t *tmp)
         if (solve_mu(f, ce, ct, NULL, tmp, &q, &lb)) keep_if_better(f, tmp);
     }
     f->zcap = INFINITY;
+    f->iters_cap = 150;
 }
 
 static void fctx_fini(fctx *f)
@@ -1179,6 +1183,7 @@ static swarm_err fctx_init(fctx *f, const sw_asg *a)
     f->zcap = INFINITY;
     f->lb = -INFINITY;
     f->ls_scale = 1.0;
+    f->iters_cap = 150;
     size_t m = (size_t)a->m, n = (size_t)a->n, mr = m * (size_t)a->r, mL = m * (size_t)f->L;
     f->ci = sw_malloc(mL * sizeof(int32_t));
     f->cq = sw_malloc(mL * sizeof(double));

@@ -297,24 +297,19 @@ static swarm_err cbc_solve(const sw_asg *a, const model *md, double tl, const in
     Cbc_setMaximumSeconds(cm, tl);
     Cbc_setAllowableFractionGap(cm, 1e-7);
     Cbc_setAllowableGap(cm, 1e-9);
-    int *wi = NULL;
-    double *wv = NULL;
+    /* The warm start goes in as a cutoff (objective of the heuristic's
+     * solution plus a hair): CBC 2.10's C MIP-start path looks columns up by
+     * name and fails on unnamed models ("Illegal index ... getColumnName"),
+     * and a failed start made it stop early. With the cutoff, "no solution"
+     * means none better than the warm start, which the caller keeps. */
+    double cutoff = INFINITY;
     if (warm && !relax) {
-        size_t mr = (size_t)a->m * a->r;
-        wi = sw_malloc((mr + 1) * sizeof(int));
-        wv = sw_malloc((mr + 1) * sizeof(double));
-        if (wi && wv) {
-            /* column index of each warm pair: scan the columns once */
-            size_t cnt = 0;
-            for (int j = 0; j < md->nx; j++) {
-                int32_t k = md->col_k[j], i = md->col_i[j];
-                for (int32_t t = 0; t < a->r; t++)
-                    if (warm[(size_t)k * a->r + t] == i) {
-                        wi[cnt] = j;
-                        wv[cnt++] = 1.0;
-                    }
-            }
-            if (cnt == mr) Cbc_setMIPStartI(cm, (int)cnt, wi, wv);
+        double e, tt, cc;
+        bool f;
+        sw_asg_eval(a, warm, &e, &tt, &cc, &f);
+        if (f) {
+            cutoff = sw_asg_objective(a, e, tt);
+            Cbc_setCutoff(cm, cutoff + 1e-7 * (1 + fabs(cutoff)));
         }
     }
     int quiet = quiet_begin();
@@ -341,8 +336,6 @@ static swarm_err cbc_solve(const sw_asg *a, const model *md, double tl, const in
     }
     Cbc_deleteModel(cm);
     pthread_mutex_unlock(&cbc_lock);
-    sw_free(wi);
-    sw_free(wv);
     sw_free(collb);
     return rc;
 }

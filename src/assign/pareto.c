@@ -161,7 +161,10 @@ swarm_err swarm_assign_pareto(const swarm_assign_problem *p, const swarm_assign_
     if (span > 1e-9 * (1 + fabs(tmax))) {
         if (exact) {
             /* walk down from B: each step's eps is just below the last time */
-            double last = tmax, delta = fmax(1e-7 * span, 1e-9 * (1 + fabs(tmax)));
+            /* the step: large enough that a MIP solver's feasibility tolerance
+             * (GLPK accepts ~3e-7 relative violations) cannot return the last
+             * point again; points closer than 1e-4 of the range are merged */
+            double last = tmax, delta = fmax(1e-4 * span, 1e-7 * (1 + fabs(tmax)));
             double t_start = sw_now_ms();
             double budget_ms = 1000.0 * (opt.time_limit_s > 0 ? opt.time_limit_s : 10.0) * 10;
             for (int it = 0; it < PARETO_MAX_POINTS; it++) {
@@ -171,7 +174,12 @@ swarm_err swarm_assign_pareto(const swarm_assign_problem *p, const swarm_assign_
                 swarm_assign_result *pt = NULL;
                 if ((rc = lex_point(&base, &opt, true, false, true, eps, &pt, NULL, d)) != SWARM_OK)
                     goto fail;
-                if (pt == NULL) break;
+                if (pt == NULL) {
+                    sw_log_debug("assign: pareto: eps %g: infeasible, walk ends", eps);
+                    break;
+                }
+                sw_log_debug("assign: pareto: eps %g -> time %g energy %g (%s)", eps, pt->time, pt->energy,
+                             pt->method);
                 if (pt->time >= last - 0.5 * delta) { /* no progress: numerical floor */
                     swarm_assign_result_destroy(pt);
                     break;

@@ -172,8 +172,8 @@ void sw_asg_eval(const sw_asg *a, const int32_t *x, double *energy, double *time
         ok = false; /* cannot check capacity without memory: say "not feasible" */
     }
     if (cs < a->p->p_min - SW_ASG_TOL * (1 + a->p->p_min)) ok = false;
-    if (a->has_time_cap && tt > a->time_cap + SW_ASG_TOL * (1 + a->time_cap)) ok = false;
-    if (a->has_energy_cap && e > a->energy_cap + SW_ASG_TOL * (1 + fabs(a->energy_cap))) ok = false;
+    if (a->has_time_cap && tt > a->time_cap + SW_ASG_CAP_TOL * (1 + a->time_cap)) ok = false;
+    if (a->has_energy_cap && e > a->energy_cap + SW_ASG_CAP_TOL * (1 + fabs(a->energy_cap))) ok = false;
     sw_free(use);
     *energy = e;
     *time = tt;
@@ -438,17 +438,17 @@ bool sw_asg_presolve_infeasible(const sw_asg *a, char *reason, size_t cap)
                      p->p_min);
             bad = true;
         } else if (a->has_time_cap && !a->makespan &&
-                   tmin > a->time_cap + SW_ASG_TOL * (1 + a->time_cap)) {
+                   tmin > a->time_cap + SW_ASG_CAP_TOL * (1 + a->time_cap)) {
             snprintf(reason, cap, "time: minimum achievable total time %g > eps_time %g", tmin,
                      a->time_cap);
             bad = true;
         } else if (a->has_time_cap && a->makespan &&
-                   tmin / n_avail > a->time_cap + SW_ASG_TOL * (1 + a->time_cap)) {
+                   tmin / n_avail > a->time_cap + SW_ASG_CAP_TOL * (1 + a->time_cap)) {
             snprintf(reason, cap,
                      "time: makespan is at least %g (least total time %g over %d SLMs) > eps_time %g",
                      tmin / n_avail, tmin, (int)n_avail, a->time_cap);
             bad = true;
-        } else if (a->has_energy_cap && emin > a->energy_cap + SW_ASG_TOL * (1 + a->energy_cap)) {
+        } else if (a->has_energy_cap && emin > a->energy_cap + SW_ASG_CAP_TOL * (1 + a->energy_cap)) {
             snprintf(reason, cap, "energy: minimum achievable energy %g > cap %g", emin, a->energy_cap);
             bad = true;
         }
@@ -603,9 +603,19 @@ static swarm_err solve_view(const sw_asg *a, const swarm_assign_options *o,
                          tl);
             swarm_assign_result_destroy(ex);
         } else {
-            if (res->bound > ex->bound) ex->bound = res->bound;
-            swarm_assign_result_destroy(res);
-            res = ex;
+            /* the solver's own tolerances can be looser than ours on the caps:
+             * an assignment that fails our check does not replace the warm one */
+            double e, t, c;
+            bool ok;
+            sw_asg_eval(a, ex->assign, &e, &t, &c, &ok);
+            if (!ok && warm) {
+                if (ex->bound > res->bound) res->bound = ex->bound;
+                swarm_assign_result_destroy(ex);
+            } else {
+                if (res->bound > ex->bound) ex->bound = res->bound;
+                swarm_assign_result_destroy(res);
+                res = ex;
+            }
         }
         if (fallback && res->status != SWARM_ASSIGN_INFEASIBLE)
             res->method = strcmp(res->method, "cbc") == 0 ? "greedy+local, cbc fallback"
