@@ -620,6 +620,43 @@ static void test_matmul_amx_vs_ref(void **state)
     assert_true(sw_kernels_select("auto"));
 }
 
+/* Weights are untrusted file bytes: any bit pattern (NaN / Inf scales,
+ * out-of-range levels) must go through every path without a crash or UB. */
+static void test_hostile_blocks(void **state)
+{
+    (void)state;
+    static const char *paths[] = {"ref", "avx2", "avx512", "amx"};
+    const int64_t rows = 33, cols = 512, n_tok = 17;
+    float *x = malloc(sizeof(float) * (size_t)(cols * n_tok));
+    float *out = malloc(sizeof(float) * (size_t)(rows * n_tok));
+    float *deq = malloc(sizeof(float) * (size_t)cols);
+    fill_normal(x, cols * n_tok, 1.0f);
+    for (size_t k = 0; k < N_SUPPORTED; k++) {
+        size_t rb = 0;
+        assert_true(sw_type_row_bytes(supported[k], cols, &rb));
+        uint8_t *w = malloc(rb * (size_t)rows);
+        for (size_t i = 0; i < rb * (size_t)rows; i++)
+            w[i] = (uint8_t)(urand() * 256.0);
+        for (int64_t r = 0; r < rows; r++)
+            sw_dequantize_row(supported[k], w + (size_t)r * rb, deq, cols);
+        for (size_t pi = 0; pi < 4; pi++) {
+            if (!sw_kernels_select(paths[pi])) continue;
+            for (int64_t nt = 1; nt <= n_tok; nt += 16) {
+                sw_pool *p = NULL;
+                CHECK_OK(sw_pool_create(2, &p));
+                CHECK_OK(sw_pool_reserve(p, sw_matmul_scratch_bytes(supported[k], cols, nt)));
+                sw_matmul(p, out, w, supported[k], rows, cols, x, nt);
+                sw_pool_destroy(p);
+            }
+        }
+        free(w);
+    }
+    assert_true(sw_kernels_select("auto"));
+    free(x);
+    free(out);
+    free(deq);
+}
+
 static void test_matmul_empty(void **state)
 {
     (void)state;
@@ -824,6 +861,7 @@ int main(void)
         cmocka_unit_test(test_matmul_amx_vs_ref),
         cmocka_unit_test(test_act_quant_identical),
         cmocka_unit_test(test_matmul_empty),
+        cmocka_unit_test(test_hostile_blocks),
         cmocka_unit_test(test_select),
         cmocka_unit_test(test_bench),
     };
