@@ -1,9 +1,10 @@
 /*
  * fast.c: the fast assignment heuristic: candidate lists from one pass over
- * the (SLM, subtask) pairs, greedy by regret under capacities, a Lagrangian
- * multiplier search for p_min (and for eps_time), then local search with
- * shift, swap and ejection moves. Linear in n*m per pass; the passes also
- * give a Lagrangian lower bound.
+ * the (SLM, subtask) pairs, greedy by regret under capacities, Lagrangian
+ * multipliers for capacity and p_min (subgradient; from a sample of the
+ * subtasks on large instances), searches on p_min and eps_time multipliers,
+ * then local search (shift, swap, ejection and pair moves). Each pass is
+ * linear in n*m and also gives a Lagrangian lower bound. docs/assign.md.
  */
 #include <float.h>
 #include <stdio.h>
@@ -11,8 +12,10 @@
 #include <string.h>
 
 #include "assign_int.h"
-#define SW_SAMPLE_PAIRS 3e5 /* pairs per sample pass: the <100 ms budget at 1e7 pairs */
 
+/* Pairs per pass of the sampled subproblem on large instances: keeps a solve
+ * of 10^7 pairs near 100 ms (docs/performance.md). */
+#define SW_SAMPLE_PAIRS 3e5
 
 typedef struct fctx {
     const sw_asg *a;

@@ -73,7 +73,6 @@ static swarm_err model_build(const sw_asg *a, model *md)
     bool zones = sw_asg_zones_on(a);
     int32_t *uz = NULL, nz = 0, *zrow = NULL, *caprow = NULL, *trow = NULL;
     double *capsum = NULL, *tsum = NULL;
-    size_t nm = (size_t)n * (size_t)m;
     /* eligible pairs */
     int nx = 0;
     for (int32_t i = 0; i < n; i++)
@@ -211,7 +210,6 @@ static swarm_err model_build(const sw_asg *a, model *md)
             md->rowlb[zrow[t]] = -DBL_MAX;
             md->rowub[zrow[t]] = 1;
         }
-    (void)nm;
     rc = SWARM_OK;
 fail:
     sw_free(uz);
