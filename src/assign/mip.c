@@ -21,6 +21,7 @@
 #include <glpk.h>
 #endif
 
+#if defined(SWARM_HAVE_CBC) || defined(SWARM_HAVE_GLPK)
 /* The model in compressed sparse columns, with row bounds (+-DBL_MAX = none). */
 typedef struct model {
     int ncols, nrows, nx; /* nx binary columns first, then z (makespan) if any */
@@ -243,6 +244,8 @@ static bool model_extract(const sw_asg *a, const model *md, const double *xv, in
     sw_free(fill);
     return ok;
 }
+
+#endif
 
 #ifdef SWARM_HAVE_CBC
 /* CBC's driver (CbcMain) keeps process-wide state, so solves are serialised. */
