@@ -6,6 +6,7 @@
  * blocks are unpacked once per T tokens and activation blocks loaded once
  * per R rows. Integer sums equal the reference's; float order differs.
  */
+#include <stddef.h>
 #include <string.h>
 
 #include "kernels_int.h"
@@ -164,40 +165,6 @@ INL void k_q8_0(KARGS, const int R, const int T)
         UNR for (int t = 0; t < T; t++) res[r * MAXT + t] = hsum8(acc[r][t]);
 }
 
-/* Q4_0: q in 0..15 is unsigned already; sum (q-8) x = dpbusd(q, x) - 8 sum x,
- * and -8 sum x (per token) seeds the accumulator. */
-INL void k_q4_0(KARGS, const int R, const int T)
-{
-    __m256 acc[MAXR][MAXT];
-    UNR for (int r = 0; r < R; r++)
-        UNR for (int t = 0; t < T; t++) acc[r][t] = _mm256_setzero_ps();
-    const __m128i m4 = _mm_set1_epi8(0xF);
-    const __m256i eight = _mm256_set1_epi8(8);
-    for (int64_t i = 0; i < n / QK32; i++) {
-        __m256i q[MAXR];
-        __m256 dw[MAXR];
-        PF_NEXT(i, sizeof(blk_q4_0));
-        UNR for (int r = 0; r < R; r++) {
-            const blk_q4_0 *a = (const blk_q4_0 *)(W + r * ws) + i;
-            __m128i v = _mm_loadu_si128((const __m128i *)a->qs);
-            q[r] = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(v, 4), m4), _mm_and_si128(v, m4));
-            dw[r] = _mm256_set1_ps(h2f(a->d));
-        }
-        UNR for (int t = 0; t < T; t++) {
-            const blk_q8_0 *b = (const blk_q8_0 *)(X + t * xs) + i;
-            __m256i x = _mm256_loadu_si256((const __m256i *)b->qs);
-            __m256i corr = _mm256_sub_epi32(_mm256_setzero_si256(),
-                                            _mm256_dpbusd_epi32(_mm256_setzero_si256(), eight, x));
-            __m256 dx = _mm256_set1_ps(h2f(b->d));
-            UNR for (int r = 0; r < R; r++) {
-                __m256i p = _mm256_dpbusd_epi32(corr, q[r], x);
-                acc[r][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_mul_ps(dw[r], dx), acc[r][t]);
-            }
-        }
-    }
-    UNR for (int r = 0; r < R; r++)
-        UNR for (int t = 0; t < T; t++) res[r * MAXT + t] = hsum8(acc[r][t]);
-}
 
 /* The 32 values of a Q4/Q5 block as bytes in element order; with qh, the
  * 5th bits come from a 32-bit mask (AVX512BW byte masking). */
@@ -214,37 +181,88 @@ INL __m256i add_5th_bits(__m256i q, const uint8_t qh[4])
     return _mm256_or_si256(q, _mm256_maskz_mov_epi8((__mmask32)h, _mm256_set1_epi8(0x10)));
 }
 
-/* Q5_0: q in 0..31; sum (q-16) x = dpbusd(q, x) - 16 sum x. */
-INL void k_q5_0(KARGS, const int R, const int T)
+/* Q4_0 / Q5_0: q in 0..15 (0..31) is unsigned already; sum (q - off) x =
+ * dpbusd(q, x) - off * sum x, and -off * sum x (per token) seeds the
+ * accumulator. Two blocks per 512-bit step: the nibbles of blocks i, i+1
+ * land in lanes [lo i | hi i | lo i+1 | hi i+1] (two 128-bit broadcasts and
+ * a blend), the scales in [i x 8 | i+1 x 8]; an odd last block takes the
+ * 256-bit step. */
+/* [f(h0) x 8 | f(h1) x 8] */
+INL __m512 bcast_h2(uint16_t h0, uint16_t h1)
 {
-    __m256 acc[MAXR][MAXT];
+    return _mm512_cvtph_ps(_mm256_inserti128_si256(_mm256_castsi128_si256(_mm_set1_epi16((short)h0)),
+                                                   _mm_set1_epi16((short)h1), 1));
+}
+INL void k_q45_0(KARGS, const int R, const int T, const int five)
+{
+    __m512 acc[MAXR][MAXT];
     UNR for (int r = 0; r < R; r++)
-        UNR for (int t = 0; t < T; t++) acc[r][t] = _mm256_setzero_ps();
-    const __m256i sixteen = _mm256_set1_epi8(16);
-    for (int64_t i = 0; i < n / QK32; i++) {
-        __m256i q[MAXR];
-        __m256 dw[MAXR];
-        PF_NEXT(i, sizeof(blk_q5_0));
+        UNR for (int t = 0; t < T; t++) acc[r][t] = _mm512_setzero_ps();
+    const size_t bsz = five ? sizeof(blk_q5_0) : sizeof(blk_q4_0);
+    const size_t qoff = five ? offsetof(blk_q5_0, qs) : offsetof(blk_q4_0, qs);
+    const __m512i m4 = _mm512_set1_epi8(0xF), off = _mm512_set1_epi8(five ? 16 : 8);
+    const __m512i b5 = _mm512_set1_epi8(0x10);
+    const int64_t nb = n / QK32;
+    int64_t i = 0;
+    for (; i + 2 <= nb; i += 2) {
+        __m512i q[MAXR];
+        __m512 dw[MAXR];
+        PF_NEXT(i, bsz);
+        PF_NEXT(i + 1, bsz);
         UNR for (int r = 0; r < R; r++) {
-            const blk_q5_0 *a = (const blk_q5_0 *)(W + r * ws) + i;
-            q[r] = add_5th_bits(unpack_nib(a->qs), a->qh);
-            dw[r] = _mm256_set1_ps(h2f(a->d));
+            const uint8_t *b0 = W + r * ws + (size_t)i * bsz, *b1 = b0 + bsz;
+            __m512i v = _mm512_inserti64x4(
+                _mm512_castsi256_si512(_mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(b0 + qoff)))),
+                _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(b1 + qoff))), 1);
+            q[r] = _mm512_mask_blend_epi64(0xCC, _mm512_and_si512(v, m4),
+                                           _mm512_and_si512(_mm512_srli_epi16(v, 4), m4));
+            if (five) {
+                uint32_t h0, h1;
+                __builtin_memcpy(&h0, ((const blk_q5_0 *)b0)->qh, 4);
+                __builtin_memcpy(&h1, ((const blk_q5_0 *)b1)->qh, 4);
+                q[r] = _mm512_or_si512(q[r], _mm512_maskz_mov_epi8((__mmask64)h0 | (__mmask64)h1 << 32, b5));
+            }
+            uint16_t d0, d1;
+            __builtin_memcpy(&d0, b0, 2);
+            __builtin_memcpy(&d1, b1, 2);
+            dw[r] = bcast_h2(d0, d1);
         }
         UNR for (int t = 0; t < T; t++) {
             const blk_q8_0 *b = (const blk_q8_0 *)(X + t * xs) + i;
-            __m256i x = _mm256_loadu_si256((const __m256i *)b->qs);
-            __m256i corr = _mm256_sub_epi32(_mm256_setzero_si256(),
-                                            _mm256_dpbusd_epi32(_mm256_setzero_si256(), sixteen, x));
-            __m256 dx = _mm256_set1_ps(h2f(b->d));
+            __m512i x = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)b[0].qs)),
+                                           _mm256_loadu_si256((const __m256i *)b[1].qs), 1);
+            __m512i corr = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_dpbusd_epi32(_mm512_setzero_si512(), off, x));
+            __m512 dx = bcast_h2(b[0].d, b[1].d);
             UNR for (int r = 0; r < R; r++) {
-                __m256i p = _mm256_dpbusd_epi32(corr, q[r], x);
-                acc[r][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_mul_ps(dw[r], dx), acc[r][t]);
+                __m512i p = _mm512_dpbusd_epi32(corr, q[r], x);
+                acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), _mm512_mul_ps(dw[r], dx), acc[r][t]);
+            }
+        }
+    }
+    for (; i < nb; i++) { /* odd last block */
+        UNR for (int r = 0; r < R; r++) {
+            const uint8_t *b0 = W + r * ws + (size_t)i * bsz;
+            __m256i q = unpack_nib(b0 + qoff);
+            if (five) q = add_5th_bits(q, ((const blk_q5_0 *)b0)->qh);
+            uint16_t d0;
+            __builtin_memcpy(&d0, b0, 2);
+            float dw = h2f(d0);
+            UNR for (int t = 0; t < T; t++) {
+                const blk_q8_0 *b = (const blk_q8_0 *)(X + t * xs) + i;
+                __m256i x = _mm256_loadu_si256((const __m256i *)b->qs);
+                __m256i corr = _mm256_sub_epi32(_mm256_setzero_si256(),
+                    _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm512_castsi512_si256(off), x));
+                __m256i p = _mm256_dpbusd_epi32(corr, q, x);
+                __m256 f = _mm256_mul_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(dw * h2f(b->d)));
+                acc[r][t] = _mm512_add_ps(acc[r][t], _mm512_castps256_ps512(f));
             }
         }
     }
     UNR for (int r = 0; r < R; r++)
-        UNR for (int t = 0; t < T; t++) res[r * MAXT + t] = hsum8(acc[r][t]);
+        UNR for (int t = 0; t < T; t++) res[r * MAXT + t] = hsum16(acc[r][t]);
 }
+INL void k_q4_0(KARGS, const int R, const int T) { k_q45_0(n, W, ws, X, xs, res, R, T, 0); }
+INL void k_q5_0(KARGS, const int R, const int T) { k_q45_0(n, W, ws, X, xs, res, R, T, 1); }
 
 /* Q4_1 / Q5_1 against Q8_1: d dx sum q qx + m s, the offsets summed apart. */
 INL void k_qx_1(KARGS, const int R, const int T, const int five)
