@@ -43,6 +43,12 @@ INL float hsum8(__m256 v)
     return _mm_cvtss_f32(s);
 }
 INL float h2f(uint16_t h) { return _cvtsh_ss(h); }
+/* [f(h0) x 8 | f(h1) x 8] */
+INL __m512 bcast_h2(uint16_t h0, uint16_t h1)
+{
+    return _mm512_cvtph_ps(_mm256_inserti128_si256(_mm256_castsi128_si256(_mm_set1_epi16((short)h0)),
+                                                   _mm_set1_epi16((short)h1), 1));
+}
 
 /* Arguments every kernel takes: R weight rows starting at W (stride ws),
  * T activation rows starting at X (stride xs); res[r * MAXT + t]. */
@@ -136,33 +142,57 @@ INL void k_bf16(KARGS, const int R, const int T)
  * one dpbusd. Activations never hold -128 (they are scaled to +-127). */
 INL void k_q8_0(KARGS, const int R, const int T)
 {
-    __m256 acc[MAXR][MAXT];
+    /* two blocks per 512-bit step, as k_q45_0; an odd last block on 256 bits */
+    __m512 acc[MAXR][MAXT];
     UNR for (int r = 0; r < R; r++)
-        UNR for (int t = 0; t < T; t++) acc[r][t] = _mm256_setzero_ps();
-    const __m256i b80 = _mm256_set1_epi8((char)0x80);
-    for (int64_t i = 0; i < n / QK32; i++) {
-        __m256i w[MAXR], corr[MAXR];
-        __m256 dw[MAXR];
+        UNR for (int t = 0; t < T; t++) acc[r][t] = _mm512_setzero_ps();
+    const __m512i b80 = _mm512_set1_epi8((char)0x80);
+    const int64_t nb = n / QK32;
+    int64_t i = 0;
+    for (; i + 2 <= nb; i += 2) {
+        __m512i w[MAXR], corr[MAXR];
+        __m512 dw[MAXR];
         PF_NEXT(i, sizeof(blk_q8_0));
+        PF_NEXT(i + 1, sizeof(blk_q8_0));
         UNR for (int r = 0; r < R; r++) {
             const blk_q8_0 *a = (const blk_q8_0 *)(W + r * ws) + i;
-            w[r] = _mm256_loadu_si256((const __m256i *)a->qs);
-            corr[r] = _mm256_sub_epi32(_mm256_setzero_si256(),
-                                       _mm256_dpbusd_epi32(_mm256_setzero_si256(), b80, w[r]));
-            dw[r] = _mm256_set1_ps(h2f(a->d));
+            w[r] = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)a[0].qs)),
+                                      _mm256_loadu_si256((const __m256i *)a[1].qs), 1);
+            corr[r] = _mm512_sub_epi32(_mm512_setzero_si512(),
+                                       _mm512_dpbusd_epi32(_mm512_setzero_si512(), b80, w[r]));
+            dw[r] = bcast_h2(a[0].d, a[1].d);
         }
         UNR for (int t = 0; t < T; t++) {
             const blk_q8_0 *b = (const blk_q8_0 *)(X + t * xs) + i;
-            __m256i xu = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)b->qs), b80);
-            __m256 dx = _mm256_set1_ps(h2f(b->d));
+            __m512i xu = _mm512_xor_si512(
+                _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)b[0].qs)),
+                                   _mm256_loadu_si256((const __m256i *)b[1].qs), 1), b80);
+            __m512 dx = bcast_h2(b[0].d, b[1].d);
             UNR for (int r = 0; r < R; r++) {
-                __m256i p = _mm256_dpbusd_epi32(corr[r], xu, w[r]);
-                acc[r][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_mul_ps(dw[r], dx), acc[r][t]);
+                __m512i p = _mm512_dpbusd_epi32(corr[r], xu, w[r]);
+                acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), _mm512_mul_ps(dw[r], dx), acc[r][t]);
+            }
+        }
+    }
+    for (; i < nb; i++) { /* odd last block */
+        const __m256i c80 = _mm512_castsi512_si256(b80);
+        UNR for (int r = 0; r < R; r++) {
+            const blk_q8_0 *a = (const blk_q8_0 *)(W + r * ws) + i;
+            __m256i w = _mm256_loadu_si256((const __m256i *)a->qs);
+            __m256i corr = _mm256_sub_epi32(_mm256_setzero_si256(),
+                                            _mm256_dpbusd_epi32(_mm256_setzero_si256(), c80, w));
+            float dw = h2f(a->d);
+            UNR for (int t = 0; t < T; t++) {
+                const blk_q8_0 *b = (const blk_q8_0 *)(X + t * xs) + i;
+                __m256i xu = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)b->qs), c80);
+                __m256i p = _mm256_dpbusd_epi32(corr, xu, w);
+                __m256 f = _mm256_mul_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(dw * h2f(b->d)));
+                acc[r][t] = _mm512_add_ps(acc[r][t], _mm512_castps256_ps512(f));
             }
         }
     }
     UNR for (int r = 0; r < R; r++)
-        UNR for (int t = 0; t < T; t++) res[r * MAXT + t] = hsum8(acc[r][t]);
+        UNR for (int t = 0; t < T; t++) res[r * MAXT + t] = hsum16(acc[r][t]);
 }
 
 
@@ -187,12 +217,6 @@ INL __m256i add_5th_bits(__m256i q, const uint8_t qh[4])
  * land in lanes [lo i | hi i | lo i+1 | hi i+1] (two 128-bit broadcasts and
  * a blend), the scales in [i x 8 | i+1 x 8]; an odd last block takes the
  * 256-bit step. */
-/* [f(h0) x 8 | f(h1) x 8] */
-INL __m512 bcast_h2(uint16_t h0, uint16_t h1)
-{
-    return _mm512_cvtph_ps(_mm256_inserti128_si256(_mm256_castsi128_si256(_mm_set1_epi16((short)h0)),
-                                                   _mm_set1_epi16((short)h1), 1));
-}
 INL void k_q45_0(KARGS, const int R, const int T, const int five)
 {
     __m512 acc[MAXR][MAXT];
