@@ -406,6 +406,8 @@ static void exclude(run *R, sub_rt *s, size_t i)
     if (s->excluded) s->excluded[i] = true;
 }
 
+static bool zone_taken(run *R, sub_rt *s, size_t i, const int32_t *chosen, int32_t nc);
+
 static int32_t copies_wanted(run *R, sub_rt *s)
 {
     int32_t r = s->st->redundancy > 0 ? s->st->redundancy : 1;
@@ -979,6 +981,8 @@ static void check_timers(run *R)
                 for (size_t i = 0; i < rt->n; i++) {
                     if (!node_available(R, i) || node_free(R, i) == 0 || excluded(R, s, i)) continue;
                     if (swarm_node_compat(swarm_swarm_node(rt->swarm, i), s->st->skill) <= 0) continue;
+                    if (rt->p.distinct_zones && copies_wanted(R, s) > 1 && zone_taken(R, s, i, NULL, 0))
+                        continue;
                     if (best < 0 || rt->nodes[i].inflight < rt->nodes[best].inflight) best = (int32_t)i;
                 }
                 if (best >= 0) {
@@ -1023,8 +1027,26 @@ static double est_E(run *R, size_t i, const sub_rt *s)
     return energy_of(R->rt, i, est_T(R, i, s) * 1000.0, tok);
 }
 
-/* Dynamic choice for one copy (assignment off, cascade, and fallback). */
-static int32_t pick_node(run *R, sub_rt *s, swarm_dispatch_policy pol)
+/* With distinct zones: is node i's zone already held by a running copy of
+ * s, or by one of the nc nodes chosen for it in this placement? */
+static bool zone_taken(run *R, sub_rt *s, size_t i, const int32_t *chosen, int32_t nc)
+{
+    const char *z = swarm_swarm_node(R->rt->swarm, i)->zone;
+    for (int32_t c = 0; c < nc; c++)
+        if (strcmp(swarm_swarm_node(R->rt->swarm, (size_t)chosen[c])->zone, z) == 0) return true;
+    for (size_t a = 0; a < s->n_att; a++) {
+        row_rt *rw = &R->rows[s->att[a]];
+        if (rw->r.outcome == SWARM_OUTCOME_RUNNING &&
+            strcmp(swarm_swarm_node(R->rt->swarm, (size_t)rw->r.node)->zone, z) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* Dynamic choice for one copy (assignment off, cascade, and fallback);
+ * with zones, nodes whose zone is taken (zone_taken) are skipped. */
+static int32_t pick_node_ex(run *R, sub_rt *s, swarm_dispatch_policy pol, bool zones,
+                            const int32_t *chosen, int32_t nc)
 {
     swarm_runtime *rt = R->rt;
     int32_t best = -1;
@@ -1032,6 +1054,7 @@ static int32_t pick_node(run *R, sub_rt *s, swarm_dispatch_policy pol)
     for (size_t t = 0; t < rt->n; t++) {
         size_t i = pol == SWARM_DISPATCH_ROUND_ROBIN ? (R->rr + t) % rt->n : t;
         if (!node_available(R, i) || node_free(R, i) == 0 || excluded(R, s, i)) continue;
+        if (zones && zone_taken(R, s, i, chosen, nc)) continue;
         const swarm_node_spec *n = swarm_swarm_node(rt->swarm, i);
         if (swarm_node_compat(n, s->st->skill) <= 0) continue;
         double key;
@@ -1047,6 +1070,51 @@ static int32_t pick_node(run *R, sub_rt *s, swarm_dispatch_policy pol)
         }
     }
     return best;
+}
+
+/* How many more copies of s could run now ignoring load: alive feasible
+ * nodes not already running one (with distinct zones: their distinct zones
+ * not already held by a running copy). Only asked for r > 1. */
+static int32_t copies_possible(run *R, sub_rt *s)
+{
+    swarm_runtime *rt = R->rt;
+    bool zones = rt->p.distinct_zones;
+    int32_t n = 0;
+    for (size_t i = 0; i < rt->n; i++) {
+        if (!node_available(R, i) || (s->excluded && s->excluded[i])) continue;
+        if (swarm_node_compat(swarm_swarm_node(rt->swarm, i), s->st->skill) <= 0) continue;
+        if (zones ? zone_taken(R, s, i, NULL, 0) : excluded(R, s, i)) continue;
+        bool dup = false;
+        for (size_t j = 0; zones && j < i && !dup; j++) {
+            if (!node_available(R, j) || (s->excluded && s->excluded[j])) continue;
+            if (swarm_node_compat(swarm_swarm_node(rt->swarm, j), s->st->skill) <= 0) continue;
+            dup = strcmp(swarm_swarm_node(rt->swarm, j)->zone, swarm_swarm_node(rt->swarm, i)->zone) == 0;
+        }
+        n += !dup;
+    }
+    return n;
+}
+
+/* Places need copies of subtask k one by one with pol. With distinct zones
+ * (and r > 1) the copies' zones must differ from each other and from those
+ * of its running copies; when that cannot be met now nothing is dispatched
+ * and the subtask waits for a slot in another zone (never a silent
+ * same-zone copy: the user asked for zone-level fault tolerance). */
+static void place_copies(run *R, int32_t k, int32_t need, swarm_dispatch_policy pol)
+{
+    sub_rt *s = &R->subs[k];
+    bool zones = R->rt->p.distinct_zones && copies_wanted(R, s) > 1;
+    int32_t chosen[64], nc = 0;
+    if (need > 64) need = 64;
+    for (int32_t c = 0; c < need; c++) {
+        int32_t i = pick_node_ex(R, s, pol, zones, chosen, nc);
+        if (i < 0) break;
+        if (zones) chosen[nc++] = i;
+        else dispatch(R, k, i, false);
+    }
+    if (zones && nc == need)
+        for (int32_t c = 0; c < nc; c++) dispatch(R, k, chosen[c], false);
+    if (s->live == 0) ready_push(R, k);
 }
 
 /* Could any node ever take it (ignoring load)? */
@@ -1177,7 +1245,17 @@ static void wave(run *R)
             continue;
         }
         int32_t need = copies_wanted(R, s) - s->live;
-        if (need > n_av) need = n_av;
+        if (need > 1) {
+            /* r copies on r distinct nodes (zones): fewer only when fewer
+             * are alive to take them; busy ones are waited for, so a full
+             * swarm does not quietly run redundant work once. */
+            int32_t possible = copies_possible(R, s);
+            if (need > possible) need = possible;
+            if (need > n_av) {
+                ready_unpop(R, k);
+                break;
+            }
+        }
         if (need <= 0) {
             s->state = s->live > 0 ? S_RUNNING : S_READY;
             if (s->live == 0) {
@@ -1196,15 +1274,7 @@ static void wave(run *R)
     }
     if (nb == 0) return;
     if (rt->p.dispatch != SWARM_DISPATCH_ASSIGN) {
-        for (int32_t b = 0; b < nb; b++) {
-            sub_rt *s = &R->subs[batch[b]];
-            for (int32_t c = 0; c < need0; c++) {
-                int32_t i = pick_node(R, s, rt->p.dispatch);
-                if (i < 0) break;
-                dispatch(R, batch[b], i, false);
-            }
-            if (s->live == 0) ready_push(R, batch[b]);
-        }
+        for (int32_t b = 0; b < nb; b++) place_copies(R, batch[b], need0, rt->p.dispatch);
         return;
     }
     /* Build the paper's problem over the available nodes and this batch. */
@@ -1223,7 +1293,10 @@ static void wave(run *R)
             sub_rt *s = &R->subs[batch[b]];
             E[a * m + b] = est_E(R, i, s);
             T[a * m + b] = est_T(R, i, s);
-            C[a * m + b] = excluded(R, s, i) ? 0 : swarm_node_compat(ns, s->st->skill);
+            /* a copy in the zone of one already running is infeasible too */
+            bool out = excluded(R, s, i) ||
+                       (rt->p.distinct_zones && s->live > 0 && zone_taken(R, s, i, NULL, 0));
+            C[a * m + b] = out ? 0 : swarm_node_compat(ns, s->st->skill);
         }
     }
     (void)csum_total;
@@ -1276,17 +1349,10 @@ static void wave(run *R)
         }
     goto out;
 fallback:
-    /* The solver could not place this batch (exclusions, capacity): place
-     * copies one by one on the best free feasible node; the rest waits. */
-    for (size_t b = 0; b < m; b++) {
-        sub_rt *s = &R->subs[batch[b]];
-        for (int32_t c = 0; c < need0; c++) {
-            int32_t i = pick_node(R, s, SWARM_DISPATCH_ASSIGN);
-            if (i < 0) break;
-            dispatch(R, batch[b], i, false);
-        }
-        if (s->live == 0) ready_push(R, batch[b]);
-    }
+    /* The solver could not place this batch (exclusions, capacity, zones):
+     * place copies one by one on the best free feasible node; the rest
+     * waits. P_min is relaxed for this wave; distinct zones never are. */
+    for (size_t b = 0; b < m; b++) place_copies(R, batch[b], need0, SWARM_DISPATCH_ASSIGN);
 out:
     swarm_assign_result_destroy(res);
     sw_free(E);
@@ -1336,6 +1402,27 @@ static bool plan_feasible(run *R, char *why, size_t cap)
             snprintf(why, cap, "subtask \"%.64s\": no node of the swarm has skill \"%.64s\" (C > 0)",
                      st->name ? st->name : "", st->skill ? st->skill : "");
             return false;
+        }
+        if (R->rt->p.distinct_zones && r > 1) {
+            size_t zones = 0;
+            for (size_t i = 0; i < R->rt->n; i++) {
+                const swarm_node_spec *ni = swarm_swarm_node(R->rt->swarm, i);
+                if (swarm_node_compat(ni, st->skill) <= 0) continue;
+                bool seen = false;
+                for (size_t j = 0; j < i && !seen; j++) {
+                    const swarm_node_spec *nj = swarm_swarm_node(R->rt->swarm, j);
+                    seen = swarm_node_compat(nj, st->skill) > 0 && strcmp(nj->zone, ni->zone) == 0;
+                }
+                zones += !seen;
+            }
+            if ((size_t)r > zones) {
+                snprintf(why, cap,
+                         "subtask \"%.64s\": redundancy %d in distinct zones needs %d zones with "
+                         "skill \"%.64s\", the swarm has %zu",
+                         st->name ? st->name : "", (int)r, (int)r, st->skill ? st->skill : "",
+                         zones);
+                return false;
+            }
         }
         if ((size_t)r > able) {
             snprintf(why, cap,
@@ -1737,6 +1824,29 @@ static bool numeric_method(swarm_agg_method m)
     return m == SWARM_AGG_WEIGHTED_AVERAGE || m == SWARM_AGG_HYBRID || m == SWARM_AGG_HIERARCHICAL;
 }
 
+/* Votes compare and report labels trimmed (docs/aggregation.md); a classify
+ * task's answer is its declared label, as a single subtask or a cascade
+ * gives it, so a trimmed winner is mapped back to the label. */
+static const char *label_of(run *R, swarm_subtask_kind kind, const char *text)
+{
+    if (kind != SWARM_SUBTASK_CLASSIFY) return text;
+    for (size_t k = 0; k < R->m; k++) {
+        const swarm_subtask *st = R->subs[k].st;
+        if (!st->is_output) continue;
+        for (size_t j = 0; j < st->n_labels; j++) {
+            const char *l = st->labels[j];
+            while (*l == ' ' || *l == '\t' || *l == '\n' || *l == '\r') l++;
+            size_t n = strlen(l);
+            while (n > 0 && (l[n - 1] == ' ' || l[n - 1] == '\t' || l[n - 1] == '\n' || l[n - 1] == '\r'))
+                n--;
+            if (strcmp(st->labels[j], text) == 0 || (strlen(text) == n && strncmp(l, text, n) == 0))
+                return st->labels[j];
+        }
+        break; /* output subtasks of one task share their labels */
+    }
+    return text;
+}
+
 static void aggregate_into(run *R, swarm_run_result *res)
 {
     swarm_runtime *rt = R->rt;
@@ -1815,7 +1925,7 @@ static void aggregate_into(run *R, swarm_run_result *res)
     } else {
         res->is_text = ar->is_text;
         res->value = ar->value;
-        res->text = ar->text ? sw_strdup(ar->text) : NULL;
+        res->text = ar->text ? sw_strdup(label_of(R, kind, ar->text)) : NULL;
         res->decision = ar->decision;
         res->winner = ar->winner ? sw_strdup(ar->winner) : NULL;
         swarm_agg_result_destroy(ar);

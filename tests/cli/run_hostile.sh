@@ -151,6 +151,8 @@ task_case "input file missing" 2 'nope.txt' '{"input": {"file": "nope.txt"}}'
 task_case "weighted-average of text" 2 'weighted-average' '{"input": "x", "aggregation": {"method": "weighted-average"}}'
 task_case "P_min beyond reach" 2 'P_min' '{"input": "x", "p_min": 99}'
 task_case "redundancy > nodes" 2 'redundancy.*node' '{"input": "x", "redundancy": 5}'
+printf '%s' '{"input": "x", "redundancy": 2}' >"$TMP/r2.json"
+expect "task: redundancy 2 in distinct zones, one zone" 2 'distinct zones needs 2 zones' -- run "$TMP/r2.json" --swarm "$TMP/echo.json" --seed 1 --distinct-zones
 expect "task: file is a directory" 2 "modeldir" -- run "$TMP/modeldir" --swarm "$TMP/echo.json"
 expect "task: file does not exist" 2 "nope-task.json" -- run "$TMP/nope-task.json" --swarm "$TMP/echo.json"
 # the skill case needs a swarm whose nodes have only named skills
