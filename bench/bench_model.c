@@ -131,8 +131,9 @@ static void synth_free(synth *s)
 
 /* The stored type of a matrix whose rows have `cols` elements. Rows that
  * are not a whole number of 256-element super-blocks cannot be Q4_K (576,
- * 896 and 288 are not); llama.cpp's quantizer falls back to Q5_0 there,
- * which we do not compute with, so we take Q4_0: the same 4.5 bits/weight. */
+ * 896 and 288 are not); llama.cpp's quantizer falls back to Q5_0 there, so
+ * real Q4_K_M downloads of these models are mostly Q5_0, and so are ours
+ * (Q4_0 if the engine could not compute with Q5_0). */
 static bool matrix_type(uint32_t want, int64_t cols, uint32_t *out)
 {
     size_t rb;
@@ -140,9 +141,13 @@ static bool matrix_type(uint32_t want, int64_t cols, uint32_t *out)
         *out = want;
         return true;
     }
-    if (want == SW_TYPE_Q4_K && sw_type_row_bytes(SW_TYPE_Q4_0, cols, &rb)) {
-        *out = SW_TYPE_Q4_0;
-        return true;
+    if (want == SW_TYPE_Q4_K) {
+        const sw_type_traits *q5 = sw_type_get(SW_TYPE_Q5_0);
+        uint32_t fb = q5 != NULL && q5->supported ? SW_TYPE_Q5_0 : SW_TYPE_Q4_0;
+        if (sw_type_row_bytes(fb, cols, &rb)) {
+            *out = fb;
+            return true;
+        }
     }
     if (want == SW_TYPE_Q6_K && sw_type_row_bytes(SW_TYPE_Q8_0, cols, &rb)) {
         *out = SW_TYPE_Q8_0;

@@ -25,7 +25,8 @@ static void usage(FILE *f)
             "bandwidth / weight bytes read per generated token.\n"
             "  --json   one JSON object: prompt_tok_s, gen_tok_s, weight_bytes, bandwidth_gb_s,\n"
             "           limit_tok_s, fraction_of_limit (last thread count), and runs[] per count\n"
-            "Q4_K: rows that are not a multiple of 256 (dim 288/576/896) are stored as Q4_0.\n",
+            "Q4_K: rows that are not a multiple of 256 (dim 288/576/896) are stored as Q5_0,\n"
+            "as llama.cpp's quantizer does (so real Q4_K_M files of these models are mostly Q5_0).\n",
             sw_bench_shape_names());
 }
 

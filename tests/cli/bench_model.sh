@@ -36,7 +36,7 @@ head -c 4 "$TMP/m.gguf" | grep -q GGUF || fail "kept file is not GGUF"
 "$BIN" bench-model --shape stories15m --type Q4_K --threads 1 --prompt-tokens 4 \
     --gen-tokens 2 --reps 1 --bw-mb 32 >"$TMP/table.txt" 2>/dev/null || fail "table run failed"
 grep -q 'fraction' "$TMP/table.txt" || fail "table header missing"
-grep -q 'Q4_0' "$TMP/table.txt" || fail "Q4_K fallback to Q4_0 not reported"
+grep -Eq 'Q5_0|Q4_0' "$TMP/table.txt" || fail "Q4_K fallback (dim 288) not reported"
 
 # Bad flags: exit 2 with a message.
 for args in "--shape nope --type Q8_0" "--shape stories15m --type Q5_K" \
