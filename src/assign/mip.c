@@ -295,6 +295,7 @@ static swarm_err cbc_solve(const sw_asg *a, const model *md, double tl, const in
     Cbc_setParameter(cm, "slog", "0");
     /* the idiot crash prints diagnostics with printf whatever the log level */
     Cbc_setParameter(cm, "idiot", "0");
+    Cbc_setParameter(cm, "timeMode", "elapsed"); /* the limit is wall time, not CPU time */
     Cbc_setMaximumSeconds(cm, tl);
     Cbc_setAllowableFractionGap(cm, 1e-7);
     Cbc_setAllowableGap(cm, 1e-9);
