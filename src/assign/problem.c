@@ -42,17 +42,34 @@ void swarm_assign_result_destroy(swarm_assign_result *r)
 static swarm_err check_array(const double *v, size_t len, const char *name, bool nonneg,
                              int32_t m, swarm_diag *d)
 {
-    /* a branch-free scan first (NaN fails both comparisons); the exact
-     * position is looked for only when something is wrong */
-    bool ok = true;
-    for (size_t j = 0; j < len; j++) ok &= (v[j] >= (nonneg ? 0.0 : -DBL_MAX)) & (v[j] <= DBL_MAX);
-    if (ok) return SWARM_OK;
+    /* A fast scan first, on the bits: for u = the IEEE-754 pattern of a
+     * double, u + 2^52 has its top bit set exactly when the value is negative
+     * (sign bit; -0.0 included) or infinite or NaN (exponent all ones). One
+     * add and one or per value; the exact position (and the -0.0 case) is
+     * only looked into when the scan finds something. */
+    if (nonneg) {
+        uint64_t acc0 = 0, acc1 = 0;
+        size_t j = 0;
+        for (; j + 2 <= len; j += 2) {
+            uint64_t u0, u1;
+            memcpy(&u0, &v[j], sizeof(u0));
+            memcpy(&u1, &v[j + 1], sizeof(u1));
+            acc0 |= u0 + ((uint64_t)1 << 52);
+            acc1 |= u1 + ((uint64_t)1 << 52);
+        }
+        for (; j < len; j++) {
+            uint64_t u;
+            memcpy(&u, &v[j], sizeof(u));
+            acc0 |= u + ((uint64_t)1 << 52);
+        }
+        if (((acc0 | acc1) >> 63) == 0) return SWARM_OK;
+    }
     for (size_t j = 0; j < len; j++) {
         if (!isfinite(v[j]))
             return m > 0 ? sw_diag_set(d, SWARM_EINVAL, "%s[%zu][%zu] is not a finite number",
                                        name, j / (size_t)m, j % (size_t)m)
                          : sw_diag_set(d, SWARM_EINVAL, "%s[%zu] is not a finite number", name, j);
-        if (nonneg && v[j] < 0)
+        if (nonneg && v[j] < 0) /* -0.0 passes here: it is a zero */
             return m > 0 ? sw_diag_set(d, SWARM_EINVAL, "%s[%zu][%zu] = %g is negative", name,
                                        j / (size_t)m, j % (size_t)m, v[j])
                          : sw_diag_set(d, SWARM_EINVAL, "%s[%zu] = %g is negative", name, j, v[j]);
@@ -310,6 +327,19 @@ bool sw_asg_presolve_infeasible(const sw_asg *a, char *reason, size_t cap)
                 for (int32_t k = 0; need_E && k < m; k++) {
                     double v = sw_asg_E(a, i, k);
                     t3[k] = v < t3[k] ? v : t3[k];
+                }
+                continue;
+            }
+            if (p->c && !need_T && !need_E && !(a->makespan && a->has_time_cap)) {
+                /* capacity use per pair, nothing else per pair: row pointers, no calls */
+                const double *cr = p->c + (size_t)i * m;
+                double cap = p->B[i] + 1e-9, cmin = p->c_min;
+                for (int32_t k = 0; k < m; k++) {
+                    double C = Cr[k], cu = cr[k];
+                    if (C < cmin || cu > cap) continue;
+                    cnt[k]++;
+                    t0[k] = cu < t0[k] ? cu : t0[k];
+                    t1[k] = -C < t1[k] ? -C : t1[k];
                 }
                 continue;
             }
