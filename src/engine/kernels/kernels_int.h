@@ -182,7 +182,9 @@ const sw_kernel_table *sw_kernels_current(void);
 /* Like sw_pool_run, but for work any subset of threads can finish (items
  * claimed from a shared counter): workers that wake after the caller has
  * finished fn skip the run instead of making the caller wait for a
- * descheduled thread. fn(arg, 0, nth) must complete all remaining work. */
+ * descheduled thread, and after several runs in which workers held the
+ * caller up, the next runs go to the caller alone for a while. fn(arg, 0,
+ * nth) must complete all remaining work. */
 void sw_pool_run_optional(sw_pool *p, void (*fn)(void *arg, int ith, int nth), void *arg);
 
 /* The pool's scratch buffer (64-byte aligned) and its size. */

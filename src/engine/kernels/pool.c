@@ -20,6 +20,13 @@
 #define PURE_SPIN_NS 20000ull
 #define WORKER_SPIN_NS 200000ull
 
+/* When workers keep arriving late (their core is shared with another busy
+ * process, so they get descheduled in the middle of their share), running
+ * alone beats waiting for them: see sw_pool_run_optional. */
+#define LATE_LIMIT 2.0f
+#define LATE_MIN_NS 20000ull
+#define SOLO_RUNS 2000
+
 typedef struct worker {
     struct sw_pool *pool;
     int ith;
@@ -52,6 +59,13 @@ struct sw_pool {
     void *scratch; /* activation buffers for sw_matmul, 64-byte aligned */
     void *scratch_raw;
     size_t scratch_cap;
+
+    /* Straggler avoidance for optional runs (touched by the one caller only).
+     * late_score decays by 1/8 per run and gains 1 for each run in which
+     * the caller waited for a worker longer than its own share took; above
+     * LATE_LIMIT, the next SOLO_RUNS optional runs go to the caller alone. */
+    float late_score;
+    int solo_left;
 };
 
 static inline void cpu_relax(void)
@@ -218,12 +232,28 @@ void sw_pool_run_optional(sw_pool *p, void (*fn)(void *arg, int ith, int nth), v
         fn(arg, 0, 1);
         return;
     }
+    if (p->solo_left > 0) { /* workers have been late lately: do it alone */
+        p->solo_left--;
+        fn(arg, 0, p->n_threads);
+        return;
+    }
+    uint64_t t0 = sw_now_ns();
     run_start(p, fn, arg);
+    uint64_t t1 = sw_now_ns();
     /* close the run to late workers, then wait for those inside fn */
     uint64_t s = atomic_fetch_or(&p->state, ST_CLOSED);
     s |= ST_CLOSED;
-    if (ST_ACTIVE(s) == 0) return;
-    WAIT_UNTIL(p, ST_ACTIVE(atomic_load_explicit(&p->state, memory_order_acquire)) == 0);
+    bool late = false;
+    if (ST_ACTIVE(s) != 0) {
+        WAIT_UNTIL(p, ST_ACTIVE(atomic_load_explicit(&p->state, memory_order_acquire)) == 0);
+        uint64_t waited = sw_now_ns() - t1;
+        late = waited > LATE_MIN_NS && waited > t1 - t0;
+    }
+    p->late_score = p->late_score * 0.875f + (late ? 1.0f : 0.0f);
+    if (p->late_score > LATE_LIMIT) {
+        p->solo_left = SOLO_RUNS;
+        p->late_score = 0.0f;
+    }
 }
 
 swarm_err sw_pool_reserve(sw_pool *p, size_t bytes)
