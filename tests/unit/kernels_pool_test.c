@@ -10,6 +10,7 @@
 #include "check.h"
 #include "core/core_int.h"
 #include "engine/kernels/kernels.h"
+#include "engine/kernels/kernels_int.h"
 
 typedef struct {
     _Atomic long hits[8];
@@ -88,6 +89,53 @@ static void test_latency(void **state)
     sw_pool_destroy(p);
 }
 
+/* A worker that is always slow (as if descheduled mid-share): after a few
+ * optional runs the caller stops waiting for it and runs alone. */
+static void slow_worker_fn(void *arg, int ith, int nth)
+{
+    (void)nth;
+    _Atomic long *calls = arg;
+    if (ith != 0) {
+        atomic_fetch_add(&calls[1], 1);
+        usleep(3000);
+    } else {
+        atomic_fetch_add(&calls[0], 1);
+        double t0 = sw_now_ms(); /* the caller's share: long enough for the worker to join */
+        while (sw_now_ms() - t0 < 0.3) {
+        }
+    }
+}
+
+static void test_optional_runs_go_solo(void **state)
+{
+    (void)state;
+    sw_pool *p = NULL;
+    CHECK_OK(sw_pool_create(2, &p));
+    _Atomic long calls[2] = {0, 0};
+    /* until the worker has been late in 3 consecutive runs, which must turn
+     * solo mode on (bounded: on a very busy machine it may never join) */
+    int runs = 0, streak = 0;
+    while (streak < 3 && runs < 300) {
+        long before = atomic_load(&calls[1]);
+        sw_pool_run_optional(p, slow_worker_fn, (void *)calls);
+        streak = atomic_load(&calls[1]) > before ? streak + 1 : 0;
+        runs++;
+    }
+    long worker_first = atomic_load(&calls[1]);
+    if (streak < 3) {
+        print_message("the worker never joined: machine too busy, skipped\n");
+        sw_pool_destroy(p);
+        skip();
+    }
+    for (int r = 0; r < 10; r++)
+        sw_pool_run_optional(p, slow_worker_fn, (void *)calls);
+    print_message("slow worker joined %ld of the first %d runs, %ld of the next 10\n", worker_first,
+                  runs, atomic_load(&calls[1]) - worker_first);
+    assert_int_equal(atomic_load(&calls[0]), runs + 10);    /* the caller runs every time */
+    assert_int_equal(atomic_load(&calls[1]), worker_first); /* then never waited for */
+    sw_pool_destroy(p);
+}
+
 static void test_reserve_and_errors(void **state)
 {
     (void)state;
@@ -121,6 +169,7 @@ int main(void)
         cmocka_unit_test(test_runs),
         cmocka_unit_test(test_wake_after_sleep),
         cmocka_unit_test(test_latency),
+        cmocka_unit_test(test_optional_runs_go_solo),
         cmocka_unit_test(test_reserve_and_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
