@@ -187,6 +187,9 @@ const sw_kernel_table *sw_kernels_current(void);
  * nth) must complete all remaining work. */
 void sw_pool_run_optional(sw_pool *p, void (*fn)(void *arg, int ith, int nth), void *arg);
 
+/* Tests: how many more optional runs the caller will do alone. */
+int sw_pool_solo_runs_left(const sw_pool *p);
+
 /* The pool's scratch buffer (64-byte aligned) and its size. */
 void *sw_pool_scratch(sw_pool *p, size_t *cap);
 

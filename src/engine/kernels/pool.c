@@ -24,7 +24,7 @@
  * process, so they get descheduled in the middle of their share), running
  * alone beats waiting for them: see sw_pool_run_optional. */
 #define LATE_LIMIT 2.0f
-#define LATE_MIN_NS 20000ull
+#define LATE_MIN_NS 300000ull /* a lost time slice, not an interrupt */
 #define SOLO_RUNS 2000
 
 typedef struct worker {
@@ -61,9 +61,10 @@ struct sw_pool {
     size_t scratch_cap;
 
     /* Straggler avoidance for optional runs (touched by the one caller only).
-     * late_score decays by 1/8 per run and gains 1 for each run in which
-     * the caller waited for a worker longer than its own share took; above
-     * LATE_LIMIT, the next SOLO_RUNS optional runs go to the caller alone. */
+     * late_score decays by 1/8 per run and grows with each run in which the
+     * caller waited for a worker more than LATE_MIN_NS and longer than its
+     * own share took (by the ratio, capped at 4); above LATE_LIMIT, the next
+     * SOLO_RUNS optional runs go to the caller alone. */
     float late_score;
     int solo_left;
 };
@@ -243,13 +244,14 @@ void sw_pool_run_optional(sw_pool *p, void (*fn)(void *arg, int ith, int nth), v
     /* close the run to late workers, then wait for those inside fn */
     uint64_t s = atomic_fetch_or(&p->state, ST_CLOSED);
     s |= ST_CLOSED;
-    bool late = false;
+    float late = 0.0f; /* how much longer the caller waited than it worked, capped */
     if (ST_ACTIVE(s) != 0) {
         WAIT_UNTIL(p, ST_ACTIVE(atomic_load_explicit(&p->state, memory_order_acquire)) == 0);
-        uint64_t waited = sw_now_ns() - t1;
-        late = waited > LATE_MIN_NS && waited > t1 - t0;
+        uint64_t waited = sw_now_ns() - t1, own = t1 - t0 + 1;
+        if (waited > LATE_MIN_NS && waited > own)
+            late = waited >= 4 * own ? 4.0f : (float)waited / (float)own;
     }
-    p->late_score = p->late_score * 0.875f + (late ? 1.0f : 0.0f);
+    p->late_score = p->late_score * 0.875f + late;
     if (p->late_score > LATE_LIMIT) {
         p->solo_left = SOLO_RUNS;
         p->late_score = 0.0f;
@@ -274,4 +276,9 @@ void *sw_pool_scratch(sw_pool *p, size_t *cap)
 {
     *cap = p->scratch_cap;
     return p->scratch;
+}
+
+int sw_pool_solo_runs_left(const sw_pool *p)
+{
+    return p->solo_left;
 }
