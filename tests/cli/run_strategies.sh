@@ -147,6 +147,28 @@ assert len(r['text']) > 0"
 l0 = sub("level-0"); assert l0["state"] == "done"
 assert sub("level-1")["state"] == ("canceled" if l0["confidence"] >= 0.8 else "done"), (l0, sub("level-1"))'
     check "classify vote (stories260K)" "$DEMO" "$T/classify.json" "$P_CLASSIFY"
+    # Done-when: redundancy 2, one of three greedy nodes killed mid-run: the
+    # same subtask outputs and result as without the failure, nothing lost
+    # or double counted (in-process and child-process transports)
+    M="$SHARED/models/stories260K.bin" TK="$SHARED/models/tok512.bin"
+    python3 - "$M" "$TK" >"$TMP/greedy3.json" <<'PY'
+import json, sys
+print(json.dumps({"nodes": [{"name": "n%d" % i, "backend": {"type": "local", "model": sys.argv[1],
+    "tokenizer": sys.argv[2]}, "capacity": 2, "skills": {"story": 0.9 - 0.05 * i},
+    "power_watts": 5 + i} for i in (1, 2, 3)]}))
+PY
+    for tr in inproc process; do
+        "$BIN" run "$TMP/mr2.json" --swarm "$TMP/greedy3.json" --seed 5 --json --transport $tr \
+            >"$TMP/base.json" 2>/dev/null
+        cp "$TMP/base.json" "$TMP/base-$tr.json"
+        check "redundancy 2, 1 of 3 killed: same result ($tr, stories260K)" "$TMP/greedy3.json" "$TMP/mr2.json" "$P_MAPREDUCE
+b = json.load(open('$TMP/base-$tr.json'))
+assert b['status'] == 'ok' and r['text'] == b['text'], (r['text'], b['text'])
+assert [s['output'] for s in r['subtasks']] == [s['output'] for s in b['subtasks']]
+assert all(s['state'] == 'done' for s in r['subtasks'])
+assert any(t['node'] == 'n2' and t['outcome'] != 'done' for t in r['trace']), 'n2 was running work when killed'" \
+            --transport $tr --chaos kill=n2@3ms
+    done
 else
     echo "skip stories260K cases: $SHARED/models not found"
 fi
