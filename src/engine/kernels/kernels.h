@@ -68,8 +68,12 @@ typedef struct sw_pool sw_pool;
 swarm_err sw_pool_create(int n_threads, sw_pool **out);
 void sw_pool_destroy(sw_pool *p);
 int sw_pool_threads(const sw_pool *p);
-/* Runs fn(arg, ith, nth) on every thread (ith = 0 on the caller) and returns
- * when all have finished. Not reentrant; one caller at a time. */
+/* Runs fn(arg, ith, nth) for every ith in 0..nth-1, each exactly once, in
+ * parallel on the pool's threads (ith = 0 on the caller), and returns when
+ * all have finished. A share whose worker has not started it when the
+ * caller is done with its own runs on the caller instead (the worker is
+ * asleep or descheduled), so fn must not wait for other shares (no barrier
+ * inside fn). Not reentrant; one caller at a time. */
 void sw_pool_run(sw_pool *p, void (*fn)(void *arg, int ith, int nth), void *arg);
 
 /* Grows the pool's scratch to at least bytes (activation quantization

@@ -31,16 +31,21 @@ typedef struct worker {
     struct sw_pool *pool;
     int ith;
     pthread_t th;
+    /* full runs: the generation whose share ith was claimed (by this worker
+     * or stolen by the caller), and the one whose share has finished */
+    _Atomic uint32_t share_claimed, share_done;
 } worker;
 
-/* state word: run generation (high 32 bits) | CLOSED | workers that
- * entered this run (bits 16..30) | workers inside fn (bits 0..15). Workers
- * touch it last when they leave fn, so a fresh store at the next run never
- * races with a late decrement. */
+/* state word: run generation (high 32 bits) | CLOSED | FULL (a
+ * sw_pool_run: every share ith runs once, claimed per worker, the word
+ * itself untouched) | workers that entered this optional run (bits 16..29)
+ * | workers inside it (bits 0..15). Workers touch it last when they leave,
+ * and optional runs are closed before the caller returns, so a fresh store
+ * at the next run never races with a late decrement. */
 #define ST_GEN(s) ((uint32_t)((s) >> 32))
 #define ST_CLOSED (1ull << 31)
+#define ST_FULL (1ull << 30)
 #define ST_ENTER (1ull << 16)
-#define ST_ENTERED(s) (((s) >> 16) & 0x7fffull)
 #define ST_ACTIVE(s) ((s)&0xffffull)
 
 struct sw_pool {
@@ -113,8 +118,21 @@ static void *worker_main(void *varg)
         uint64_t s = wait_new_run(p, seen);
         if (atomic_load(&p->stop)) break;
         seen = ST_GEN(s);
-        /* enter the run unless the caller already closed it (optional runs
-         * only: the caller finished all the work while we were descheduled) */
+        if (s & ST_FULL) {
+            /* A full run: claim this worker's share unless the caller took it
+             * over (or the run is long gone: claims only move forward). The
+             * caller waits for every share, so fn and arg stay put until ours
+             * is done; the state word is not touched. */
+            uint32_t prev = atomic_load(&w->share_claimed);
+            if ((int32_t)(seen - prev) > 0 &&
+                atomic_compare_exchange_strong(&w->share_claimed, &prev, seen)) {
+                p->fn(p->arg, w->ith, p->n_threads);
+                atomic_store_explicit(&w->share_done, seen, memory_order_release);
+            }
+            continue;
+        }
+        /* an optional run: enter unless the caller already closed it (it
+         * finished all the work while we were descheduled) */
         bool entered = false;
         while (ST_GEN(s) == seen && !(s & ST_CLOSED)) {
             if (atomic_compare_exchange_weak(&p->state, &s, s + ST_ENTER + 1)) {
@@ -179,13 +197,14 @@ int sw_pool_threads(const sw_pool *p)
 }
 
 /* Starts a run; returns after fn ran on the caller. */
-static void run_start(sw_pool *p, void (*fn)(void *arg, int ith, int nth), void *arg)
+static void run_start(sw_pool *p, void (*fn)(void *arg, int ith, int nth), void *arg, bool full)
 {
     p->fn = fn;
     p->arg = arg;
     uint64_t s = atomic_load_explicit(&p->state, memory_order_relaxed);
     /* previous run fully drained: active == 0; new generation, open */
-    atomic_store(&p->state, (uint64_t)(ST_GEN(s) + 1) << 32); /* seq_cst: publishes fn/arg */
+    atomic_store(&p->state, ((uint64_t)(ST_GEN(s) + 1) << 32) |
+                                (full ? ST_FULL : 0)); /* seq_cst: publishes fn/arg */
     if (atomic_load(&p->sleepers) > 0) {
         pthread_mutex_lock(&p->mu);
         pthread_cond_broadcast(&p->cv);
@@ -221,10 +240,21 @@ void sw_pool_run(sw_pool *p, void (*fn)(void *arg, int ith, int nth), void *arg)
         fn(arg, 0, 1);
         return;
     }
-    run_start(p, fn, arg);
-    uint64_t s;
-    WAIT_UNTIL(p, (s = atomic_load_explicit(&p->state, memory_order_acquire),
-                   ST_ENTERED(s) == (uint64_t)p->n_threads - 1 && ST_ACTIVE(s) == 0));
+    run_start(p, fn, arg, true);
+    uint32_t gen = ST_GEN(atomic_load(&p->state));
+    /* A share whose worker has not claimed it by the time the caller is
+     * done with its own is run here: the worker is asleep or, on a shared
+     * core, descheduled, and waiting for it would cost more. */
+    for (int i = 0; i < p->n_threads - 1; i++) {
+        worker *w = &p->workers[i];
+        uint32_t prev = atomic_load(&w->share_claimed);
+        if (prev != gen && atomic_compare_exchange_strong(&w->share_claimed, &prev, gen)) {
+            fn(arg, w->ith, p->n_threads);
+            atomic_store_explicit(&w->share_done, gen, memory_order_relaxed);
+        }
+    }
+    for (int i = 0; i < p->n_threads - 1; i++)
+        WAIT_UNTIL(p, atomic_load_explicit(&p->workers[i].share_done, memory_order_acquire) == gen);
 }
 
 void sw_pool_run_optional(sw_pool *p, void (*fn)(void *arg, int ith, int nth), void *arg)
@@ -239,7 +269,7 @@ void sw_pool_run_optional(sw_pool *p, void (*fn)(void *arg, int ith, int nth), v
         return;
     }
     uint64_t t0 = sw_now_ns();
-    run_start(p, fn, arg);
+    run_start(p, fn, arg, false);
     uint64_t t1 = sw_now_ns();
     /* close the run to late workers, then wait for those inside fn */
     uint64_t s = atomic_fetch_or(&p->state, ST_CLOSED);
