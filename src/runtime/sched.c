@@ -1873,8 +1873,13 @@ static void aggregate_into(run *R, swarm_run_result *res)
     }
     if (n_items == 0 || (n_failed_out > 0 && R->decomp != SWARM_DECOMP_ENSEMBLE)) {
         res->status = SWARM_EUNAVAIL;
-        snprintf(res->error, sizeof(res->error), "%zu of %zu output subtasks failed",
-                 n_out - n_items, n_out);
+        /* name the first failure and why (its note), e.g. "no node available" */
+        const sub_rt *f = NULL;
+        for (size_t k = 0; k < R->m && f == NULL; k++)
+            if (R->subs[k].state == S_FAILED) f = &R->subs[k];
+        snprintf(res->error, sizeof(res->error), "%zu of %zu output subtasks failed%s%.64s%s%.96s%s",
+                 n_out - n_items, n_out, f ? " (first: " : "", f && f->st->name ? f->st->name : "",
+                 f ? ": " : "", f && f->note ? f->note : (f ? "failed" : ""), f ? ")" : "");
         return;
     }
     swarm_agg_item *items = sw_calloc(n_items, sizeof(*items));

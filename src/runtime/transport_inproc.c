@@ -14,6 +14,9 @@
 
 #define PROGRESS_EVERY_MS 50.0
 #define MAX_SLOT_THREADS 64
+/* Worker slots plus heartbeats per process: 4096 nodes of capacity 64 would
+ * ask for 266,000 threads; refusing up front beats failing half-way. */
+#define MAX_THREADS 16384
 
 typedef struct inproc inproc;
 
@@ -441,6 +444,14 @@ swarm_err sw_transport_inproc_create(sw_node_env *env, sw_transport **out, swarm
         }
     }
     pthread_condattr_destroy(&ca);
+    size_t total = 0;
+    for (size_t i = 0; rc == SWARM_OK && i < env->n; i++)
+        total += tp->nodes[i].n_threads + (env->only < 0 || (size_t)env->only == i);
+    if (rc == SWARM_OK && total > MAX_THREADS)
+        rc = sw_diag_set(d, SWARM_EINVAL,
+                         "the swarm needs %zu threads (worker slots and heartbeats), at most %d "
+                         "per process: lower the nodes' capacity",
+                         total, MAX_THREADS);
     for (size_t i = 0; rc == SWARM_OK && i < env->n; i++) {
         node_rt *nd = &tp->nodes[i];
         for (size_t k = 0; k < nd->n_threads; k++) {

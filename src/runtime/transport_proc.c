@@ -20,6 +20,7 @@
 #include "runtime_int.h"
 
 #define FRAME_MAX (64u << 20) /* a larger frame means a broken peer */
+#define MAX_CHILDREN 256
 
 enum { F_DISPATCH = 1, F_CANCEL = 2, F_EVENT = 3, F_T0 = 4 };
 
@@ -433,10 +434,10 @@ static size_t proc_recv(sw_transport *t, sw_event *evs, size_t max, double timeo
 {
     proc *P = (proc *)t;
     if (P->pend_off < P->pend_n) timeout_ms = 0;
-    struct pollfd pf[256];
-    size_t map[256], np = 0;
+    struct pollfd pf[MAX_CHILDREN];
+    size_t map[MAX_CHILDREN], np = 0;
     uint64_t t0 = atomic_load(&P->env->t0_ns);
-    for (size_t i = 0; i < P->n && np < 256; i++) {
+    for (size_t i = 0; i < P->n && np < MAX_CHILDREN; i++) {
         child *c = &P->ch[i];
         if (c->fd < 0) continue;
         size_t at;
@@ -506,6 +507,12 @@ int sw_transport_proc_pid(sw_transport *t, size_t i)
 
 swarm_err sw_transport_proc_create(sw_node_env *env, sw_transport **out, swarm_diag *d)
 {
+    /* one process and one polled socket per node: proc_recv polls at most
+     * MAX_CHILDREN sockets */
+    if (env->n > MAX_CHILDREN)
+        return sw_diag_set(d, SWARM_EINVAL,
+                           "--transport process: at most %d nodes (the swarm has %zu)",
+                           MAX_CHILDREN, env->n);
     proc *P = sw_calloc(1, sizeof(*P));
     if (P == NULL) return SWARM_ENOMEM;
     P->base.ops = &proc_ops;

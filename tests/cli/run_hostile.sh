@@ -118,6 +118,10 @@ if [ -r "$SHARED/models/stories260K.bin" ] && [ -r "$SHARED/models/tok512.bin" ]
 else
     echo "skip truncated model cases: $SHARED/models not found"
 fi
+python3 -c 'import json; print(json.dumps({"nodes": [{"name": "n%d" % i, "backend": {"type": "echo", "latency_ms": 1}, "capacity": 100000} for i in range(300)]}))' >"$TMP/threads.json"
+expect "swarm: 300 nodes x 64 slot threads" 2 'threads.*at most 16384' -- run "$TASK" --swarm "$TMP/threads.json" --seed 1
+python3 -c 'import json; print(json.dumps({"nodes": [{"name": "n%d" % i, "backend": {"type": "echo"}, "skills": {"*": 0.5}} for i in range(300)]}))' >"$TMP/many.json"
+expect "swarm: 300 child processes" 2 'at most 256 nodes' -- run "$TASK" --swarm "$TMP/many.json" --seed 1 --transport process
 expect "swarm: file is a directory" 2 "modeldir" -- run "$TASK" --swarm "$TMP/modeldir"
 expect "swarm: file does not exist" 2 "nope-swarm.json" -- run "$TASK" --swarm "$TMP/nope-swarm.json"
 # 100 000 nested arrays: refused by the JSON parser's depth limit, no stack overflow
@@ -229,6 +233,27 @@ printf '{"input": "a", "label": "x"}\n' >"$TMP/ok.jsonl"
 printf '%s' '{"nodes": [{"name": "x", "backend": {"type": "gpu"}}]}' >"$TMP/gpu.json"
 expect "calibrate: bad swarm" 2 "unknown backend" -- calibrate "$TMP/gpu.json" "$TMP/ok.jsonl"
 expect "calibrate: missing model" 2 "nope-model" -- calibrate "$SRC/examples/swarm-demo.json" "$TMP/ok.jsonl" --dry-run --model "$TMP/nope-model.bin"
+
+# ---- runtime failures: exit 1, the result names the cause, in bounded time --
+# expect_fail NAME PATTERN -- ARGS...: exit 1, "result: FAILED: ...PATTERN" on stdout
+expect_fail() {
+    name=$1 pat=$2
+    shift 3
+    cases=$((cases + 1))
+    timeout 20 "$BIN" "$@" >"$TMP/o" 2>"$TMP/e" </dev/null
+    rc=$?
+    if [ $rc -eq 1 ] && grep -Eq -- "^result: FAILED: .*$pat" "$TMP/o" && ! grep -q "Sanitizer\|runtime error" "$TMP/e"; then
+        echo "ok   $name: $(grep '^result:' "$TMP/o")"
+    else
+        echo "FAIL $name: exit $rc"; sed 's/^/     | /' "$TMP/o" "$TMP/e" | head -20; fails=$((fails + 1))
+    fi
+}
+expect_fail "runtime: every node killed" "no node available" -- run "$SRC/examples/tasks/map-reduce.json" \
+    --swarm "$TMP/echo.json" --seed 1 --chaos kill=a@0ms,kill=b@0ms,kill=c@0ms
+expect_fail "runtime: every result corrupt" "checksum mismatch" -- run "$TASK" --swarm "$TMP/echo.json" \
+    --seed 1 --chaos corrupt=a,corrupt=b,corrupt=c
+expect_fail "runtime: every worker process gone (p_kill=1)" "no node available|failed" -- run "$TASK" \
+    --swarm "$TMP/echo.json" --seed 1 --transport process --chaos p_kill=1
 
 echo "$cases cases, $fails failed"
 [ $fails -eq 0 ] || exit 1
