@@ -76,6 +76,15 @@ void sw_log(enum sw_log_level lvl, const char *fmt, ...) __attribute__((format(p
 void sw_assert_fail(const char *expr, const char *file, int line) __attribute__((noreturn));
 #define SWARM_ASSERT(x) ((x) ? (void)0 : sw_assert_fail(#x, __FILE__, __LINE__))
 
+/* ---- I/O failure injection (tests only; TESTPLAN H6) ----
+ * The n-th next checked I/O call (0 = the very next) fails with errno err;
+ * n < 0 disables. Checked: opening, reading and mapping model and tokenizer
+ * files (sw_read_file, sw_map_file, the engine's format sniff) and every
+ * open, write, fsync, close and rename of the GGUF writer. */
+void sw_io_fail_after(long n, int err);
+/* True (with errno set) when the I/O call about to be made must fail. */
+bool sw_io_fail(void);
+
 /* ---- small utilities ---- */
 /* Reads a whole file (regular or a pipe; at most SW_READ_FILE_MAX bytes)
  * into a NUL-terminated sw_malloc'd buffer. Directories and devices are

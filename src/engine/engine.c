@@ -117,7 +117,7 @@ static char *default_tokenizer(const char *model_path)
  * and a directory gets a message of its own. */
 static swarm_err sniff_magic(const char *path, char magic[4], size_t *got, swarm_diag *d)
 {
-    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    int fd = sw_io_fail() ? -1 : open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0)
         return sw_diag_set(d, errno == ENOENT ? SWARM_ENOTFOUND : SWARM_ESYS,
                            "%s: cannot open: %s", path, strerror(errno));
@@ -132,8 +132,10 @@ static swarm_err sniff_magic(const char *path, char magic[4], size_t *got, swarm
     else {
         ssize_t n;
         do {
-            n = read(fd, magic, 4);
+            n = sw_io_fail() ? -1 : read(fd, magic, 4);
         } while (n < 0 && errno == EINTR);
+        if (n < 0)
+            rc = sw_diag_set(d, SWARM_ESYS, "%s: read error: %s", path, strerror(errno));
         *got = n > 0 ? (size_t)n : 0;
     }
     close(fd);

@@ -319,7 +319,7 @@ static swarm_err write_tensor_data(FILE *f, const wtensor *t, size_t align, swar
     if (row == NULL) return sw_diag_set(d, SWARM_ENOMEM, "out of memory");
     for (int64_t r = 0; r < rows && t->ne[0] > 0; r++) {
         sw_quantize_row(t->type, t->data + r * t->ne[0], row, t->ne[0]);
-        if (fwrite(row, 1, row_bytes, f) != row_bytes) {
+        if (sw_io_fail() || fwrite(row, 1, row_bytes, f) != row_bytes) {
             sw_free(row);
             return sw_diag_set(d, SWARM_ESYS, "write error: %s", strerror(errno));
         }
@@ -329,7 +329,7 @@ static swarm_err write_tensor_data(FILE *f, const wtensor *t, size_t align, swar
     size_t pad = pad_to(t->nbytes, align);
     while (pad > 0) {
         size_t n = pad < sizeof(zeros) ? pad : sizeof(zeros);
-        if (fwrite(zeros, 1, n, f) != n)
+        if (sw_io_fail() || fwrite(zeros, 1, n, f) != n)
             return sw_diag_set(d, SWARM_ESYS, "write error: %s", strerror(errno));
         pad -= n;
     }
@@ -394,12 +394,12 @@ swarm_err sw_gguf_writer_write(sw_gguf_writer *w, const char *path, swarm_diag *
     memcpy(tmp, path, plen);
     memcpy(tmp + plen, ".tmp", 5);
     swarm_err rc = SWARM_OK;
-    FILE *f = fopen(tmp, "wb");
+    FILE *f = sw_io_fail() ? NULL : fopen(tmp, "wb");
     if (f == NULL) {
         rc = sw_diag_set(d, SWARM_ESYS, "%s: %s", tmp, strerror(errno));
         goto out;
     }
-    if (fwrite(h.p, 1, h.len, f) != h.len) {
+    if (sw_io_fail() || fwrite(h.p, 1, h.len, f) != h.len) {
         rc = sw_diag_set(d, SWARM_ESYS, "%s: write error: %s", tmp, strerror(errno));
     }
     for (size_t i = 0; i < w->n_t && rc == SWARM_OK; i++) {
@@ -408,11 +408,12 @@ swarm_err sw_gguf_writer_write(sw_gguf_writer *w, const char *path, swarm_diag *
     }
     /* on disk before the rename, so a crash never leaves an empty file
      * under the real name */
-    if (rc == SWARM_OK && (fflush(f) != 0 || fsync(fileno(f)) != 0))
+    if (rc == SWARM_OK && (sw_io_fail() || fflush(f) != 0 || fsync(fileno(f)) != 0))
         rc = sw_diag_set(d, SWARM_ESYS, "%s: write error: %s", tmp, strerror(errno));
-    if (fclose(f) != 0 && rc == SWARM_OK)
+    int closed = fclose(f);
+    if (rc == SWARM_OK && (closed != 0 || sw_io_fail()))
         rc = sw_diag_set(d, SWARM_ESYS, "%s: write error: %s", tmp, strerror(errno));
-    if (rc == SWARM_OK && rename(tmp, path) != 0)
+    if (rc == SWARM_OK && (sw_io_fail() || rename(tmp, path) != 0))
         rc = sw_diag_set(d, SWARM_ESYS, "%s: rename: %s", path, strerror(errno));
     if (rc != SWARM_OK) remove(tmp);
 out:

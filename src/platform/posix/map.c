@@ -17,7 +17,7 @@ swarm_err sw_map_file(const char *path, void **map, size_t *len, swarm_diag *d)
     SWARM_ASSERT(path != NULL && map != NULL && len != NULL);
     /* O_NONBLOCK: opening a FIFO must not wait for a writer; it is then
      * rejected as not a regular file (no effect on regular files) */
-    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    int fd = sw_io_fail() ? -1 : open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) return sw_diag_set(d, SWARM_ESYS, "%s: %s", path, strerror(errno));
     struct stat st;
     if (fstat(fd, &st) != 0) {
@@ -40,7 +40,8 @@ swarm_err sw_map_file(const char *path, void **map, size_t *len, swarm_diag *d)
         close(fd);
         return sw_diag_set(d, SWARM_EFORMAT, "%s: file too large to map", path);
     }
-    void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    void *p =
+        sw_io_fail() ? MAP_FAILED : mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
     int e = errno;
     close(fd); /* the mapping keeps the file open */
     if (p == MAP_FAILED) return sw_diag_set(d, SWARM_ESYS, "%s: mmap: %s", path, strerror(e));

@@ -5,6 +5,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +23,10 @@ uint64_t sw_now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-double sw_now_ms(void) { return (double)sw_now_ns() / 1e6; }
+double sw_now_ms(void)
+{
+    return (double)sw_now_ns() / 1e6;
+}
 
 uint64_t sw_wall_ms(void)
 {
@@ -40,6 +44,25 @@ void sw_sleep_ms(double ms)
     }
 }
 
+/* Process-wide like the allocator's countdown: a test arms it, the next
+ * checked I/O calls count it down. Production code never arms it. */
+static _Atomic long io_countdown = -1;
+static _Atomic int io_errno = EIO;
+
+void sw_io_fail_after(long n, int err)
+{
+    atomic_store(&io_errno, err);
+    atomic_store(&io_countdown, n);
+}
+
+bool sw_io_fail(void)
+{
+    if (atomic_load_explicit(&io_countdown, memory_order_relaxed) < 0) return false;
+    if (atomic_fetch_sub(&io_countdown, 1) != 0) return false;
+    errno = atomic_load(&io_errno);
+    return true;
+}
+
 int sw_cpu_count(void)
 {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -51,7 +74,7 @@ int sw_cpu_count(void)
  * opened without waiting for a writer (no writer reads as empty). */
 static swarm_err open_readable(const char *path, FILE **out, swarm_diag *d)
 {
-    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    int fd = sw_io_fail() ? -1 : open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) return sw_diag_set(d, SWARM_ESYS, "%s: %s", path, strerror(errno));
     struct stat st;
     bool stat_ok = fstat(fd, &st) == 0;
@@ -83,6 +106,7 @@ swarm_err sw_read_file(const char *path, char **out, size_t *out_len, swarm_diag
         fclose(f);
         return sw_diag_set(d, SWARM_ENOMEM, "%s: out of memory", path);
     }
+    int err = 0;
     for (;;) {
         if (cap - len < 2) {
             if (cap >= SW_READ_FILE_MAX) { /* a pipe that never ends */
@@ -100,15 +124,21 @@ swarm_err sw_read_file(const char *path, char **out, size_t *out_len, swarm_diag
             buf = nb;
             cap *= 2;
         }
+        if (sw_io_fail()) {
+            err = errno;
+            break;
+        }
         size_t got = fread(buf + len, 1, cap - len - 1, f);
         len += got;
-        if (got == 0) break;
+        if (got == 0) {
+            if (ferror(f)) err = errno ? errno : EIO;
+            break;
+        }
     }
-    int err = ferror(f);
     fclose(f);
     if (err) {
         sw_free(buf);
-        return sw_diag_set(d, SWARM_ESYS, "%s: read error", path);
+        return sw_diag_set(d, SWARM_ESYS, "%s: read error: %s", path, strerror(err));
     }
     buf[len] = '\0';
     *out = buf;

@@ -1,13 +1,16 @@
 /*
- * engine_oom_test.c: TESTPLAN H5 for the engine: every constructor and
- * every allocating call (model load in both formats, sessions, generation
- * with a raw prompt and with chat messages, scoring, tokenizing, the GGUF
- * tokenizers of every shared vocabulary, chat rendering, the GGUF writer)
- * is run with its n-th allocation failing, n = 0, 1, 2, ... until it
- * succeeds. Each failure must be SWARM_ENOMEM with the outputs untouched,
- * and leave no allocation, file descriptor or mapping behind.
+ * engine_fault_test.c: TESTPLAN H5 and H6 for the engine. Every constructor
+ * and every allocating call (model load in both formats, sessions,
+ * generation with a raw prompt and with chat messages, scoring, tokenizing,
+ * the GGUF tokenizers of every shared vocabulary, chat rendering, the GGUF
+ * writer) is run with its n-th allocation failing, n = 0, 1, 2, ... until it
+ * succeeds; model loading and the writer also with their n-th I/O call
+ * failing (EIO, ENOSPC). Each failure must be SWARM_ENOMEM (allocations) or
+ * SWARM_ESYS (I/O) with a message naming the file, the outputs untouched,
+ * and no allocation, file descriptor, mapping or temporary file left behind.
  */
 #include <dirent.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -27,6 +30,24 @@
 /* One attempt of the operation under test. On success it releases what it
  * made; after a failure it says whether its outputs kept their sentinels. */
 typedef swarm_err (*attempt_fn)(void *ctx, bool *untouched);
+
+/* What is made to fail, and the code every such failure must give. */
+typedef struct fault {
+    const char *what;
+    void (*arm)(long n); /* fail the n-th next call; n < 0 disarms */
+    swarm_err want;
+} fault;
+
+static void arm_alloc(long n) { sw_alloc_fail_after(n); }
+static void arm_eio(long n) { sw_io_fail_after(n, EIO); }
+static void arm_enospc(long n) { sw_io_fail_after(n, ENOSPC); }
+
+static const fault ALLOC = {"allocation", arm_alloc, SWARM_ENOMEM};
+static const fault EIO_FAULT = {"I/O call (EIO)", arm_eio, SWARM_ESYS};
+static const fault ENOSPC_FAULT = {"I/O call (ENOSPC)", arm_enospc, SWARM_ESYS};
+
+/* The fault the current sweep injects (attempts check their message by it). */
+static const fault *current = &ALLOC;
 
 static int count_entries(const char *dir)
 {
@@ -52,20 +73,20 @@ static int count_model_maps(void)
     return n;
 }
 
-/* Runs attempt with the n-th allocation failing. */
+/* Runs attempt with the n-th call of the current fault's kind failing. */
 static swarm_err attempt_at(attempt_fn fn, void *ctx, long n, bool *untouched)
 {
     *untouched = true;
-    sw_alloc_fail_after(n);
+    current->arm(n);
     swarm_err rc = fn(ctx, untouched);
-    sw_alloc_fail_after(-1);
+    current->arm(-1);
     return rc;
 }
 
-/* Number of allocations one successful attempt makes: the smallest n whose
- * failure point is never reached (only the n-th allocation fails, so
+/* Number of checked calls one successful attempt makes: the smallest n
+ * whose failure point is never reached (only the n-th call fails, so
  * success is monotonic in n). */
-static long count_allocations(attempt_fn fn, void *ctx)
+static long count_points(attempt_fn fn, void *ctx)
 {
     bool u;
     long hi = 1;
@@ -84,26 +105,27 @@ static long count_allocations(attempt_fn fn, void *ctx)
     return lo;
 }
 
-/* Fails every allocation point in turn (for calls making thousands, every
+/* Fails every point of fault f in turn (for calls making thousands, every
  * one of the first 400 and the last 100, and 1,500 spread in between: each
- * attempt costs a full run). Returns the number of allocation points. */
-static long sweep(const char *name, attempt_fn fn, void *ctx)
+ * attempt costs a full run). Returns the number of points. */
+static long sweep_fault(const fault *f, const char *name, attempt_fn fn, void *ctx)
 {
-    long total = count_allocations(fn, ctx);
+    current = f;
+    long total = count_points(fn, ctx);
     long live = sw_alloc_live_bytes();
     int fds = count_entries("/proc/self/fd"), maps = count_model_maps();
     long tried = 0;
     for (long n = 0; n < total;) {
         bool untouched;
         swarm_err rc = attempt_at(fn, ctx, n, &untouched);
-        if (rc != SWARM_ENOMEM)
-            print_error("%s: allocation %ld of %ld failing gave %s\n", name, n, total,
+        if (rc != f->want)
+            print_error("%s: %s %ld of %ld failing gave %s\n", name, f->what, n, total,
                         swarm_err_name(rc));
-        assert_int_equal(rc, SWARM_ENOMEM);
-        if (!untouched) print_error("%s: allocation %ld: outputs written\n", name, n);
+        assert_int_equal(rc, f->want);
+        if (!untouched) print_error("%s: %s %ld: outputs written\n", name, f->what, n);
         assert_true(untouched);
         if (sw_alloc_live_bytes() != live)
-            print_error("%s: allocation %ld: %ld bytes leaked\n", name, n,
+            print_error("%s: %s %ld: %ld bytes leaked\n", name, f->what, n,
                         sw_alloc_live_bytes() - live);
         assert_int_equal(sw_alloc_live_bytes(), live);
         assert_int_equal(count_entries("/proc/self/fd"), fds);
@@ -116,13 +138,21 @@ static long sweep(const char *name, attempt_fn fn, void *ctx)
     bool u;
     CHECK_OK(attempt_at(fn, ctx, total, &u)); /* and the call still works afterwards */
     assert_int_equal(sw_alloc_live_bytes(), live);
-    fprintf(stderr, "oom sweep %-40s %6ld allocation points, %5ld failed in turn\n", name, total,
+    fprintf(stderr, "sweep %-44s %6ld %s points, %5ld failed in turn\n", name, total, f->what,
             tried);
+    current = &ALLOC;
     return total;
+}
+
+static long sweep(const char *name, attempt_fn fn, void *ctx)
+{
+    return sweep_fault(&ALLOC, name, fn, ctx);
 }
 
 /* ------------------------------------------------------------------------ */
 /* model loading                                                            */
+
+static int errno_of(const fault *f) { return f == &ENOSPC_FAULT ? ENOSPC : EIO; }
 
 typedef struct load_ctx {
     swarm_model_params mp;
@@ -139,10 +169,10 @@ static swarm_err try_load(void *ctx, bool *untouched)
         return rc;
     }
     *untouched = m == OUT_PTR;
-    if (rc == SWARM_ENOMEM) { /* the message names the file and the cause */
-        if (strstr(d.msg, "out of memory") == NULL)
-            print_error("ENOMEM without a message: '%s'\n", d.msg);
-        assert_non_null(strstr(d.msg, "out of memory"));
+    if (rc == current->want) { /* the message names the file and the cause */
+        const char *cause = rc == SWARM_ENOMEM ? "out of memory" : strerror(errno_of(current));
+        if (strstr(d.msg, cause) == NULL) print_error("no '%s' in '%s'\n", cause, d.msg);
+        assert_non_null(strstr(d.msg, cause));
         /* the model's or the tokenizer's (next to it when not given) */
         const char *slash = strrchr(c->mp.path, '/');
         size_t dir = slash ? (size_t)(slash - c->mp.path) : 0;
@@ -171,6 +201,22 @@ static void test_oom_model_load_both_formats(void **st)
     assert_true(sweep("swarm_model_load llama2c", try_load, &c) > 5);
     c.mp.tokenizer_path = NULL; /* the default tokenizer next to the model */
     sweep("swarm_model_load llama2c default tok", try_load, &c);
+}
+
+static void test_io_faults_model_load(void **st)
+{
+    (void)st;
+    char g[512], b[512], t[512];
+    REQUIRE_SHARED(g, "models/stories260K.gguf");
+    REQUIRE_SHARED(b, "models/stories260K.bin");
+    REQUIRE_SHARED(t, "models/tok512.bin");
+    load_ctx c = {.mp = swarm_model_params_default()};
+    c.mp.path = g;
+    assert_true(sweep_fault(&EIO_FAULT, "swarm_model_load gguf", try_load, &c) >= 3);
+    c.mp.path = b;
+    c.mp.tokenizer_path = t;
+    assert_true(sweep_fault(&EIO_FAULT, "swarm_model_load llama2c", try_load, &c) >= 5);
+    sweep_fault(&ENOSPC_FAULT, "swarm_model_load llama2c", try_load, &c);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -424,8 +470,12 @@ static swarm_err try_writer(void *ctx, bool *untouched)
     if (rc == SWARM_OK) rc = sw_gguf_writer_write(w, c->path, &d);
     sw_gguf_writer_destroy(w);
     if (rc != SWARM_OK) {
-        /* a failed write leaves neither the target nor its temporary */
-        *untouched = access(c->path, F_OK) != 0;
+        /* a failed write leaves neither the target nor its temporary, and
+         * its message names the file */
+        char tmp[160];
+        snprintf(tmp, sizeof(tmp), "%s.tmp", c->path);
+        *untouched = access(c->path, F_OK) != 0 && access(tmp, F_OK) != 0 &&
+                     (rc != SWARM_ESYS || strstr(d.msg, c->path) != NULL);
         return rc;
     }
     sw_gguf g;
@@ -450,7 +500,11 @@ static void test_oom_gguf_writer(void **st)
         c.copy_from = &src; /* every key of a real file, copied */
         sweep("sw_gguf_writer copying stories260K keys", try_writer, &c);
         sw_gguf_close(&src);
+        c.copy_from = NULL;
     }
+    /* every open, write, fsync, close and rename failing in turn */
+    sweep_fault(&EIO_FAULT, "sw_gguf_writer_write", try_writer, &c);
+    sweep_fault(&ENOSPC_FAULT, "sw_gguf_writer_write", try_writer, &c);
     unlink(c.path);
 }
 
@@ -458,6 +512,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_oom_model_load_both_formats),
+        cmocka_unit_test(test_io_faults_model_load),
         cmocka_unit_test(test_oom_sessions_generate_score),
         cmocka_unit_test(test_oom_tokenizers_from_gguf),
         cmocka_unit_test(test_oom_chat_render),
