@@ -841,7 +841,7 @@ static bool solve_mu(fctx *f, double ce, double ct, const fcost *ls, int32_t *ou
         /* large: multipliers from a sample, then a few greedy runs raising mu */
         double mu_s = 0, tsm = sw_now_ms();
         bool sm = sample_multipliers(f, &w, &mu_s);
-        sw_log_debug("assign: sample: %.1f ms", sw_now_ms() - tsm);
+        sw_log_debug("assign: sample: %.1f ms, mu %g", sw_now_ms() - tsm, mu_s);
         if (sm) {
             fcost ws = w;
             ws.lam = f->best_lam;
