@@ -123,7 +123,10 @@ typedef struct swarm_runtime_params {
     int32_t breaker_failures;          /* consecutive failures that open a node's breaker (5) */
     double breaker_cooldown_ms;        /* cooldown x n-th ejection (5000) */
     double max_ejected_fraction;       /* at most this share of the pool ejected (0.5) */
-    int32_t readmit_heartbeats;        /* healthy heartbeats before re-admission (3) */
+    int32_t readmit_heartbeats;        /* consecutive heartbeats before re-admission (3) */
+    double flap_backoff_ms;            /* from a node's 2nd conviction on it stays out at
+                                        * least this x (convictions - 1), x 10 at most
+                                        * (30000; B5: a flapping node cannot oscillate) */
     bool hedge;                        /* hedged duplicate after the class p95 (true) */
     int32_t hedge_min_samples;         /* latency samples before hedging starts (20) */
     double retry_backoff_ms;           /* first retry delay, doubled each time (10) */

@@ -2,6 +2,7 @@
  * chaos.c: the fault-injection spec of `--chaos`: comma-separated items
  *   kill=NODE@150ms   the node dies at t (heartbeats stop, it goes silent)
  *   pause=NODE@100ms+800ms  zombie: silent for a while, then answers late
+ *                     (up to 8 windows per node, in time order: flapping)
  *   stuck=NODE@100ms  alive (heartbeats) but every generation hangs
  *   p_kill=0.1        per subtask, the node dies while running it
  *   slow=NODEx4       latency multiplied by 4 (slow=NODEx10:0.05: on 5 % of subtasks)
@@ -41,7 +42,7 @@ swarm_err sw_chaos_parse(const char *spec, const swarm_swarm *s, sw_chaos *out, 
     c.nodes = sw_calloc(c.n ? c.n : 1, sizeof(*c.nodes));
     if (c.nodes == NULL) return SWARM_ENOMEM;
     for (size_t i = 0; i < c.n; i++) {
-        c.nodes[i].kill_at_ms = c.nodes[i].pause_at_ms = c.nodes[i].stuck_at_ms = -1;
+        c.nodes[i].kill_at_ms = c.nodes[i].stuck_at_ms = -1;
         c.nodes[i].slow = 1;
         c.nodes[i].slow_p = 1;
     }
@@ -80,11 +81,27 @@ swarm_err sw_chaos_parse(const char *spec, const swarm_swarm *s, sw_chaos *out, 
                                  "--chaos: %s: bad time (want e.g. 150ms, 2s; pause=N@T+DUR)", key);
                 goto fail;
             }
-            if (key[0] == 'k') c.nodes[n].kill_at_ms = t;
-            else if (key[0] == 's') c.nodes[n].stuck_at_ms = t;
+            sw_chaos_node *cn = &c.nodes[n];
+            if ((key[0] == 'k' && cn->kill_at_ms >= 0) || (key[0] == 's' && cn->stuck_at_ms >= 0)) {
+                rc = sw_diag_set(d, SWARM_EINVAL, "--chaos: %s given twice for node \"%s\"", key, val);
+                goto fail;
+            }
+            if (key[0] == 'k') cn->kill_at_ms = t;
+            else if (key[0] == 's') cn->stuck_at_ms = t;
             else {
-                c.nodes[n].pause_at_ms = t;
-                c.nodes[n].pause_ms = dur;
+                /* windows in time order, not overlapping */
+                if (cn->n_pauses == SW_CHAOS_MAX_PAUSES ||
+                    (cn->n_pauses > 0 &&
+                     t < cn->pause_at_ms[cn->n_pauses - 1] + cn->pause_ms[cn->n_pauses - 1])) {
+                    rc = sw_diag_set(d, SWARM_EINVAL,
+                                     "--chaos: pause windows of node \"%s\" must be in time order, "
+                                     "not overlapping, at most %d",
+                                     val, SW_CHAOS_MAX_PAUSES);
+                    goto fail;
+                }
+                cn->pause_at_ms[cn->n_pauses] = t;
+                cn->pause_ms[cn->n_pauses] = dur;
+                cn->n_pauses++;
             }
         } else if (strcmp(key, "p_kill") == 0) {
             char *end;
@@ -115,6 +132,10 @@ swarm_err sw_chaos_parse(const char *spec, const swarm_swarm *s, sw_chaos *out, 
             }
             *x = 0;
             if ((rc = node_of(val, s, &n, d))) goto fail;
+            if (c.nodes[n].slow != 1) {
+                rc = sw_diag_set(d, SWARM_EINVAL, "--chaos: slow given twice for node \"%s\"", val);
+                goto fail;
+            }
             c.nodes[n].slow = f;
             c.nodes[n].slow_p = sp;
         } else if (strcmp(key, "corrupt") == 0) {

@@ -72,9 +72,13 @@ bool sw_pq_pop(sw_pq *q, sw_pq_item *out);
 /* ------------------------------------------------------------------------ */
 /* fault injection (--chaos SPEC)                                           */
 
+#define SW_CHAOS_MAX_PAUSES 8
 typedef struct sw_chaos_node {
     double kill_at_ms;  /* < 0: never. Heartbeats stop and the worker goes silent */
-    double pause_at_ms, pause_ms; /* zombie: silent for pause_ms, then answers late */
+    /* zombie windows: silent from pause_at_ms for pause_ms, then answers
+     * late; several windows make a flapping node (B5) */
+    double pause_at_ms[SW_CHAOS_MAX_PAUSES], pause_ms[SW_CHAOS_MAX_PAUSES];
+    int n_pauses;
     double stuck_at_ms; /* alive (heartbeats) but every generation hangs */
     double slow;        /* latency factor (1 = normal) */
     double slow_p;      /* share of its subtasks that are slowed (default 1) */

@@ -37,7 +37,9 @@ typedef struct node_state {
     sw_phi phi;
     double last_hb_ms;
     bool dead;              /* convicted by the failure detector */
-    int32_t healthy_hb;     /* heartbeats since conviction (re-admission) */
+    int32_t healthy_hb;     /* consecutive heartbeats since conviction (re-admission) */
+    int32_t n_deaths;       /* convictions so far (flap back-off) */
+    double readmit_at;      /* not re-admitted before this (sw_now_ms clock) */
     bool ejected;           /* circuit breaker open */
     double eject_until;
     int32_t n_ejections, consec_fail;
@@ -96,6 +98,7 @@ swarm_runtime_params swarm_runtime_params_default(void)
     p.breaker_cooldown_ms = 5000;
     p.max_ejected_fraction = 0.5;
     p.readmit_heartbeats = 3;
+    p.flap_backoff_ms = 30000;
     p.hedge = true;
     p.hedge_min_samples = 20;
     p.retry_backoff_ms = 10;
@@ -139,7 +142,7 @@ swarm_err swarm_runtime_create(const swarm_swarm *s, const swarm_runtime_params 
     swarm_runtime_params def = swarm_runtime_params_default();
     if (p == NULL) p = &def;
     if (!(p->heartbeat_ms > 0) || !(p->phi_threshold > 0) || p->queue_cap == 0 ||
-        p->breaker_failures < 1 || !(p->progress_timeout_ms > 0) ||
+        p->breaker_failures < 1 || !(p->progress_timeout_ms > 0) || !(p->flap_backoff_ms >= 0) ||
         !(p->max_ejected_fraction >= 0 && p->max_ejected_fraction <= 1))
         return sw_diag_set(d, SWARM_EINVAL, "runtime parameters out of range");
     swarm_runtime *rt = sw_calloc(1, sizeof(*rt));
@@ -702,6 +705,11 @@ static void node_declare_dead(run *R, size_t i, const char *why)
     ns->dead = true;
     ns->healthy_hb = 0;
     ns->inflight = 0;
+    /* Envoy-style ejection back-off for a node that keeps dying: the first
+     * conviction may be a transient pause and readmits on heartbeats alone */
+    ns->n_deaths++;
+    int32_t mult = ns->n_deaths - 1 < 10 ? ns->n_deaths - 1 : 10;
+    ns->readmit_at = R->now + rt->p.flap_backoff_ms * mult;
     sw_log_info("node %s: declared dead (%s)", swarm_swarm_node(rt->swarm, i)->name, why);
     for (size_t q = 0; q < R->n_running; q++) {
         row_rt *rw = &R->rows[R->running[q]];
@@ -882,8 +890,13 @@ static void on_event(run *R, sw_event *ev)
     switch (ev->type) {
     case SW_EV_HEARTBEAT:
         if (ns->dead) {
-            /* Re-admission needs N consecutive heartbeats (no flapping). */
-            if (++ns->healthy_hb >= rt->p.readmit_heartbeats) {
+            /* Re-admission needs N consecutive heartbeats (a gap longer
+             * than the detector's pause starts the count again) and, for a
+             * node convicted before, its back-off to have passed. */
+            if (ns->healthy_hb > 0 &&
+                R->now - ns->last_hb_ms > 2 * rt->p.heartbeat_ms + rt->p.acceptable_pause_ms)
+                ns->healthy_hb = 0;
+            if (++ns->healthy_hb >= rt->p.readmit_heartbeats && R->now >= ns->readmit_at) {
                 ns->dead = false;
                 sw_phi_init(&ns->phi, rt->p.heartbeat_ms, rt->p.acceptable_pause_ms,
                             rt->p.min_std_ms);

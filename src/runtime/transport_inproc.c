@@ -82,10 +82,13 @@ static bool node_dead(node_rt *nd)
 
 static double pause_left(node_rt *nd)
 {
-    if (!nd->chaos || nd->chaos->pause_at_ms < 0) return 0;
+    if (!nd->chaos || nd->chaos->n_pauses == 0) return 0;
     double t = rel_ms(nd->tp);
-    double end = nd->chaos->pause_at_ms + nd->chaos->pause_ms;
-    return t >= nd->chaos->pause_at_ms && t < end ? end - t : 0;
+    for (int w = 0; w < nd->chaos->n_pauses; w++) {
+        double end = nd->chaos->pause_at_ms[w] + nd->chaos->pause_ms[w];
+        if (t >= nd->chaos->pause_at_ms[w] && t < end) return end - t;
+    }
+    return 0;
 }
 
 static bool node_stuck(node_rt *nd)

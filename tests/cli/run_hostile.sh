@@ -183,6 +183,8 @@ chaos_case "slow without factor" 'slow' 'slow=a'
 chaos_case "slow share 0" 'slow' 'slow=ax2:0'
 chaos_case "corrupt unknown node" 'unknown node' 'corrupt=q'
 chaos_case "unknown fault" 'unknown fault "melt"' 'melt=a'
+chaos_case "kill twice" 'kill given twice for node "a"' 'kill=a@1ms,kill=a@5ms'
+chaos_case "overlapping pauses" 'time order, not overlapping' 'pause=a@10ms+100ms,pause=a@50ms+10ms'
 
 # ---- flags ----------------------------------------------------------------------
 expect "flag: unknown" 2 "unknown.*--bogus" -- run "$TASK" --swarm "$TMP/echo.json" --bogus

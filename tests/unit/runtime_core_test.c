@@ -130,13 +130,23 @@ static void test_runtime_swarm_file(void **state)
     assert_true(c.nodes[1].kill_at_ms == 150);
     assert_true(c.nodes[0].slow == 4);
     assert_true(c.nodes[0].corrupt);
-    assert_true(c.nodes[0].pause_at_ms == 1000 && c.nodes[0].pause_ms == 200);
+    assert_true(c.nodes[0].n_pauses == 1 && c.nodes[0].pause_at_ms[0] == 1000 &&
+                c.nodes[0].pause_ms[0] == 200);
     assert_true(c.p_kill == 0.1);
     sw_chaos_fini(&c);
     CHECK_ERR(sw_chaos_parse("kill=zz@1ms", s, &c, &d), SWARM_EINVAL);
     assert_non_null(strstr(d.msg, "zz"));
     CHECK_ERR(sw_chaos_parse("slow=ax0", s, &c, &d), SWARM_EINVAL);
     CHECK_ERR(sw_chaos_parse("boom=a", s, &c, &d), SWARM_EINVAL);
+    /* flapping: several pause windows, in order; duplicates are refused */
+    CHECK_OK(sw_chaos_parse("pause=a@100ms+50ms,pause=a@200ms+50ms,pause=a@1s+1s", s, &c, &d));
+    assert_int_equal(c.nodes[0].n_pauses, 3);
+    assert_true(c.nodes[0].pause_at_ms[2] == 1000 && c.nodes[0].pause_ms[2] == 1000);
+    sw_chaos_fini(&c);
+    CHECK_ERR(sw_chaos_parse("pause=a@100ms+200ms,pause=a@200ms+50ms", s, &c, &d), SWARM_EINVAL);
+    CHECK_ERR(sw_chaos_parse("kill=a@1ms,kill=a@2ms", s, &c, &d), SWARM_EINVAL);
+    assert_non_null(strstr(d.msg, "twice"));
+    CHECK_ERR(sw_chaos_parse("slow=ax2,slow=ax3", s, &c, &d), SWARM_EINVAL);
     swarm_swarm_destroy(s);
 
     static const char *bad[][2] = {

@@ -726,6 +726,59 @@ static void test_runtime_hedging_cuts_tail(void **state)
     swarm_swarm_destroy(s);
 }
 
+/* B5 flapping: node1 goes silent twice (pause windows). The first
+ * conviction readmits it after 3 consecutive heartbeats; from the second on
+ * it stays out for the flap back-off. Without back-off (the control run)
+ * it is back within ~300 ms of resuming. */
+static bool node_started_in(const swarm_run_result *r, int32_t node, double from, double to)
+{
+    for (size_t q = 0; q < r->n_trace; q++)
+        if (r->trace[q].node == node && r->trace[q].start_ms >= from && r->trace[q].start_ms < to)
+            return true;
+    return false;
+}
+
+static void test_runtime_flapping_backoff(void **state)
+{
+    (void)state;
+    swarm_swarm *s = echo_swarm(3, 1, 10);
+    char task[16384];
+    size_t o = (size_t)snprintf(task, sizeof(task), "{\"name\": \"flap\", \"input\": \"");
+    for (int i = 0; i < 900; i++) o += (size_t)snprintf(task + o, sizeof(task) - o, "w%d ", i);
+    snprintf(task + o, sizeof(task) - o,
+             "\", \"skill\": \"s\", \"decomposition\": {\"strategy\": \"map-reduce\", \"chunk\":"
+             " {\"by\": \"tokens\", \"size\": 1}, \"map_prompt\": \"{{chunk}}\"},"
+             " \"aggregation\": {\"method\": \"max-weight\"}, \"limits\": {\"max_tokens\": 1}}");
+    swarm_task *t = task_of(task);
+    swarm_runtime_params p = swarm_runtime_params_default();
+    p.seed = 23;
+    p.hedge = false;
+    p.chaos = "pause=node1@100ms+600ms,pause=node1@1100ms+600ms";
+    p.flap_backoff_ms = 0;
+    swarm_run_result *ctl = run_task(s, &p, t);
+    p.flap_backoff_ms = 1000;
+    swarm_run_result *r = run_task(s, &p, t);
+    bool ctl_back = node_started_in(ctl, 0, 1750, 2450), r_back = node_started_in(r, 0, 1750, 2450);
+    bool first_back = node_started_in(r, 0, 950, 1100), late_back = node_started_in(r, 0, 2600, 1e9);
+    print_message("node1 flapping: wall %.0f ms; without back-off back in [1750, 2450) ms: %s; with "
+                  "1 s back-off: %s (after the first pause: %s, after 2600 ms: %s)\n",
+                  r->wall_ms, ctl_back ? "yes" : "no", r_back ? "yes" : "no",
+                  first_back ? "yes" : "no", late_back ? "yes" : "no");
+    assert_int_equal(ctl->status, SWARM_OK);
+    assert_int_equal(r->status, SWARM_OK);
+    assert_clean(ctl);
+    assert_clean(r);
+    assert_true(r->wall_ms > 2800); /* the run outlasts the back-off window */
+    assert_true(ctl_back);          /* the control shows the window is reachable */
+    assert_true(first_back);        /* one conviction: readmitted on heartbeats */
+    assert_false(r_back);           /* the second: kept out by the back-off */
+    assert_true(late_back);         /* and readmitted once it has passed */
+    swarm_run_result_destroy(ctl);
+    swarm_run_result_destroy(r);
+    swarm_task_destroy(t);
+    swarm_swarm_destroy(s);
+}
+
 /* T starts from the declared time per token and follows measurements
  * (EWMA per node and skill); other skills keep the declared value. */
 static void test_runtime_estimates_follow_measurements(void **state)
@@ -805,6 +858,7 @@ int main(void)
         cmocka_unit_test(test_runtime_process_transport_sigkill),
         cmocka_unit_test(test_runtime_random_faults_checker),
         cmocka_unit_test(test_runtime_hedging_cuts_tail),
+        cmocka_unit_test(test_runtime_flapping_backoff),
         cmocka_unit_test(test_runtime_estimates_follow_measurements),
         cmocka_unit_test(test_runtime_shared_model_loaded_once),
     };
