@@ -19,6 +19,7 @@
 
 #include "check.h"
 #include "core/core_int.h"
+#include "engine/engine_int.h"
 #include "swarm/engine.h"
 
 #define OUT_PTR ((void *)(uintptr_t)0x5eed)
@@ -418,6 +419,56 @@ static void test_api_model_paths(void **st)
     rmdir(dir);
 }
 
+/* stories260K.gguf rewritten to claim a context of 2^32-1 positions: it
+ * loads (the claim is clamped to INT32_MAX), the default session stays at
+ * 2048 positions, and only sessions up to the engine's 2^20 are created. */
+static void test_api_absurd_context_length(void **st)
+{
+    (void)st;
+    char g[512];
+    REQUIRE_SHARED(g, "models/stories260K.gguf");
+    sw_gguf src;
+    swarm_diag d = {{0}};
+    CHECK_OK(sw_gguf_open(g, &src, &d));
+    sw_gguf_writer *w = NULL;
+    CHECK_OK(sw_gguf_writer_create(&w));
+    for (uint64_t i = 0; i < src.n_kv; i++)
+        CHECK_OK(sw_gguf_writer_set_kv(w, &src.kv[i]));
+    CHECK_OK(sw_gguf_writer_set_u32(w, "llama.context_length", UINT32_MAX)); /* replaces it */
+    for (uint64_t i = 0; i < src.n_tensors; i++) {
+        const sw_gguf_tensor *t = &src.tensors[i];
+        assert_int_equal(t->type, SW_TYPE_F32);
+        char name[128];
+        snprintf(name, sizeof(name), "%.*s", (int)t->name.len, t->name.ptr);
+        CHECK_OK(sw_gguf_writer_add_tensor(w, name, t->n_dims, t->ne, SW_TYPE_F32, t->data));
+    }
+    char path[96];
+    snprintf(path, sizeof(path), "/tmp/swarm_api_ctx_%d.gguf", (int)getpid());
+    CHECK_OK(sw_gguf_writer_write(w, path, &d));
+    sw_gguf_writer_destroy(w);
+    sw_gguf_close(&src);
+
+    swarm_model *m = load(path, NULL);
+    assert_int_equal(swarm_model_get_info(m)->n_ctx_train, INT32_MAX);
+    swarm_session *s = NULL;
+    CHECK_OK(swarm_session_create(m, NULL, &s));
+    swarm_gen_params gp = greedy("Once upon a time");
+    gp.max_tokens = 8;
+    swarm_gen_result *r = gen_ok(s, &gp);
+    assert_true(r->n_tokens > r->n_prompt);
+    swarm_gen_result_destroy(r);
+    swarm_session_destroy(s);
+    int32_t too_big[] = {(1 << 20) + 1, INT32_MAX};
+    for (size_t i = 0; i < 2; i++) {
+        swarm_session_params sp = {.n_ctx = too_big[i], .n_threads = 1};
+        s = OUT_PTR;
+        CHECK_ERR(swarm_session_create(m, &sp, &s), SWARM_EINVAL);
+        assert_ptr_equal(s, OUT_PTR);
+    }
+    swarm_model_destroy(m);
+    unlink(path);
+}
+
 /* Copies of stories260K.gguf cut at many lengths: every one is refused
  * with a message naming the file. */
 static void test_api_truncated_gguf(void **st)
@@ -527,6 +578,7 @@ int main(void)
         cmocka_unit_test(test_api_score_edges),
         cmocka_unit_test(test_api_model_paths),
         cmocka_unit_test(test_api_truncated_gguf),
+        cmocka_unit_test(test_api_absurd_context_length),
         cmocka_unit_test(test_api_shared_model_threads),
     };
     return cmocka_run_group_tests(tests, load_group_model, free_group_model);
