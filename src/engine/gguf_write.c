@@ -234,7 +234,8 @@ swarm_err sw_gguf_writer_set_kv(sw_gguf_writer *w, const sw_gguf_kv *kv)
 swarm_err sw_gguf_writer_add_tensor(sw_gguf_writer *w, const char *name, uint32_t n_dims,
                                     const int64_t *ne, uint32_t type, const float *data)
 {
-    if (name == NULL || name[0] == '\0' || n_dims < 1 || n_dims > 4) return SWARM_EINVAL;
+    if (w == NULL || name == NULL || name[0] == '\0' || n_dims < 1 || n_dims > 4 || ne == NULL)
+        return SWARM_EINVAL;
     const sw_type_traits *tt = sw_type_get(type);
     if (tt == NULL || !tt->supported) return SWARM_EINVAL;
     int64_t full[4] = {1, 1, 1, 1};
@@ -246,6 +247,7 @@ swarm_err sw_gguf_writer_add_tensor(sw_gguf_writer *w, const char *name, uint32_
     if (!sw_type_row_bytes(type, full[0], &nbytes)) return SWARM_EINVAL;
     for (int k = 1; k < 4; k++)
         if (!sw_mul_ok(nbytes, (size_t)full[k], &nbytes)) return SWARM_EINVAL;
+    if (data == NULL && nbytes > 0) return SWARM_EINVAL; /* would be read at write time */
     for (size_t i = 0; i < w->n_t; i++)
         if (strcmp(w->t[i].name, name) == 0) return SWARM_EINVAL;
     if (w->n_t == w->cap_t) {

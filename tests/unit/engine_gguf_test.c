@@ -645,6 +645,14 @@ static void test_writer_round_trip(void **state)
     int64_t ne_odd[2] = {33, 1};
     CHECK_ERR(sw_gguf_writer_add_tensor(w, "bad", 2, ne_odd, SW_TYPE_Q8_0, data), SWARM_EINVAL);
     CHECK_ERR(sw_gguf_writer_add_tensor(w, "w.0", 2, ne2, SW_TYPE_F32, data), SWARM_EINVAL);
+    /* no data, no shape, no writer, 0 or 5 dimensions, a negative extent */
+    CHECK_ERR(sw_gguf_writer_add_tensor(w, "bad", 2, ne2, SW_TYPE_F32, NULL), SWARM_EINVAL);
+    CHECK_ERR(sw_gguf_writer_add_tensor(w, "bad", 2, NULL, SW_TYPE_F32, data), SWARM_EINVAL);
+    CHECK_ERR(sw_gguf_writer_add_tensor(NULL, "bad", 2, ne2, SW_TYPE_F32, data), SWARM_EINVAL);
+    CHECK_ERR(sw_gguf_writer_add_tensor(w, "bad", 0, ne2, SW_TYPE_F32, data), SWARM_EINVAL);
+    CHECK_ERR(sw_gguf_writer_add_tensor(w, "bad", 5, ne2, SW_TYPE_F32, data), SWARM_EINVAL);
+    int64_t ne_neg[2] = {32, -1};
+    CHECK_ERR(sw_gguf_writer_add_tensor(w, "bad", 2, ne_neg, SW_TYPE_F32, data), SWARM_EINVAL);
     char path[128];
     tmp_path(path, sizeof(path), "rt");
     swarm_diag d = {{0}};
