@@ -41,6 +41,7 @@ typedef struct fctx {
     double *lam, *glam, *best_lam; /* [n] Lagrangian multipliers, subgradient, best */
     double ls_scale;               /* local search budget factor (polishing uses less) */
     int iters_cap;                 /* subgradient steps per solve at most */
+    double cap_scale;              /* capacity factor in the relaxation (sampled subproblem) */
     struct pmove *pbuf;            /* [pbuf_cap] pair-move scratch, NULL for large instances */
     int32_t pbuf_cap;
     int32_t *sorder;               /* [n] SLM order for sorted_fill */
@@ -118,7 +119,7 @@ static double pass(fctx *f, const fcost *w, const int32_t *ks, int32_t nks, bool
         double zc = (residual && f->resz ? f->resz[i] : f->zcap) + 1e-9;
         double cmin = p->c_min, mu = w->mu;
         double lam = w->lam ? w->lam[i] : (w->cw > 0 ? w->cw / fmax(p->B[i], 1e-9) : 0);
-        if (!residual) lam_b += lam * p->B[i];
+        if (!residual) lam_b += lam * p->B[i] * f->cap_scale;
         if (cr == NULL && cap < 1) continue;
         if (Tr == NULL && Ti > zc) continue;
         double rowmin = INFINITY;
@@ -682,7 +683,8 @@ static void subgrad(fctx *f, const fcost *w, int iters, int greedy_every, bool p
             stall = 0;
         }
         /* subgradient: capacity use minus B_i, and p_min minus compatibility */
-        for (int32_t i = 0; i < f->n; i++) glam[i] = -(p->available && !p->available[i] ? 0 : p->B[i]);
+        for (int32_t i = 0; i < f->n; i++)
+            glam[i] = -(p->available && !p->available[i] ? 0 : p->B[i] * f->cap_scale);
         double gc = pmin;
         for (int32_t k = 0; k < f->m; k++)
             for (int32_t j = 0; j < f->r; j++) {
@@ -775,7 +777,7 @@ static bool sample_multipliers(fctx *f, const fcost *w, double *mu_out)
             if (Ek) Ek[srow + j] = p->E_ik[row + k];
             if (Tk) Tk[srow + j] = p->T_ik[row + k];
         }
-        B[i] = p->B[i] * scale;
+        B[i] = p->B[i];
     }
     swarm_assign_problem q = *p;
     q.m = ms;
@@ -792,11 +794,17 @@ static bool sample_multipliers(fctx *f, const fcost *w, double *mu_out)
     as.energy_cap *= scale;
     fctx fs;
     if (fctx_init(&fs, &as) != SWARM_OK) goto done;
+    /* B stays whole for the per-pair check c_ik <= B_i; the relaxed capacity
+     * rows use B_i * scale (fractional is fine in the relaxation, and a
+     * scaled B_i below one c_ik would make every pair ineligible). No greedy
+     * on the sample: with whole capacities it would say nothing useful. */
+    fs.cap_scale = scale;
     double bq = INFINITY, bmu = 0, lbs = -INFINITY, mu_last = 0;
     bool have = false, use = false;
-    subgrad(&fs, w, 50, 10, false, out, &bq, &bmu, &have, &use, &lbs, &mu_last);
+    subgrad(&fs, w, 50, 0, false, out, &bq, &bmu, &have, &use, &lbs, &mu_last);
     memcpy(f->best_lam, have ? fs.best_lam : fs.lam, (size_t)n * sizeof(double));
-    *mu_out = have ? bmu : mu_last;
+    double mu = have ? bmu : mu_last;
+    *mu_out = mu;
     f->work += fs.work;
     fctx_fini(&fs);
     ok = true;
@@ -1187,6 +1195,7 @@ static swarm_err fctx_init(fctx *f, const sw_asg *a)
     f->lb = -INFINITY;
     f->ls_scale = 1.0;
     f->iters_cap = 150;
+    f->cap_scale = 1.0;
     size_t m = (size_t)a->m, n = (size_t)a->n, mr = m * (size_t)a->r, mL = m * (size_t)f->L;
     f->ci = sw_malloc(mL * sizeof(int32_t));
     f->cq = sw_malloc(mL * sizeof(double));

@@ -351,6 +351,63 @@ static void test_corrupted_inputs(void **state)
     assert_true(parsed > 0 && rejected > 0);
 }
 
+/* The large-instance path (above 2e6 pairs: sampled multipliers, ordered
+ * fill, budgeted local search) returns a feasible assignment, with a bound
+ * below its objective, for unit and for variable capacity use. */
+static void test_large_instance_path(void **state)
+{
+    (void)state;
+    const int32_t n = 300, m = 7000; /* 2.1e6 pairs */
+    size_t nm = (size_t)n * m;
+    double *E = malloc(n * sizeof(double)), *T = malloc(n * sizeof(double));
+    double *B = malloc(n * sizeof(double)), *C = malloc(nm * sizeof(double)), *c = malloc(nm * sizeof(double));
+    assert_non_null(E);
+    assert_non_null(T);
+    assert_non_null(B);
+    assert_non_null(C);
+    assert_non_null(c);
+    uint64_t s = 99;
+    for (int tight = 0; tight < 2; tight++) {
+        for (int32_t i = 0; i < n; i++) {
+            s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+            double q = (double)(s >> 11) / 9007199254740992.0;
+            E[i] = 1 + 9 * q;
+            T[i] = 1 + 9 * (double)((s >> 7) % 1000) / 1000.0;
+            B[i] = tight ? 2.4 * m / n * (0.6 + 0.8 * (double)((s >> 17) % 1000) / 1000.0) : 3.0 * m / n;
+            for (int32_t k = 0; k < m; k++) {
+                s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+                C[(size_t)i * m + k] = 0.25 + 0.5 * q + 0.5 * ((double)(s >> 40) / 16777216.0 - 0.5);
+                c[(size_t)i * m + k] = 1 + 2 * (double)((s >> 20) % 1000) / 1000.0;
+            }
+        }
+        swarm_assign_problem p;
+        memset(&p, 0, sizeof(p));
+        p.n = n, p.m = m, p.E = E, p.T = T, p.B = B, p.C = C;
+        p.c = tight ? c : NULL;
+        p.p_min = (tight ? 0.6 : 0.4) * m;
+        swarm_assign_options o = swarm_assign_options_default();
+        o.method = SWARM_ASSIGN_METHOD_FAST;
+        swarm_assign_result *r = NULL;
+        CHECK_OK(swarm_assign_solve(&p, &o, &r, NULL));
+        print_message("large %s: %s objective %.1f bound %.1f in %.0f ms\n", tight ? "tight" : "loose",
+                      swarm_assign_status_name(r->status), r->objective, r->bound, r->solve_ms);
+        assert_int_not_equal(r->status, SWARM_ASSIGN_INFEASIBLE);
+        double e, t, cc;
+        bool f;
+        CHECK_OK(swarm_assign_evaluate(&p, r->assign, &e, &t, &cc, &f));
+        assert_true(f);
+        assert_true(cc >= p.p_min - 1e-6 * p.p_min);
+        assert_true(fabs(e + t - r->objective) < 1e-6 * r->objective);
+        assert_true(r->bound <= r->objective);
+        swarm_assign_result_destroy(r);
+    }
+    free(E);
+    free(T);
+    free(B);
+    free(C);
+    free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -366,6 +423,7 @@ int main(void)
         cmocka_unit_test(test_malformed_api),
         cmocka_unit_test(test_evaluate),
         cmocka_unit_test(test_corrupted_inputs),
+        cmocka_unit_test(test_large_instance_path),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
