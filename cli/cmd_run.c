@@ -36,6 +36,8 @@ static void usage(FILE *f)
             "  --no-hedge          no hedged duplicates\n"
             "  --no-early-stop     votes wait for every member\n"
             "  --distinct-zones    the r copies of a subtask go to distinct zones\n"
+            "  --comm-weight W     communication cost: W seconds per (distance x KiB) of\n"
+            "                      dependency output moved between node coordinates (0)\n"
             "  --model PATH        use this model file on every local node (also $SWARM_MODEL)\n"
             "  --tokenizer PATH    its tokenizer (llama2.c .bin models)\n"
             "  --echo              replace every backend by the instant echo stub\n");
@@ -160,6 +162,9 @@ int cmd_run(int argc, char **argv)
             p.hedge = false;
         } else if (strcmp(s, "--distinct-zones") == 0) {
             p.distinct_zones = true;
+        } else if (strcmp(s, "--comm-weight") == 0 && has) {
+            if (!cli_parse_double(argv[++a], 0, 1e9, &p.comm_weight))
+                return cli_usage_error(cmd, "--comm-weight: want a number in [0, 1e9]");
         } else if (strcmp(s, "--no-early-stop") == 0) {
             p.early_stop = false;
         } else if (strcmp(s, "--model") == 0 && has) {

@@ -133,6 +133,9 @@ typedef struct swarm_runtime_params {
     double retry_budget;               /* retries <= budget x subtasks + 3 (0.2) */
     bool early_stop;                   /* voting stops once the majority is certain (true) */
     bool distinct_zones;               /* the r copies of a subtask go to distinct zones */
+    double comm_weight;                /* communication cost: seconds added to T_ik per
+                                        * (coordinate distance x KiB) of each dependency's
+                                        * output moved to node i (0 = off, the default) */
     size_t queue_cap;                  /* bounded task queue (64) */
     const char *chaos;                 /* fault-injection spec or NULL (copied) */
     uint64_t seed;                     /* chaos and sampling seed (0 = from the clock) */

@@ -99,6 +99,7 @@ swarm_runtime_params swarm_runtime_params_default(void)
     p.max_ejected_fraction = 0.5;
     p.readmit_heartbeats = 3;
     p.flap_backoff_ms = 30000;
+    p.comm_weight = 0;
     p.hedge = true;
     p.hedge_min_samples = 20;
     p.retry_backoff_ms = 10;
@@ -143,6 +144,7 @@ swarm_err swarm_runtime_create(const swarm_swarm *s, const swarm_runtime_params 
     if (p == NULL) p = &def;
     if (!(p->heartbeat_ms > 0) || !(p->phi_threshold > 0) || p->queue_cap == 0 ||
         p->breaker_failures < 1 || !(p->progress_timeout_ms > 0) || !(p->flap_backoff_ms >= 0) ||
+        !(p->comm_weight >= 0 && p->comm_weight < 1e12) ||
         !(p->max_ejected_fraction >= 0 && p->max_ejected_fraction <= 1))
         return sw_diag_set(d, SWARM_EINVAL, "runtime parameters out of range");
     swarm_runtime *rt = sw_calloc(1, sizeof(*rt));
@@ -1040,6 +1042,25 @@ static double est_E(run *R, size_t i, const sub_rt *s)
     return energy_of(R->rt, i, est_T(R, i, s) * 1000.0, tok);
 }
 
+/* The paper's communication term sum d_ij v_ij for subtask s on node i:
+ * its dependencies' outputs (v in KiB) move from the nodes that produced
+ * them, over the distance between node coordinates; comm_weight turns it
+ * into seconds added to T_ik. The producers are known when s is ready, so
+ * the term is linear in x_ik and the solver needs no third criterion. */
+static double comm_s(run *R, size_t i, const sub_rt *s)
+{
+    double w = R->rt->p.comm_weight;
+    if (!(w > 0) || s->st->n_deps == 0) return 0;
+    double sum = 0;
+    for (size_t e = 0; e < s->st->n_deps; e++) {
+        const sub_rt *dep = &R->subs[s->st->deps[e]];
+        if (dep->state != S_DONE || dep->node < 0 || dep->text == NULL) continue;
+        double kib = (double)strlen(dep->text) / 1024.0;
+        sum += swarm_swarm_distance(R->rt->swarm, i, (size_t)dep->node) * kib;
+    }
+    return w * sum;
+}
+
 /* With distinct zones: is node i's zone already held by a running copy of
  * s, or by one of the nc nodes chosen for it in this placement? */
 static bool zone_taken(run *R, sub_rt *s, size_t i, const int32_t *chosen, int32_t nc)
@@ -1075,7 +1096,7 @@ static int32_t pick_node_ex(run *R, sub_rt *s, swarm_dispatch_policy pol, bool z
         case SWARM_DISPATCH_ROUND_ROBIN: R->rr = (uint32_t)((i + 1) % rt->n); return (int32_t)i;
         case SWARM_DISPATCH_LEAST_CONN: key = (double)rt->nodes[i].inflight / n->capacity; break;
         case SWARM_DISPATCH_PRIORITY: key = -n->accuracy * 1e6 + est_T(R, i, s); break;
-        default: key = R->w_e * est_E(R, i, s) + R->w_t * est_T(R, i, s); break;
+        default: key = R->w_e * est_E(R, i, s) + R->w_t * (est_T(R, i, s) + comm_s(R, i, s)); break;
         }
         if (best < 0 || key < best_key) {
             best = (int32_t)i;
@@ -1305,7 +1326,7 @@ static void wave(run *R)
         for (size_t b = 0; b < m; b++) {
             sub_rt *s = &R->subs[batch[b]];
             E[a * m + b] = est_E(R, i, s);
-            T[a * m + b] = est_T(R, i, s);
+            T[a * m + b] = est_T(R, i, s) + comm_s(R, i, s);
             /* a copy in the zone of one already running is infeasible too */
             bool out = excluded(R, s, i) ||
                        (rt->p.distinct_zones && s->live > 0 && zone_taken(R, s, i, NULL, 0));

@@ -198,6 +198,8 @@ expect "flag: --dispatch" 2 "dispatch" -- run "$TASK" --swarm "$TMP/echo.json" -
 expect "flag: --assign" 2 "assign" -- run "$TASK" --swarm "$TMP/echo.json" --assign magic
 expect "flag: --transport" 2 "transport" -- run "$TASK" --swarm "$TMP/echo.json" --transport nats
 expect "flag: --detector" 2 "detector" -- run "$TASK" --swarm "$TMP/echo.json" --detector psychic
+expect "flag: --comm-weight -1" 2 "comm-weight" -- run "$TASK" --swarm "$TMP/echo.json" --comm-weight -1
+expect "flag: --comm-weight nan" 2 "comm-weight" -- run "$TASK" --swarm "$TMP/echo.json" --comm-weight nan
 expect "flag: --resume without --journal" 2 "journal" -- run "$TASK" --swarm "$TMP/echo.json" --resume
 expect "flag: journal in a missing directory" 2 "nodir" -- run "$TASK" --swarm "$TMP/echo.json" --journal "$TMP/nodir/j.db"
 expect "flag: journal is not SQLite" 2 "swarm.json|database" -- run "$TASK" --swarm "$TMP/echo.json" --journal "$TMP/echo.json"

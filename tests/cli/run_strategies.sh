@@ -5,8 +5,8 @@
 # strategy promises (distinct ensemble nodes, reduce after every map,
 # pipeline order and substitution, cascade escalation, labels), on the echo
 # stub and, when ../shared is present, on the demo swarm of stories260K.
-# Then every dispatch policy, assignment method, the timeout detector and
-# --distinct-zones on the echo swarm.
+# Then every dispatch policy, assignment method, the timeout detector,
+# --distinct-zones and --comm-weight on the echo swarm.
 set -u
 BIN=${SWARM_BIN:?set SWARM_BIN}
 SRC=${SWARM_SOURCE_DIR:?set SWARM_SOURCE_DIR}
@@ -133,6 +133,22 @@ for s in S:
     first = [t for t in rows(s) if t['epoch'] <= 2]
     assert len(first) == 2 and len({zone[t['node']] for t in first}) == 2, (s, first)" \
     --distinct-zones --no-hedge
+
+# communication cost: 3 maps spread over a, b (together) and c (far away,
+# cheapest power); the reduce goes to c on energy alone, next to the maps'
+# outputs with --comm-weight
+cat >"$TMP/comm.json" <<'J'
+{"nodes": [
+ {"name": "a", "backend": {"type": "echo", "latency_ms": 2}, "capacity": 1, "coordinates": [0, 0], "power_watts": 5, "skills": {"*": 0.9}},
+ {"name": "b", "backend": {"type": "echo", "latency_ms": 2}, "capacity": 1, "coordinates": [0, 1], "power_watts": 6, "skills": {"*": 0.9}},
+ {"name": "c", "backend": {"type": "echo", "latency_ms": 2}, "capacity": 1, "coordinates": [500, 0], "power_watts": 1, "skills": {"*": 0.9}}]}
+J
+check "communication cost off: reduce on the cheapest node" "$TMP/comm.json" "$T/map-reduce.json" "$P_MAPREDUCE
+assert sorted(done('map-%d' % i)['node'] for i in range(3)) == ['a', 'b', 'c']
+assert done('reduce')['node'] == 'c', done('reduce')"
+check "--comm-weight: reduce near the maps' outputs" "$TMP/comm.json" "$T/map-reduce.json" "$P_MAPREDUCE
+$E_MAPREDUCE
+assert done('reduce')['node'] in ('a', 'b'), done('reduce')" --comm-weight 0.1
 
 # the tiny real model: the demo swarm (greedy and sampling nodes)
 if [ -r "$SHARED/models/stories260K.bin" ] && [ -r "$SHARED/models/tok512.bin" ]; then
