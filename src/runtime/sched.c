@@ -306,6 +306,7 @@ typedef struct run {
     double energy;
     int64_t tokens;
     int64_t jtask;               /* journal task id */
+    bool journal_broken;         /* a journal write or commit failed: stop, fail visibly */
     double stall_since;
     const char **outputs;        /* [m] for rendering */
     uint32_t rr;                 /* round-robin cursor */
@@ -335,7 +336,7 @@ static void jtrans(run *R, int32_t sub, const char *to, uint32_t epoch, int32_t 
     /* while replaying a journal, subtasks it already holds as finished are
      * not written again */
     if (R->jsubs && R->jsubs[sub].state != SW_J_OPEN) return;
-    if (R->rt->journal)
+    if (R->rt->journal && !R->journal_broken)
         sw_journal_transition(R->rt->journal, R->jtask, sub, to, epoch, node, out,
                               R->subs[sub].value, R->subs[sub].confidence);
 }
@@ -1709,7 +1710,17 @@ static swarm_err run_plan(swarm_runtime *rt, const swarm_task *task, const swarm
             last_terminal = R->n_terminal;
             rt->p.on_progress(rt->p.progress_ud, R->n_terminal, R->m);
         }
-        if (rt->journal) sw_journal_flush(rt->journal);
+        if (rt->journal && !R->journal_broken && sw_journal_flush(rt->journal) != SWARM_OK) {
+            /* The journal is the commit point: a failed write or fsync is
+             * fatal for it (no retry-and-continue, the fsyncgate lesson).
+             * Work still open fails visibly; the result says why. */
+            R->journal_broken = true;
+            sw_log_error("journal %s: write or commit failed; stopping the run",
+                         rt->journal_path ? rt->journal_path : "");
+            for (size_t k = 0; k < R->m; k++)
+                if (!terminal(R->subs[k].state))
+                    sub_set_terminal(R, (int32_t)k, S_FAILED, "journal write failed");
+        }
         /* Nothing in flight, work waiting, nobody able to take it: fail
          * visibly after unavailable_timeout instead of hanging. */
         bool inflight = false;
@@ -1728,11 +1739,18 @@ static swarm_err run_plan(swarm_runtime *rt, const swarm_task *task, const swarm
     }
     /* Every subtask is terminal; attempts still running were canceled. */
     rc = sw_run_finish(R, out);
-    if (rt->journal) {
+    if (rt->journal && !R->journal_broken) {
         const swarm_run_result *res = *out;
         sw_journal_task_end(rt->journal, R->jtask, res && res->status == SWARM_OK ? "done" : "failed",
                             res && res->text ? res->text : "");
-        sw_journal_flush(rt->journal);
+        if (sw_journal_flush(rt->journal) != SWARM_OK) R->journal_broken = true;
+    }
+    if (R->journal_broken && rc == SWARM_OK && *out) {
+        /* answers that are not durable are not reported as a success */
+        (*out)->status = SWARM_ESYS;
+        snprintf((*out)->error, sizeof((*out)->error),
+                 "journal %.200s: write or commit failed, results are not durable",
+                 rt->journal_path ? rt->journal_path : "");
     }
     run_free(R);
     return rc;

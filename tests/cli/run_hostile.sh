@@ -258,6 +258,18 @@ expect_fail "runtime: every result corrupt" "checksum mismatch" -- run "$TASK" -
     --seed 1 --chaos corrupt=a,corrupt=b,corrupt=c
 expect_fail "runtime: every worker process gone (p_kill=1)" "no node available|failed" -- run "$TASK" \
     --swarm "$TMP/echo.json" --seed 1 --transport process --chaos p_kill=1
+# the journal cannot be written (file size limit, EFBIG): the run stops and
+# says its results are not durable, never reports success
+python3 -c 'import json; print(json.dumps({"name": "big", "input": " ".join("w%d" % i for i in range(400)), "decomposition": {"strategy": "map-reduce", "chunk": {"by": "tokens", "size": 1}, "map_prompt": "{{chunk}} and a long prompt that fills the journal"}, "aggregation": {"method": "max-weight"}, "limits": {"max_tokens": 1}}))' >"$TMP/big.json"
+cases=$((cases + 1))
+(ulimit -f 400 && trap '' XFSZ && exec timeout 20 "$BIN" run "$TMP/big.json" --swarm "$TMP/echo.json" --seed 1 \
+    --journal "$TMP/full.db") >"$TMP/o" 2>"$TMP/e" </dev/null
+rc=$?
+if [ $rc -eq 1 ] && grep -q "^result: FAILED: journal .*not durable" "$TMP/o"; then
+    echo "ok   runtime: journal write fails: $(grep '^result:' "$TMP/o")"
+else
+    echo "FAIL runtime: journal write fails: exit $rc"; sed 's/^/     | /' "$TMP/o" "$TMP/e" | head; fails=$((fails + 1))
+fi
 
 echo "$cases cases, $fails failed"
 [ $fails -eq 0 ] || exit 1
