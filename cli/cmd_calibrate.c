@@ -36,6 +36,7 @@ typedef struct eval_set {
     size_t n;
     char *labels[MAX_LABELS];
     size_t n_labels;
+    char skill[256]; /* the task's skill (--task), when --skill is not given */
 } eval_set;
 
 static void eval_free(eval_set *e)
@@ -129,9 +130,8 @@ static int task_prompt(json_t *task, const char *input, char **out_prompt, eval_
     if (set_labels) {
         for (size_t j = 0; j < sub->n_labels && j < MAX_LABELS; j++)
             e->labels[e->n_labels++] = strdup(sub->labels[j]);
-        static char skill_buf[256];
-        snprintf(skill_buf, sizeof(skill_buf), "%s", sub->skill ? sub->skill : "classify");
-        if (*skill == NULL) *skill = skill_buf;
+        snprintf(e->skill, sizeof(e->skill), "%s", sub->skill ? sub->skill : "classify");
+        if (*skill == NULL) *skill = e->skill;
     }
     *out_prompt = strdup(sub->prompt ? sub->prompt : input);
 out:
@@ -265,10 +265,22 @@ int cmd_calibrate(int argc, char **argv)
         if (!json) printf("%-12s %8zu %8.4f\n", swarm_swarm_node(sw, i)->name, correct, acc[i]);
     }
     if (json) {
-        printf("{\"skill\": \"%s\", \"examples\": %zu, \"nodes\": {", skill, e.n);
+        /* built with jansson: skill and node names are escaped */
+        json_t *o = json_object(), *nodes = json_object();
         for (size_t i = 0; i < n; i++)
-            printf("%s\"%s\": %.6g", i ? ", " : "", swarm_swarm_node(sw, i)->name, acc[i]);
-        printf("}, \"written\": %s}\n", dry ? "false" : "true");
+            json_object_set_new(nodes, swarm_swarm_node(sw, i)->name, json_real(acc[i]));
+        json_object_set_new(o, "skill", json_string(skill));
+        json_object_set_new(o, "examples", json_integer((json_int_t)e.n));
+        json_object_set_new(o, "nodes", nodes);
+        json_object_set_new(o, "written", json_boolean(!dry));
+        char *js = json_dumps(o, JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
+        json_decref(o);
+        if (js == NULL) {
+            code = cli_fail(CLI_EXIT_FAIL, "out of memory");
+            goto out;
+        }
+        printf("%s\n", js);
+        free(js);
     }
     if (!dry) {
         if (swarm_swarm_write_calibration(swarm_path, skill, acc, compat, n, &d) != SWARM_OK) {
