@@ -273,8 +273,9 @@ static void tokenize_seeds(const char *dir)
     static const char *const texts[] = {
         "Once upon a time, there was a little girl named Lily. She loved the sun.",
         "  two  spaces\tand\ttabs\n\nnew lines\r\n",
-        "caf\xc3\xa9 na\xc3\xafve \xd0\x9f\xd1\x80\xd0\xb8\xd0\xb2\xd0\xb5\xd1\x82 "
-        "\xe4\xbd\xa0\xe5\xa5\xbd \xf0\x9f\x91\xa9\xe2\x80\x8d\xf0\x9f\x92\xbb",
+        /* one string split over two lines (parenthesised for clang's -Wstring-concatenation) */
+        ("caf\xc3\xa9 na\xc3\xafve \xd0\x9f\xd1\x80\xd0\xb8\xd0\xb2\xd0\xb5\xd1\x82 "
+         "\xe4\xbd\xa0\xe5\xa5\xbd \xf0\x9f\x91\xa9\xe2\x80\x8d\xf0\x9f\x92\xbb"),
         "<s>[INST] hi [/INST]</s><|im_start|>user\nhi<|im_end|><|endoftext|><unk>",
         "I'm sure we'll see 12345 or 3.14159, don't you think? 'S 'LL",
         "\xff\xfe\x80\xc3\x28\xe2\x82\xf0\x9f\x98 invalid \xed\xa0\x80 utf8",

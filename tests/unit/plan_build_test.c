@@ -269,14 +269,15 @@ static void test_alloc_failures(void **state)
 {
     (void)state;
     const char *tasks[] = {
-        "{\"input\": \"a b c d e f\", \"decomposition\": {\"strategy\": \"map-reduce\", \"chunk\": "
-        "{\"by\": \"tokens\", \"size\": 2, \"overlap\": 1}, \"map_prompt\": \"{{chunk}}\", "
-        "\"reduce_prompt\": \"{{results}}\"}}",
-        "{\"input\": \"x\", \"decomposition\": {\"strategy\": \"pipeline\", \"steps\": [{\"name\": "
-        "\"a\", \"prompt\": \"{{input}}\"}, {\"name\": \"b\", \"prompt\": \"{{steps.a}}\", "
-        "\"depends_on\": [\"a\"]}]}}",
-        "{\"input\": \"x\", \"kind\": \"classify\", \"labels\": [\"a\", \"b\"], \"decomposition\": "
-        "{\"strategy\": \"ensemble\", \"k\": 5}}",
+        /* each task is one literal split over lines (parenthesised for clang) */
+        ("{\"input\": \"a b c d e f\", \"decomposition\": {\"strategy\": \"map-reduce\", \"chunk\": "
+         "{\"by\": \"tokens\", \"size\": 2, \"overlap\": 1}, \"map_prompt\": \"{{chunk}}\", "
+         "\"reduce_prompt\": \"{{results}}\"}}"),
+        ("{\"input\": \"x\", \"decomposition\": {\"strategy\": \"pipeline\", \"steps\": [{\"name\": "
+         "\"a\", \"prompt\": \"{{input}}\"}, {\"name\": \"b\", \"prompt\": \"{{steps.a}}\", "
+         "\"depends_on\": [\"a\"]}]}}"),
+        ("{\"input\": \"x\", \"kind\": \"classify\", \"labels\": [\"a\", \"b\"], \"decomposition\": "
+         "{\"strategy\": \"ensemble\", \"k\": 5}}"),
     };
     for (size_t k = 0; k < sizeof(tasks) / sizeof(tasks[0]); k++) {
         bool done = false;
