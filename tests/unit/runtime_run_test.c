@@ -627,6 +627,78 @@ static void test_runtime_process_transport_sigkill(void **state)
     swarm_swarm_destroy(s);
 }
 
+/* A3 with a real process: SIGSTOP node1's worker process mid-subtask for
+ * 1.2 s, then SIGCONT. The detector convicts it, its subtask is reassigned,
+ * and the zombie's late answer is never committed (epoch fencing, or the
+ * cancel sent at conviction); outputs equal the fault-free run. */
+typedef struct stopper {
+    int pid;
+    double stop_ms, cont_ms;
+} stopper;
+
+static void *stop_later(void *arg)
+{
+    stopper *k = arg;
+    sw_sleep_ms(k->stop_ms);
+    kill(k->pid, SIGSTOP);
+    sw_sleep_ms(k->cont_ms - k->stop_ms);
+    kill(k->pid, SIGCONT);
+    return NULL;
+}
+
+static void test_runtime_process_sigstop_zombie(void **state)
+{
+    (void)state;
+    swarm_swarm *s = echo_swarm(3, 1, 300);
+    char buf[2048];
+    snprintf(buf, sizeof(buf), "%s", mr_task);
+    strstr(buf, "\"redundancy\": 2")[14] = '1';
+    swarm_task *t = task_of(buf);
+    swarm_runtime_params p = swarm_runtime_params_default();
+    p.seed = 31;
+    p.hedge = false;
+    p.transport = SWARM_TRANSPORT_PROCESS;
+    swarm_run_result *base = run_task(s, &p, t);
+    assert_int_equal(base->status, SWARM_OK);
+    swarm_runtime *rt = NULL;
+    swarm_diag d;
+    CHECK_OK(swarm_runtime_create(s, &p, &rt, &d));
+    stopper k = {sw_transport_proc_pid(sw_runtime_transport(rt), 0), 100, 1300};
+    assert_true(k.pid > 0);
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, stop_later, &k), 0);
+    swarm_run_result *r = NULL;
+    CHECK_OK(swarm_runtime_run(rt, t, &r, &d));
+    pthread_join(th, NULL);
+    print_message("SIGSTOP node1 100-1300 ms: wall %.0f ms, reassigned %d, discarded late %zu\n",
+                  r->wall_ms, r->n_reassigned, count_outcome(r, SWARM_OUTCOME_DISCARDED_LATE));
+    assert_int_equal(r->status, SWARM_OK);
+    assert_clean(r);
+    assert_true(r->wall_ms > 1400); /* the zombie answered while the run went on */
+    assert_true(r->n_reassigned >= 1);
+    /* The zombie did answer after SIGCONT: with its result (discarded by
+     * epoch fencing) or, when the cancel sent at conviction reached it
+     * first, as canceled. Either way that attempt never committed. */
+    bool zombie_answered = false;
+    for (size_t q = 0; q < r->n_trace; q++) {
+        const swarm_trace_row *tr = &r->trace[q];
+        if (tr->node != 0) continue;
+        if (tr->outcome == SWARM_OUTCOME_DISCARDED_LATE ||
+            (tr->outcome == SWARM_OUTCOME_REASSIGNED && tr->hlc != 0))
+            zombie_answered = true;
+    }
+    assert_true(zombie_answered);
+    for (size_t q = 0; q < r->n_subtasks; q++) {
+        assert_int_equal(r->subtasks[q].state, SWARM_OUTCOME_DONE);
+        assert_string_equal(r->subtasks[q].text, base->subtasks[q].text);
+    }
+    swarm_run_result_destroy(r);
+    swarm_runtime_destroy(rt);
+    swarm_run_result_destroy(base);
+    swarm_task_destroy(t);
+    swarm_swarm_destroy(s);
+}
+
 /* TESTPLAN A (small, embedded): random faults over several seeds; the
  * checker must find nothing lost, stuck or committed twice. Seeds printed. */
 static void test_runtime_random_faults_checker(void **state)
@@ -856,6 +928,7 @@ int main(void)
         cmocka_unit_test(test_runtime_p_min_infeasible),
         cmocka_unit_test(test_runtime_real_model_reassign_identical),
         cmocka_unit_test(test_runtime_process_transport_sigkill),
+        cmocka_unit_test(test_runtime_process_sigstop_zombie),
         cmocka_unit_test(test_runtime_random_faults_checker),
         cmocka_unit_test(test_runtime_hedging_cuts_tail),
         cmocka_unit_test(test_runtime_flapping_backoff),
