@@ -340,6 +340,13 @@ swarm_err sw_backend_create(const swarm_node_spec *n, bool force_echo, sw_model_
         sw_diag_prefix(d, pre);
         return rc;
     }
+    /* The engine refuses a session longer than the model's context; refuse
+     * it here, at load, with the node's name, instead of at every dispatch. */
+    const swarm_model_info *mi = swarm_model_get_info(m);
+    if (mi && mi->n_ctx_train > 0 && n->n_ctx > mi->n_ctx_train)
+        return sw_diag_set(d, SWARM_EINVAL,
+                           "node \"%s\": n_ctx %d exceeds the model's context of %d tokens",
+                           n->name, (int)n->n_ctx, (int)mi->n_ctx_train);
     local_backend *l = sw_calloc(1, sizeof(*l));
     if (l == NULL) return SWARM_ENOMEM;
     l->base.ops = &local_ops;

@@ -158,6 +158,8 @@ static swarm_err parse_sampling(json_t *o, swarm_sampling *s, swarm_diag *d, con
     if ((rc = get_num(o, "min_p", 0, 1, 0, &mp, d, where))) return rc;
     if ((rc = get_num(o, "seed", 0, 9007199254740992.0, 0, &seed, d, where))) return rc;
     if (k != floor(k)) return sw_diag_set(d, SWARM_EFORMAT, "%s.top_k: must be an integer", where);
+    /* top_p 0 would keep no token; the engine refuses it, so say so here, by name. */
+    if (p <= 0) return sw_diag_set(d, SWARM_EFORMAT, "%s.top_p: must be in (0, 1]", where);
     s->temperature = (float)t;
     s->top_k = (int32_t)k;
     s->top_p = (float)p;

@@ -99,6 +99,7 @@ swarm_case "negative echo latency" 2 'latency_ms.*out of range' '{"nodes": [{"na
 swarm_case "local without model" 2 'missing "model"' '{"nodes": [{"name": "x", "backend": {"type": "local"}}]}'
 swarm_case "zero threads" 2 'threads.*out of range' '{"nodes": [{"name": "x", "backend": {"type": "local", "model": "m.bin", "threads": 0}}]}'
 swarm_case "negative temperature" 2 'temperature.*out of range' '{"nodes": [{"name": "x", "backend": {"type": "local", "model": "m.bin", "sampling": {"temperature": -1}}}]}'
+swarm_case "zero top_p" 2 'top_p: must be in \(0, 1\]' '{"nodes": [{"name": "x", "backend": {"type": "local", "model": "m.bin", "sampling": {"top_p": 0}}}]}'
 swarm_case "unknown sampling key" 2 'unknown key "beam"' '{"nodes": [{"name": "x", "backend": {"type": "local", "model": "m.bin", "sampling": {"beam": 4}}}]}'
 swarm_case "unset variable in path" 2 'SWARM_HOSTILE_UNSET.*not set' '{"nodes": [{"name": "x", "backend": {"type": "local", "model": "${SWARM_HOSTILE_UNSET}/m.bin"}}]}'
 swarm_case "unterminated \${" 2 'unterminated' '{"nodes": [{"name": "x", "backend": {"type": "local", "model": "${HOME/m.bin"}}]}'
@@ -114,6 +115,7 @@ if [ -r "$SHARED/models/stories260K.bin" ] && [ -r "$SHARED/models/tok512.bin" ]
     head -c 5000 "$SHARED/models/stories260K.gguf" >"$TMP/trunc.gguf"
     swarm_case "truncated llama2.c model" 2 'node "x"' "{\"nodes\": [{\"name\": \"x\", \"backend\": {\"type\": \"local\", \"model\": \"$TMP/trunc.bin\", \"tokenizer\": \"$SHARED/models/tok512.bin\"}}]}"
     swarm_case "truncated GGUF model" 2 'node "x"' "{\"nodes\": [{\"name\": \"x\", \"backend\": {\"type\": \"local\", \"model\": \"$TMP/trunc.gguf\"}}]}"
+    swarm_case "n_ctx past the model's context" 2 "n_ctx 4096 exceeds the model's context of 512" "{\"nodes\": [{\"name\": \"x\", \"backend\": {\"type\": \"local\", \"model\": \"$SHARED/models/stories260K.bin\", \"tokenizer\": \"$SHARED/models/tok512.bin\", \"n_ctx\": 4096}}]}"
     swarm_case "missing tokenizer file" 2 'node "x".*tok-nope' "{\"nodes\": [{\"name\": \"x\", \"backend\": {\"type\": \"local\", \"model\": \"$SHARED/models/stories260K.bin\", \"tokenizer\": \"$TMP/tok-nope.bin\"}}]}"
 else
     echo "skip truncated model cases: $SHARED/models not found"
