@@ -8,6 +8,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "swarm/swarm.h"
+
 /* Exit codes: 0 success, 1 runtime failure, 2 usage or input error. */
 enum { CLI_EXIT_OK = 0, CLI_EXIT_FAIL = 1, CLI_EXIT_USAGE = 2 };
 
@@ -28,6 +30,11 @@ int cmd_bench_runtime(int argc, char **argv);
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Prints "swarm: <message>" to stderr; returns code. */
 int cli_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* The exit code for a library error met while loading user input: the
+ * errors the user can fix in a file or a flag (EINVAL, EFORMAT, ENOTFOUND,
+ * EUNSUPPORTED) are CLI_EXIT_USAGE, anything else CLI_EXIT_FAIL. */
+int cli_exit_for_input_error(swarm_err rc);
 
 /* Strict parsers: the whole string must be a number in range. */
 bool cli_parse_int(const char *s, long min, long max, long *out);

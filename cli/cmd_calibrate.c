@@ -231,11 +231,7 @@ int cmd_calibrate(int argc, char **argv)
     p.seed = 1;
     swarm_err rc = swarm_runtime_create(sw, &p, &rt, &d);
     if (rc) {
-        code = cli_fail(rc == SWARM_EUNSUPPORTED || rc == SWARM_EFORMAT || rc == SWARM_EINVAL ||
-                                rc == SWARM_ENOTFOUND
-                            ? CLI_EXIT_USAGE
-                            : CLI_EXIT_FAIL,
-                        "%s", d.msg);
+        code = cli_fail(cli_exit_for_input_error(rc), "%s", d.msg);
         goto out;
     }
     size_t n = swarm_swarm_count(sw);

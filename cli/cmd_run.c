@@ -221,11 +221,7 @@ int cmd_run(int argc, char **argv)
         /* bad input named by the swarm file or a flag: a missing, truncated
          * or non-regular model file, an unusable journal path, a bad chaos
          * spec, a backend this build lacks */
-        code = cli_fail(rc == SWARM_EINVAL || rc == SWARM_EFORMAT || rc == SWARM_EUNSUPPORTED ||
-                                rc == SWARM_ENOTFOUND
-                            ? CLI_EXIT_USAGE
-                            : CLI_EXIT_FAIL,
-                        "%s", d.msg);
+        code = cli_fail(cli_exit_for_input_error(rc), "%s", d.msg);
         goto out;
     }
     /* The seed is in the result (text and JSON); a terminal also sees it

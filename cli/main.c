@@ -78,6 +78,14 @@ int cli_fail(int code, const char *fmt, ...)
     return code;
 }
 
+int cli_exit_for_input_error(swarm_err rc)
+{
+    return rc == SWARM_EINVAL || rc == SWARM_EFORMAT || rc == SWARM_ENOTFOUND ||
+                   rc == SWARM_EUNSUPPORTED
+               ? CLI_EXIT_USAGE
+               : CLI_EXIT_FAIL;
+}
+
 bool cli_is_help(const char *arg)
 {
     return strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0;
