@@ -356,9 +356,14 @@ static bool greedy(fctx *f, const fcost *w, double *lagr)
         int32_t k = f->order[t];
         if (fill(f, k) < r) f->defer[nd++] = k;
     }
+    sw_log_debug("assign: greedy: first fill %.1f ms, %d deferred", sw_now_ms() - t0, (int)nd);
     int rounds = 0;
-    /* refill rounds honour per-subtask preferences but cost a pass each */
-    int max_rounds = (double)f->n * f->m > 2e6 ? 1 : 2;
+    /* refill rounds honour per-subtask preferences but cost a pass each.
+     * Above 2*10^6 pairs none: measured at 1000 x 10,000, a refill pass
+     * (~35-45 ms, a gather over the deferred columns) placed 2-18 % of the
+     * deferred subtasks and sorted_fill the rest anyway; without it the
+     * objective moved by +0.02 % (tight) and 0 (loose). */
+    int max_rounds = (double)f->n * f->m > 2e6 ? 0 : 2;
     while (nd > 0 && (rounds++ < max_rounds || (double)f->n * nd < 2e5)) {
         pass(f, w, f->defer, nd, true);
         bool progress = false;
