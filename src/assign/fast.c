@@ -23,6 +23,7 @@ typedef struct fctx {
     /* candidate lists: the L best eligible SLMs of subtask k by reduced cost */
     int32_t *ci;  /* [m*L] */
     double *cq;   /* [m*L] ascending */
+    double *cC;   /* [m*L] C_ik of each candidate (relist re-prices mu without a pass) */
     int32_t *cn;  /* [m] */
     int32_t *x;   /* [m*r] current assignment, -1 = open slot */
     double *resc; /* [n] residual capacity */
@@ -76,7 +77,7 @@ static inline double qcost(const fctx *f, const fcost *w, int32_t i, int32_t k)
  * statically, else NAN.
  */
 /* Inserts SLM i with reduced cost q into subtask k's sorted candidate list. */
-static inline void cand_insert(fctx *f, int32_t k, int32_t i, double q)
+static inline void cand_insert(fctx *f, int32_t k, int32_t i, double q, double C)
 {
     int32_t L = f->L;
     size_t b = (size_t)k * (size_t)L;
@@ -86,10 +87,12 @@ static inline void cand_insert(fctx *f, int32_t k, int32_t i, double q)
     while (pos > 0 && f->cq[b + pos - 1] > q) {
         f->cq[b + pos] = f->cq[b + pos - 1];
         f->ci[b + pos] = f->ci[b + pos - 1];
+        f->cC[b + pos] = f->cC[b + pos - 1];
         pos--;
     }
     f->cq[b + pos] = q;
     f->ci[b + pos] = i;
+    f->cC[b + pos] = C;
     if (f->cn[k] == L) f->worst[k] = f->cq[b + L - 1];
 }
 
@@ -130,7 +133,7 @@ static double pass(fctx *f, const fcost *w, const int32_t *ks, int32_t nks, bool
             for (int32_t k = 0; k < cnt; k++) {
                 double C = Cr[k], q = base - mu * C;
                 if (q >= worst[k] || C < cmin) continue;
-                cand_insert(f, k, i, q);
+                cand_insert(f, k, i, q, C);
             }
         } else if (!ks && !Er && !Tr) {
             for (int32_t k = 0; k < cnt; k++) {
@@ -138,7 +141,7 @@ static double pass(fctx *f, const fcost *w, const int32_t *ks, int32_t nks, bool
                 rowmin = cu < rowmin ? cu : rowmin;
                 double q = qi + lam * cu - mu * C;
                 if (q >= worst[k] || C < cmin || cu > cap) continue;
-                cand_insert(f, k, i, q);
+                cand_insert(f, k, i, q, C);
             }
         } else {
             for (int32_t t = 0; t < cnt; t++) {
@@ -148,7 +151,7 @@ static double pass(fctx *f, const fcost *w, const int32_t *ks, int32_t nks, bool
                 double q = w->ce * (Er ? Er[k] : Ei) + w->ct * (Tr ? Tr[k] : Ti) + lam * cu - mu * C;
                 if (q >= worst[k] || C < cmin || cu > cap) continue;
                 if (Tr && Tr[k] > zc) continue;
-                cand_insert(f, k, i, q);
+                cand_insert(f, k, i, q, C);
             }
         }
         if (!ks && !residual) f->cmin_row[i] = cr ? rowmin : 1.0;
@@ -337,12 +340,48 @@ static int32_t sorted_fill(fctx *f, const fcost *w, int32_t nd)
  * fresh candidate lists from the SLMs that still have room. *lagr gets the
  * static pass's Lagrangian value (NAN if none). Returns true when complete.
  */
+static bool greedy_place(fctx *f, const fcost *w);
+
 static bool greedy(fctx *f, const fcost *w, double *lagr)
+{
+    *lagr = pass(f, w, NULL, 0, false);
+    return greedy_place(f, w);
+}
+
+/*
+ * Re-prices the candidate lists from multiplier mu_old to mu_new (q - mu*C)
+ * and re-sorts them, without a pass: the lists stay the L best at mu_old, a
+ * good approximation for a nearby mu. For the p_min retries of large instances.
+ */
+static void relist(fctx *f, double mu_old, double mu_new)
+{
+    int32_t L = f->L;
+    double dmu = mu_new - mu_old;
+    for (int32_t k = 0; k < f->m; k++) {
+        size_t b = (size_t)k * L;
+        for (int32_t j = 0; j < f->cn[k]; j++) {
+            double q = f->cq[b + j] - dmu * f->cC[b + j], C = f->cC[b + j];
+            int32_t i = f->ci[b + j], pos = j;
+            while (pos > 0 && f->cq[b + pos - 1] > q) {
+                f->cq[b + pos] = f->cq[b + pos - 1];
+                f->ci[b + pos] = f->ci[b + pos - 1];
+                f->cC[b + pos] = f->cC[b + pos - 1];
+                pos--;
+            }
+            f->cq[b + pos] = q;
+            f->ci[b + pos] = i;
+            f->cC[b + pos] = C;
+        }
+    }
+    f->work += (size_t)f->m * L;
+}
+
+/* Greedy by regret on the current candidate lists (see greedy). */
+static bool greedy_place(fctx *f, const fcost *w)
 {
     double t0 = sw_now_ms();
     size_t w0 = f->work;
     int32_t m = f->m, r = f->r, L = f->L;
-    *lagr = pass(f, w, NULL, 0, false);
     reset_resources(f);
     for (size_t s = 0; s < (size_t)m * r; s++) f->x[s] = -1;
     for (int32_t k = 0; k < m; k++) {
@@ -514,6 +553,99 @@ static bool pair_moves(fctx *f, const fcost *w, slack *sl, pmove *buf, int32_t c
         }
     }
     return applied;
+}
+
+/*
+ * Repairs a complete assignment short of p_min by the cheapest purchases of
+ * compatibility: for every slot the shift that gains C at the least cost per
+ * unit (cost w, mu ignored), among its listed candidates and the SLMs that
+ * still have room (with tight capacities the listed ones are all full: the
+ * rows of the open SLMs are read sequentially, at most ~2*10^6 pairs), applied
+ * in that order (re-checked for room) until the deficit is covered. resc and
+ * resz must be current. Returns true when p_min holds afterwards.
+ */
+static bool buy_repair(fctx *f, const fcost *w, double compat)
+{
+    const sw_asg *a = f->a;
+    const swarm_assign_problem *p = a->p;
+    int32_t n = f->n, r = f->r, L = f->L, mr = f->m * f->r;
+    double pmin = p->p_min, need = pmin - compat + SW_ASG_TOL * (1 + pmin);
+    if (need <= 0) return true;
+    pmove *buy = sw_malloc((size_t)mr * sizeof(*buy));
+    double *cur = sw_malloc((size_t)mr * 2 * sizeof(double));
+    if (buy == NULL || cur == NULL) {
+        sw_free(buy);
+        sw_free(cur);
+        return false;
+    }
+    double *curc = cur + mr;
+    double tslack = INFINITY;
+    if (a->has_time_cap && !a->makespan) {
+        double e, t, c;
+        bool ok;
+        sw_asg_eval(a, f->x, &e, &t, &c, &ok);
+        tslack = a->time_cap - t;
+    }
+    for (int32_t s = 0; s < mr; s++) {
+        int32_t k = s / r, i = f->x[s];
+        cur[s] = qcost(f, w, i, k);
+        curc[s] = sw_asg_C(a, i, k);
+        buy[s] = (pmove){-1, -1, 0, 0};
+        size_t b = (size_t)k * L;
+        for (int32_t j = 0; j < f->cn[k]; j++) {
+            int32_t i2 = f->ci[b + j];
+            double dc = f->cC[b + j] - curc[s];
+            if (i2 == i || dc <= 0) continue;
+            double dq = qcost(f, w, i2, k) - cur[s];
+            if (buy[s].s >= 0 && dq / dc >= buy[s].dq / buy[s].dc) continue;
+            if (zone_clash(f, k, i2, s % r) || !fits(f, i2, k)) continue;
+            buy[s] = (pmove){s, i2, dq, dc};
+        }
+    }
+    f->work += (size_t)mr * L;
+    /* the open SLMs, most room first */
+    int32_t no = 0;
+    for (int32_t i = 0; i < n; i++)
+        if ((!p->available || p->available[i]) && f->resc[i] + 1e-9 >= f->cmin_row[i] &&
+            f->resc[i] > 1e-9) {
+            f->sorder[no++] = i;
+            f->sbase[i] = -f->resc[i];
+        }
+    qsort_r(f->sorder, (size_t)no, sizeof(int32_t), cmp_base, f->sbase);
+    int32_t rows = (int32_t)fmin((double)no, fmax(64.0, 2e6 / fmax(1.0, (double)mr)));
+    for (int32_t u = 0; u < rows; u++) {
+        int32_t i2 = f->sorder[u];
+        for (int32_t s = 0; s < mr; s++) {
+            int32_t k = s / r;
+            double dc = sw_asg_C(a, i2, k) - curc[s];
+            if (dc <= 0 || f->x[s] == i2) continue;
+            double dq = qcost(f, w, i2, k) - cur[s];
+            if (buy[s].s >= 0 && dq / dc >= buy[s].dq / buy[s].dc) continue;
+            if (!sw_asg_eligible(a, i2, k) || zone_clash(f, k, i2, s % r) || !fits(f, i2, k)) continue;
+            buy[s] = (pmove){s, i2, dq, dc};
+        }
+    }
+    f->work += (size_t)rows * mr;
+    int32_t nu = 0;
+    for (int32_t s = 0; s < mr; s++)
+        if (buy[s].s >= 0) buy[nu++] = buy[s];
+    qsort(buy, (size_t)nu, sizeof(pmove), cmp_pmove_ratio);
+    for (int32_t u = 0; u < nu && need > 0; u++) {
+        int32_t s = buy[u].s, k = s / r, i = f->x[s], i2 = buy[u].i2;
+        if (zone_clash(f, k, i2, s % r) || !fits(f, i2, k)) continue;
+        double dt = sw_asg_T(a, i2, k) - sw_asg_T(a, i, k);
+        if (dt > 0 && dt > tslack) continue;
+        use(f, i, k, -1);
+        use(f, i2, k, 1);
+        f->x[s] = i2;
+        need -= buy[u].dc;
+        tslack -= dt;
+    }
+    sw_log_debug("assign: buy_repair: %d open SLMs (%d read), %d shifts found, %g short after", (int)no,
+                 (int)rows, (int)nu, need);
+    sw_free(buy);
+    sw_free(cur);
+    return need <= 0;
 }
 
 /*
@@ -804,9 +936,11 @@ static bool sample_multipliers(fctx *f, const fcost *w, double *mu_out)
      * scaled B_i below one c_ik would make every pair ineligible). No greedy
      * on the sample: with whole capacities it would say nothing useful. */
     fs.cap_scale = scale;
+    double tsb = sw_now_ms();
     double bq = INFINITY, bmu = 0, lbs = -INFINITY, mu_last = 0;
     bool have = false, use = false;
     subgrad(&fs, w, 50, 0, false, out, &bq, &bmu, &have, &use, &lbs, &mu_last);
+    sw_log_debug("assign: sample subgradient %.1f ms", sw_now_ms() - tsb);
     memcpy(f->best_lam, have ? fs.best_lam : fs.lam, (size_t)n * sizeof(double));
     double mu = have ? bmu : mu_last;
     *mu_out = mu;
@@ -862,13 +996,22 @@ static bool solve_mu(fctx *f, double ce, double ct, const fcost *ls, int32_t *ou
             bool gok = greedy(f, &ws, &lagr);
             if (!isnan(lagr) && lagr + ws.mu * pmin > *lb) *lb = lagr + ws.mu * pmin;
             if (gok && pmin > 0) {
-                /* short of p_min: a few greedy runs with a slightly higher mu */
+                /* short of p_min: the cheapest shifts that buy compatibility,
+                 * then (when these do not cover it) greedy runs with a
+                 * slightly higher mu */
                 inner_cost(f, &w, f->x, &c, &t);
-                for (int tries = 0; tries < 3 && gok && !compat_ok(f, c); tries++) {
-                    ws.mu = ws.mu > 0 ? ws.mu * 1.15 : 0.05 * cs0 / fmax(1e-9, pmin / fmax(1, (double)f->m));
-                    gok = greedy(f, &ws, &lagr);
-                    if (!isnan(lagr) && lagr + ws.mu * pmin > *lb) *lb = lagr + ws.mu * pmin;
+                if (!compat_ok(f, c) && buy_repair(f, &w, c)) {
                     inner_cost(f, &w, f->x, &c, &t);
+                    sw_log_debug("assign: p_min bought: C %g of %g", c, pmin);
+                }
+                for (int tries = 0; tries < 3 && gok && !compat_ok(f, c); tries++) {
+                    /* re-priced lists instead of a pass each (no bound from these) */
+                    double mu0 = ws.mu;
+                    ws.mu = ws.mu > 0 ? ws.mu * 1.15 : 0.05 * cs0 / fmax(1e-9, pmin / fmax(1, (double)f->m));
+                    relist(f, mu0, ws.mu);
+                    gok = greedy_place(f, &ws);
+                    inner_cost(f, &w, f->x, &c, &t);
+                    sw_log_debug("assign: p_min retry %d: mu %g, C %g of %g", tries, ws.mu, c, pmin);
                 }
             }
             if (gok) {
@@ -882,6 +1025,7 @@ static bool solve_mu(fctx *f, double ce, double ct, const fcost *ls, int32_t *ou
                         lp.cc = (mu_s > 0 ? mu_s : cs0) * (1.5 + tries);
                         local_search(f, &lp);
                         q = inner_cost(f, &w, f->x, &c, &t);
+                        sw_log_debug("assign: p_min repair %d: C %g of %g", tries, c, pmin);
                     }
                     f->ls_scale = 1.0;
                 }
@@ -991,7 +1135,13 @@ static bool solve_mu(fctx *f, double ce, double ct, const fcost *ls, int32_t *ou
     sw_log_debug("assign: best from %s, mu %g, q %g", use_lam ? "subgradient" : "greedy/mu-search", best_mu,
                  best_q);
     double tls = sw_now_ms();
+    /* sampled (large) instances: a quarter of the budget. Its evaluations are
+     * cache misses (~20 ns each: 1e6 cost ~20 ms) and on the bench families
+     * the full budget found nothing (per-SLM costs: swaps are neutral, the
+     * listed SLMs full; p_min binding blocks shifts) */
+    if (sampled) f->ls_scale = 0.25;
     local_search(f, lsc);
+    f->ls_scale = 1.0;
     sw_log_debug("assign: ls: %.1f ms, cost %g -> %g", sw_now_ms() - tls, inner_cost(f, lsc, out, &c, &t),
                  inner_cost(f, lsc, f->x, &c, &t));
     double q1 = inner_cost(f, lsc, f->x, &c, &t);
@@ -1167,6 +1317,7 @@ static void fctx_fini(fctx *f)
 {
     sw_free(f->ci);
     sw_free(f->cq);
+    sw_free(f->cC);
     sw_free(f->cn);
     sw_free(f->x);
     sw_free(f->best);
@@ -1204,6 +1355,7 @@ static swarm_err fctx_init(fctx *f, const sw_asg *a)
     size_t m = (size_t)a->m, n = (size_t)a->n, mr = m * (size_t)a->r, mL = m * (size_t)f->L;
     f->ci = sw_malloc(mL * sizeof(int32_t));
     f->cq = sw_malloc(mL * sizeof(double));
+    f->cC = sw_malloc(mL * sizeof(double));
     f->cn = sw_malloc(m * sizeof(int32_t));
     f->x = sw_malloc(mr * sizeof(int32_t));
     f->best = sw_malloc(mr * sizeof(int32_t));
@@ -1229,7 +1381,7 @@ static swarm_err fctx_init(fctx *f, const sw_asg *a)
     f->cmin_row = sw_calloc(n, sizeof(double)); /* 0: nothing known, never dropped */
     f->worst = sw_malloc(m * sizeof(double));
     for (size_t i = 0; f->cmin_row && a->p->c == NULL && i < n; i++) f->cmin_row[i] = 1.0;
-    if (!f->sorder || !f->sbase || !f->cmin_row || !f->worst || !f->ci || !f->cq || !f->cn || !f->x || !f->best || !f->alt || !f->resc || !f->resz ||
+    if (!f->sorder || !f->sbase || !f->cmin_row || !f->worst || !f->ci || !f->cq || !f->cC || !f->cn || !f->x || !f->best || !f->alt || !f->resc || !f->resz ||
         !f->order || !f->defer || !f->regret || !f->head || !f->nxt || !f->prv || !f->lam) {
         fctx_fini(f);
         return SWARM_ENOMEM;
