@@ -16,6 +16,16 @@
 /* Pairs per pass of the sampled subproblem on large instances: keeps a solve
  * of 10^7 pairs near 100 ms (docs/performance.md). */
 #define SW_SAMPLE_PAIRS 3e5
+/* Pairs read from the open SLMs' rows when buying compatibility (buy_repair):
+ * 2e6 cost ~12 ms at 1000 x 10,000 for 0.02-0.06 % better objectives than 1e6. */
+#ifndef SW_BUY_PAIRS
+#define SW_BUY_PAIRS 1e6
+#endif
+/* Subgradient steps on the sample: 30 instead of 50 cost +3.7 % on the tight
+ * objective at 1000 x 10,000, 20 cost +7 % (measured; docs/performance.md). */
+#ifndef SW_SAMPLE_STEPS
+#define SW_SAMPLE_STEPS 50
+#endif
 
 typedef struct fctx {
     const sw_asg *a;
@@ -595,7 +605,8 @@ static bool buy_repair(fctx *f, const fcost *w, double compat)
         for (int32_t j = 0; j < f->cn[k]; j++) {
             int32_t i2 = f->ci[b + j];
             double dc = f->cC[b + j] - curc[s];
-            if (i2 == i || dc <= 0) continue;
+            /* no room for any subtask: skip without reading c_ik */
+            if (i2 == i || dc <= 0 || f->resc[i2] + 1e-9 < f->cmin_row[i2]) continue;
             double dq = qcost(f, w, i2, k) - cur[s];
             if (buy[s].s >= 0 && dq / dc >= buy[s].dq / buy[s].dc) continue;
             if (zone_clash(f, k, i2, s % r) || !fits(f, i2, k)) continue;
@@ -612,19 +623,36 @@ static bool buy_repair(fctx *f, const fcost *w, double compat)
             f->sbase[i] = -f->resc[i];
         }
     qsort_r(f->sorder, (size_t)no, sizeof(int32_t), cmp_base, f->sbase);
-    int32_t rows = (int32_t)fmin((double)no, fmax(64.0, 2e6 / fmax(1.0, (double)mr)));
+    int32_t rows = (int32_t)fmin((double)no, fmax(16.0, SW_BUY_PAIRS / fmax(1.0, (double)mr)));
+    /* the best ratio so far per slot, compared without a division */
+    double *ratio = cur; /* cur[s] is folded into rq below */
+    for (int32_t s = 0; s < mr; s++) {
+        double rq = buy[s].s >= 0 ? buy[s].dq / buy[s].dc : INFINITY;
+        buy[s].dq = cur[s]; /* keep the current cost here until the scan ends */
+        ratio[s] = rq;
+    }
+    bool simple = !p->E_ik && !p->T_ik && w->lam == NULL && w->cc == 0;
     for (int32_t u = 0; u < rows; u++) {
         int32_t i2 = f->sorder[u];
-        for (int32_t s = 0; s < mr; s++) {
-            int32_t k = s / r;
-            double dc = sw_asg_C(a, i2, k) - curc[s];
-            if (dc <= 0 || f->x[s] == i2) continue;
-            double dq = qcost(f, w, i2, k) - cur[s];
-            if (buy[s].s >= 0 && dq / dc >= buy[s].dq / buy[s].dc) continue;
-            if (!sw_asg_eligible(a, i2, k) || zone_clash(f, k, i2, s % r) || !fits(f, i2, k)) continue;
-            buy[s] = (pmove){s, i2, dq, dc};
-        }
+        const double *Cr = p->C + (size_t)i2 * f->m;
+        double qi = simple ? w->ce * p->E[i2] + w->ct * p->T[i2] : 0;
+        /* k and the slot j in nested loops: a division s / r per pair costs
+         * more than the rest of the loop */
+        for (int32_t k = 0, s = 0; k < f->m; k++)
+            for (int32_t j = 0; j < r; j++, s++) {
+                double dc = Cr[k] - curc[s];
+                if (dc <= 0 || f->x[s] == i2) continue;
+                double dq = (simple ? qi : qcost(f, w, i2, k)) - buy[s].dq;
+                if (dq >= ratio[s] * dc) continue;
+                if (!sw_asg_eligible(a, i2, k) || zone_clash(f, k, i2, j) || !fits(f, i2, k)) continue;
+                ratio[s] = dq / dc;
+                buy[s].s = s;
+                buy[s].i2 = i2;
+                buy[s].dc = dc;
+            }
     }
+    for (int32_t s = 0; s < mr; s++) /* back to the cost change */
+        if (buy[s].s >= 0) buy[s].dq = ratio[s] * buy[s].dc;
     f->work += (size_t)rows * mr;
     int32_t nu = 0;
     for (int32_t s = 0; s < mr; s++)
@@ -887,73 +915,138 @@ static void subgrad(fctx *f, const fcost *w, int iters, int greedy_every, bool p
  * Multipliers for a large instance from a sample of its subtasks (capacities
  * and p_min scaled to the sample): the subgradient steps then cost a sample
  * pass each instead of a full one. Writes lambda to f->best_lam and *mu_out.
+ *
+ * The sample is stored transposed (subtask-major: the n SLMs of one subtask
+ * contiguous) and in float: a step only needs, per subtask, its r best SLMs
+ * by reduced cost, a running minimum over one contiguous row kept in
+ * registers (no candidate lists), and the arrays are half the size. The
+ * multipliers are only a price guide for greedy, so float rounding (~1e-7
+ * relative) is harmless; the reported bound comes from the full passes.
+ * Same steps as subgrad (Polyak step, target 1.05 |l| + 1, step halved after
+ * 8 steps without a better dual value); the last multipliers are returned.
  */
 static bool sample_multipliers(fctx *f, const fcost *w, double *mu_out)
 {
     const sw_asg *a = f->a;
     const swarm_assign_problem *p = a->p;
-    int32_t n = f->n, m = f->m;
+    int32_t n = f->n, m = f->m, r = f->r;
     int32_t ms = (int32_t)fmax(64.0, SW_SAMPLE_PAIRS / n);
     if ((int64_t)ms * 2 > m) return false;
     size_t nms = (size_t)n * (size_t)ms;
-    double *C = sw_malloc(nms * sizeof(double));
-    double *c = p->c ? sw_malloc(nms * sizeof(double)) : NULL;
-    double *Ek = p->E_ik ? sw_malloc(nms * sizeof(double)) : NULL;
-    double *Tk = p->T_ik ? sw_malloc(nms * sizeof(double)) : NULL;
-    double *B = sw_malloc((size_t)n * sizeof(double));
-    int32_t *out = sw_malloc((size_t)ms * f->r * sizeof(int32_t));
+    float *C = sw_malloc(nms * sizeof(float));
+    float *c = p->c ? sw_malloc(nms * sizeof(float)) : NULL;
+    float *qk = (p->E_ik || p->T_ik) ? sw_malloc(nms * sizeof(float)) : NULL;
+    double *base = sw_malloc((size_t)n * 3 * sizeof(double));
+    int32_t *bi = sw_malloc((size_t)ms * r * sizeof(int32_t));
+    float *bq = sw_malloc((size_t)r * sizeof(float));
     bool ok = false;
-    if (!C || (p->c && !c) || (p->E_ik && !Ek) || (p->T_ik && !Tk) || !B || !out) goto done;
-    double scale = (double)ms / m;
+    if (!C || (p->c && !c) || ((p->E_ik || p->T_ik) && !qk) || !base || !bi || !bq) goto done;
+    double *lam = f->lam, *glam = f->glam, *cap = base + n;
+    double *bs = base + 2 * (size_t)n; /* B_i * scale (0 for removed SLMs) */
+    double scale = (double)ms / m, pmin = p->p_min * scale;
+    float cmin = (float)p->c_min;
+    /* a removed SLM, or one with less than one unit when c_ik = 1, takes nothing */
     for (int32_t i = 0; i < n; i++) {
-        size_t row = (size_t)i * m, srow = (size_t)i * ms;
-        for (int32_t j = 0; j < ms; j++) {
-            size_t k = (size_t)((int64_t)j * m / ms);
-            C[srow + j] = p->C[row + k];
-            if (c) c[srow + j] = p->c[row + k];
-            if (Ek) Ek[srow + j] = p->E_ik[row + k];
-            if (Tk) Tk[srow + j] = p->T_ik[row + k];
-        }
-        B[i] = p->B[i];
+        bool on = !p->available || p->available[i];
+        base[i] = w->ce * (p->E_ik ? 0 : p->E[i]) + w->ct * (p->T_ik ? 0 : p->T[i]);
+        cap[i] = on && (p->c || p->B[i] + 1e-9 >= 1) ? p->B[i] + 1e-9 : -1;
+        bs[i] = on ? p->B[i] * scale : 0;
+        lam[i] = 0;
     }
-    swarm_assign_problem q = *p;
-    q.m = ms;
-    q.C = C;
-    q.c = c;
-    q.E_ik = Ek;
-    q.T_ik = Tk;
-    q.B = B;
-    q.p_min = p->p_min * scale;
-    sw_asg as = *a;
-    as.p = &q;
-    as.m = ms;
-    as.time_cap *= scale;
-    as.energy_cap *= scale;
-    fctx fs;
-    if (fctx_init(&fs, &as) != SWARM_OK) goto done;
-    /* B stays whole for the per-pair check c_ik <= B_i; the relaxed capacity
-     * rows use B_i * scale (fractional is fine in the relaxation, and a
-     * scaled B_i below one c_ik would make every pair ineligible). No greedy
-     * on the sample: with whole capacities it would say nothing useful. */
-    fs.cap_scale = scale;
-    double tsb = sw_now_ms();
-    double bq = INFINITY, bmu = 0, lbs = -INFINITY, mu_last = 0;
-    bool have = false, use = false;
-    subgrad(&fs, w, 50, 0, false, out, &bq, &bmu, &have, &use, &lbs, &mu_last);
-    sw_log_debug("assign: sample subgradient %.1f ms", sw_now_ms() - tsb);
-    memcpy(f->best_lam, have ? fs.best_lam : fs.lam, (size_t)n * sizeof(double));
-    double mu = have ? bmu : mu_last;
+    /* the sample: every (m/ms)-th subtask; gathered in blocks of 16 SLMs so
+     * that the transposed writes stay within a few cache lines */
+    for (int32_t j = 0; j < ms; j++) bi[j] = (int32_t)((int64_t)j * m / ms); /* subtask index */
+    for (int32_t i0 = 0; i0 < n; i0 += 16) {
+        int32_t i1 = i0 + 16 < n ? i0 + 16 : n;
+        for (int32_t j = 0; j < ms; j++)
+            for (int32_t i = i0; i < i1; i++) {
+                size_t k = (size_t)i * m + (size_t)bi[j], t = (size_t)j * n + i;
+                C[t] = (float)p->C[k];
+                if (c) c[t] = (float)p->c[k];
+                if (qk)
+                    qk[t] = (float)(w->ce * (p->E_ik ? p->E_ik[k] : 0) + w->ct * (p->T_ik ? p->T_ik[k] : 0));
+            }
+    }
+    double mu = 0, alpha = 2.0, best_l = -INFINITY;
+    int stall = 0;
+    float *lamf = sw_malloc((size_t)n * 2 * sizeof(float));
+    if (lamf == NULL) goto done;
+    float *basef = lamf + n;
+    for (int it = 0; it < SW_SAMPLE_STEPS; it++) {
+        double v = 0, lam_b = 0;
+        bool complete = true;
+        for (int32_t i = 0; i < n; i++) {
+            lamf[i] = (float)lam[i];
+            basef[i] = (float)(base[i] + (c ? 0 : lam[i]));
+            lam_b += lam[i] * bs[i];
+        }
+        float muf = (float)mu;
+        for (int32_t j = 0; j < ms && complete; j++) {
+            const float *Cj = C + (size_t)j * n, *cj = c ? c + (size_t)j * n : NULL;
+            const float *qj = qk ? qk + (size_t)j * n : NULL;
+            int32_t *bij = bi + (size_t)j * r, cnt = 0;
+            for (int32_t u = 0; u < r; u++) bq[u] = INFINITY;
+            for (int32_t i = 0; i < n; i++) {
+                float q = basef[i] - muf * Cj[i];
+                if (cj) q += lamf[i] * cj[i];
+                if (qj) q += qj[i];
+                if (!(q < bq[r - 1])) continue;
+                if (Cj[i] < cmin || (cj ? cj[i] : 1.0f) > cap[i]) continue;
+                int32_t pos = cnt < r ? cnt++ : r - 1;
+                while (pos > 0 && bq[pos - 1] > q) {
+                    bq[pos] = bq[pos - 1];
+                    bij[pos] = bij[pos - 1];
+                    pos--;
+                }
+                bq[pos] = q;
+                bij[pos] = i;
+            }
+            if (cnt < r) complete = false;
+            for (int32_t u = 0; u < cnt; u++) v += bq[u];
+        }
+        if (!complete) break;
+        double l = v - lam_b + mu * pmin;
+        if (l > best_l + 1e-9 * (1 + fabs(best_l))) {
+            best_l = l;
+            stall = 0;
+        } else if (++stall >= 8) {
+            alpha *= 0.5;
+            stall = 0;
+        }
+        /* subgradient: capacity use minus B_i, and p_min minus compatibility */
+        for (int32_t i = 0; i < n; i++) glam[i] = -bs[i];
+        double gc = pmin;
+        for (int32_t j = 0; j < ms; j++)
+            for (int32_t u = 0; u < r; u++) {
+                int32_t i = bi[(size_t)j * r + u];
+                size_t t = (size_t)j * n + i;
+                glam[i] += c ? c[t] : 1.0;
+                gc -= C[t];
+            }
+        double norm = 0;
+        for (int32_t i = 0; i < n; i++) {
+            if (lam[i] <= 0 && glam[i] < 0) glam[i] = 0;
+            norm += glam[i] * glam[i];
+        }
+        if (mu <= 0 && gc < 0) gc = 0;
+        norm += gc * gc;
+        if (norm <= 0) break;
+        double theta = alpha * fmax(fabs(l) * 1.05 + 1 - l, 1e-9 * (1 + fabs(l))) / norm;
+        for (int32_t i = 0; i < n; i++) lam[i] = fmax(0, lam[i] + theta * glam[i]);
+        mu = fmax(0, mu + theta * gc);
+    }
+    sw_free(lamf);
+    memcpy(f->best_lam, lam, (size_t)n * sizeof(double));
     *mu_out = mu;
-    f->work += fs.work;
-    fctx_fini(&fs);
+    f->work += (size_t)SW_SAMPLE_STEPS * nms;
     ok = true;
 done:
     sw_free(C);
     sw_free(c);
-    sw_free(Ek);
-    sw_free(Tk);
-    sw_free(B);
-    sw_free(out);
+    sw_free(qk);
+    sw_free(base);
+    sw_free(bi);
+    sw_free(bq);
     return ok;
 }
 
@@ -1000,9 +1093,10 @@ static bool solve_mu(fctx *f, double ce, double ct, const fcost *ls, int32_t *ou
                  * then (when these do not cover it) greedy runs with a
                  * slightly higher mu */
                 inner_cost(f, &w, f->x, &c, &t);
+                double tb = sw_now_ms();
                 if (!compat_ok(f, c) && buy_repair(f, &w, c)) {
                     inner_cost(f, &w, f->x, &c, &t);
-                    sw_log_debug("assign: p_min bought: C %g of %g", c, pmin);
+                    sw_log_debug("assign: p_min bought: C %g of %g, %.1f ms", c, pmin, sw_now_ms() - tb);
                 }
                 for (int tries = 0; tries < 3 && gok && !compat_ok(f, c); tries++) {
                     /* re-priced lists instead of a pass each (no bound from these) */
