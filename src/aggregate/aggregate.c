@@ -143,16 +143,38 @@ static void trim(const char *s, size_t len, const char **out, size_t *out_len)
 
 // --- weighted average and hybrid -------------------------------------------
 
+/* sum_j w_j v_j / scale and its magnitude sum_j |w_j v_j| / scale. */
+static void mean_sums(const pitem *it, const size_t *pos, size_t k, double s, double scale,
+                      double *out_r, double *out_mag)
+{
+    double r = 0.0, mag = 0.0;
+    for (size_t j = 0; j < k; j++) {
+        double w = it[pos[j]].f / s;
+        r += w * (it[pos[j]].value / scale);
+        mag += fabs(w * (it[pos[j]].value / scale));
+    }
+    *out_r = r;
+    *out_mag = mag;
+}
+
 /* sum f_i r_i / sum f_i over pos[0..k), with near-zero noise snapped to 0. */
 static double weighted_mean(const pitem *it, const size_t *pos, size_t k)
 {
     double s = 0.0;
     for (size_t j = 0; j < k; j++) s += it[pos[j]].f;
-    double r = 0.0, mag = 0.0;
-    for (size_t j = 0; j < k; j++) {
-        double w = it[pos[j]].f / s;
-        r += w * it[pos[j]].value;
-        mag += fabs(w * it[pos[j]].value);
+    double r, mag;
+    mean_sums(it, pos, k, s, 1.0, &r, &mag);
+    if (!isfinite(r) || !isfinite(mag)) {
+        /* Values near DBL_MAX: the partial sums overflowed (and an infinite
+         * magnitude would snap the mean to 0). Sum v / max|v| instead; a mean
+         * never leaves [-max|v|, max|v|], so clamp the last rounding. */
+        double m = 0.0;
+        for (size_t j = 0; j < k; j++)
+            if (fabs(it[pos[j]].value) > m) m = fabs(it[pos[j]].value);
+        mean_sums(it, pos, k, s, m, &r, &mag);
+        r = r > 1.0 ? 1.0 : (r < -1.0 ? -1.0 : r);
+        if (fabs(r) <= NOISE_REL * mag) return 0.0;
+        return r * m;
     }
     if (fabs(r) <= NOISE_REL * mag) r = 0.0;
     return r;

@@ -93,16 +93,20 @@ static swarm_err get_mat(json_t *root, const char *key, int32_t n, int32_t *m, d
             return sw_diag_set(d, SWARM_EINVAL, "\"%s\" is too large (%d x %zu)", key, (int)n, len);
         *m = (int32_t)len;
     }
+    /* Shapes first: n x m doubles are only allocated once the JSON really holds
+     * n rows of m entries (else one long first row and many short ones, a few
+     * hundred KiB of text, would ask for up to 800 MB). */
+    for (int32_t i = 0; i < n; i++) {
+        json_t *row = json_array_get(v, (size_t)i);
+        if (!json_is_array(row) || json_array_size(row) != (size_t)*m)
+            return sw_diag_set(d, SWARM_EINVAL, "\"%s\"[%d] must be an array of %d numbers (one per subtask)",
+                               key, (int)i, (int)*m);
+    }
     size_t nm = (size_t)n * (size_t)*m;
     double *a = sw_malloc((nm ? nm : 1) * sizeof(double));
     if (a == NULL) return sw_diag_set(d, SWARM_ENOMEM, "out of memory");
     for (int32_t i = 0; i < n; i++) {
         json_t *row = json_array_get(v, (size_t)i);
-        if (!json_is_array(row) || json_array_size(row) != (size_t)*m) {
-            sw_free(a);
-            return sw_diag_set(d, SWARM_EINVAL, "\"%s\"[%d] must be an array of %d numbers (one per subtask)",
-                               key, (int)i, (int)*m);
-        }
         for (int32_t k = 0; k < *m; k++) {
             json_t *e = json_array_get(row, (size_t)k);
             if (!json_is_number(e)) {

@@ -147,7 +147,7 @@ static swarm_err render(const swarm_plan *pl, const swarm_subtask *s, const char
                         const char *chunk, const char *const *outputs, char **out, swarm_diag *d)
 {
     render_ctx c = {pl, s, outputs, chunk, NULL, false};
-    swarm_err rc = sw_tpl_render(tpl, lookup, &c, out, d);
+    swarm_err rc = sw_tpl_render(tpl, lookup, &c, SW_PLAN_MAX_PROMPTS, out, d);
     sw_free(c.results);
     if (c.oom) {
         if (rc == SWARM_OK) swarm_free(*out);
@@ -253,10 +253,13 @@ static swarm_err build_copies(const swarm_task *t, swarm_plan *pl, const char *s
     return SWARM_OK;
 }
 
-static swarm_err count_input_var(void *ctx, const char *name, size_t n, swarm_diag *d)
+/* ctx: size_t[2], the number of {{input}} and of {{chunk}} uses. */
+static swarm_err count_vars(void *ctx, const char *name, size_t n, swarm_diag *d)
 {
     (void)d;
-    if (n == 5 && memcmp(name, "input", 5) == 0) (*(size_t *)ctx)++;
+    size_t *uses = ctx;
+    if (n == 5 && memcmp(name, "input", 5) == 0) uses[0]++;
+    if (n == 5 && memcmp(name, "chunk", 5) == 0) uses[1]++;
     return SWARM_OK;
 }
 
@@ -271,12 +274,13 @@ static swarm_err build_map_reduce(const swarm_task *t, swarm_plan *pl, const cha
     if (nc == 0)
         return sw_diag_set(d, SWARM_EINVAL, "map-reduce: the input is empty, nothing to split");
     /* A large overlap copies the input many times over: bound the total. */
-    size_t uses_input = 0;
-    (void)sw_tpl_scan(t->map_prompt, count_input_var, &uses_input, NULL); /* checked at parse */
+    /* Each {{chunk}} use copies the chunk, each {{input}} use the whole input. */
+    size_t uses[2] = {0, 0};
+    (void)sw_tpl_scan(t->map_prompt, count_vars, uses, NULL); /* checked at parse */
     double total = 0; /* double: cannot overflow, only compared with the limit */
     for (size_t i = 0; i < nc; i++)
-        total += (double)(c[i].end - c[i].start) + (double)uses_input * (double)t->input_len +
-                 (double)strlen(t->map_prompt);
+        total += (double)uses[1] * (double)(c[i].end - c[i].start) +
+                 (double)uses[0] * (double)t->input_len + (double)strlen(t->map_prompt);
     if (total > (double)SW_PLAN_MAX_PROMPTS) {
         sw_free(c);
         return sw_diag_set(d, SWARM_EINVAL,

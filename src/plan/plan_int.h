@@ -51,10 +51,12 @@ swarm_err sw_plan_units(const char *text, size_t len, sw_chunk_by by, sw_span **
 typedef swarm_err (*sw_tpl_var_fn)(void *ctx, const char *name, size_t len, swarm_diag *d);
 swarm_err sw_tpl_scan(const char *tpl, sw_tpl_var_fn fn, void *ctx, swarm_diag *d);
 /* Substitutes every {{name}} with lookup(ctx, name) in one pass (inserted text
- * is not re-scanned). lookup returns NULL to fail with SWARM_EINVAL. */
+ * is not re-scanned). lookup returns NULL to fail with SWARM_EINVAL, and may
+ * be called twice per variable (sizing, then copying). A result longer than
+ * max_len bytes is SWARM_EINVAL, refused before it is allocated. */
 typedef const char *(*sw_tpl_lookup_fn)(void *ctx, const char *name, size_t len);
-swarm_err sw_tpl_render(const char *tpl, sw_tpl_lookup_fn lookup, void *ctx, char **out,
-                        swarm_diag *d);
+swarm_err sw_tpl_render(const char *tpl, sw_tpl_lookup_fn lookup, void *ctx, size_t max_len,
+                        char **out, swarm_diag *d);
 
 /* Approximate token count: whitespace-separated words (docs/task-file.md). */
 int64_t sw_plan_count_words(const char *s);

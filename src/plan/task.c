@@ -35,7 +35,8 @@ static swarm_err check_keys(const json_t *obj, const char *const *allowed, size_
     }
     return SWARM_OK;
 }
-#define CHECK_KEYS(obj, arr, where, d) check_keys(obj, arr, sizeof(arr) / sizeof(arr[0]), where, d)
+#define CHECK_KEYS(obj, arr, where, d) \
+    check_keys((obj), (arr), sizeof(arr) / sizeof((arr)[0]), (where), (d))
 
 static swarm_err get_string(const json_t *obj, const char *key, const char *where, bool required,
                             const char **out, swarm_diag *d)

@@ -77,13 +77,46 @@ static void sb_add(sbuf *b, const char *s, size_t n)
     b->s[b->n] = '\0';
 }
 
-swarm_err sw_tpl_render(const char *tpl, sw_tpl_lookup_fn lookup, void *ctx, char **out,
-                        swarm_diag *d)
+/* Size of the rendered text, stopping once it passes max (a short template
+ * repeating a large variable must be refused before anything is allocated). */
+static swarm_err render_size(const char *tpl, sw_tpl_lookup_fn lookup, void *ctx, size_t max,
+                             size_t *out, swarm_diag *d)
+{
+    const char *p = tpl, *open, *name, *after;
+    size_t nlen, total = 0;
+    swarm_err rc;
+    while (next_var(p, &open, &name, &nlen, &after, &rc, d)) {
+        const char *v = lookup(ctx, name, nlen);
+        if (v == NULL)
+            return sw_diag_set(d, SWARM_EINVAL, "template variable {{%.*s}} has no value",
+                               (int)nlen, name);
+        total += (size_t)(open - p);
+        if (total > max || strlen(v) > max - total) {
+            *out = SIZE_MAX;
+            return SWARM_OK;
+        }
+        total += strlen(v);
+        p = after;
+    }
+    if (rc != SWARM_OK) return rc;
+    size_t tail = strlen(p);
+    *out = tail > max - total ? SIZE_MAX : total + tail;
+    return SWARM_OK;
+}
+
+swarm_err sw_tpl_render(const char *tpl, sw_tpl_lookup_fn lookup, void *ctx, size_t max_len,
+                        char **out, swarm_diag *d)
 {
     sbuf b = {0};
     const char *p = tpl, *open, *name, *after;
-    size_t nlen;
-    swarm_err rc;
+    size_t nlen, size;
+    swarm_err rc = render_size(tpl, lookup, ctx, max_len, &size, d);
+    if (rc != SWARM_OK) return rc;
+    if (size > max_len)
+        return sw_diag_set(d, SWARM_EINVAL,
+                           "the rendered prompt would be larger than the limit of %zu bytes "
+                           "(a variable repeated too often, or too large an input)",
+                           max_len);
     sb_add(&b, "", 0);
     while (next_var(p, &open, &name, &nlen, &after, &rc, d)) {
         sb_add(&b, p, (size_t)(open - p));

@@ -4,8 +4,11 @@
  * of several types, a vocabulary-only v2 file), tiny llama2.c
  * checkpoints, llama2.c tokenizer tables, SentencePiece ModelProto files,
  * texts to tokenize and GGUF vocabularies (SPM and BPE). Crafted here so no shared file is ever
- * copied.
+ * copied. The JSON kinds (task, aggregate, swarmfile, assign) read the
+ * examples/ files and the JSON blocks of docs/ from the source tree at run
+ * time (SWARM_SOURCE_DIR, else the tree this was built from).
  */
+#include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -391,18 +394,195 @@ static void vocab_bpe_seed(const char *dir, const char *name, const char *pre)
     save(dir, name, &b);
 }
 
+/* ---- JSON inputs from the source tree ----------------------------------- */
+
+#ifndef FUZZ_SOURCE_DIR
+#define FUZZ_SOURCE_DIR "."
+#endif
+
+static const char *src_dir(void)
+{
+    const char *s = getenv("SWARM_SOURCE_DIR");
+    return s && *s ? s : FUZZ_SOURCE_DIR;
+}
+
+static void save_text(const char *dir, const char *name, const char *text, size_t n)
+{
+    bytes b = {0};
+    put(&b, text, n);
+    save(dir, name, &b);
+}
+
+/* Reads a whole file (NULL when missing: the seeds are a help, not a must). */
+static char *slurp(const char *path, size_t *out_n)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) return NULL;
+    bytes b = {0};
+    char buf[4096];
+    size_t got;
+    while ((got = fread(buf, 1, sizeof(buf), f)) > 0)
+        put(&b, buf, got);
+    fclose(f);
+    u8(&b, 0);
+    *out_n = b.len - 1;
+    return (char *)b.p;
+}
+
+/* Every *.json file of SRC/sub, saved as PREFIX-NAME. */
+static int json_dir_seeds(const char *dir, const char *sub, const char *prefix)
+{
+    char path[4096], name[512];
+    snprintf(path, sizeof(path), "%s/%s", src_dir(), sub);
+    DIR *dp = opendir(path);
+    if (dp == NULL) return 0;
+    int count = 0;
+    struct dirent *e;
+    while ((e = readdir(dp)) != NULL) {
+        size_t l = strlen(e->d_name);
+        if (l < 6 || strcmp(e->d_name + l - 5, ".json") != 0) continue;
+        if (strncmp(e->d_name, prefix, strlen(prefix)) != 0 && prefix[0] != '\0') continue;
+        char file[8192];
+        snprintf(file, sizeof(file), "%s/%s", path, e->d_name);
+        size_t n;
+        char *t = slurp(file, &n);
+        if (t == NULL) continue;
+        snprintf(name, sizeof(name), "ex-%s", e->d_name);
+        save_text(dir, name, t, n);
+        free(t);
+        count++;
+    }
+    closedir(dp);
+    return count;
+}
+
+/* The JSON objects in a doc's fenced blocks: from a line starting with '{'
+ * to the block's end or to a shell line ("$ ..."). */
+static int doc_seeds(const char *dir, const char *doc)
+{
+    char file[4096];
+    snprintf(file, sizeof(file), "%s/docs/%s", src_dir(), doc);
+    size_t n;
+    char *t = slurp(file, &n);
+    if (t == NULL) return 0;
+    int count = 0, in_block = 0;
+    const char *start = NULL;
+    for (char *line = t; line < t + n;) {
+        char *nl = strchr(line, '\n');
+        char *next = nl ? nl + 1 : t + n;
+        int fence = strncmp(line, "```", 3) == 0;
+        if ((fence || (start && line[0] == '$')) && start) {
+            char name[256];
+            snprintf(name, sizeof(name), "doc-%s-%d.json", doc, count++);
+            save_text(dir, name, start, (size_t)(line - start));
+            start = NULL;
+        }
+        if (fence) {
+            in_block = !in_block;
+        } else if (in_block && !start && line[0] == '{') {
+            start = line;
+        }
+        line = next;
+    }
+    free(t);
+    return count;
+}
+
+static void json_seed_str(const char *dir, const char *name, const char *text)
+{
+    save_text(dir, name, text, strlen(text));
+}
+
+static void task_seeds(const char *dir)
+{
+    json_dir_seeds(dir, "examples/tasks", "");
+    doc_seeds(dir, "task-file.md");
+    /* the shapes the examples may not show */
+    json_seed_str(dir, "mr-overlap.json",
+                  "{\"input\": \"One. Two two. Three three three.\\n\\nFour.\", \"decomposition\":"
+                  " {\"strategy\": \"map-reduce\", \"chunk\": {\"by\": \"sentences\", \"size\": 2,"
+                  " \"overlap\": 1}, \"map_prompt\": \"{{chunk}} of {{input}}\", \"reduce_prompt\":"
+                  " \"{{ results }}\"}}");
+    json_seed_str(dir, "pipe-classify.json",
+                  "{\"input\": \"x\", \"decomposition\": {\"strategy\": \"pipeline\", \"steps\": ["
+                  "{\"name\": \"a\", \"prompt\": \"{{input}}\"}, {\"name\": \"b\", \"prompt\": "
+                  "\"{{steps.a}} {{results}}\", \"depends_on\": [\"a\"], \"kind\": \"classify\","
+                  " \"labels\": [\"yes\", \"no\"]}]}, \"aggregation\": {\"method\": \"vote\"}}");
+    json_seed_str(dir, "cascade.json",
+                  "{\"input\": \"q\", \"kind\": \"score\", \"decomposition\": {\"strategy\": "
+                  "\"cascade\", \"levels\": 3, \"threshold\": 0.5}, \"aggregation\": {\"method\": "
+                  "\"hybrid\", \"top_k\": 2, \"decide\": {\"threshold\": 0.2}}, \"redundancy\": 2,"
+                  " \"objective\": {\"energy\": 0, \"time\": 1}, \"limits\": {\"max_tokens\": 8,"
+                  " \"deadline_ms\": 100, \"max_retries\": 0}, \"p_min\": 0.5}");
+}
+
+static void aggregate_seeds(const char *dir)
+{
+    json_dir_seeds(dir, "examples/aggregate", "");
+    doc_seeds(dir, "aggregation.md");
+    json_seed_str(dir, "hier.json",
+                  "{\"method\": \"hierarchical\", \"inner\": \"weighted-vote\", \"outer\": "
+                  "\"max-weight\", \"results\": [{\"node\": \"a\", \"value\": \"x\", \"p\": 0.9, "
+                  "\"r\": 0.5, \"group\": 0, \"hlc\": 7}, {\"node\": \"b\", \"value\": \"y\", "
+                  "\"weight\": 2, \"group\": 1, \"score\": -1.5}]}");
+    json_seed_str(dir, "power.json",
+                  "{\"method\": \"weighted-average\", \"weighting\": {\"p\": 2, \"r\": 0.5}, "
+                  "\"decide\": \"sign\", \"results\": [{\"node\": \"a\", \"value\": -1, \"p\": 1, "
+                  "\"r\": 1}, {\"node\": \"b\", \"value\": 1e-300, \"p\": 0, \"r\": 1}]}");
+}
+
+static void swarmfile_seeds(const char *dir)
+{
+    json_dir_seeds(dir, "examples", "swarm-");
+    doc_seeds(dir, "swarm-file.md");
+    json_seed_str(dir, "mixed.json",
+                  "{\"name\": \"m\", \"nodes\": [{\"name\": \"l\", \"backend\": {\"type\": "
+                  "\"local\", \"model\": \"${HOME}/m-${NOPE:-x}.gguf\", \"tokenizer\": \"t.bin\", "
+                  "\"threads\": 2, \"n_ctx\": 64, \"sampling\": {\"temperature\": 0.7, \"top_k\": "
+                  "40, \"top_p\": 0.9, \"min_p\": 0.05, \"seed\": 1}}, \"zone\": \"z\", "
+                  "\"coordinates\": [1, 2.5], \"skills\": {\"*\": 0.5, \"code\": 1}}, {\"name\": "
+                  "\"o\", \"backend\": {\"type\": \"openai\", \"base_url\": \"http://h\", "
+                  "\"model\": \"m\", \"api_key_env\": \"K\"}, \"capacity\": 3}, {\"name\": \"e\", "
+                  "\"backend\": {\"type\": \"echo\", \"latency_ms\": 1}, \"power_watts\": 5}]}");
+}
+
+static void assign_seeds(const char *dir)
+{
+    doc_seeds(dir, "assign.md");
+    json_seed_str(dir, "full.json",
+                  "{\"E\": [1, 2, 3], \"T\": [3, 2, 1], \"B\": [2, 2, 2], \"C\": [[1, 0.5], [0.2, "
+                  "1], [1, 1]], \"c\": [[1, 1], [1, 2], [1, 1]], \"E_ik\": [[1, 2], [3, 4], [5, "
+                  "6]], \"T_ik\": [[1, 1], [1, 1], [2, 2]], \"p_min\": 1, \"c_min\": 0.1, "
+                  "\"redundancy\": 2, \"weights\": {\"energy\": 1, \"time\": 0.5}, \"zones\": [0, "
+                  "1, 1], \"available\": [true, true, false], \"eps_time\": 10, \"makespan\": "
+                  "true}");
+    json_seed_str(dir, "nozones.json",
+                  "{\"E\": [1, 1], \"T\": [1, 1], \"B\": [1, 1], \"C\": [[1, 1, 1], [1, 1, 1]], "
+                  "\"zones\": [4, 4], \"distinct_zones\": false}");
+}
+
 int main(int argc, char **argv)
 {
-    static const char *const kinds[] = {"gguf", "llama2c",  "tokbin",
-                                        "spm",  "tokenize", "gguf_vocab"};
+    static const char *const kinds[] = {"gguf",     "llama2c",    "tokbin", "spm",
+                                        "tokenize", "gguf_vocab", "task",   "aggregate",
+                                        "swarmfile", "assign"};
     int k = -1;
-    for (int i = 0; argc == 3 && i < 6; i++)
+    for (int i = 0; argc == 3 && i < (int)(sizeof(kinds) / sizeof(kinds[0])); i++)
         if (strcmp(argv[1], kinds[i]) == 0) k = i;
     if (k < 0) {
-        fprintf(stderr, "usage: fuzz_seeds gguf|llama2c|tokbin|spm|tokenize|gguf_vocab DIR\n");
+        fprintf(stderr, "usage: fuzz_seeds gguf|llama2c|tokbin|spm|tokenize|gguf_vocab|task|"
+                        "aggregate|swarmfile|assign DIR\n");
         return 2;
     }
-    if (k == 0) {
+    if (k == 6) {
+        task_seeds(argv[2]);
+    } else if (k == 7) {
+        aggregate_seeds(argv[2]);
+    } else if (k == 8) {
+        swarmfile_seeds(argv[2]);
+    } else if (k == 9) {
+        assign_seeds(argv[2]);
+    } else if (k == 0) {
         gguf_seeds(argv[2]);
     } else if (k == 1) {
         llama2c_seed(argv[2], "shared.bin", 16, 1);

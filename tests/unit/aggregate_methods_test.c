@@ -1,6 +1,7 @@
 /* aggregate_methods_test.c: every aggregation method on in-memory items: the
  * paper's three worked examples (exact), weightings, tie-breaks, order
  * independence, text methods, hierarchical, and every rejected input. */
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -509,6 +510,30 @@ static void test_method_names(void **state)
     CHECK_ERR(swarm_agg_method_from_name(NULL, &x), SWARM_EINVAL);
 }
 
+/* Regression (fuzzjson): the weighted average of values near DBL_MAX. The
+ * partial sums overflowed, and the infinite magnitude snapped the mean to 0:
+ * 31 results of DBL_MAX averaged to 0. A mean stays within the values. */
+static void test_average_near_dbl_max(void **state)
+{
+    (void)state;
+    swarm_agg_item it[62];
+    static const char *const names[2] = {"a", "b"};
+    for (size_t i = 0; i < 62; i++) it[i] = num(names[i % 2], i % 2 ? -DBL_MAX : DBL_MAX, 1.0 + (double)(i % 3));
+    swarm_agg_spec s = spec_of(SWARM_AGG_WEIGHTED_AVERAGE);
+    swarm_agg_result *r = agg_ok(&s, it, 31); /* 16 x DBL_MAX, 15 x -DBL_MAX */
+    assert_true(isfinite(r->value) && r->value > 0 && r->value <= DBL_MAX);
+    swarm_agg_result_destroy(r);
+    for (size_t i = 0; i < 31; i++) it[i] = num("c", DBL_MAX, 1.0 + (double)(i % 3));
+    r = agg_ok(&s, it, 31);
+    assert_true(r->value == swarm_agg_round(DBL_MAX));
+    swarm_agg_result_destroy(r);
+    s = spec_of(SWARM_AGG_HYBRID);
+    s.top_k = 20;
+    r = agg_ok(&s, it, 31);
+    assert_true(r->value == swarm_agg_round(DBL_MAX));
+    swarm_agg_result_destroy(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -531,6 +556,7 @@ int main(void)
         cmocka_unit_test(test_rejects),
         cmocka_unit_test(test_alloc_failures),
         cmocka_unit_test(test_method_names),
+        cmocka_unit_test(test_average_near_dbl_max),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

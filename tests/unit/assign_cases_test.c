@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "core/core_int.h"
 #include "swarm/assign.h"
 
 static swarm_assign_result *solve_json(const char *json, swarm_assign_method method)
@@ -408,6 +409,26 @@ static void test_large_instance_path(void **state)
     free(c);
 }
 
+/* Regression (fuzzjson): a ragged matrix is refused before its n x m doubles
+ * are allocated; the old parser sized the matrix from row 0 and n, allocated
+ * it, then found row 1 short, so a long first row and many empty ones (a few
+ * hundred KiB of JSON) asked for up to 800 MB. Allocation 4 (after the input
+ * and E, T, B) fails: the shape error must still come back, not ENOMEM. */
+static void test_ragged_matrix_before_alloc(void **state)
+{
+    (void)state;
+    const char *json = "{\"E\": [1, 1, 1], \"T\": [1, 1, 1], \"B\": [1, 1, 1],"
+                       " \"C\": [[1, 1, 1, 1], [], []]}";
+    swarm_assign_input *in = NULL;
+    swarm_diag d = {{0}};
+    sw_alloc_fail_after(4);
+    swarm_err rc = swarm_assign_input_parse(json, strlen(json), &in, &d);
+    sw_alloc_fail_after(-1);
+    assert_int_equal(rc, SWARM_EINVAL);
+    assert_non_null(strstr(d.msg, "\"C\"[1]"));
+    assert_null(in);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -424,6 +445,7 @@ int main(void)
         cmocka_unit_test(test_evaluate),
         cmocka_unit_test(test_corrupted_inputs),
         cmocka_unit_test(test_large_instance_path),
+        cmocka_unit_test(test_ragged_matrix_before_alloc),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

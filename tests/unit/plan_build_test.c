@@ -195,6 +195,75 @@ static void test_map_reduce_prompt_budget(void **state)
     sw_free(j);
 }
 
+/* JSON text of a task whose prompt-like field `field` holds `reps` copies of
+ * `var` and whose input is `words` words of 10 bytes; sw_malloc'd. */
+static char *repeat_task(const char *head, const char *var, size_t reps, const char *mid,
+                         size_t words, size_t *out_len)
+{
+    size_t cap = strlen(head) + reps * strlen(var) + strlen(mid) + words * 10 + 64;
+    char *j = sw_malloc(cap);
+    assert_non_null(j);
+    size_t at = (size_t)snprintf(j, cap, "%s", head);
+    for (size_t i = 0; i < reps; i++) at += (size_t)snprintf(j + at, cap - at, "%s", var);
+    at += (size_t)snprintf(j + at, cap - at, "%s", mid);
+    for (size_t i = 0; i < words; i++) at += (size_t)snprintf(j + at, cap - at, "wwwwwwwww ");
+    at += (size_t)snprintf(j + at, cap - at, "\"}");
+    *out_len = at;
+    return j;
+}
+
+/* Regression (fuzzjson): a short template repeating a variable multiplied a
+ * large value with no bound: 300 {{input}} over 1 MB of input asked for 300 MB
+ * for one prompt; 300 {{chunk}} in map_prompt slipped past the map-reduce
+ * budget, which counted each chunk once; 300 {{steps.a}} over a 1 MB output at
+ * render time. All three are refused before anything that size is allocated. */
+static void test_repeated_variable_budget(void **state)
+{
+    (void)state;
+    size_t len;
+    swarm_task *t = NULL;
+    swarm_plan *p = NULL;
+    swarm_diag d = {{0}};
+
+    char *j = repeat_task("{\"decomposition\": {\"strategy\": \"ensemble\", \"k\": 2}, "
+                          "\"prompt\": \"",
+                          "{{input}}", 300, "\", \"input\": \"", 100000, &len);
+    CHECK_OK(swarm_task_parse(j, len, &t, &d));
+    CHECK_ERR(swarm_plan_build(t, &p, &d), SWARM_EINVAL);
+    assert_non_null(strstr(d.msg, "larger than the limit"));
+    swarm_task_destroy(t);
+    sw_free(j);
+
+    j = repeat_task("{\"decomposition\": {\"strategy\": \"map-reduce\", \"chunk\": {\"by\": "
+                    "\"tokens\", \"size\": 50000}, \"map_prompt\": \"",
+                    "{{chunk}}", 300, "\"}, \"input\": \"", 100000, &len);
+    CHECK_OK(swarm_task_parse(j, len, &t, &d));
+    CHECK_ERR(swarm_plan_build(t, &p, &d), SWARM_EINVAL);
+    assert_non_null(strstr(d.msg, "map prompts would total"));
+    swarm_task_destroy(t);
+    sw_free(j);
+
+    j = repeat_task("{\"input\": \"x\", \"decomposition\": {\"strategy\": \"pipeline\", "
+                    "\"steps\": [{\"name\": \"a\", \"prompt\": \"{{input}}\"}, {\"name\": "
+                    "\"b\", \"depends_on\": [\"a\"], \"prompt\": \"",
+                    "{{steps.a}}", 300, "\"}]}, \"name\": \"", 1, &len);
+    CHECK_OK(swarm_task_parse(j, len, &t, &d));
+    CHECK_OK(swarm_plan_build(t, &p, &d));
+    size_t big = 1 << 20;
+    char *out0 = sw_malloc(big + 1);
+    assert_non_null(out0);
+    memset(out0, 'o', big);
+    out0[big] = '\0';
+    const char *outs[2] = {out0, NULL};
+    char *r = NULL;
+    CHECK_ERR(swarm_plan_render(p, 1, outs, &r), SWARM_EINVAL);
+    assert_null(r);
+    swarm_plan_destroy(p);
+    swarm_task_destroy(t);
+    sw_free(out0);
+    sw_free(j);
+}
+
 static void test_pipeline_order_and_render(void **state)
 {
     (void)state;
@@ -314,6 +383,7 @@ int main(void)
         cmocka_unit_test(test_map_only_classify),
         cmocka_unit_test(test_map_reduce_empty_input),
         cmocka_unit_test(test_map_reduce_prompt_budget),
+        cmocka_unit_test(test_repeated_variable_budget),
         cmocka_unit_test(test_pipeline_order_and_render),
         cmocka_unit_test(test_cascade),
         cmocka_unit_test(test_alloc_failures),
