@@ -409,6 +409,68 @@ static void test_large_instance_path(void **state)
     free(c);
 }
 
+/* The large-instance path with redundancy 2, distinct zones, removed SLMs
+ * and a binding p_min: the sampled multipliers keep the r best per subtask,
+ * and the compatibility purchase (buy_repair) must respect zones and room. */
+static void test_large_redundant_zones(void **state)
+{
+    (void)state;
+    const int32_t n = 250, m = 9000; /* 2.25e6 pairs */
+    size_t nm = (size_t)n * m;
+    double *E = malloc(n * sizeof(double)), *T = malloc(n * sizeof(double));
+    double *B = malloc(n * sizeof(double)), *C = malloc(nm * sizeof(double));
+    int32_t *zone = malloc(n * sizeof(int32_t));
+    bool *avail = malloc(n * sizeof(bool));
+    assert_true(E && T && B && C && zone && avail);
+    uint64_t s = 7;
+    for (int32_t i = 0; i < n; i++) {
+        s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+        double q = (double)(s >> 11) / 9007199254740992.0;
+        E[i] = 1 + 9 * q;
+        T[i] = 1 + 9 * (double)((s >> 7) % 1000) / 1000.0;
+        B[i] = 2.0 * 2 * m / n * (0.7 + 0.6 * (double)((s >> 17) % 1000) / 1000.0);
+        zone[i] = i % 5;
+        avail[i] = i % 50 != 3;
+        for (int32_t k = 0; k < m; k++) {
+            s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+            double v = 0.25 + 0.5 * q + 0.5 * ((double)(s >> 40) / 16777216.0 - 0.5);
+            C[(size_t)i * m + k] = v < 0 ? 0 : (v > 1 ? 1 : v);
+        }
+    }
+    swarm_assign_problem p;
+    memset(&p, 0, sizeof(p));
+    p.n = n, p.m = m, p.E = E, p.T = T, p.B = B, p.C = C;
+    p.redundancy = 2;
+    p.zone = zone;
+    p.distinct_zones = true;
+    p.available = avail;
+    swarm_assign_options o = swarm_assign_options_default();
+    o.method = SWARM_ASSIGN_METHOD_FAST;
+    /* p_min: off, then binding (at 0.68 per copy greedy at the sampled
+     * multipliers falls short and buy_repair runs: SWARM_LOG=debug shows it) */
+    for (int pass = 0; pass < 2; pass++) {
+        p.p_min = pass == 0 ? 0 : 0.68 * 2 * m;
+        swarm_assign_result *r = NULL;
+        CHECK_OK(swarm_assign_solve(&p, &o, &r, NULL));
+        print_message("large r=2 zones p_min %.0f: %s objective %.1f bound %.1f in %.0f ms\n", p.p_min,
+                      swarm_assign_status_name(r->status), r->objective, r->bound, r->solve_ms);
+        assert_int_not_equal(r->status, SWARM_ASSIGN_INFEASIBLE);
+        double e, t, cc;
+        bool f;
+        CHECK_OK(swarm_assign_evaluate(&p, r->assign, &e, &t, &cc, &f));
+        assert_true(f); /* distinct SLMs and zones, capacity, p_min, removed SLMs */
+        assert_true(cc >= p.p_min - 1e-6 * (1 + p.p_min));
+        assert_true(r->bound <= r->objective);
+        swarm_assign_result_destroy(r);
+    }
+    free(E);
+    free(T);
+    free(B);
+    free(C);
+    free(zone);
+    free(avail);
+}
+
 /* Regression (fuzzjson): a ragged matrix is refused before its n x m doubles
  * are allocated; the old parser sized the matrix from row 0 and n, allocated
  * it, then found row 1 short, so a long first row and many empty ones (a few
@@ -445,6 +507,7 @@ int main(void)
         cmocka_unit_test(test_evaluate),
         cmocka_unit_test(test_corrupted_inputs),
         cmocka_unit_test(test_large_instance_path),
+        cmocka_unit_test(test_large_redundant_zones),
         cmocka_unit_test(test_ragged_matrix_before_alloc),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
