@@ -30,6 +30,7 @@ typedef struct sw_asg {
     double time_cap;   /* sum time (or every SLM's load for makespan) <= time_cap */
     bool has_energy_cap;
     double energy_cap; /* energy <= energy_cap */
+    bool presolve_late; /* fast method: the presolve has not run; run it at the first failure */
 } sw_asg;
 
 static inline double sw_asg_E(const sw_asg *a, int32_t i, int32_t k)
@@ -87,6 +88,9 @@ void sw_asg_eval(const sw_asg *a, const int32_t *assign, double *energy, double 
                  double *compat, bool *feasible);
 double sw_asg_objective(const sw_asg *a, double energy, double time);
 
+/* With the fast method above this many pairs the presolve runs only when the
+ * heuristic found nothing (a feasible assignment settles it). */
+#define SW_ASG_PRESOLVE_LATE_PAIRS 2e6
 /* Checks necessary conditions; on a certain infeasibility writes a reason and
  * returns true. */
 bool sw_asg_presolve_infeasible(const sw_asg *a, char *reason, size_t cap);

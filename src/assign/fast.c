@@ -59,6 +59,8 @@ typedef struct fctx {
     double *cmin_row;              /* [n] smallest c_ik of each SLM (from the last full pass) */
     double *worst;                 /* [m] pass scratch */
     double *sbase;                 /* [n] its keys */
+    bool pre_done, pre_infeasible; /* the late presolve (a->presolve_late) ran / proved infeasibility */
+    char pre_reason[256];
 } fctx;
 
 /* Inner objective coefficients of one run. */
@@ -1050,6 +1052,18 @@ done:
     return ok;
 }
 
+/* Large instances skip the presolve up front (solve_view): at the first
+ * failure of the fast method it runs once; true when it proved the problem
+ * infeasible (the reason in f->pre_reason). */
+static bool late_presolve_infeasible(fctx *f)
+{
+    if (f->a->presolve_late && !f->pre_done) {
+        f->pre_done = true;
+        f->pre_infeasible = sw_asg_presolve_infeasible(f->a, f->pre_reason, sizeof(f->pre_reason));
+    }
+    return f->pre_infeasible;
+}
+
 /*
  * Minimises ce*E + ct*T subject to capacity, p_min and the per-SLM load cap
  * f->zcap: greedy, then a search on the p_min multiplier mu when greedy
@@ -1062,6 +1076,7 @@ static bool solve_mu(fctx *f, double ce, double ct, const fcost *ls, int32_t *ou
 {
     const double pmin = f->a->p->p_min;
     size_t mr = (size_t)f->m * f->r;
+    if (f->pre_infeasible) return false;
     fcost w = {ce, ct, 0, 0, 0, NULL};
     double lagr, c, t, q;
     bool have = false, have_complete = false;
@@ -1088,6 +1103,7 @@ static bool solve_mu(fctx *f, double ce, double ct, const fcost *ls, int32_t *ou
             ws.mu = mu_s;
             bool gok = greedy(f, &ws, &lagr);
             if (!isnan(lagr) && lagr + ws.mu * pmin > *lb) *lb = lagr + ws.mu * pmin;
+            if (!gok && late_presolve_infeasible(f)) return false;
             if (gok && pmin > 0) {
                 /* short of p_min: the cheapest shifts that buy compatibility,
                  * then (when these do not cover it) greedy runs with a
@@ -1098,6 +1114,7 @@ static bool solve_mu(fctx *f, double ce, double ct, const fcost *ls, int32_t *ou
                     inner_cost(f, &w, f->x, &c, &t);
                     sw_log_debug("assign: p_min bought: C %g of %g, %.1f ms", c, pmin, sw_now_ms() - tb);
                 }
+                if (!compat_ok(f, c) && late_presolve_infeasible(f)) return false;
                 for (int tries = 0; tries < 3 && gok && !compat_ok(f, c); tries++) {
                     /* re-priced lists instead of a pass each (no bound from these) */
                     double mu0 = ws.mu;
@@ -1132,6 +1149,7 @@ static bool solve_mu(fctx *f, double ce, double ct, const fcost *ls, int32_t *ou
             }
         }
     }
+    if (!ok && late_presolve_infeasible(f)) return false;
     for (size_t lv = 0; lv < sizeof(cw_levels) / sizeof(cw_levels[0]) && !ok; lv++) {
         w.cw = cw_levels[lv] * cs0;
         ok = greedy(f, &w, &lagr);
@@ -1503,7 +1521,12 @@ swarm_err sw_asg_fast(const sw_asg *a, swarm_assign_result *res)
     if (a->makespan) drive_makespan(&f, tmp);
     else drive_sum(&f, tmp);
     sw_log_debug("assign: fast: %.1f full-pass equivalents", (double)f.work / ((double)f.n * f.m));
-    if (f.have_best) {
+    if (f.pre_infeasible) {
+        res->status = SWARM_ASSIGN_INFEASIBLE;
+        res->method = "presolve";
+        res->bound = INFINITY;
+        snprintf(res->reason, sizeof(res->reason), "%s", f.pre_reason);
+    } else if (f.have_best) {
         memcpy(res->assign, f.best, mr * sizeof(int32_t));
         res->status = SWARM_ASSIGN_FEASIBLE;
         /* the Lagrangian bound is for the sum objective; none for makespan */

@@ -566,7 +566,17 @@ static swarm_err solve_view(const sw_asg *a, const swarm_assign_options *o,
     swarm_assign_result *res = sw_asg_result_new(a);
     if (res == NULL) return sw_diag_set(d, SWARM_ENOMEM, "out of memory for the result");
     swarm_err rc = SWARM_OK;
-    bool pre = sw_asg_presolve_infeasible(a, res->reason, sizeof(res->reason));
+    swarm_assign_method meth = o->method;
+    size_t pairs = (size_t)a->n * (size_t)a->m;
+    if (meth == SWARM_ASSIGN_METHOD_AUTO)
+        meth = (have_mip() && pairs <= SW_ASSIGN_AUTO_EXACT_PAIRS) ? SWARM_ASSIGN_METHOD_EXACT
+                                                                  : SWARM_ASSIGN_METHOD_FAST;
+    /* The presolve is a full pass over the pairs (~18 ms at 10^7 pairs with
+     * c_ik). Any feasible assignment proves it would have found nothing, so
+     * on large instances the fast method goes first and the presolve only
+     * runs (for its reason) when that finds no assignment. */
+    bool pre_late = meth == SWARM_ASSIGN_METHOD_FAST && (double)pairs > SW_ASG_PRESOLVE_LATE_PAIRS;
+    bool pre = !pre_late && sw_asg_presolve_infeasible(a, res->reason, sizeof(res->reason));
     sw_log_debug("assign: presolve: %.1f ms", sw_now_ms() - t0);
     if (pre) {
         res->status = SWARM_ASSIGN_INFEASIBLE;
@@ -574,11 +584,6 @@ static swarm_err solve_view(const sw_asg *a, const swarm_assign_options *o,
         res->bound = INFINITY;
         goto done;
     }
-    swarm_assign_method meth = o->method;
-    size_t pairs = (size_t)a->n * (size_t)a->m;
-    if (meth == SWARM_ASSIGN_METHOD_AUTO)
-        meth = (have_mip() && pairs <= SW_ASSIGN_AUTO_EXACT_PAIRS) ? SWARM_ASSIGN_METHOD_EXACT
-                                                                  : SWARM_ASSIGN_METHOD_FAST;
     if (meth == SWARM_ASSIGN_METHOD_EXACT && !have_mip()) {
         rc = sw_diag_set(d, SWARM_EUNSUPPORTED, "built without a MIP solver (CBC or GLPK)");
         goto fail;
@@ -596,10 +601,18 @@ static swarm_err solve_view(const sw_asg *a, const swarm_assign_options *o,
     }
 #endif
     /* the fast method runs first in both cases: it is the warm start of the MIP */
-    if ((rc = sw_asg_fast(a, res)) != SWARM_OK) {
+    sw_asg al = *a;
+    al.presolve_late = pre_late; /* the fast method runs it at its first failure */
+    if ((rc = sw_asg_fast(&al, res)) != SWARM_OK) {
         sw_diag_set(d, rc, "fast assignment failed: %s", swarm_strerror(rc));
         goto fail;
     }
+    if (pre_late && res->status == SWARM_ASSIGN_INFEASIBLE && strcmp(res->method, "presolve") != 0 &&
+        sw_asg_presolve_infeasible(a, res->reason, sizeof(res->reason))) {
+        res->method = "presolve";
+        res->bound = INFINITY;
+    }
+    if (res->status == SWARM_ASSIGN_INFEASIBLE && strcmp(res->method, "presolve") == 0) goto done;
     /* a small instance the heuristic could not place goes to the MIP (rare: single
      * feasible points that need 3-moves); the method string says so */
     bool fallback = meth == SWARM_ASSIGN_METHOD_FAST && res->status == SWARM_ASSIGN_INFEASIBLE &&

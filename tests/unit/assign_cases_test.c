@@ -471,6 +471,45 @@ static void test_large_redundant_zones(void **state)
     free(avail);
 }
 
+/* Above 2e6 pairs the fast method runs before the presolve (which only runs
+ * when no assignment is found): an infeasible large problem must still be
+ * reported with the presolve's reason, for p_min and for capacity. */
+static void test_large_infeasible_reason(void **state)
+{
+    (void)state;
+    const int32_t n = 300, m = 7000;
+    size_t nm = (size_t)n * m;
+    double *E = malloc(n * sizeof(double)), *T = malloc(n * sizeof(double));
+    double *B = malloc(n * sizeof(double)), *C = malloc(nm * sizeof(double));
+    assert_true(E && T && B && C);
+    for (int32_t i = 0; i < n; i++) {
+        E[i] = 1 + i % 7;
+        T[i] = 1 + i % 5;
+        for (int32_t k = 0; k < m; k++) C[(size_t)i * m + k] = 0.1 + 0.8 * (double)((i * 31 + k * 17) % 97) / 97;
+    }
+    swarm_assign_problem p;
+    memset(&p, 0, sizeof(p));
+    p.n = n, p.m = m, p.E = E, p.T = T, p.B = B, p.C = C;
+    swarm_assign_options o = swarm_assign_options_default();
+    o.method = SWARM_ASSIGN_METHOD_FAST;
+    for (int v = 0; v < 2; v++) {
+        for (int32_t i = 0; i < n; i++) B[i] = v == 0 ? 3.0 * m / n : 0.5 * m / n;
+        p.p_min = v == 0 ? 0.95 * m : 0; /* C <= 0.9 */
+        swarm_assign_result *r = NULL;
+        CHECK_OK(swarm_assign_solve(&p, &o, &r, NULL));
+        print_message("large infeasible %d: %s (%s) %s in %.0f ms\n", v, swarm_assign_status_name(r->status),
+                      r->method, r->reason, r->solve_ms);
+        assert_int_equal(r->status, SWARM_ASSIGN_INFEASIBLE);
+        assert_string_equal(r->method, "presolve");
+        assert_non_null(strstr(r->reason, v == 0 ? "compatibility" : "capacity"));
+        swarm_assign_result_destroy(r);
+    }
+    free(E);
+    free(T);
+    free(B);
+    free(C);
+}
+
 /* Regression (fuzzjson): a ragged matrix is refused before its n x m doubles
  * are allocated; the old parser sized the matrix from row 0 and n, allocated
  * it, then found row 1 short, so a long first row and many empty ones (a few
@@ -508,6 +547,7 @@ int main(void)
         cmocka_unit_test(test_corrupted_inputs),
         cmocka_unit_test(test_large_instance_path),
         cmocka_unit_test(test_large_redundant_zones),
+        cmocka_unit_test(test_large_infeasible_reason),
         cmocka_unit_test(test_ragged_matrix_before_alloc),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
