@@ -14,6 +14,7 @@
 typedef struct sw_bench_assign_opts {
     bool quick;           /* small sizes only, short limits (seconds, for CI) */
     bool json;            /* one JSON object instead of the table */
+    bool timing_only;     /* only the large fast-method timing (no exact or LP references) */
     double time_limit_s;  /* exact solver limit per instance */
     int seeds;            /* instances per size and family */
     uint64_t seed;        /* first seed */

@@ -11,11 +11,13 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: swarm bench-assign [--quick] [--json] [--time-limit S] [--seeds N] [--seed S]\n\n"
+            "usage: swarm bench-assign [--quick] [--json] [--timing-only] [--time-limit S] [--seeds N]\n"
+            "                          [--seed S]\n\n"
             "Random loose and tight instance families: the fast method's gap to the proven\n"
             "optimum (exact MIP, small and medium sizes), to the LP-relaxation bound at 200 x 1000,\n"
             "and its time at 1000 SLMs x 10,000 subtasks (one thread).\n"
             "  --quick          small sizes and short limits only (a few seconds)\n"
+            "  --timing-only    only the fast method's time at the large size (median of 5)\n"
             "  --time-limit S   exact solver limit per instance (default 10)\n"
             "  --seeds N        instances per size and family (default 3)\n");
 }
@@ -34,6 +36,8 @@ int cmd_bench_assign(int argc, char **argv)
             o.quick = true;
         } else if (strcmp(s, "--json") == 0) {
             o.json = true;
+        } else if (strcmp(s, "--timing-only") == 0) {
+            o.timing_only = true;
         } else if (strcmp(s, "--time-limit") == 0) {
             if (++a >= argc || !cli_parse_double(argv[a], 0.01, 3600, &o.time_limit_s))
                 return cli_usage_error(cmd, "--time-limit needs seconds in [0.01, 3600]");
