@@ -13,6 +13,10 @@
 
 /* Candidates beyond this make consensus (quadratic) refuse rather than stall. */
 #define CONSENSUS_MAX 2000
+/* Consensus compares every pair of candidates' word sets, 2 (n-1) sum_i |words_i|
+ * merge steps in all; past this (about half a second) it refuses instead of
+ * stalling: 2000 candidates of 500 distinct words (5 MB of input) took 4 s. */
+#define CONSENSUS_MAX_WORK 5e8
 
 /* Relative size below which a weighted sum counts as exactly zero: it absorbs
  * the rounding noise of e.g. 0.3*-1 + 0.1*1 + 0.2*1 without hiding real values. */
@@ -437,8 +441,18 @@ static swarm_err do_consensus(const pitem *it, size_t n, core_out *o, swarm_diag
     tokset *ts = sw_calloc(n, sizeof(*ts));
     if (ts == NULL) return SWARM_ENOMEM;
     swarm_err rc = SWARM_OK;
+    double words = 0.0;
     for (size_t i = 0; i < n; i++) {
         if ((rc = tokset_build(it[i].text, it[i].text_len, &ts[i])) != SWARM_OK) goto done;
+        words += (double)ts[i].n;
+    }
+    if (2.0 * (double)(n - 1) * words > CONSENSUS_MAX_WORK) {
+        rc = sw_diag_set(d, SWARM_EINVAL,
+                         "consensus over %zu candidates with %.0f distinct words in all is too "
+                         "much work (limit: 2 (n-1) words <= %.0f); use vote or max-weight, or "
+                         "fewer or shorter results",
+                         n, words, CONSENSUS_MAX_WORK);
+        goto done;
     }
     double total = 0.0;
     for (size_t i = 0; i < n; i++) total += it[i].f;

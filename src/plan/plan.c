@@ -340,11 +340,17 @@ static swarm_err build_pipeline(const swarm_task *t, swarm_plan *pl, const char 
                                 swarm_diag *d)
 {
     size_t n = t->n_steps;
+    size_t ne = 0;
+    for (size_t i = 0; i < n; i++) ne += t->steps[i].n_deps;
     int32_t *id = sw_malloc(n * sizeof(*id));   /* step index -> subtask id */
     int32_t *tmp = sw_malloc(n * sizeof(*tmp)); /* dependency ids of one step */
     bool *dependent = sw_calloc(n, sizeof(*dependent));
+    size_t *left = sw_calloc(n, sizeof(*left));       /* unplaced dependencies */
+    size_t *first = sw_calloc(n + 1, sizeof(*first)); /* dependents of k: users[first[k]..first[k+1]) */
+    size_t *users = sw_calloc(ne ? ne : 1, sizeof(*users));
     swarm_err rc = SWARM_OK;
-    if (id == NULL || tmp == NULL || dependent == NULL) {
+    if (id == NULL || tmp == NULL || dependent == NULL || left == NULL || first == NULL ||
+        users == NULL) {
         rc = SWARM_ENOMEM;
         goto done;
     }
@@ -352,17 +358,26 @@ static swarm_err build_pipeline(const swarm_task *t, swarm_plan *pl, const char 
     for (size_t i = 0; i < n; i++)
         for (size_t j = 0; j < t->steps[i].n_deps; j++) dependent[t->steps[i].deps[j]] = true;
     /* Topological order, earliest declared ready step first (task.c already
-     * proved there is no cycle). */
+     * proved there is no cycle). left[i] counts step i's unplaced dependencies,
+     * so a pick costs O(steps) rather than a rescan of every dependency list. */
+    for (size_t i = 0; i < n; i++) {
+        left[i] = t->steps[i].n_deps;
+        for (size_t j = 0; j < t->steps[i].n_deps; j++) first[t->steps[i].deps[j] + 1]++;
+    }
+    for (size_t k = 0; k < n; k++) first[k + 1] += first[k];
+    for (size_t i = 0; i < n; i++) /* fill users[], with tmp[] as per-step counters */
+        tmp[i] = 0;
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < t->steps[i].n_deps; j++) {
+            size_t k = (size_t)t->steps[i].deps[j];
+            users[first[k] + (size_t)tmp[k]++] = i;
+        }
     for (size_t placed = 0; placed < n;) {
         size_t pick = n;
-        for (size_t i = 0; i < n && pick == n; i++) {
-            if (id[i] >= 0) continue;
-            bool ready = true;
-            for (size_t j = 0; j < t->steps[i].n_deps && ready; j++)
-                ready = id[t->steps[i].deps[j]] >= 0;
-            if (ready) pick = i;
-        }
+        for (size_t i = 0; i < n && pick == n; i++)
+            if (id[i] < 0 && left[i] == 0) pick = i;
         SWARM_ASSERT(pick < n);
+        for (size_t u = first[pick]; u < first[pick + 1]; u++) left[users[u]]--;
         const sw_step *st = &t->steps[pick];
         swarm_subtask *s = add_sub(pl, st->name);
         if (s == NULL) {
@@ -397,6 +412,9 @@ done:
     sw_free(id);
     sw_free(tmp);
     sw_free(dependent);
+    sw_free(left);
+    sw_free(first);
+    sw_free(users);
     return rc;
 }
 

@@ -534,6 +534,29 @@ static void test_average_near_dbl_max(void **state)
     swarm_agg_result_destroy(r);
 }
 
+/* Regression (fuzzjson): consensus compares every pair of word sets; 2000
+ * candidates of 500 distinct words each (5 MB of input) ran for seconds. It
+ * is now refused up front, by the amount of work, with a message. */
+static void test_consensus_work_bound(void **state)
+{
+    (void)state;
+    size_t n = 2000, len = 0;
+    char *text = sw_malloc(500 * 8);
+    assert_non_null(text);
+    for (int w = 0; w < 500; w++) len += (size_t)sprintf(text + len, "w%d ", w);
+    swarm_agg_item *it = sw_calloc(n, sizeof(*it));
+    assert_non_null(it);
+    for (size_t i = 0; i < n; i++) it[i] = txt("n", text, 1.0);
+    swarm_agg_spec s = spec_of(SWARM_AGG_CONSENSUS);
+    agg_err(&s, it, n, "too much work");
+    /* a modest case still runs */
+    swarm_agg_result *r = agg_ok(&s, it, 50);
+    assert_string_equal(r->text, text);
+    swarm_agg_result_destroy(r);
+    sw_free(it);
+    sw_free(text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -557,6 +580,7 @@ int main(void)
         cmocka_unit_test(test_alloc_failures),
         cmocka_unit_test(test_method_names),
         cmocka_unit_test(test_average_near_dbl_max),
+        cmocka_unit_test(test_consensus_work_bound),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
