@@ -21,6 +21,13 @@
 #ifndef SW_BUY_PAIRS
 #define SW_BUY_PAIRS 1e6
 #endif
+/* Rounds of the perturbation search on small instances (perturb_search). */
+#ifndef SW_PERTURB_ROUNDS
+#define SW_PERTURB_ROUNDS 300
+#endif
+#ifndef SW_PERTURB_STALL
+#define SW_PERTURB_STALL 40
+#endif
 /* Subgradient steps on the sample: 30 instead of 50 cost +3.7 % on the tight
  * objective at 1000 x 10,000, 20 cost +7 % (measured; docs/performance.md). */
 #ifndef SW_SAMPLE_STEPS
@@ -1052,6 +1059,98 @@ done:
     return ok;
 }
 
+/*
+ * Iterated local search for small instances: from the best assignment, a
+ * few random feasible moves (shifts to a listed SLM with room, or swaps of
+ * two subtasks between SLMs) that keep every constraint, then local search
+ * (priced with mu first when p_min binds); kept when better. Reaches the
+ * 3-move improvements single moves cannot (small tight instances: sizes
+ * c_ik of 1-3, ~5 subtasks per SLM). Deterministic (fixed seed); the number
+ * of rounds shrinks with the instance so that the work stays ~2*10^6
+ * evaluations. f->x in and out; candidate lists must be current.
+ */
+static void perturb_search(fctx *f, const fcost *lsc, double mu)
+{
+    const sw_asg *a = f->a;
+    int32_t r = f->r, mr = f->m * f->r, L = f->L;
+    double pmin = a->p->p_min;
+    bool use_t = a->has_time_cap && !a->makespan;
+    int rounds = (int)fmin(SW_PERTURB_ROUNDS, 2e6 / ((double)mr * L * 4 + f->n));
+    if (rounds < 1 || a->has_energy_cap) return;
+    int32_t *bestx = sw_malloc((size_t)mr * sizeof(int32_t));
+    if (bestx == NULL) return;
+    double c, t;
+    double bq = inner_cost(f, lsc, f->x, &c, &t);
+    memcpy(bestx, f->x, (size_t)mr * sizeof(int32_t));
+    uint64_t rs = 0x9E3779B97F4A7C15ULL ^ (uint64_t)mr;
+    int kept = 0, since = 0, it = 0;
+    for (; it < rounds && since < SW_PERTURB_STALL; it++, since++) {
+        memcpy(f->x, bestx, (size_t)mr * sizeof(int32_t));
+        reset_resources(f);
+        for (int32_t s = 0; s < mr; s++) use(f, f->x[s], s / r, 1);
+        double cs = c - pmin, ts = use_t ? a->time_cap - t : INFINITY;
+        int done = 0;
+        for (int att = 0; att < 40 && done < 3; att++) {
+            rs ^= rs << 13, rs ^= rs >> 7, rs ^= rs << 17;
+            int32_t s1 = (int32_t)(rs % (uint64_t)mr), k1 = s1 / r, i1 = f->x[s1];
+            double dc, dt;
+            if ((rs >> 40) & 1) {
+                if (f->cn[k1] == 0) continue;
+                int32_t i2 = f->ci[(size_t)k1 * L + (int32_t)((rs >> 20) % (uint64_t)f->cn[k1])];
+                if (i2 == i1 || zone_clash(f, k1, i2, s1 % r) || !fits(f, i2, k1)) continue;
+                dc = sw_asg_C(a, i2, k1) - sw_asg_C(a, i1, k1);
+                dt = sw_asg_T(a, i2, k1) - sw_asg_T(a, i1, k1);
+                if (cs + dc < -1e-9 || ts - dt < -1e-9) continue;
+                use(f, i1, k1, -1);
+                use(f, i2, k1, 1);
+                f->x[s1] = i2;
+            } else {
+                int32_t s2 = (int32_t)((rs >> 20) % (uint64_t)mr), k2 = s2 / r, i2 = f->x[s2];
+                if (i2 == i1 || k2 == k1 || !sw_asg_eligible(a, i2, k1) || !sw_asg_eligible(a, i1, k2))
+                    continue;
+                if (zone_clash(f, k1, i2, s1 % r) || zone_clash(f, k2, i1, s2 % r)) continue;
+                if (f->resc[i1] + sw_asg_cu(a, i1, k1) - sw_asg_cu(a, i1, k2) < -1e-9 ||
+                    f->resc[i2] + sw_asg_cu(a, i2, k2) - sw_asg_cu(a, i2, k1) < -1e-9 ||
+                    f->resz[i1] + sw_asg_T(a, i1, k1) - sw_asg_T(a, i1, k2) < -1e-9 ||
+                    f->resz[i2] + sw_asg_T(a, i2, k2) - sw_asg_T(a, i2, k1) < -1e-9)
+                    continue;
+                dc = sw_asg_C(a, i2, k1) + sw_asg_C(a, i1, k2) - sw_asg_C(a, i1, k1) - sw_asg_C(a, i2, k2);
+                dt = sw_asg_T(a, i2, k1) + sw_asg_T(a, i1, k2) - sw_asg_T(a, i1, k1) - sw_asg_T(a, i2, k2);
+                if (cs + dc < -1e-9 || ts - dt < -1e-9) continue;
+                use(f, i1, k1, -1);
+                use(f, i2, k2, -1);
+                use(f, i2, k1, 1);
+                use(f, i1, k2, 1);
+                f->x[s1] = i2;
+                f->x[s2] = i1;
+            }
+            cs += dc;
+            ts -= dt;
+            done++;
+        }
+        if (done == 0) continue;
+        if (mu > 0) {
+            fcost lp = *lsc;
+            lp.cc = mu;
+            local_search(f, &lp);
+        }
+        local_search(f, lsc);
+        double c2, t2, q = inner_cost(f, lsc, f->x, &c2, &t2);
+        if (compat_ok(f, c2) && (!use_t || t2 <= a->time_cap + SW_ASG_CAP_TOL * (1 + a->time_cap)) &&
+            q < bq - 1e-9 * (1 + fabs(bq))) {
+            bq = q;
+            c = c2;
+            t = t2;
+            memcpy(bestx, f->x, (size_t)mr * sizeof(int32_t));
+            kept++;
+            since = 0;
+        }
+    }
+    memcpy(f->x, bestx, (size_t)mr * sizeof(int32_t));
+    sw_log_debug("assign: perturbation: %d rounds, %d kept", it, kept);
+    sw_free(bestx);
+}
+
 /* Large instances skip the presolve up front (solve_view): at the first
  * failure of the fast method it runs once; true when it proved the problem
  * infeasible (the reason in f->pre_reason). */
@@ -1285,6 +1384,8 @@ static bool solve_mu(fctx *f, double ce, double ct, const fcost *ls, int32_t *ou
         double q3 = inner_cost(f, lsc, f->x, &c, &t);
         if (!(q3 < q1 && compat_ok(f, c))) memcpy(f->x, f->alt, mr * sizeof(int32_t));
     }
+    if (!sampled && (double)f->n * f->m <= SW_ASSIGN_AUTO_EXACT_PAIRS)
+        perturb_search(f, lsc, pmin > 0 && best_mu > 0 ? best_mu : 0);
     memcpy(out, f->x, mr * sizeof(int32_t));
     *out_q = inner_cost(f, &w, f->x, &c, &t);
     return true;
