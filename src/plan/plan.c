@@ -4,6 +4,7 @@
  * outputs. The plan owns copies of everything, independent of the task.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "plan_int.h"
@@ -90,14 +91,31 @@ static swarm_err set_deps(swarm_plan *pl, swarm_subtask *s, const int32_t *deps,
 
 // --- rendering -----------------------------------------------------------------
 
+/* A dependency by name, for {{steps.NAME}} lookups by binary search. */
+typedef struct dep_ref {
+    const char *name;
+    size_t len;
+    int32_t id;
+} dep_ref;
+
 typedef struct render_ctx {
     const swarm_plan *pl;
     const swarm_subtask *s;
     const char *const *outputs; /* by subtask id; NULL at build time */
     const char *chunk;
     char *results;              /* joined on first use */
+    dep_ref *deps;              /* s's dependencies sorted by name, built on first use */
     bool oom;
 } render_ctx;
+
+static int cmp_dep_ref(const void *a, const void *b)
+{
+    const dep_ref *x = a, *y = b;
+    size_t m = x->len < y->len ? x->len : y->len;
+    int c = memcmp(x->name, y->name, m);
+    if (c != 0) return c;
+    return x->len < y->len ? -1 : (x->len > y->len);
+}
 
 static const char *lookup(void *vctx, const char *name, size_t n)
 {
@@ -133,12 +151,24 @@ static const char *lookup(void *vctx, const char *name, size_t n)
         c->results = r;
         return r;
     }
-    if (n > 6 && memcmp(name, "steps.", 6) == 0) {
-        for (size_t i = 0; i < c->s->n_deps; i++) {
-            const char *dn = c->pl->subs[c->s->deps[i]].name;
-            if (strlen(dn) == n - 6 && memcmp(dn, name + 6, n - 6) == 0)
-                return c->outputs[c->s->deps[i]];
+    if (n > 6 && memcmp(name, "steps.", 6) == 0 && c->s->n_deps > 0) {
+        /* sorted once per render: a prompt naming many steps, each looked up
+         * by a scan of up to 1023 dependencies, cost O(uses x deps) */
+        if (c->deps == NULL) {
+            c->deps = sw_malloc(c->s->n_deps * sizeof(*c->deps));
+            if (c->deps == NULL) {
+                c->oom = true;
+                return NULL;
+            }
+            for (size_t i = 0; i < c->s->n_deps; i++) {
+                const char *dn = c->pl->subs[c->s->deps[i]].name;
+                c->deps[i] = (dep_ref){dn, strlen(dn), c->s->deps[i]};
+            }
+            qsort(c->deps, c->s->n_deps, sizeof(*c->deps), cmp_dep_ref);
         }
+        dep_ref key = {name + 6, n - 6, 0};
+        const dep_ref *hit = bsearch(&key, c->deps, c->s->n_deps, sizeof(*c->deps), cmp_dep_ref);
+        return hit ? c->outputs[hit->id] : NULL;
     }
     return NULL;
 }
@@ -146,9 +176,10 @@ static const char *lookup(void *vctx, const char *name, size_t n)
 static swarm_err render(const swarm_plan *pl, const swarm_subtask *s, const char *tpl,
                         const char *chunk, const char *const *outputs, char **out, swarm_diag *d)
 {
-    render_ctx c = {pl, s, outputs, chunk, NULL, false};
+    render_ctx c = {pl, s, outputs, chunk, NULL, NULL, false};
     swarm_err rc = sw_tpl_render(tpl, lookup, &c, SW_PLAN_MAX_PROMPTS, out, d);
     sw_free(c.results);
+    sw_free(c.deps);
     if (c.oom) {
         if (rc == SWARM_OK) swarm_free(*out);
         return SWARM_ENOMEM;

@@ -43,7 +43,11 @@ static swarm_err expand_path(const char *in, const char *base_dir, char **out, s
             char var[256];
             const char *dflt = NULL;
             size_t dlen = 0;
-            const char *colon = strstr(p, ":-");
+            /* ":-" inside this ${...} only: a strstr over the rest of the
+             * string, once per variable, rescanned a long path ~800 times */
+            const char *colon = NULL;
+            for (const char *q = p + 2; q + 1 < end && colon == NULL; q++)
+                if (q[0] == ':' && q[1] == '-') colon = q;
             size_t vlen = (colon && colon < end ? (size_t)(colon - p) : (size_t)(end - p)) - 2;
             if (colon && colon < end) {
                 dflt = colon + 2;

@@ -347,12 +347,25 @@ static void test_pipeline_dense_dependencies(void **state)
     print_message("dense pipeline: %zu bytes parsed and built in %.3f s\n", at, s);
     assert_true(s < 1.0);
     assert_int_equal(swarm_plan_count(p), N);
+    const char **outs = sw_calloc(N, sizeof(*outs));
+    assert_non_null(outs);
     for (size_t i = 0; i < N; i++) {
         char want[16];
         snprintf(want, sizeof(want), "s%d", (int)(N - 1 - i));
         assert_string_equal(swarm_plan_get(p, i)->name, want);
         assert_int_equal(swarm_plan_get(p, i)->n_deps, i);
+        outs[i] = "o";
     }
+    /* rendering the last one looks up 100,000 {{steps.X}} among 1023 deps */
+    t0 = sw_now_ns();
+    char *text = NULL;
+    CHECK_OK(swarm_plan_render(p, N - 1, outs, &text));
+    s = (double)(sw_now_ns() - t0) / 1e9;
+    print_message("dense pipeline: rendered in %.3f s\n", s);
+    assert_true(s < 1.0);
+    assert_int_equal(strlen(text), REFS);
+    swarm_free(text);
+    sw_free(outs);
     swarm_plan_destroy(p);
     swarm_task_destroy(t);
     sw_free(j);
