@@ -28,6 +28,9 @@
 #ifndef SW_PERTURB_STALL
 #define SW_PERTURB_STALL 40
 #endif
+#ifndef SW_PERTURB_WORK
+#define SW_PERTURB_WORK 1.0
+#endif
 /* Subgradient steps on the sample: 30 instead of 50 cost +3.7 % on the tight
  * objective at 1000 x 10,000, 20 cost +7 % (measured; docs/performance.md). */
 #ifndef SW_SAMPLE_STEPS
@@ -1083,8 +1086,11 @@ static void perturb_search(fctx *f, const fcost *lsc, double mu)
     double bq = inner_cost(f, lsc, f->x, &c, &t);
     memcpy(bestx, f->x, (size_t)mr * sizeof(int32_t));
     uint64_t rs = 0x9E3779B97F4A7C15ULL ^ (uint64_t)mr;
+    /* at most as much work again as the solve so far: where single moves
+     * already reach the optimum (loose instances) the rounds only cost */
+    size_t w0 = f->work, wmax = w0 + (size_t)(SW_PERTURB_WORK * (double)w0);
     int kept = 0, since = 0, it = 0;
-    for (; it < rounds && since < SW_PERTURB_STALL; it++, since++) {
+    for (; it < rounds && since < SW_PERTURB_STALL && f->work < wmax; it++, since++) {
         memcpy(f->x, bestx, (size_t)mr * sizeof(int32_t));
         reset_resources(f);
         for (int32_t s = 0; s < mr; s++) use(f, f->x[s], s / r, 1);
@@ -1147,7 +1153,8 @@ static void perturb_search(fctx *f, const fcost *lsc, double mu)
         }
     }
     memcpy(f->x, bestx, (size_t)mr * sizeof(int32_t));
-    sw_log_debug("assign: perturbation: %d rounds, %d kept", it, kept);
+    sw_log_debug("assign: perturbation: %d rounds, %d kept, work %.2fx the solve's", it, kept,
+                 (double)(f->work - w0) / (double)(w0 ? w0 : 1));
     sw_free(bestx);
 }
 
