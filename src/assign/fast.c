@@ -31,8 +31,10 @@
 #ifndef SW_PERTURB_WORK
 #define SW_PERTURB_WORK 1.0
 #endif
-/* Subgradient steps on the sample: 30 instead of 50 cost +3.7 % on the tight
- * objective at 1000 x 10,000, 20 cost +7 % (measured; docs/performance.md). */
+/* Subgradient steps on the sample (measured at 1000 x 10,000, tight, against
+ * 50): 80 gain 0.8-1.0 % on the objective for ~8 ms more, 120 no more than
+ * 80; 30 lose 3.7 %, 20 lose 7 %. 50 keeps the solve well under 100 ms
+ * on a loaded machine (docs/performance.md). */
 #ifndef SW_SAMPLE_STEPS
 #define SW_SAMPLE_STEPS 50
 #endif
