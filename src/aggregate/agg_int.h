@@ -34,12 +34,6 @@ bool sw_agg_spec_key(const char *key);
  */
 json_t *sw_json_load_strict(const char *text, size_t len, swarm_diag *d);
 
-/* Reads a whole file, refusing more than max bytes (so /dev/zero or a huge
- * file fails fast instead of exhausting memory): SWARM_EINVAL with d->msg
- * naming the path. NUL-terminated, sw_malloc'd. Used by plan and the CLI. */
-swarm_err sw_read_file_max(const char *path, size_t max, char **out, size_t *out_len,
-                           swarm_diag *d);
-
 /* Human name of a JSON value's type ("string", "number", "array", ...). */
 const char *sw_json_type_name(const json_t *v);
 

@@ -11,49 +11,6 @@
 
 #include "agg_int.h"
 
-// --- bounded file reading ------------------------------------------------------
-
-swarm_err sw_read_file_max(const char *path, size_t max, char **out, size_t *out_len,
-                            swarm_diag *d)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) return sw_diag_set(d, SWARM_EINVAL, "%s: %s", path, strerror(errno));
-    size_t cap = 4096, len = 0;
-    char *buf = sw_malloc(cap);
-    swarm_err rc = SWARM_OK;
-    while (buf != NULL) {
-        if (len == cap - 1) {
-            if (cap > max) {
-                rc = sw_diag_set(d, SWARM_EINVAL, "%s: larger than the limit of %zu bytes", path,
-                                 max);
-                break;
-            }
-            char *nb = sw_realloc(buf, cap * 2);
-            if (nb == NULL) break;
-            buf = nb;
-            cap *= 2;
-        }
-        size_t got = fread(buf + len, 1, cap - 1 - len, f);
-        len += got;
-        if (got == 0) {
-            if (ferror(f)) rc = sw_diag_set(d, SWARM_EINVAL, "%s: read error", path);
-            break;
-        }
-    }
-    fclose(f);
-    if (buf == NULL) return SWARM_ENOMEM;
-    if (rc == SWARM_OK && len > max)
-        rc = sw_diag_set(d, SWARM_EINVAL, "%s: larger than the limit of %zu bytes", path, max);
-    if (rc != SWARM_OK) {
-        sw_free(buf);
-        return rc;
-    }
-    buf[len] = '\0';
-    *out = buf;
-    *out_len = len;
-    return SWARM_OK;
-}
-
 // --- strict loading ----------------------------------------------------------
 
 /* jansson recurses per nesting level; refuse deep input before it sees it. */

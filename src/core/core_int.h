@@ -91,6 +91,13 @@ bool sw_io_fail(void);
  * SWARM_EINVAL. */
 #define SW_READ_FILE_MAX (1 << 30)
 swarm_err sw_read_file(const char *path, char **out, size_t *out_len, swarm_diag *d);
+/* The same for small user inputs (task and aggregate files, "-" as
+ * /dev/stdin): refuses more than max bytes with SWARM_EINVAL ("larger than
+ * the limit of N bytes"), so /dev/zero or an endless pipe fails fast.
+ * Character devices (a terminal, /dev/stdin) are allowed here because max
+ * bounds them. A missing or unreadable file and a directory are SWARM_EINVAL. */
+swarm_err sw_read_file_max(const char *path, size_t max, char **out, size_t *out_len,
+                           swarm_diag *d);
 /* Number of online CPUs (>= 1). */
 int sw_cpu_count(void);
 

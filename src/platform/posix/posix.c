@@ -72,17 +72,22 @@ int sw_cpu_count(void)
 /* Opens path for sw_read_file: regular files and pipes only. A device such
  * as /dev/zero would never end and a directory cannot be read; a FIFO is
  * opened without waiting for a writer (no writer reads as empty). */
-static swarm_err open_readable(const char *path, FILE **out, swarm_diag *d)
+static swarm_err open_readable(const char *path, bool devices_ok, FILE **out, swarm_diag *d)
 {
     int fd = sw_io_fail() ? -1 : open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-    if (fd < 0) return sw_diag_set(d, SWARM_ESYS, "%s: %s", path, strerror(errno));
+    /* A user input that cannot be opened is the user's to fix (EINVAL);
+     * a model file that cannot be opened stays an OS error. */
+    if (fd < 0)
+        return sw_diag_set(d, devices_ok ? SWARM_EINVAL : SWARM_ESYS, "%s: %s", path,
+                           strerror(errno));
     struct stat st;
     bool stat_ok = fstat(fd, &st) == 0;
     FILE *f = NULL;
     swarm_err rc = SWARM_OK;
     if (stat_ok && S_ISDIR(st.st_mode))
         rc = sw_diag_set(d, SWARM_EINVAL, "%s: is a directory", path);
-    else if (stat_ok && !S_ISREG(st.st_mode) && !S_ISFIFO(st.st_mode))
+    else if (stat_ok && !S_ISREG(st.st_mode) && !S_ISFIFO(st.st_mode) &&
+             !(devices_ok && S_ISCHR(st.st_mode)))
         rc = sw_diag_set(d, SWARM_EINVAL, "%s: not a regular file", path);
     else if (!stat_ok || fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0 ||
              (f = fdopen(fd, "rb")) == NULL)
@@ -95,10 +100,14 @@ static swarm_err open_readable(const char *path, FILE **out, swarm_diag *d)
     return SWARM_OK;
 }
 
-swarm_err sw_read_file(const char *path, char **out, size_t *out_len, swarm_diag *d)
+/* Reads path into a NUL-terminated buffer; more than max bytes is an error:
+ * SWARM_EFORMAT for model inputs (sw_read_file), SWARM_EINVAL for user
+ * inputs (sw_read_file_max), as their callers promise. */
+static swarm_err read_bounded(const char *path, size_t max, bool user_input, char **out,
+                              size_t *out_len, swarm_diag *d)
 {
     FILE *f = NULL;
-    swarm_err rc = open_readable(path, &f, d);
+    swarm_err rc = open_readable(path, user_input, &f, d);
     if (rc != SWARM_OK) return rc;
     size_t cap = 4096, len = 0;
     char *buf = sw_malloc(cap);
@@ -109,20 +118,18 @@ swarm_err sw_read_file(const char *path, char **out, size_t *out_len, swarm_diag
     int err = 0;
     for (;;) {
         if (cap - len < 2) {
-            if (cap >= SW_READ_FILE_MAX) { /* a pipe that never ends */
-                sw_free(buf);
-                fclose(f);
-                return sw_diag_set(d, SWARM_EFORMAT, "%s: larger than %d MiB", path,
-                                   SW_READ_FILE_MAX >> 20);
-            }
-            char *nb = sw_realloc(buf, cap * 2);
+            if (len > max) break; /* a pipe that never ends: refused below */
+            /* Room for max + 1 bytes and the NUL at most: one byte past the
+             * limit is enough to know the input is too large. */
+            size_t ncap = cap * 2 > max + 2 ? max + 2 : cap * 2;
+            char *nb = sw_realloc(buf, ncap);
             if (nb == NULL) {
                 sw_free(buf);
                 fclose(f);
                 return sw_diag_set(d, SWARM_ENOMEM, "%s: out of memory", path);
             }
             buf = nb;
-            cap *= 2;
+            cap = ncap;
         }
         if (sw_io_fail()) {
             err = errno;
@@ -140,10 +147,28 @@ swarm_err sw_read_file(const char *path, char **out, size_t *out_len, swarm_diag
         sw_free(buf);
         return sw_diag_set(d, SWARM_ESYS, "%s: read error: %s", path, strerror(err));
     }
+    if (len > max) {
+        sw_free(buf);
+        if (user_input)
+            return sw_diag_set(d, SWARM_EINVAL, "%s: larger than the limit of %zu bytes", path,
+                               max);
+        return sw_diag_set(d, SWARM_EFORMAT, "%s: larger than %zu MiB", path, max >> 20);
+    }
     buf[len] = '\0';
     *out = buf;
     if (out_len) *out_len = len;
     return SWARM_OK;
+}
+
+swarm_err sw_read_file(const char *path, char **out, size_t *out_len, swarm_diag *d)
+{
+    return read_bounded(path, SW_READ_FILE_MAX, false, out, out_len, d);
+}
+
+swarm_err sw_read_file_max(const char *path, size_t max, char **out, size_t *out_len,
+                           swarm_diag *d)
+{
+    return read_bounded(path, max, true, out, out_len, d);
 }
 
 static int log_threshold(void)
