@@ -23,9 +23,14 @@
 /* When workers keep arriving late (their core is shared with another busy
  * process, so they get descheduled in the middle of their share), running
  * alone beats waiting for them: see sw_pool_run_optional. */
-#define LATE_LIMIT 2.0f
+/* Measured on a quiet machine (qwen2.5-0.5b Q8_0/Q4_K, 2 threads): going solo
+ * for 2000 runs after one late worker cost 10-15% of generation speed, with a
+ * large run-to-run spread, because a single preemption is common; several
+ * late runs in a row and 200 solo runs (about one token) keep the benefit on
+ * a loaded machine without that cost. */
+#define LATE_LIMIT 6.0f
 #define LATE_MIN_NS 300000ull /* a lost time slice, not an interrupt */
-#define SOLO_RUNS 2000
+#define SOLO_RUNS 200
 
 typedef struct worker {
     struct sw_pool *pool;
