@@ -276,17 +276,25 @@ void sw_quantize_bf16_ref(const float *x, void *dst, int64_t n)
         h[i] = sw_f32_to_bf16(x[i]);
 }
 
+/* The value of largest magnitude, with its sign (first one on ties): the
+ * symmetric 4/5-bit formats map it to their most negative level. */
+static float signed_absmax(const float *x, int n)
+{
+    float amax = 0.0f, max = 0.0f;
+    for (int j = 0; j < n; j++) {
+        if (fabsf(x[j]) > amax) {
+            amax = fabsf(x[j]);
+            max = x[j];
+        }
+    }
+    return max;
+}
+
 /* Q4_0: the value of largest magnitude maps to -8; q = round(x/d) + 8. */
 static void quantize_q4_0(const float *x, blk_q4_0 *b, int64_t nb)
 {
     for (int64_t i = 0; i < nb; i++, x += QK32) {
-        float amax = 0.0f, max = 0.0f;
-        for (int j = 0; j < QK32; j++) {
-            if (fabsf(x[j]) > amax) {
-                amax = fabsf(x[j]);
-                max = x[j];
-            }
-        }
+        float max = signed_absmax(x, QK32);
         float d = max / -8.0f;
         float id = d != 0.0f ? 1.0f / d : 0.0f;
         b[i].d = sw_f32_to_fp16(d);
@@ -303,13 +311,7 @@ static void quantize_q4_0(const float *x, blk_q4_0 *b, int64_t nb)
 static void quantize_q5_0(const float *x, blk_q5_0 *b, int64_t nb)
 {
     for (int64_t i = 0; i < nb; i++, x += QK32) {
-        float amax = 0.0f, max = 0.0f;
-        for (int j = 0; j < QK32; j++) {
-            if (fabsf(x[j]) > amax) {
-                amax = fabsf(x[j]);
-                max = x[j];
-            }
-        }
+        float max = signed_absmax(x, QK32);
         float d = max / -16.0f;
         float id = d != 0.0f ? 1.0f / d : 0.0f;
         b[i].d = sw_f32_to_fp16(d);
