@@ -47,36 +47,6 @@ swarm_err sw_tpl_scan(const char *tpl, sw_tpl_var_fn fn, void *ctx, swarm_diag *
     return rc;
 }
 
-typedef struct sbuf {
-    char *s;
-    size_t n, cap;
-    bool oom;
-} sbuf;
-
-static void sb_add(sbuf *b, const char *s, size_t n)
-{
-    if (b->oom) return;
-    size_t need;
-    if (!sw_add_ok(b->n, n, &need) || !sw_add_ok(need, 1, &need)) {
-        b->oom = true;
-        return;
-    }
-    if (need > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < need) cap = cap > SIZE_MAX / 2 ? need : cap * 2;
-        char *v = sw_realloc(b->s, cap);
-        if (v == NULL) {
-            b->oom = true;
-            return;
-        }
-        b->s = v;
-        b->cap = cap;
-    }
-    memcpy(b->s + b->n, s, n);
-    b->n += n;
-    b->s[b->n] = '\0';
-}
-
 /* Size of the rendered text, stopping once it passes max (a short template
  * repeating a large variable must be refused before anything is allocated). */
 static swarm_err render_size(const char *tpl, sw_tpl_lookup_fn lookup, void *ctx, size_t max,
@@ -107,7 +77,7 @@ static swarm_err render_size(const char *tpl, sw_tpl_lookup_fn lookup, void *ctx
 swarm_err sw_tpl_render(const char *tpl, sw_tpl_lookup_fn lookup, void *ctx, size_t max_len,
                         char **out, swarm_diag *d)
 {
-    sbuf b = {0};
+    sw_buf b = {0};
     const char *p = tpl, *open, *name, *after;
     size_t nlen, size;
     swarm_err rc = render_size(tpl, lookup, ctx, max_len, &size, d);
@@ -117,27 +87,27 @@ swarm_err sw_tpl_render(const char *tpl, sw_tpl_lookup_fn lookup, void *ctx, siz
                            "the rendered prompt would be larger than the limit of %zu bytes "
                            "(a variable repeated too often, or too large an input)",
                            max_len);
-    sb_add(&b, "", 0);
+    sw_buf_put(&b, "", 0);
     while (next_var(p, &open, &name, &nlen, &after, &rc, d)) {
-        sb_add(&b, p, (size_t)(open - p));
+        sw_buf_put(&b, p, (size_t)(open - p));
         const char *v = lookup(ctx, name, nlen);
         if (v == NULL) {
-            sw_free(b.s);
+            sw_free(b.p);
             return sw_diag_set(d, SWARM_EINVAL, "template variable {{%.*s}} has no value",
                                (int)nlen, name);
         }
-        sb_add(&b, v, strlen(v));
+        sw_buf_put(&b, v, strlen(v));
         p = after;
     }
     if (rc != SWARM_OK) {
-        sw_free(b.s);
+        sw_free(b.p);
         return rc;
     }
-    sb_add(&b, p, strlen(p));
+    sw_buf_put(&b, p, strlen(p));
     if (b.oom) {
-        sw_free(b.s);
+        sw_free(b.p);
         return SWARM_ENOMEM;
     }
-    *out = b.s;
+    *out = b.p;
     return SWARM_OK;
 }
