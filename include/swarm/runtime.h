@@ -217,6 +217,8 @@ typedef struct swarm_run_result {
     double wall_ms, energy_j;
     int64_t tokens;
     int32_t n_reassigned, n_retries, n_hedges, n_discarded, n_canceled;
+    int32_t n_ejections;      /* circuit breaker openings in this run */
+    int32_t n_readmitted;     /* half-open breakers closed by a success, probes passed */
     char *task_name, *decomp;
     size_t n_subtasks;
     swarm_subtask_result *subtasks;

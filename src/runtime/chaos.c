@@ -4,9 +4,10 @@
  *   pause=NODE@100ms+800ms  zombie: silent for a while, then answers late
  *                     (up to 8 windows per node, in time order: flapping)
  *   stuck=NODE@100ms  alive (heartbeats) but every generation hangs
+ *                     (stuck=NODE@100ms+300ms: only for a while, then healthy)
  *   p_kill=0.1        per subtask, the node dies while running it
  *   slow=NODEx4       latency multiplied by 4 (slow=NODEx10:0.05: on 5 % of subtasks)
- *   corrupt=NODE      results corrupted in transit
+ *   corrupt=NODE      results corrupted in transit (corrupt=NODE@T+DUR: in a window)
  * Times are relative to the first run's start. The workers apply it.
  */
 #include <math.h>
@@ -43,6 +44,7 @@ swarm_err sw_chaos_parse(const char *spec, const swarm_swarm *s, sw_chaos *out, 
     if (c.nodes == NULL) return SWARM_ENOMEM;
     for (size_t i = 0; i < c.n; i++) {
         c.nodes[i].kill_at_ms = c.nodes[i].stuck_at_ms = -1;
+        c.nodes[i].stuck_until_ms = c.nodes[i].corrupt_until_ms = INFINITY;
         c.nodes[i].slow = 1;
         c.nodes[i].slow_p = 1;
     }
@@ -76,9 +78,12 @@ swarm_err sw_chaos_parse(const char *spec, const swarm_swarm *s, sw_chaos *out, 
             if (plus) *plus = 0;
             double t, dur = 0;
             if (!parse_ms(at + 1, &t) || (plus && !parse_ms(plus + 1, &dur)) ||
-                (strcmp(key, "pause") == 0) != (plus != NULL)) {
+                (strcmp(key, "pause") == 0 && plus == NULL) ||
+                (strcmp(key, "kill") == 0 && plus != NULL)) {
                 rc = sw_diag_set(d, SWARM_EINVAL,
-                                 "--chaos: %s: bad time (want e.g. 150ms, 2s; pause=N@T+DUR)", key);
+                                 "--chaos: %s: bad time (want e.g. 150ms, 2s; pause=N@T+DUR, "
+                                 "stuck=N@T[+DUR])",
+                                 key);
                 goto fail;
             }
             sw_chaos_node *cn = &c.nodes[n];
@@ -87,7 +92,10 @@ swarm_err sw_chaos_parse(const char *spec, const swarm_swarm *s, sw_chaos *out, 
                 goto fail;
             }
             if (key[0] == 'k') cn->kill_at_ms = t;
-            else if (key[0] == 's') cn->stuck_at_ms = t;
+            else if (key[0] == 's') {
+                cn->stuck_at_ms = t;
+                if (plus) cn->stuck_until_ms = t + dur;
+            }
             else {
                 /* windows in time order, not overlapping */
                 if (cn->n_pauses == SW_CHAOS_MAX_PAUSES ||
@@ -139,8 +147,27 @@ swarm_err sw_chaos_parse(const char *spec, const swarm_swarm *s, sw_chaos *out, 
             c.nodes[n].slow = f;
             c.nodes[n].slow_p = sp;
         } else if (strcmp(key, "corrupt") == 0) {
+            /* corrupt=NODE or corrupt=NODE@T+DUR (a window) */
+            char *at = strchr(val, '@');
+            double t = 0, dur = INFINITY;
+            if (at) {
+                *at = 0;
+                char *plus = strchr(at + 1, '+');
+                if (plus) *plus = 0;
+                if (!plus || !parse_ms(at + 1, &t) || !parse_ms(plus + 1, &dur)) {
+                    rc = sw_diag_set(d, SWARM_EINVAL,
+                                     "--chaos: corrupt: want NODE or NODE@TIME+DURATION");
+                    goto fail;
+                }
+            }
             if ((rc = node_of(val, s, &n, d))) goto fail;
+            if (c.nodes[n].corrupt) {
+                rc = sw_diag_set(d, SWARM_EINVAL, "--chaos: corrupt given twice for node \"%s\"", val);
+                goto fail;
+            }
             c.nodes[n].corrupt = true;
+            c.nodes[n].corrupt_from_ms = t;
+            c.nodes[n].corrupt_until_ms = t + dur;
         } else {
             rc = sw_diag_set(d, SWARM_EINVAL,
                              "--chaos: unknown fault \"%s\" (kill, pause, stuck, p_kill, slow, "

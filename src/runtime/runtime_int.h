@@ -80,9 +80,11 @@ typedef struct sw_chaos_node {
     double pause_at_ms[SW_CHAOS_MAX_PAUSES], pause_ms[SW_CHAOS_MAX_PAUSES];
     int n_pauses;
     double stuck_at_ms; /* alive (heartbeats) but every generation hangs */
+    double stuck_until_ms; /* the stuck window ends (+inf: never) */
     double slow;        /* latency factor (1 = normal) */
     double slow_p;      /* share of its subtasks that are slowed (default 1) */
     bool corrupt;       /* results corrupted in transit (checksum catches it) */
+    double corrupt_from_ms, corrupt_until_ms; /* the corrupt window (default: always) */
 } sw_chaos_node;
 
 typedef struct sw_chaos {

@@ -41,6 +41,7 @@ typedef struct node_state {
     int32_t n_deaths;       /* convictions so far (flap back-off) */
     double readmit_at;      /* not re-admitted before this (sw_now_ms clock) */
     bool ejected;           /* circuit breaker open */
+    bool half_open;         /* cooldown over: the next result closes or re-opens it */
     double eject_until;
     int32_t n_ejections, consec_fail;
     bool unhealthy;         /* watchdog fired; probe pending or failed */
@@ -303,6 +304,7 @@ typedef struct run {
     double deadline_ms, p_min, w_e, w_t, threshold;
     int32_t max_retries, retries_used, retry_cap;
     int32_t n_reassigned, n_hedges, n_discarded, n_canceled;
+    int32_t n_ejections, n_readmitted;
     double energy;
     int64_t tokens;
     int64_t jtask;               /* journal task id */
@@ -692,7 +694,9 @@ static void breaker_failure(run *R, size_t i)
     if (cap < 1) cap = 1; /* at least one host is always ejectable */
     if (ej >= cap) return;
     ns->ejected = true;
+    ns->half_open = false;
     ns->n_ejections++;
+    R->n_ejections++;
     ns->eject_until = R->now + rt->p.breaker_cooldown_ms * ns->n_ejections;
     ns->consec_fail = 0;
     sw_log_info("node %s: circuit open for %.0f ms after %d consecutive failures",
@@ -814,6 +818,7 @@ static void on_result(run *R, sw_event *ev)
         if (ev->epoch == ns->probe_epoch) {
             ns->probing = false;
             if (ev->rc == SWARM_OK) {
+                if (ns->unhealthy) R->n_readmitted++; /* the probe passed */
                 ns->unhealthy = false;
                 ns->consec_fail = 0;
             }
@@ -871,6 +876,10 @@ static void on_result(run *R, sw_event *ev)
         return;
     }
     ns->consec_fail = 0;
+    if (ns->half_open) {
+        ns->half_open = false; /* the half-open breaker closes on a success */
+        R->n_readmitted++;
+    }
     est_update(rt, (size_t)ev->node, s->st->skill, ev->busy_ms, ev->tokens);
     hedge_sample(R, s, rw->r.end_ms - rw->r.start_ms);
     rw->r.outcome = SWARM_OUTCOME_DONE;
@@ -955,6 +964,7 @@ static void check_timers(run *R)
         }
         if (ns->ejected && R->now >= ns->eject_until) {
             ns->ejected = false; /* half-open: the next failure re-opens it */
+            ns->half_open = true;
             ns->consec_fail = rt->p.breaker_failures - 1;
         }
         if (ns->unhealthy && !ns->dead) {
@@ -2004,6 +2014,8 @@ swarm_err sw_run_finish(run *R, swarm_run_result **out)
     res->n_hedges = R->n_hedges;
     res->n_discarded = R->n_discarded;
     res->n_canceled = R->n_canceled;
+    res->n_ejections = R->n_ejections;
+    res->n_readmitted = R->n_readmitted;
     res->task_name = sw_strdup(swarm_task_name(R->task) ? swarm_task_name(R->task) : "");
     res->decomp = sw_strdup(swarm_decomp_name(R->decomp));
     res->n_subtasks = R->m;

@@ -93,7 +93,16 @@ static double pause_left(node_rt *nd)
 
 static bool node_stuck(node_rt *nd)
 {
-    return nd->chaos && nd->chaos->stuck_at_ms >= 0 && rel_ms(nd->tp) >= nd->chaos->stuck_at_ms;
+    if (!nd->chaos || nd->chaos->stuck_at_ms < 0) return false;
+    double t = rel_ms(nd->tp);
+    return t >= nd->chaos->stuck_at_ms && t < nd->chaos->stuck_until_ms;
+}
+
+static bool node_corrupts(node_rt *nd)
+{
+    if (!nd->chaos || !nd->chaos->corrupt) return false;
+    double t = rel_ms(nd->tp);
+    return t >= nd->chaos->corrupt_from_ms && t < nd->chaos->corrupt_until_ms;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -214,10 +223,23 @@ static void run_one(node_rt *nd, void *slot, swarm_err slot_rc, sw_dispatch *m)
                    .run = m->run, .probe = m->probe};
     double t0 = sw_now_ms();
     if (node_stuck(nd)) {
-        /* Alive but stuck: heartbeats go on, the generation never ends. */
-        while (!atomic_load(&m->cancel) && !atomic_load(&tp->stop) && !node_dead(nd))
+        /* Alive but stuck: heartbeats go on, the generation hangs until it is
+         * canceled, or until a stuck window ends (then it runs normally). */
+        while (node_stuck(nd) && !atomic_load(&m->cancel) && !atomic_load(&tp->stop) &&
+               !node_dead(nd))
             sw_sleep_ms(5);
-        return;
+        if (atomic_load(&tp->stop) || node_dead(nd)) return;
+        if (atomic_load(&m->cancel)) {
+            /* The hang is aborted: answer the cancel so that the coordinator
+             * frees the slot (a silent return would hold it forever). */
+            ev.rc = SWARM_ECANCELED;
+            ev.canceled = true;
+            ev.busy_ms = sw_now_ms() - t0;
+            ev.hlc = sw_hlc_now(&nd->hlc, sw_wall_ms());
+            push_event(tp, &ev);
+            return;
+        }
+        t0 = sw_now_ms();
     }
     if (atomic_load(&m->cancel)) {
         ev.rc = SWARM_ECANCELED;
@@ -258,7 +280,7 @@ static void run_one(node_rt *nd, void *slot, swarm_err slot_rc, sw_dispatch *m)
     if (pl > 0) sleep_interruptible(nd, NULL, pl); /* the zombie answers late */
     ev.busy_ms = sw_now_ms() - t0;
     ev.crc = ev.text ? sw_crc32(ev.text, strlen(ev.text)) : 0;
-    if (nd->chaos && nd->chaos->corrupt && ev.rc == SWARM_OK) {
+    if (node_corrupts(nd) && ev.rc == SWARM_OK) {
         if (ev.text && ev.text[0]) ev.text[0] ^= 0x20;
         else ev.crc ^= 1u;
     }

@@ -296,6 +296,108 @@ static void test_evaluate(void **state)
     assert_false(f);
 }
 
+/* One assignment against each constraint the evaluator checks, alone: the
+ * base assignment is feasible, and each case breaks exactly one constraint
+ * (or sits exactly on its bound, which is feasible). */
+typedef struct eval_case {
+    const char *what;
+    bool feasible;
+} eval_case;
+
+static bool eval_feasible(const swarm_assign_problem *p, const int32_t *x, double *compat)
+{
+    double e, t, c;
+    bool f = true;
+    CHECK_OK(swarm_assign_evaluate(p, x, &e, &t, &c, &f));
+    if (compat) *compat = c;
+    return f;
+}
+
+static void base_problem(swarm_assign_problem *p, double *E, double *T, double *B, double *C)
+{
+    /* 3 SLMs x 2 subtasks, every C_ik 0.9, capacity 2 each. */
+    E[0] = 1, E[1] = 2, E[2] = 3;
+    T[0] = 3, T[1] = 1, T[2] = 2;
+    for (int i = 0; i < 3; i++) B[i] = 2;
+    for (int j = 0; j < 6; j++) C[j] = 0.9;
+    memset(p, 0, sizeof(*p));
+    p->n = 3, p->m = 2, p->E = E, p->T = T, p->B = B, p->C = C;
+}
+
+static void test_evaluate_each_constraint(void **state)
+{
+    (void)state;
+    double E[3], T[3], B[3], C[6], c_use[6];
+    swarm_assign_problem p;
+    int32_t x[2] = {0, 1};
+    double cs = 0;
+
+    base_problem(&p, E, T, B, C);
+    p.p_min = 1.8; /* exactly the sum of C: on the bound */
+    assert_true(eval_feasible(&p, x, &cs));
+    assert_true(fabs(cs - 1.8) < 1e-12);
+    p.p_min = 1.81; /* P_min: one hundredth short */
+    assert_false(eval_feasible(&p, x, &cs));
+    p.p_min = 2.5;
+    assert_false(eval_feasible(&p, x, NULL));
+
+    base_problem(&p, E, T, B, C);
+    C[1 * 2 + 1] = 0.2; /* SLM 1 on subtask 1 under c_min */
+    p.c_min = 0.5;
+    assert_false(eval_feasible(&p, x, NULL));
+    p.c_min = 0.2; /* on the bound */
+    assert_true(eval_feasible(&p, x, NULL));
+
+    base_problem(&p, E, T, B, C);
+    bool avail[3] = {true, false, true};
+    p.available = avail;
+    assert_false(eval_feasible(&p, x, NULL));
+    int32_t around[2] = {0, 2};
+    assert_true(eval_feasible(&p, around, NULL));
+
+    base_problem(&p, E, T, B, C);
+    B[0] = 1; /* capacity: SLM 0 twice */
+    int32_t twice[2] = {0, 0};
+    assert_false(eval_feasible(&p, twice, NULL));
+    B[0] = 2;
+    assert_true(eval_feasible(&p, twice, NULL));
+    for (int j = 0; j < 6; j++) c_use[j] = 1;
+    c_use[0 * 2 + 0] = 2.5; /* capacity use c_ik above B_0 on its own */
+    p.c = c_use;
+    assert_false(eval_feasible(&p, x, NULL));
+
+    base_problem(&p, E, T, B, C);
+    int32_t out_of_range[2] = {0, 3}, negative[2] = {-1, 1};
+    assert_false(eval_feasible(&p, out_of_range, NULL));
+    assert_false(eval_feasible(&p, negative, NULL));
+
+    /* Redundancy 2: distinct SLMs per subtask, and distinct zones when asked. */
+    base_problem(&p, E, T, B, C);
+    p.redundancy = 2;
+    int32_t dup[4] = {0, 0, 1, 2}, distinct[4] = {0, 1, 0, 2}, zoned[4] = {0, 2, 1, 2};
+    assert_false(eval_feasible(&p, dup, NULL));
+    assert_true(eval_feasible(&p, distinct, NULL));
+    int32_t zone[3] = {0, 0, 1};
+    p.zone = zone;
+    p.distinct_zones = true;
+    assert_false(eval_feasible(&p, distinct, NULL)); /* SLMs 0 and 1 share zone 0 */
+    assert_true(eval_feasible(&p, zoned, NULL));
+    p.distinct_zones = false;
+    assert_true(eval_feasible(&p, distinct, NULL));
+
+    /* Time cap (epsilon constraint): sum of times 3 + 1 = 4. */
+    base_problem(&p, E, T, B, C);
+    p.eps_time = 3.5;
+    assert_false(eval_feasible(&p, x, NULL));
+    p.eps_time = 4;
+    assert_true(eval_feasible(&p, x, NULL));
+    /* Makespan: SLM 0 twice carries 6 time units. */
+    p.time_obj = SWARM_ASSIGN_OBJ_MAKESPAN;
+    p.eps_time = 5;
+    assert_false(eval_feasible(&p, twice, NULL));
+    assert_true(eval_feasible(&p, x, NULL)); /* loads 3 and 1 */
+}
+
 /* Random corruptions of a valid problem (byte flips, truncation, inserted
  * characters): parsing returns OK or EINVAL with a message, and whatever
  * parses also solves (status or EINVAL), never a crash. */
@@ -544,6 +646,7 @@ int main(void)
         cmocka_unit_test(test_malformed_json),
         cmocka_unit_test(test_malformed_api),
         cmocka_unit_test(test_evaluate),
+        cmocka_unit_test(test_evaluate_each_constraint),
         cmocka_unit_test(test_corrupted_inputs),
         cmocka_unit_test(test_large_instance_path),
         cmocka_unit_test(test_large_redundant_zones),

@@ -224,41 +224,186 @@ static void test_runtime_epoch_fencing_within_run(void **state)
     swarm_swarm_destroy(s);
 }
 
-/* Corrupt results fail their checksum, are retried elsewhere; repeated
- * failures open the node's circuit breaker. */
+/* Rows of node index i with outcome o (o < 0: any outcome). */
+static size_t rows_on(const swarm_run_result *r, int32_t i, int o)
+{
+    size_t n = 0;
+    for (size_t q = 0; q < r->n_trace; q++)
+        if (r->trace[q].node == i && (o < 0 || (int)r->trace[q].outcome == o)) n++;
+    return n;
+}
+
+/* A swarm of three echo nodes where node1 has capacity 1 and the others 2. */
+static swarm_swarm *breaker_swarm(double latency_ms)
+{
+    char buf[1024];
+    snprintf(buf, sizeof(buf),
+             "{\"nodes\": ["
+             "{\"name\": \"node1\", \"backend\": {\"type\": \"echo\", \"latency_ms\": %g},"
+             " \"capacity\": 1, \"skills\": {\"*\": 0.9}, \"accuracy\": 0.95},"
+             "{\"name\": \"node2\", \"backend\": {\"type\": \"echo\", \"latency_ms\": %g},"
+             " \"capacity\": 2, \"skills\": {\"*\": 0.9}, \"accuracy\": 0.8},"
+             "{\"name\": \"node3\", \"backend\": {\"type\": \"echo\", \"latency_ms\": %g},"
+             " \"capacity\": 2, \"skills\": {\"*\": 0.9}, \"accuracy\": 0.7}]}",
+             latency_ms, latency_ms, latency_ms);
+    swarm_swarm *s = NULL;
+    swarm_diag d;
+    CHECK_OK(swarm_swarm_parse(buf, strlen(buf), NULL, &s, &d));
+    return s;
+}
+
+static swarm_task *breaker_task(int k)
+{
+    char buf[512];
+    snprintf(buf, sizeof(buf),
+             "{\"name\": \"e\", \"input\": \"q\", \"skill\": \"s\", \"kind\": \"generate\","
+             " \"prompt\": \"p {{input}}\", \"decomposition\": {\"strategy\": \"ensemble\", \"k\": %d},"
+             " \"aggregation\": {\"method\": \"vote\"}, \"limits\": {\"max_tokens\": 2,"
+             " \"max_retries\": 4}}",
+             k);
+    return task_of(buf);
+}
+
+/* Corrupt results fail their checksum and are retried elsewhere; the
+ * breaker opens after breaker_failures consecutive failures, and with a
+ * cooldown longer than the run node1 gets no attempt after that. */
 static void test_runtime_corrupt_retry_and_breaker(void **state)
 {
     (void)state;
-    swarm_swarm *s = echo_swarm(3, 2, 0);
-    swarm_task *t = task_of(
-        "{\"name\": \"e\", \"input\": \"q\", \"skill\": \"s\", \"kind\": \"generate\","
-        " \"prompt\": \"p {{input}}\", \"decomposition\": {\"strategy\": \"ensemble\", \"k\": 12},"
-        " \"aggregation\": {\"method\": \"vote\"}, \"limits\": {\"max_tokens\": 2, \"max_retries\": 2}}");
+    swarm_swarm *s = breaker_swarm(1);
+    swarm_task *t = breaker_task(24);
     swarm_runtime_params p = swarm_runtime_params_default();
     p.seed = 5;
     p.early_stop = false;
-    p.breaker_failures = 3;
+    p.breaker_failures = 2;
+    p.breaker_cooldown_ms = 60000;
     p.retry_budget = 1;
     p.chaos = "corrupt=node1";
     swarm_run_result *r = run_task(s, &p, t);
     assert_int_equal(r->status, SWARM_OK);
     assert_clean(r);
-    size_t corrupt = 0, after_open = 0;
+    size_t corrupt = 0;
     for (size_t q = 0; q < r->n_trace; q++)
         if (r->trace[q].outcome == SWARM_OUTCOME_FAILED && strstr(r->trace[q].note, "checksum"))
             corrupt++;
-    for (size_t q = 0; q < r->n_trace; q++) {
-        if (r->trace[q].node == 0) after_open++;
-    }
-    print_message("corrupt %zu, attempts on node1 %zu, retries %d\n", corrupt, after_open, r->n_retries);
-    assert_true(corrupt >= 1);
-    /* breaker: at most 3 consecutive failures before node1 is ejected; each
-     * ensemble member fails there at most once (then excluded) */
-    assert_true(after_open <= 3 + 2);
+    size_t on1 = rows_on(r, 0, -1);
+    print_message("corrupt %zu, attempts on node1 %zu, retries %d, ejections %d\n", corrupt, on1,
+                  r->n_retries, r->n_ejections);
+    /* node1 is the most accurate and cheapest: the assignment keeps choosing
+     * it until the breaker opens, exactly once (the cooldown outlasts the run) */
+    assert_int_equal(r->n_ejections, 1);
+    assert_int_equal(r->n_readmitted, 0);
+    assert_true(corrupt >= 2);
+    /* breaker_failures consecutive failures open it; at most capacity 1 more
+     * attempt can have been in flight: nothing is sent to an open breaker */
+    assert_true(on1 <= 2 + 1);
     for (size_t k = 0; k < r->n_subtasks; k++) {
         assert_int_equal(r->subtasks[k].state, SWARM_OUTCOME_DONE);
         assert_int_not_equal(r->subtasks[k].node, 0);
     }
+    swarm_run_result_destroy(r);
+    swarm_task_destroy(t);
+    swarm_swarm_destroy(s);
+}
+
+/* Half-open: after the cooldown a node that still fails is ejected again by
+ * its first failure (not after breaker_failures more), with a doubled
+ * cooldown each time. */
+static void test_runtime_breaker_half_open_reopens(void **state)
+{
+    (void)state;
+    swarm_swarm *s = breaker_swarm(2);
+    swarm_task *t = breaker_task(120);
+    swarm_runtime_params p = swarm_runtime_params_default();
+    p.seed = 7;
+    p.early_stop = false;
+    p.breaker_failures = 3;
+    p.breaker_cooldown_ms = 5;
+    p.chaos = "corrupt=node1";
+    swarm_run_result *r = run_task(s, &p, t);
+    assert_int_equal(r->status, SWARM_OK);
+    assert_clean(r);
+    size_t failed1 = rows_on(r, 0, SWARM_OUTCOME_FAILED);
+    print_message("node1 failed %zu, ejections %d, readmitted %d, wall %.0f ms\n", failed1,
+                  r->n_ejections, r->n_readmitted, r->wall_ms);
+    assert_true(r->n_ejections >= 2);
+    assert_int_equal(r->n_readmitted, 0); /* it never succeeds */
+    /* 3 failures open it; each half-open period admits at most capacity (1)
+     * attempt, whose failure re-opens it */
+    assert_true(failed1 <= 3 + (size_t)r->n_ejections);
+    assert_int_equal(rows_on(r, 0, SWARM_OUTCOME_DONE), 0);
+    swarm_run_result_destroy(r);
+    swarm_task_destroy(t);
+    swarm_swarm_destroy(s);
+}
+
+/* Re-admission: node1 corrupts only in its first 30 ms; after the cooldown
+ * the half-open breaker closes on node1's first success and node1 takes
+ * work again. */
+static void test_runtime_breaker_readmits(void **state)
+{
+    (void)state;
+    swarm_swarm *s = breaker_swarm(3);
+    swarm_task *t = breaker_task(120);
+    swarm_runtime_params p = swarm_runtime_params_default();
+    p.seed = 9;
+    p.early_stop = false;
+    p.breaker_failures = 2;
+    p.breaker_cooldown_ms = 40;
+    p.chaos = "corrupt=node1@0ms+30ms";
+    swarm_run_result *r = run_task(s, &p, t);
+    assert_int_equal(r->status, SWARM_OK);
+    assert_clean(r);
+    size_t failed1 = rows_on(r, 0, SWARM_OUTCOME_FAILED), done1 = rows_on(r, 0, SWARM_OUTCOME_DONE);
+    print_message("node1 failed %zu, done %zu, ejections %d, readmitted %d, wall %.0f ms\n",
+                  failed1, done1, r->n_ejections, r->n_readmitted, r->wall_ms);
+    assert_true(r->n_ejections >= 1);
+    assert_true(r->n_readmitted >= 1);
+    assert_true(failed1 >= 2);
+    assert_true(done1 >= 1);
+    /* the last row on node1 is a success: it was let back in */
+    int last = -1;
+    for (size_t q = 0; q < r->n_trace; q++)
+        if (r->trace[q].node == 0) last = (int)r->trace[q].outcome;
+    assert_int_equal(last, SWARM_OUTCOME_DONE);
+    swarm_run_result_destroy(r);
+    swarm_task_destroy(t);
+    swarm_swarm_destroy(s);
+}
+
+/* The health probe: a node stuck for a while (heartbeats on, generations
+ * hang) is marked unhealthy by the progress watchdog and gets probes; once
+ * the stuck window ends a probe passes and the node is re-admitted. */
+static void test_runtime_probe_readmits_stuck_node(void **state)
+{
+    (void)state;
+    swarm_swarm *s = breaker_swarm(3);
+    swarm_task *t = breaker_task(300);
+    swarm_runtime_params p = swarm_runtime_params_default();
+    p.seed = 11;
+    p.early_stop = false;
+    p.hedge = false; /* a hedge would win the race and cancel the stuck attempt */
+    p.progress_timeout_ms = 40;
+    p.probe_timeout_ms = 30;
+    p.chaos = "stuck=node1@0ms+80ms";
+    swarm_run_result *r = run_task(s, &p, t);
+    assert_int_equal(r->status, SWARM_OK);
+    assert_clean(r);
+    size_t stuck1 = 0;
+    for (size_t q = 0; q < r->n_trace; q++)
+        if (r->trace[q].node == 0 && r->trace[q].outcome == SWARM_OUTCOME_FAILED &&
+            strstr(r->trace[q].note, "stuck"))
+            stuck1++;
+    size_t done1 = rows_on(r, 0, SWARM_OUTCOME_DONE);
+    for (size_t q = 0; q < r->n_trace && getenv("DBG"); q++)
+        print_message("row node %d outcome %d start %.1f end %.1f %s\n", r->trace[q].node,
+                      r->trace[q].outcome, r->trace[q].start_ms, r->trace[q].end_ms,
+                      r->trace[q].note ? r->trace[q].note : "");
+    print_message("node1 stuck %zu, done %zu, readmitted %d, wall %.0f ms\n", stuck1, done1,
+                  r->n_readmitted, r->wall_ms);
+    assert_true(stuck1 >= 1);
+    assert_true(r->n_readmitted >= 1);
+    assert_true(done1 >= 1);
     swarm_run_result_destroy(r);
     swarm_task_destroy(t);
     swarm_swarm_destroy(s);
@@ -919,6 +1064,9 @@ int main(void)
         cmocka_unit_test(test_runtime_epoch_fencing_late_result),
         cmocka_unit_test(test_runtime_epoch_fencing_within_run),
         cmocka_unit_test(test_runtime_corrupt_retry_and_breaker),
+        cmocka_unit_test(test_runtime_breaker_half_open_reopens),
+        cmocka_unit_test(test_runtime_breaker_readmits),
+        cmocka_unit_test(test_runtime_probe_readmits_stuck_node),
         cmocka_unit_test(test_runtime_early_stop_vote),
         cmocka_unit_test(test_runtime_cascade),
         cmocka_unit_test(test_runtime_progress_watchdog),
