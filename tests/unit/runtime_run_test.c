@@ -395,10 +395,6 @@ static void test_runtime_probe_readmits_stuck_node(void **state)
             strstr(r->trace[q].note, "stuck"))
             stuck1++;
     size_t done1 = rows_on(r, 0, SWARM_OUTCOME_DONE);
-    for (size_t q = 0; q < r->n_trace && getenv("DBG"); q++)
-        print_message("row node %d outcome %d start %.1f end %.1f %s\n", r->trace[q].node,
-                      r->trace[q].outcome, r->trace[q].start_ms, r->trace[q].end_ms,
-                      r->trace[q].note ? r->trace[q].note : "");
     print_message("node1 stuck %zu, done %zu, readmitted %d, wall %.0f ms\n", stuck1, done1,
                   r->n_readmitted, r->wall_ms);
     assert_true(stuck1 >= 1);
