@@ -88,9 +88,10 @@ static void print_text(const swarm_run_result *r, const swarm_swarm *s)
     swarm_run_check c;
     swarm_run_check_trace(r, &c);
     printf("\nwall %.1f ms, energy %.4f J, tokens %lld; reassigned %d, retries %d, hedges %d, "
-           "discarded-late %d, canceled %d, ejections %d, readmitted %d\n",
+           "discarded-late %d, canceled %d, ejections %d, readmitted %d, convicted %d\n",
            r->wall_ms, r->energy_j, (long long)r->tokens, r->n_reassigned, r->n_retries,
-           r->n_hedges, r->n_discarded, r->n_canceled, r->n_ejections, r->n_readmitted);
+           r->n_hedges, r->n_discarded, r->n_canceled, r->n_ejections, r->n_readmitted,
+           r->n_convicted);
     printf("check: done-once %zu, duplicate-executed %zu, double-committed %zu, lost %zu, "
            "stuck %zu, failed %zu, canceled %zu\n",
            c.done_once, c.duplicate_executed, c.double_committed, c.lost, c.stuck, c.failed,

@@ -219,6 +219,7 @@ typedef struct swarm_run_result {
     int32_t n_reassigned, n_retries, n_hedges, n_discarded, n_canceled;
     int32_t n_ejections;      /* circuit breaker openings in this run */
     int32_t n_readmitted;     /* half-open breakers closed by a success, probes passed */
+    int32_t n_convicted;      /* nodes declared dead by the failure detector in this run */
     char *task_name, *decomp;
     size_t n_subtasks;
     swarm_subtask_result *subtasks;

@@ -1,6 +1,8 @@
 /*
  * chaos.c: the fault-injection spec of `--chaos`: comma-separated items
  *   kill=NODE@150ms   the node dies at t (heartbeats stop, it goes silent)
+ *   kill=NODE#3       the node dies on receiving its 3rd subtask, while running it
+ *                     (a kill point chosen by progress: it always fires mid-work)
  *   pause=NODE@100ms+800ms  zombie: silent for a while, then answers late
  *                     (up to 8 windows per node, in time order: flapping)
  *   stuck=NODE@100ms  alive (heartbeats) but every generation hangs
@@ -66,7 +68,24 @@ swarm_err sw_chaos_parse(const char *spec, const swarm_swarm *s, sw_chaos *out, 
         char *key = item, *val = eq + 1;
         int32_t n = -1;
         c.active = true;
-        if (strcmp(key, "kill") == 0 || strcmp(key, "stuck") == 0 || strcmp(key, "pause") == 0) {
+        char *hash = strcmp(key, "kill") == 0 ? strchr(val, '#') : NULL;
+        if (hash) {
+            *hash = 0;
+            if ((rc = node_of(val, s, &n, d))) goto fail;
+            char *end;
+            long job = strtol(hash + 1, &end, 10);
+            if (end == hash + 1 || *end || job < 1 || job > 1000000) {
+                rc = sw_diag_set(d, SWARM_EINVAL, "--chaos: kill=%s#%s: want NODE#N with N >= 1",
+                                 val, hash + 1);
+                goto fail;
+            }
+            if (c.nodes[n].kill_at_ms >= 0 || c.nodes[n].kill_at_job > 0) {
+                rc = sw_diag_set(d, SWARM_EINVAL, "--chaos: kill given twice for node \"%s\"", val);
+                goto fail;
+            }
+            c.nodes[n].kill_at_job = (int32_t)job;
+        } else if (strcmp(key, "kill") == 0 || strcmp(key, "stuck") == 0 ||
+                   strcmp(key, "pause") == 0) {
             char *at = strchr(val, '@');
             if (at == NULL) {
                 rc = sw_diag_set(d, SWARM_EINVAL, "--chaos: %s=%s: want NODE@TIME", key, val);
@@ -87,7 +106,7 @@ swarm_err sw_chaos_parse(const char *spec, const swarm_swarm *s, sw_chaos *out, 
                 goto fail;
             }
             sw_chaos_node *cn = &c.nodes[n];
-            if ((key[0] == 'k' && cn->kill_at_ms >= 0) || (key[0] == 's' && cn->stuck_at_ms >= 0)) {
+            if ((key[0] == 'k' && (cn->kill_at_ms >= 0 || cn->kill_at_job > 0)) || (key[0] == 's' && cn->stuck_at_ms >= 0)) {
                 rc = sw_diag_set(d, SWARM_EINVAL, "--chaos: %s given twice for node \"%s\"", key, val);
                 goto fail;
             }

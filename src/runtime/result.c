@@ -95,6 +95,7 @@ swarm_err swarm_run_result_json(const swarm_run_result *r, char **out)
     json_object_set_new(st, "canceled", json_integer(r->n_canceled));
     json_object_set_new(st, "ejections", json_integer(r->n_ejections));
     json_object_set_new(st, "readmitted", json_integer(r->n_readmitted));
+    json_object_set_new(st, "convicted", json_integer(r->n_convicted));
     json_t *ch = json_object();
     json_object_set_new(ch, "done_once", json_integer((json_int_t)c.done_once));
     json_object_set_new(ch, "duplicate_executed", json_integer((json_int_t)c.duplicate_executed));

@@ -75,6 +75,7 @@ bool sw_pq_pop(sw_pq *q, sw_pq_item *out);
 #define SW_CHAOS_MAX_PAUSES 8
 typedef struct sw_chaos_node {
     double kill_at_ms;  /* < 0: never. Heartbeats stop and the worker goes silent */
+    int32_t kill_at_job; /* > 0: dies on receiving its n-th subtask (while running it) */
     /* zombie windows: silent from pause_at_ms for pause_ms, then answers
      * late; several windows make a flapping node (B5) */
     double pause_at_ms[SW_CHAOS_MAX_PAUSES], pause_ms[SW_CHAOS_MAX_PAUSES];

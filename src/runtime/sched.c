@@ -304,7 +304,7 @@ typedef struct run {
     double deadline_ms, p_min, w_e, w_t, threshold;
     int32_t max_retries, retries_used, retry_cap;
     int32_t n_reassigned, n_hedges, n_discarded, n_canceled;
-    int32_t n_ejections, n_readmitted;
+    int32_t n_ejections, n_readmitted, n_convicted;
     double energy;
     int64_t tokens;
     int64_t jtask;               /* journal task id */
@@ -711,6 +711,7 @@ static void node_declare_dead(run *R, size_t i, const char *why)
     if (ns->dead) return;
     ns->dead = true;
     ns->healthy_hb = 0;
+    R->n_convicted++;
     ns->inflight = 0;
     /* Envoy-style ejection back-off for a node that keeps dying: the first
      * conviction may be a transient pause and readmits on heartbeats alone */
@@ -2016,6 +2017,7 @@ swarm_err sw_run_finish(run *R, swarm_run_result **out)
     res->n_canceled = R->n_canceled;
     res->n_ejections = R->n_ejections;
     res->n_readmitted = R->n_readmitted;
+    res->n_convicted = R->n_convicted;
     res->task_name = sw_strdup(swarm_task_name(R->task) ? swarm_task_name(R->task) : "");
     res->decomp = sw_strdup(swarm_decomp_name(R->decomp));
     res->n_subtasks = R->m;

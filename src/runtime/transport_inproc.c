@@ -37,6 +37,7 @@ typedef struct node_rt {
     sw_dispatch **running; /* [n_threads] */
     size_t idle;
     _Atomic bool dead;
+    _Atomic int32_t jobs; /* subtasks received (chaos kill=NODE#N) */
     sw_hlc hlc;
     uint64_t rng; /* under mu */
 } node_rt;
@@ -209,6 +210,13 @@ static void run_one(node_rt *nd, void *slot, swarm_err slot_rc, sw_dispatch *m)
     double pl = pause_left(nd);
     if (pl > 0) sleep_interruptible(nd, NULL, pl);
     if (node_dead(nd)) return; /* a dead node answers nothing */
+    if (!m->probe && nd->chaos && nd->chaos->kill_at_job > 0 &&
+        atomic_fetch_add(&nd->jobs, 1) + 1 == nd->chaos->kill_at_job) {
+        atomic_store(&nd->dead, true);
+        sw_log_info("chaos: node %d killed on its subtask #%d (%d)", nd->idx,
+                    (int)nd->chaos->kill_at_job, m->sub);
+        return;
+    }
     if (!m->probe && chaos && chaos->p_kill > 0) {
         pthread_mutex_lock(&nd->mu);
         double u = sw_rand01(&nd->rng);

@@ -96,17 +96,26 @@ static swarm_task *make_task(size_t n)
     return t;
 }
 
-typedef struct killer {
-    int pid;
-    double after_ms;
-} killer;
+/* Kill points chosen from progress, not time: SIGKILL a worker process
+ * once `at_done` subtasks have finished (a time picked from the in-process
+ * baseline may fall after a faster run's end, so the run would be
+ * fault-free). Called on the coordinator thread. */
+typedef struct progress_killer {
+    int n;
+    int pid[2];
+    size_t at_done[2];
+    bool fired[2];
+} progress_killer;
 
-static void *kill_later(void *arg)
+static void kill_on_progress(void *ud, size_t done, size_t total)
 {
-    killer *k = arg;
-    sw_sleep_ms(k->after_ms);
-    kill(k->pid, SIGKILL);
-    return NULL;
+    (void)total;
+    progress_killer *k = ud;
+    for (int v = 0; v < k->n; v++) {
+        if (k->fired[v] || done < k->at_done[v]) continue;
+        kill(k->pid[v], SIGKILL);
+        k->fired[v] = true;
+    }
 }
 
 /* Committed 'done' transitions per subtask in the journal's newest task. */
@@ -174,9 +183,11 @@ static void test_runtime_a1r_kills_identical_outputs(void **state)
         int victim[2];
         victim[0] = (int)(sw_rand64(&rng) % N_WORKERS);
         victim[1] = (victim[0] + 1 + (int)(sw_rand64(&rng) % (N_WORKERS - 1))) % N_WORKERS;
-        /* kill times spread over the first 70 % of the fault-free run */
-        double span = base->wall_ms * 0.7 > 20 ? base->wall_ms * 0.7 : 20;
-        double at[2] = {5 + sw_rand01(&rng) * span, 5 + sw_rand01(&rng) * span};
+        /* kill points spread over the first 70 % of the work: in process,
+         * the victim dies on receiving its j-th subtask; a process is
+         * SIGKILLed once that many subtasks of the whole run are done */
+        size_t span = n * 7 / 10 / N_WORKERS;
+        size_t at[2] = {1 + (size_t)(sw_rand64(&rng) % span), 1 + (size_t)(sw_rand64(&rng) % span)};
         unlink(jpath);
         p = swarm_runtime_params_default();
         p.seed = seed;
@@ -185,41 +196,50 @@ static void test_runtime_a1r_kills_identical_outputs(void **state)
         p.transport = process ? SWARM_TRANSPORT_PROCESS : SWARM_TRANSPORT_INPROC;
         char chaos[128] = "";
         if (!process) {
-            if (n_kill == 1) snprintf(chaos, sizeof(chaos), "kill=w%d@%.0fms", victim[0] + 1, at[0]);
+            if (n_kill == 1) snprintf(chaos, sizeof(chaos), "kill=w%d#%zu", victim[0] + 1, at[0]);
             else
-                snprintf(chaos, sizeof(chaos), "kill=w%d@%.0fms,kill=w%d@%.0fms", victim[0] + 1,
+                snprintf(chaos, sizeof(chaos), "kill=w%d#%zu,kill=w%d#%zu", victim[0] + 1,
                          at[0], victim[1] + 1, at[1]);
             p.chaos = chaos;
         }
+        progress_killer k = {0};
+        if (process) {
+            k.n = n_kill;
+            p.on_progress = kill_on_progress;
+            p.progress_ud = &k;
+        }
         CHECK_OK(swarm_runtime_create(s, &p, &rt, &d));
-        killer k[2];
-        pthread_t th[2];
         for (int v = 0; process && v < n_kill; v++) {
-            k[v].pid = sw_transport_proc_pid(sw_runtime_transport(rt), (size_t)victim[v]);
-            k[v].after_ms = at[v];
-            assert_true(k[v].pid > 0);
-            assert_int_equal(pthread_create(&th[v], NULL, kill_later, &k[v]), 0);
+            k.pid[v] = sw_transport_proc_pid(sw_runtime_transport(rt), (size_t)victim[v]);
+            k.at_done[v] = at[v] * N_WORKERS;
+            assert_true(k.pid[v] > 0);
         }
         swarm_run_result *r = NULL;
         swarm_err rc = swarm_runtime_run(rt, t, &r, &d);
-        for (int v = 0; process && v < n_kill; v++) pthread_join(th[v], NULL);
         swarm_runtime_destroy(rt);
         if (rc) print_error("seed %llu: %s\n", (unsigned long long)seed, d.msg);
         CHECK_OK(rc);
         swarm_run_check c;
         swarm_run_check_trace(r, &c);
-        char victims[64];
-        if (n_kill == 1) snprintf(victims, sizeof(victims), "w%d@%.0fms", victim[0] + 1, at[0]);
+        char victims[128];
+        const char *unit = process ? "subtasks done" : "th subtask";
+        size_t at_shown[2] = {process ? at[0] * N_WORKERS : at[0], process ? at[1] * N_WORKERS : at[1]};
+        if (n_kill == 1) snprintf(victims, sizeof(victims), "w%d at %zu %s", victim[0] + 1, at_shown[0], unit);
         else
-            snprintf(victims, sizeof(victims), "w%d@%.0fms, w%d@%.0fms", victim[0] + 1, at[0],
-                     victim[1] + 1, at[1]);
-        print_message("seed %llu (%s): killed %s: wall %.0f ms, reassigned %d, done-once %zu, "
+            snprintf(victims, sizeof(victims), "w%d at %zu, w%d at %zu %s", victim[0] + 1,
+                     at_shown[0], victim[1] + 1, at_shown[1], unit);
+        print_message("seed %llu (%s): killed %s: wall %.0f ms, reassigned %d, convicted %d, done-once %zu, "
                       "duplicate-executed %zu, double %zu, lost %zu, stuck %zu, failed %zu\n",
                       (unsigned long long)seed,
                       process ? "SIGKILL, process transport" : "in-process kill", victims,
-                      r->wall_ms, r->n_reassigned, c.done_once, c.duplicate_executed,
+                      r->wall_ms, r->n_reassigned, r->n_convicted, c.done_once, c.duplicate_executed,
                       c.double_committed, c.lost, c.stuck, c.failed);
         assert_int_equal(r->status, SWARM_OK);
+        /* every planned fault fired: the kills happened mid-run, the detector
+         * convicted each victim, and the work in flight there moved on */
+        for (int v = 0; process && v < n_kill; v++) assert_true(k.fired[v]);
+        assert_int_equal(r->n_convicted, n_kill);
+        assert_true(r->n_reassigned >= 1);
         assert_int_equal(c.lost, 0);
         assert_int_equal(c.stuck, 0);
         assert_int_equal(c.failed, 0);
