@@ -98,6 +98,21 @@ void sw_phi_forgive(sw_phi *p, double now_ms)
     if (p->last_ms >= 0) p->last_ms = now_ms;
 }
 
+double sw_readmit_not_before(const sw_readmit_rule *r, double convicted_ms, int32_t n_convictions)
+{
+    int32_t mult = n_convictions - 1 < 10 ? n_convictions - 1 : 10;
+    if (mult < 0) mult = 0;
+    return convicted_ms + r->flap_backoff_ms * mult;
+}
+
+bool sw_readmit_heartbeat(const sw_readmit_rule *r, int32_t *count, double last_hb_ms,
+                          double now_ms, double not_before_ms)
+{
+    if (*count > 0 && now_ms - last_hb_ms > 2 * r->heartbeat_ms + r->acceptable_pause_ms)
+        *count = 0;
+    return ++*count >= r->heartbeats && now_ms >= not_before_ms;
+}
+
 /* ------------------------------------------------------------------------ */
 /* hashes */
 

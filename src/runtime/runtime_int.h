@@ -47,6 +47,22 @@ double sw_phi_value(const sw_phi *p, double now_ms);
 /* Shifts the last arrival (the observer itself stalled: do not convict). */
 void sw_phi_forgive(sw_phi *p, double now_ms);
 
+/* Re-admission of a convicted node, as pure functions of a clock so that
+ * the policy is tested on a simulated one. A node convicted for the n-th
+ * time stays out at least flap_backoff_ms x (n - 1), x 10 at most (B5: a
+ * flapping node cannot oscillate); it is re-admitted after `heartbeats`
+ * consecutive heartbeats, where a gap longer than 2 intervals plus the
+ * acceptable pause starts the count again. */
+typedef struct sw_readmit_rule {
+    double heartbeat_ms, acceptable_pause_ms, flap_backoff_ms;
+    int32_t heartbeats;
+} sw_readmit_rule;
+double sw_readmit_not_before(const sw_readmit_rule *r, double convicted_ms, int32_t n_convictions);
+/* One heartbeat of a dead node at now_ms (the previous one at last_hb_ms):
+ * updates *count and returns true when the node is re-admitted now. */
+bool sw_readmit_heartbeat(const sw_readmit_rule *r, int32_t *count, double last_hb_ms,
+                          double now_ms, double not_before_ms);
+
 /* ------------------------------------------------------------------------ */
 /* bounded priority queue (binary heap; higher priority first, then FIFO)    */
 

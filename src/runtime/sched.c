@@ -704,6 +704,13 @@ static void breaker_failure(run *R, size_t i)
                 rt->p.breaker_failures);
 }
 
+static sw_readmit_rule readmit_rule(const swarm_runtime *rt)
+{
+    sw_readmit_rule r = {rt->p.heartbeat_ms, rt->p.acceptable_pause_ms, rt->p.flap_backoff_ms,
+                         rt->p.readmit_heartbeats};
+    return r;
+}
+
 static void node_declare_dead(run *R, size_t i, const char *why)
 {
     swarm_runtime *rt = R->rt;
@@ -716,8 +723,8 @@ static void node_declare_dead(run *R, size_t i, const char *why)
     /* Envoy-style ejection back-off for a node that keeps dying: the first
      * conviction may be a transient pause and readmits on heartbeats alone */
     ns->n_deaths++;
-    int32_t mult = ns->n_deaths - 1 < 10 ? ns->n_deaths - 1 : 10;
-    ns->readmit_at = R->now + rt->p.flap_backoff_ms * mult;
+    sw_readmit_rule rule = readmit_rule(rt);
+    ns->readmit_at = sw_readmit_not_before(&rule, R->now, ns->n_deaths);
     sw_log_info("node %s: declared dead (%s)", swarm_swarm_node(rt->swarm, i)->name, why);
     for (size_t q = 0; q < R->n_running; q++) {
         row_rt *rw = &R->rows[R->running[q]];
@@ -906,10 +913,9 @@ static void on_event(run *R, sw_event *ev)
             /* Re-admission needs N consecutive heartbeats (a gap longer
              * than the detector's pause starts the count again) and, for a
              * node convicted before, its back-off to have passed. */
-            if (ns->healthy_hb > 0 &&
-                R->now - ns->last_hb_ms > 2 * rt->p.heartbeat_ms + rt->p.acceptable_pause_ms)
-                ns->healthy_hb = 0;
-            if (++ns->healthy_hb >= rt->p.readmit_heartbeats && R->now >= ns->readmit_at) {
+            sw_readmit_rule rule = readmit_rule(rt);
+            if (sw_readmit_heartbeat(&rule, &ns->healthy_hb, ns->last_hb_ms, R->now,
+                                     ns->readmit_at)) {
                 ns->dead = false;
                 sw_phi_init(&ns->phi, rt->p.heartbeat_ms, rt->p.acceptable_pause_ms,
                             rt->p.min_std_ms);

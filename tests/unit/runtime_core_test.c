@@ -10,8 +10,122 @@
 #include "check.h"
 #include "runtime/runtime_int.h"
 
+/* The conviction point of phi-accrual with Akka's logistic tail, computed
+ * here independently of clock.c: phi = -log10(e / (1 + e)) with
+ * e = exp(-y (1.5976 + 0.070566 y^2)), y = (t - mean - pause) / sd, exceeds
+ * `threshold` where y (1.5976 + 0.070566 y^2) = ln((1 - 10^-thr) / 10^-thr);
+ * the left side is increasing, so bisection finds y. */
+static double phi_conviction_ms(double mean, double sd, double pause, double threshold)
+{
+    double p = pow(10, -threshold), target = log((1 - p) / p);
+    double lo = 0, hi = 100;
+    for (int i = 0; i < 200; i++) {
+        double y = (lo + hi) / 2;
+        if (y * (1.5976 + 0.070566 * y * y) < target) lo = y;
+        else hi = y;
+    }
+    return mean + pause + lo * sd;
+}
+
+/* First time (0.05 ms steps on the simulated clock) phi exceeds 8. */
+static double first_conviction(const sw_phi *p, double last)
+{
+    for (double now = last; now < last + 5000; now += 0.05)
+        if (sw_phi_value(p, now) > 8) return now - last;
+    return -1;
+}
+
+/* The formula itself, in a tight window: regular 100 ms heartbeats (sd 0,
+ * floored at 20 ms) convict 404.5 ms after the last one; intervals
+ * alternating 60/140 ms (sd 40 ms, above the floor) at 509 ms. A wrong log
+ * base (367 ms), a missing sd floor or the pause left out all miss. */
+static void test_runtime_phi_formula(void **state)
+{
+    (void)state;
+    sw_phi p;
+    sw_phi_init(&p, 100, 200, 20);
+    double t = 0;
+    for (int b = 0; b < 30; b++) sw_phi_heartbeat(&p, t += 100);
+    double want = phi_conviction_ms(100, 20, 200, 8), got = first_conviction(&p, t);
+    print_message("regular beats: conviction after %.2f ms (formula %.2f ms)\n", got, want);
+    assert_true(want > 404 && want < 405);
+    assert_true(fabs(got - want) <= 0.1);
+    /* at y = 0 the tail probability is 1/2 */
+    assert_true(fabs(sw_phi_value(&p, t + 300) - log10(2)) < 1e-3);
+    assert_true(sw_phi_value(&p, t + 50) < 0.01);
+
+    /* the window: Akka's bootstrap samples (75 and 125 ms for a 100 ms
+     * period), then 20 intervals of 140 ms and 19 of 60 ms */
+    sw_phi_init(&p, 100, 200, 20);
+    t = 0;
+    double sum = 75 + 125, sumsq = 75 * 75 + 125 * 125;
+    int n = 2;
+    for (int b = 0; b < 40; b++) {
+        double iv = b % 2 ? 140 : 60;
+        if (b > 0) sum += iv, sumsq += iv * iv, n++;
+        sw_phi_heartbeat(&p, t += iv);
+    }
+    double mean = sum / n, sd = sqrt(sumsq / n - mean * mean);
+    want = phi_conviction_ms(mean, sd, 200, 8);
+    got = first_conviction(&p, t);
+    print_message("60/140 ms beats: conviction after %.2f ms (formula %.2f ms)\n", got, want);
+    assert_true(sd > 35 && want > 500 && want < 510);
+    assert_true(fabs(got - want) <= 0.1);
+}
+
+/* Re-admission on a simulated clock (B5): one conviction re-admits after 3
+ * consecutive heartbeats; a gap restarts the count; the second conviction
+ * keeps the node out for the back-off even while it heartbeats; the
+ * back-off grows with convictions up to x10. */
+static void test_runtime_readmission_backoff(void **state)
+{
+    (void)state;
+    sw_readmit_rule r = {.heartbeat_ms = 100, .acceptable_pause_ms = 200,
+                         .flap_backoff_ms = 1000, .heartbeats = 3};
+    int32_t count = 0;
+    double nb = sw_readmit_not_before(&r, 1000, 1); /* first conviction: no back-off */
+    assert_true(nb == 1000);
+    assert_false(sw_readmit_heartbeat(&r, &count, 1000, 1100, nb));
+    assert_false(sw_readmit_heartbeat(&r, &count, 1100, 1200, nb));
+    assert_true(sw_readmit_heartbeat(&r, &count, 1200, 1300, nb));
+
+    /* a gap of more than 2 intervals + the pause (400 ms) restarts the count */
+    count = 0;
+    assert_false(sw_readmit_heartbeat(&r, &count, 1000, 1100, nb));
+    assert_false(sw_readmit_heartbeat(&r, &count, 1100, 1501, nb));
+    assert_int_equal(count, 1);
+    assert_false(sw_readmit_heartbeat(&r, &count, 1501, 1600, nb));
+    assert_true(sw_readmit_heartbeat(&r, &count, 1600, 1700, nb));
+    /* exactly 400 ms is not a gap */
+    count = 1;
+    assert_false(sw_readmit_heartbeat(&r, &count, 1700, 2100, nb));
+    assert_int_equal(count, 2);
+
+    /* second conviction at 2000: out until 3000 despite steady heartbeats */
+    count = 0;
+    nb = sw_readmit_not_before(&r, 2000, 2);
+    assert_true(nb == 3000);
+    double last = 2000, back = -1;
+    for (double now = 2100; now <= 4000; now += 100) {
+        if (sw_readmit_heartbeat(&r, &count, last, now, nb)) {
+            back = now;
+            break;
+        }
+        last = now;
+    }
+    assert_true(back == 3000);
+    /* third: 2 s; the multiplier stops at 10 */
+    assert_true(sw_readmit_not_before(&r, 5000, 3) == 7000);
+    assert_true(sw_readmit_not_before(&r, 5000, 11) == 15000);
+    assert_true(sw_readmit_not_before(&r, 5000, 50) == 15000);
+    /* no back-off configured: every conviction re-admits on heartbeats */
+    r.flap_backoff_ms = 0;
+    assert_true(sw_readmit_not_before(&r, 5000, 7) == 5000);
+}
+
 /* B1: heartbeat 100 ms with jitter, then silence: conviction (phi > 8) must
- * come 400..600 ms after the last heartbeat (formula ~412 ms). 200 trials. */
+ * come 400..415 ms after the last heartbeat (formula 404.5 ms plus the
+ * jitter's effect on the mean). 200 trials. */
 static void test_runtime_phi_detection_latency(void **state)
 {
     (void)state;
@@ -41,8 +155,8 @@ static void test_runtime_phi_detection_latency(void **state)
     }
     print_message("phi detection latency after last heartbeat: min %.0f ms, max %.0f ms\n", best,
                   worst);
-    assert_true(best >= 350);
-    assert_true(worst <= 600);
+    assert_true(best >= 395);
+    assert_true(worst <= 415);
 }
 
 /* The first heartbeat bootstraps; before it phi is 0 (no conviction). */
@@ -240,6 +354,8 @@ static void test_runtime_alloc_failure_sweep(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_runtime_phi_formula),
+        cmocka_unit_test(test_runtime_readmission_backoff),
         cmocka_unit_test(test_runtime_phi_detection_latency),
         cmocka_unit_test(test_runtime_phi_bootstrap_and_forgive),
         cmocka_unit_test(test_runtime_hlc_monotonic),
