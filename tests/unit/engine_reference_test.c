@@ -19,8 +19,31 @@ typedef struct ref_case {
     const char *variant; /* tiny-llama, tiny-llama-tied, tiny-qwen2 */
     const char *type;
     double tol;          /* max abs logit error allowed */
-    bool greedy_exact;   /* greedy ids must all match */
+    int min_prefix;      /* greedy ids that must match llama.cpp's, from the start */
 } ref_case;
+
+/* Per-file tolerances: twice the error measured on this engine (AVX-512 and
+ * AMX paths, 2026-12), with a floor of 1e-5 for files that agree to float
+ * rounding (measured 5e-7..3.2e-6). A biased kernel moves the error well
+ * past these; the old blanket 0.15 let it through. Measured max abs errors:
+ * Q8_0 2.24e-2 / 1.00e-2 / 2.62e-2, Q4_K llama 4.23e-2, Q6_K llama 3.48e-3
+ * (llama / tied / qwen2). Greedy: every file follows llama.cpp's 24 ids
+ * except tiny-qwen2 Q8_0, which leaves them at step 16 here (at 21 on an AMD
+ * machine without AMX: an open question of the engine issue), so its floor
+ * is the measured prefix. */
+static const ref_case ref_cases[] = {
+    {"tiny-llama", "F32", 1e-5, 24},      {"tiny-llama-tied", "F32", 1e-5, 24},
+    {"tiny-qwen2", "F32", 1e-5, 24},      {"tiny-llama", "F16", 1e-5, 24},
+    {"tiny-llama-tied", "F16", 1e-5, 24}, {"tiny-qwen2", "F16", 1e-5, 24},
+    {"tiny-llama", "BF16", 1e-5, 24},     {"tiny-llama-tied", "BF16", 1e-5, 24},
+    {"tiny-qwen2", "BF16", 1e-5, 24},     {"tiny-llama", "Q8_0", 0.045, 24},
+    {"tiny-llama-tied", "Q8_0", 0.02, 24}, {"tiny-qwen2", "Q8_0", 0.053, 16},
+    {"tiny-llama", "Q4_0", 1e-5, 24},     {"tiny-llama-tied", "Q4_0", 1e-5, 24},
+    {"tiny-qwen2", "Q4_0", 1e-5, 24},     {"tiny-llama", "Q4_K", 0.085, 24},
+    {"tiny-llama-tied", "Q4_K", 1e-5, 24}, {"tiny-qwen2", "Q4_K", 1e-5, 24},
+    {"tiny-llama", "Q6_K", 0.007, 24},    {"tiny-llama-tied", "Q6_K", 1e-5, 24},
+    {"tiny-qwen2", "Q6_K", 1e-5, 24},
+};
 
 /* ------------------------------------------------------------------------ */
 /* a minimal reader for the reference JSON (numbers after a key)            */
@@ -153,29 +176,28 @@ static void run_case(const ref_case *c, int n_threads)
     sw_fwd_destroy(f);
     unload(&L);
     assert_true(max_err <= c->tol);
-    if (c->greedy_exact) {
-        assert_int_equal(argmax_ok, N_POS);
-        assert_int_equal(prefix, 24);
-    }
+    assert_int_equal(argmax_ok, N_POS);
+    assert_true(prefix >= c->min_prefix);
 }
 
-static const char *const variants[] = {"tiny-llama", "tiny-llama-tied", "tiny-qwen2"};
-
-static void run_type(const char *type, double tol, bool exact)
+static void run_type(const char *type)
 {
-    for (int v = 0; v < 3; v++) {
-        ref_case c = {variants[v], type, tol, exact};
-        run_case(&c, 2);
+    int found = 0;
+    for (size_t i = 0; i < sizeof(ref_cases) / sizeof(ref_cases[0]); i++) {
+        if (strcmp(ref_cases[i].type, type) != 0) continue;
+        run_case(&ref_cases[i], 2);
+        found++;
     }
+    assert_int_equal(found, 3);
 }
 
-static void test_reference_f32(void **st) { (void)st; run_type("F32", 1e-4, true); }
-static void test_reference_f16(void **st) { (void)st; run_type("F16", 1e-4, true); }
-static void test_reference_bf16(void **st) { (void)st; run_type("BF16", 0.03, false); }
-static void test_reference_q8_0(void **st) { (void)st; run_type("Q8_0", 0.15, false); }
-static void test_reference_q4_0(void **st) { (void)st; run_type("Q4_0", 0.15, false); }
-static void test_reference_q4_k(void **st) { (void)st; run_type("Q4_K", 0.15, false); }
-static void test_reference_q6_k(void **st) { (void)st; run_type("Q6_K", 0.15, false); }
+static void test_reference_f32(void **st) { (void)st; run_type("F32"); }
+static void test_reference_f16(void **st) { (void)st; run_type("F16"); }
+static void test_reference_bf16(void **st) { (void)st; run_type("BF16"); }
+static void test_reference_q8_0(void **st) { (void)st; run_type("Q8_0"); }
+static void test_reference_q4_0(void **st) { (void)st; run_type("Q4_0"); }
+static void test_reference_q4_k(void **st) { (void)st; run_type("Q4_K"); }
+static void test_reference_q6_k(void **st) { (void)st; run_type("Q6_K"); }
 
 /* One thread must give the same logits as two (the split is over rows and
  * heads, never inside a sum). */
