@@ -522,6 +522,88 @@ static void test_matmul_simd_vs_ref(void **state)
     assert_true(sw_kernels_select("auto"));
 }
 
+/* Every kernel path against the scalar reference on the awkward shapes:
+ * odd block counts (the paired kernels' tail), row lengths that are not a
+ * multiple of any unroll, one row, one token (a 1-column activation), and
+ * token counts around the tile sizes. Paths this CPU lacks are reported as
+ * skipped by name. */
+static bool close_to_ref(const mm_case *c, const float *got, const float *want, const char *path)
+{
+    for (int64_t t = 0; t < c->n_tok; t++) {
+        for (int64_t r = 0; r < c->rows; r++) {
+            double mag = 0;
+            for (int64_t i = 0; i < c->cols; i++)
+                mag += fabs((double)c->Wd[r * c->cols + i] * c->xd[t * c->cols + i]);
+            double g = got[t * c->rows + r], w = want[t * c->rows + r];
+            if (!(fabs(g - w) <= 2e-5 * mag + 1e-5)) {
+                print_error("%s %s rows=%ld cols=%ld n_tok=%ld r=%ld t=%ld: %.8g vs ref %.8g\n", path,
+                            sw_type_get(c->type)->name, (long)c->rows, (long)c->cols,
+                            (long)c->n_tok, (long)r, (long)t, g, w);
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
+static void test_matmul_awkward_shapes(void **state)
+{
+    (void)state;
+    static const char *paths[] = {"avx2", "avx512", "amx"};
+    static const int64_t blocks32[] = {1, 2, 3, 5, 7, 9, 11, 17, 33};
+    static const int64_t blocks256[] = {1, 2, 3, 5};
+    static const int64_t floats[] = {1, 3, 7, 15, 17, 31, 33, 47, 63, 65, 129};
+    static const int64_t rows_list[] = {1, 2, 3, 5, 17};
+    static const int64_t tok_list[] = {1, 2, 3, 5, 16, 17, 33};
+    int ran = 0;
+    for (size_t pi = 0; pi < sizeof(paths) / sizeof(paths[0]); pi++) {
+        if (!sw_kernels_select(paths[pi])) {
+            print_message("SKIP path %s: not available on this CPU or build\n", paths[pi]);
+            continue;
+        }
+        int checked = 0;
+        for (size_t k = 0; k < N_SUPPORTED; k++) {
+            uint32_t type = supported[k];
+            bool flt = type == SW_TYPE_F32 || type == SW_TYPE_F16 || type == SW_TYPE_BF16;
+            bool k256 = type == SW_TYPE_Q4_K || type == SW_TYPE_Q6_K;
+            const int64_t *lens = flt ? floats : k256 ? blocks256 : blocks32;
+            size_t n_lens = flt ? sizeof(floats) / sizeof(floats[0])
+                                : k256 ? sizeof(blocks256) / sizeof(blocks256[0])
+                                       : sizeof(blocks32) / sizeof(blocks32[0]);
+            int64_t unit = flt ? 1 : k256 ? 256 : 32;
+            for (size_t li = 0; li < n_lens; li++) {
+                for (size_t ri = 0; ri < sizeof(rows_list) / sizeof(rows_list[0]); ri++) {
+                    /* every length with every row count, and one token count each
+                     * (cycling), plus the 1-token case everywhere */
+                    int64_t toks[2] = {1, tok_list[(li + ri) % (sizeof(tok_list) / sizeof(tok_list[0]))]};
+                    for (int ti = 0; ti < 2; ti++) {
+                        if (ti == 1 && toks[1] == 1) continue;
+                        mm_case c;
+                        case_make(&c, type, rows_list[ri], lens[li] * unit, toks[ti]);
+                        size_t n_out = (size_t)(c.rows * c.n_tok);
+                        float *got = malloc(sizeof(float) * n_out);
+                        float *want = malloc(sizeof(float) * n_out);
+                        assert_true(sw_kernels_select(paths[pi]));
+                        run_matmul(&c, 1 + (int)((li + ti) % 2), got);
+                        assert_true(sw_kernels_select("ref"));
+                        run_matmul(&c, 1, want);
+                        bool ok = close_to_ref(&c, got, want, paths[pi]);
+                        free(got);
+                        free(want);
+                        case_free(&c);
+                        if (!ok) fail();
+                        checked++;
+                    }
+                }
+            }
+        }
+        print_message("path %s: %d awkward shapes checked against ref\n", paths[pi], checked);
+        ran++;
+    }
+    assert_true(sw_kernels_select("auto"));
+    if (ran == 0) print_message("SKIP: no SIMD path on this CPU; only the scalar path ran\n");
+}
+
 /* SIMD activation quantizers must produce the very bytes the scalar ones do
  * (the integer dot products are then equal across paths). */
 static void test_act_quant_identical(void **state)
@@ -546,7 +628,11 @@ static void test_act_quant_identical(void **state)
             x[9] = 4.0f;
         }
         for (size_t k = 0; k < 2; k++) {
-            if (tabs[k] == NULL) continue;
+            if (tabs[k] == NULL) {
+                if (round == 0) print_message("SKIP path %s: not available on this CPU or build\n",
+                                              k ? "avx512" : "avx2");
+                continue;
+            }
             for (int act = SW_ACT_Q8_0; act < SW_ACT_COUNT; act++) {
                 if (tabs[k]->act[act] == NULL) continue;
                 int64_t len = act == SW_ACT_Q8_K ? 2048 : act == SW_ACT_BF16 ? n - 3 : n;
@@ -643,7 +729,10 @@ static void test_hostile_blocks(void **state)
         for (int64_t r = 0; r < rows; r++)
             sw_dequantize_row(supported[k], w + (size_t)r * rb, deq, cols);
         for (size_t pi = 0; pi < 4; pi++) {
-            if (!sw_kernels_select(paths[pi])) continue;
+            if (!sw_kernels_select(paths[pi])) {
+                if (k == 0) print_message("SKIP path %s: not available on this CPU or build\n", paths[pi]);
+                continue;
+            }
             for (int64_t nt = 1; nt <= n_tok; nt += 16) {
                 sw_pool *p = NULL;
                 CHECK_OK(sw_pool_create(2, &p));
@@ -861,6 +950,7 @@ int main(void)
         cmocka_unit_test(test_reference_files),
         cmocka_unit_test(test_matmul_ref_vs_double),
         cmocka_unit_test(test_matmul_simd_vs_ref),
+        cmocka_unit_test(test_matmul_awkward_shapes),
         cmocka_unit_test(test_matmul_amx_vs_ref),
         cmocka_unit_test(test_act_quant_identical),
         cmocka_unit_test(test_matmul_empty),
