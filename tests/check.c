@@ -1,8 +1,31 @@
 /* check.c: helpers for tests/check.h. */
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "check.h"
+
+/* Skips counted in this test binary (cmocka runs the cases in one thread). */
+static size_t n_skipped;
+
+void check_count_skip(void) { n_skipped++; }
+
+int check_under_ci(void)
+{
+    const char *ci = getenv("CI");
+    return ci != NULL && (strcmp(ci, "true") == 0 || strcmp(ci, "1") == 0);
+}
+
+int check_exit(int failed, size_t n_tests)
+{
+    if (failed != 0) return failed;
+    if (n_skipped > 0 && n_skipped >= n_tests) {
+        fprintf(stderr, "SKIPPED: all %zu cases of this binary skipped (CTest: Not Run)\n", n_tests);
+        return 77;
+    }
+    if (n_skipped > 0) fprintf(stderr, "SKIPPED: %zu of %zu cases\n", n_skipped, n_tests);
+    return 0;
+}
 
 const char *shared_path(char *buf, size_t cap, const char *rel)
 {

@@ -39,12 +39,37 @@
  * site is not needed: the result is written into buf). Returns NULL when the
  * shared folder is not available. */
 const char *shared_path(char *buf, size_t cap, const char *rel);
-/* Skips the current test with a reason when the shared folder is absent. */
+
+/* Skips must show. cmocka's skip() exits 0, so a binary whose every case
+ * skipped would read "Passed" in CTest. Every skip goes through CHECK_SKIP,
+ * which counts it, and main returns CHECK_RUN(tests, setup, teardown): 77
+ * (CTest's SKIP_RETURN_CODE, "Not Run") when every case skipped, and a line
+ * naming how many skipped otherwise. */
+void check_count_skip(void);
+int check_exit(int failed, size_t n_tests);
+#define CHECK_SKIP(...)                                                                    \
+    do {                                                                                   \
+        fprintf(stderr, "SKIP: " __VA_ARGS__);                                             \
+        fputc('\n', stderr);                                                               \
+        check_count_skip();                                                                \
+        skip();                                                                            \
+    } while (0)
+#define CHECK_RUN(tests, setup, teardown)                                                  \
+    check_exit(cmocka_run_group_tests(tests, setup, teardown), sizeof(tests) / sizeof((tests)[0]))
+
+/* True under CI (CI=true or 1), where ../shared always exists: a missing
+ * shared file is then a failure, not a skip. */
+int check_under_ci(void);
+/* Skips the current test with a reason when the shared folder is absent
+ * (fails under CI). */
 #define REQUIRE_SHARED(buf, rel)                                                           \
     do {                                                                                   \
         if (shared_path((buf), sizeof(buf), (rel)) == NULL) {                              \
-            fprintf(stderr, "SKIP: ../shared/%s not found (set SWARM_SHARED_DIR)\n", rel); \
-            skip();                                                                        \
+            if (check_under_ci()) {                                                        \
+                print_error("../shared/%s not found under CI (set SWARM_SHARED_DIR)\n", rel); \
+                fail();                                                                    \
+            }                                                                              \
+            CHECK_SKIP("../shared/%s not found (set SWARM_SHARED_DIR)", rel);              \
         }                                                                                  \
     } while (0)
 

@@ -8,7 +8,7 @@ BIN=${SWARM_BIN:-build/swarm}
 M=${SWARM_SHARED_DIR:-../shared}/models
 [ -x "$BIN" ] || { echo "SKIP: $BIN not built"; exit 77; }
 [ -f "$M/stories260K.gguf" ] && [ -f "$M/stories260K.bin" ] && [ -f "$M/tok512.bin" ] ||
-    { echo "SKIP: shared models not found under $M"; exit 77; }
+    { echo "SKIP: shared models not found under $M"; [ "${CI:-}" = true ] && { echo "FAIL: ../shared is required under CI"; exit 1; }; exit 77; }
 T=$(mktemp -d /tmp/swarm_models_test.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 fails=0

@@ -110,7 +110,8 @@ assert r["status"]=="ok" and c["lost"]==0 and c["stuck"]==0 and c["double_commit
         bad "demo swarm on stories260K"; cat "$TMP/err"
     fi
 else
-    echo "skip demo swarm: $SHARED/models/stories260K.bin not found"
+    echo "SKIP: demo swarm: $SHARED/models/stories260K.bin not found"
+    [ "${CI:-}" = true ] && bad "../shared is required under CI"
 fi
 
 [ $fails -eq 0 ] || { echo "$fails failure(s)"; exit 1; }

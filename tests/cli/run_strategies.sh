@@ -186,7 +186,8 @@ assert any(t['node'] == 'n2' and t['outcome'] != 'done' for t in r['trace']), 'n
             --transport $tr --chaos kill=n2@3ms
     done
 else
-    echo "skip stories260K cases: $SHARED/models not found"
+    echo "SKIP: stories260K cases: $SHARED/models not found"
+    [ "${CI:-}" = true ] && { echo "FAIL: ../shared is required under CI"; fails=$((fails + 1)); }
 fi
 
 [ $fails -eq 0 ] || { echo "$fails failure(s)"; exit 1; }

@@ -9,7 +9,7 @@ SHARED=${SWARM_SHARED_DIR:-}
 [ -x "$BIN" ] || { echo "no swarm binary at $BIN"; exit 77; }
 M="$SHARED/models"
 [ -r "$M/golden/cases.psv" ] && [ -r "$M/tok512.model" ] ||
-    { echo "SKIP: $M/golden/cases.psv or $M/tok512.model not found"; exit 77; }
+    { echo "SKIP: $M/golden/cases.psv or $M/tok512.model not found"; [ "${CI:-}" = true ] && { echo "FAIL: ../shared is required under CI"; exit 1; }; exit 77; }
 TMP=$(mktemp -d) || exit 1
 trap 'rm -rf "$TMP"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }

@@ -207,5 +207,5 @@ int main(void)
         cmocka_unit_test(test_rejects_bad_input),
         cmocka_unit_test(test_render_text_result),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return CHECK_RUN(tests, NULL, NULL);
 }

@@ -582,5 +582,5 @@ int main(void)
         cmocka_unit_test(test_average_near_dbl_max),
         cmocka_unit_test(test_consensus_work_bound),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return CHECK_RUN(tests, NULL, NULL);
 }

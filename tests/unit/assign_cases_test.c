@@ -653,5 +653,5 @@ int main(void)
         cmocka_unit_test(test_large_infeasible_reason),
         cmocka_unit_test(test_ragged_matrix_before_alloc),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return CHECK_RUN(tests, NULL, NULL);
 }

@@ -175,8 +175,7 @@ static void exact_vs_brute(swarm_assign_solver solver, int seeds)
         swarm_assign_result *res = NULL;
         swarm_err rc = swarm_assign_solve(&in.p, &o, &res, NULL);
         if (rc == SWARM_EUNSUPPORTED) {
-            fprintf(stderr, "SKIP: solver %d not built in\n", (int)solver);
-            skip();
+            CHECK_SKIP("solver %d not built in", (int)solver);
         }
         CHECK_OK(rc);
         if (isinf(best)) {
@@ -282,8 +281,7 @@ static void pareto_vs_brute(swarm_assign_solver solver)
         size_t np = 0;
         swarm_err rc = swarm_assign_pareto(&in.p, &o, &pts, &np, NULL);
         if (rc == SWARM_EUNSUPPORTED) {
-            fprintf(stderr, "SKIP: solver %d not built in\n", (int)solver);
-            skip();
+            CHECK_SKIP("solver %d not built in", (int)solver);
         }
         CHECK_OK(rc);
         assert_true(np >= 1);
@@ -373,5 +371,5 @@ int main(void)
         cmocka_unit_test(test_pareto_front_glpk),
         cmocka_unit_test(test_pareto_fast),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return CHECK_RUN(tests, NULL, NULL);
 }

@@ -89,5 +89,5 @@ int main(void)
         cmocka_unit_test(test_core_diag_prefix),
         cmocka_unit_test(test_core_buf),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return CHECK_RUN(tests, NULL, NULL);
 }

@@ -164,5 +164,5 @@ int main(void)
         cmocka_unit_test(test_render),
         cmocka_unit_test(test_chatml_tokens),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return CHECK_RUN(tests, NULL, NULL);
 }

@@ -518,5 +518,5 @@ int main(void)
         cmocka_unit_test(test_oom_chat_render),
         cmocka_unit_test(test_oom_gguf_writer),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return CHECK_RUN(tests, NULL, NULL);
 }

@@ -930,5 +930,5 @@ int main(void)
         cmocka_unit_test(test_writer_alignment),    cmocka_unit_test(test_open_errors),
         cmocka_unit_test(test_shared_files),        cmocka_unit_test(test_e3_large_header),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return CHECK_RUN(tests, NULL, NULL);
 }

@@ -688,5 +688,5 @@ int main(void)
         cmocka_unit_test(test_gguf_rope_scaling),
         cmocka_unit_test(test_load_maps_weights),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return CHECK_RUN(tests, NULL, NULL);
 }

@@ -262,5 +262,5 @@ int main(void)
         cmocka_unit_test(test_reference_threads_agree),
         cmocka_unit_test(test_reference_batch_equals_sequential),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return CHECK_RUN(tests, NULL, NULL);
 }

@@ -137,5 +137,5 @@ int main(void)
         cmocka_unit_test(test_sampler_filters),
         cmocka_unit_test(test_sampler_top_k_large_vocab),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return CHECK_RUN(tests, NULL, NULL);
 }

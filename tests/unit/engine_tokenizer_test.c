@@ -1490,5 +1490,5 @@ int main(void)
         cmocka_unit_test(test_spm_model_matches_bin), cmocka_unit_test(test_spm_model_hostile),
         cmocka_unit_test(test_llama2c_empty_pieces), cmocka_unit_test(test_llama2c_alloc_failures),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return CHECK_RUN(tests, NULL, NULL);
 }

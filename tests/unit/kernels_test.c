@@ -661,8 +661,7 @@ static void test_matmul_amx_vs_ref(void **state)
 {
     (void)state;
     if (!sw_kernels_select("amx")) {
-        print_message("AMX not available on this CPU/OS: skipped\n");
-        skip();
+        CHECK_SKIP("path amx: AMX not available on this CPU/OS");
     }
     static const uint32_t types[] = {SW_TYPE_Q8_0, SW_TYPE_Q4_0, SW_TYPE_Q5_0,
                                      SW_TYPE_Q4_K, SW_TYPE_Q6_K, SW_TYPE_Q4_1};
@@ -906,7 +905,7 @@ static void test_bench(void **state)
 {
     (void)state;
     const char *env = getenv("SWARM_KERNELS_BENCH");
-    if (env == NULL || env[0] == '\0') skip();
+    if (env == NULL || env[0] == '\0') CHECK_SKIP("benchmark: set SWARM_KERNELS_BENCH=1 to run it");
     static const shape shapes[] = {{"smollm2-135m", 576, 1536, 30, 192, 49152},
                                    {"qwen2.5-0.5b", 896, 4864, 24, 128, 151936},
                                    {"k-1024", 1024, 2816, 16, 256, 32000}};
@@ -958,5 +957,5 @@ int main(void)
         cmocka_unit_test(test_select),
         cmocka_unit_test(test_bench),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return CHECK_RUN(tests, NULL, NULL);
 }

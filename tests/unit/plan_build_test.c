@@ -388,5 +388,5 @@ int main(void)
         cmocka_unit_test(test_cascade),
         cmocka_unit_test(test_alloc_failures),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return CHECK_RUN(tests, NULL, NULL);
 }

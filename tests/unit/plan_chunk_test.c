@@ -145,5 +145,5 @@ int main(void)
         cmocka_unit_test(test_empty_and_blank),     cmocka_unit_test(test_rejects),
         cmocka_unit_test(test_word_count),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return CHECK_RUN(tests, NULL, NULL);
 }

@@ -128,8 +128,7 @@ static void test_examples_parse(void **state)
     (void)state;
     const char *src = getenv("SWARM_SOURCE_DIR");
     if (src == NULL) {
-        fprintf(stderr, "SKIP: SWARM_SOURCE_DIR not set\n");
-        skip();
+        CHECK_SKIP("SWARM_SOURCE_DIR not set");
     }
     const char *names[] = {"single", "ensemble", "map-reduce", "pipeline", "cascade", "classify"};
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
@@ -383,5 +382,5 @@ int main(void)
         cmocka_unit_test(test_deep_nesting),
         cmocka_unit_test(test_pipeline_dense_dependencies),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return CHECK_RUN(tests, NULL, NULL);
 }

@@ -149,5 +149,5 @@ int main(void)
         cmocka_unit_test(test_audit_forged_histories),
         cmocka_unit_test(test_audit_not_a_journal),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return CHECK_RUN(tests, NULL, NULL);
 }

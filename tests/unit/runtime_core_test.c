@@ -364,5 +364,5 @@ int main(void)
         cmocka_unit_test(test_runtime_openai_refused),
         cmocka_unit_test(test_runtime_alloc_failure_sweep),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return CHECK_RUN(tests, NULL, NULL);
 }

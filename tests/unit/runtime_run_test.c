@@ -1112,5 +1112,5 @@ int main(void)
         cmocka_unit_test(test_runtime_estimates_follow_measurements),
         cmocka_unit_test(test_runtime_shared_model_loaded_once),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return CHECK_RUN(tests, NULL, NULL);
 }
