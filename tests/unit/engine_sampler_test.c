@@ -70,6 +70,75 @@ static void histogram(const swarm_sampling *c, const float *lg, int n, int *coun
     }
 }
 
+/* Pearson's chi-square of 20000 draws against the distribution want[] (0 =
+ * never drawn: any draw fails). The bound is the 0.1 % critical value for
+ * the degrees of freedom, so a correct sampler fails one seed in a thousand
+ * and the seeds here are fixed. */
+static void assert_chi_square(const char *what, const int *cnt, const double *want, int n)
+{
+    static const double crit[] = {0, 10.83, 13.82, 16.27, 18.47}; /* df 1..4, alpha 0.001 */
+    double chi = 0;
+    int df = -1;
+    for (int i = 0; i < n; i++) {
+        if (want[i] == 0) {
+            if (cnt[i] != 0) fail_msg("%s: token %d drawn %d times, want never", what, i, cnt[i]);
+            continue;
+        }
+        double e = want[i] * 20000.0;
+        chi += (cnt[i] - e) * (cnt[i] - e) / e;
+        df++;
+    }
+    assert_true(df >= 1 && df <= 4);
+    print_message("%-24s chi-square %7.2f (df %d, bound %.2f)\n", what, chi, df, crit[df]);
+    if (!(chi <= crit[df])) fail_msg("%s: chi-square %.2f above %.2f", what, chi, crit[df]);
+}
+
+/* p_i^(1/T), normalised: the distribution at temperature T of base p. */
+static void tempered(const double *p, double temp, double *out, int n)
+{
+    double z = 0;
+    for (int i = 0; i < n; i++) z += out[i] = pow(p[i], 1.0 / temp);
+    for (int i = 0; i < n; i++) out[i] /= z;
+}
+
+/* Temperature, top-k, top-p and min-p give exactly their distributions. */
+static void test_sampler_distributions(void **st)
+{
+    (void)st;
+    const double base[4] = {0.4, 0.3, 0.2, 0.1};
+    float lg[4];
+    for (int i = 0; i < 4; i++) lg[i] = logf((float)base[i]);
+    int cnt[4];
+    double want[4];
+    static const double temps[] = {1.0, 2.0, 0.5, 1.3};
+    for (size_t t = 0; t < sizeof(temps) / sizeof(temps[0]); t++) {
+        swarm_sampling c = cfg((float)temps[t], 0, 1.0f, 0.0f, 100 + t);
+        histogram(&c, lg, 4, cnt);
+        tempered(base, temps[t], want, 4);
+        char what[32];
+        snprintf(what, sizeof(what), "temperature %.1f", temps[t]);
+        assert_chi_square(what, cnt, want, 4);
+    }
+    struct {
+        const char *what;
+        swarm_sampling c;
+        double want[4];
+    } cases[] = {
+        {"top-k 2", cfg(1.0f, 2, 1.0f, 0.0f, 11), {4.0 / 7, 3.0 / 7, 0, 0}},
+        {"top-k 3", cfg(1.0f, 3, 1.0f, 0.0f, 12), {4.0 / 9, 3.0 / 9, 2.0 / 9, 0}},
+        {"top-p 0.5", cfg(1.0f, 0, 0.5f, 0.0f, 13), {4.0 / 7, 3.0 / 7, 0, 0}},
+        {"top-p 0.75", cfg(1.0f, 0, 0.75f, 0.0f, 14), {4.0 / 9, 3.0 / 9, 2.0 / 9, 0}},
+        {"top-p 0.95", cfg(1.0f, 0, 0.95f, 0.0f, 15), {0.4, 0.3, 0.2, 0.1}},
+        {"min-p 0.45", cfg(1.0f, 0, 1.0f, 0.45f, 16), {4.0 / 9, 3.0 / 9, 2.0 / 9, 0}},
+        {"min-p 0.6", cfg(1.0f, 0, 1.0f, 0.6f, 17), {4.0 / 7, 3.0 / 7, 0, 0}},
+        {"min-p 0.2", cfg(1.0f, 0, 1.0f, 0.2f, 18), {0.4, 0.3, 0.2, 0.1}},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        histogram(&cases[i].c, lg, 4, cnt);
+        assert_chi_square(cases[i].what, cnt, cases[i].want, 4);
+    }
+}
+
 static void test_sampler_filters(void **st)
 {
     (void)st;
@@ -135,6 +204,7 @@ int main(void)
         cmocka_unit_test(test_sampler_argmax_ties_and_nan),
         cmocka_unit_test(test_sampler_seeded_reproducible),
         cmocka_unit_test(test_sampler_filters),
+        cmocka_unit_test(test_sampler_distributions),
         cmocka_unit_test(test_sampler_top_k_large_vocab),
     };
     return CHECK_RUN(tests, NULL, NULL);
