@@ -31,6 +31,16 @@ wb=$(sed -n 's/^  "weight_bytes": \([0-9]*\),$/\1/p' "$TMP/out.json")
 # --keep leaves a loadable GGUF file behind.
 [ -s "$TMP/m.gguf" ] || fail "--keep did not keep the file"
 head -c 4 "$TMP/m.gguf" | grep -q GGUF || fail "kept file is not GGUF"
+# ... that the engine loads again and generates from, reproducibly: 8 greedy
+# tokens after BOS, the same twice.
+"$BIN" generate -m "$TMP/m.gguf" -n 8 --temp 0 --json >"$TMP/g1.json" 2>"$TMP/err.txt" ||
+    { cat "$TMP/err.txt"; fail "generate on the kept file exited $?"; }
+"$BIN" generate -m "$TMP/m.gguf" -n 8 --temp 0 --json >"$TMP/g2.json" 2>/dev/null ||
+    fail "second generate on the kept file failed"
+toks=$(sed -n 's/.*"tokens": \[\([0-9, ]*\)\].*/\1/p' "$TMP/g1.json")
+[ "$(echo "$toks" | tr ',' '\n' | grep -c '[0-9]')" -eq 9 ] || fail "kept file: want 9 tokens, got [$toks]"
+[ "$toks" = "$(sed -n 's/.*"tokens": \[\([0-9, ]*\)\].*/\1/p' "$TMP/g2.json")" ] ||
+    fail "kept file: greedy generation differs between two runs"
 
 # The table form prints one row per thread count.
 "$BIN" bench-model --shape stories15m --type Q4_K --threads 1 --prompt-tokens 4 \

@@ -87,7 +87,10 @@ expect_usage "calibrate bad line" calibrate "$TMP/echo.json" "$TMP/bad.jsonl"
 printf '{"input": "a", "label": "x"}\n{"input": "b", "label": "y"}\n{"input": "c", "label": "x"}\n' >"$TMP/eval.jsonl"
 if "$BIN" calibrate "$TMP/echo.json" "$TMP/eval.jsonl" --skill demo >/dev/null 2>"$TMP/err" &&
     python3 -c 'import json,sys; s=json.load(open(sys.argv[1]))
-assert all("demo" in n["skills"] and 0 <= n["accuracy"] <= 1 for n in s["nodes"])' "$TMP/echo.json"; then
+# echo nodes answer every item correctly (3 of 3): exactly 1.0, not just a range
+bad = [(n["name"], n["accuracy"], n["skills"].get("demo")) for n in s["nodes"]
+       if n["accuracy"] != 1.0 or n["skills"].get("demo") != 1.0]
+assert not bad, bad' "$TMP/echo.json"; then
     ok "calibrate writes P_i and C_ik"
 else
     bad "calibrate"; cat "$TMP/err"
