@@ -465,6 +465,27 @@ static void test_matmul_ref_vs_double(void **state)
     assert_true(sw_kernels_select("auto"));
 }
 
+/* SIMD result within float rounding of the scalar path, scaled by the
+ * magnitude of the dot product. */
+static bool close_to_ref(const mm_case *c, const float *got, const float *want, const char *path)
+{
+    for (int64_t t = 0; t < c->n_tok; t++) {
+        for (int64_t r = 0; r < c->rows; r++) {
+            double mag = 0;
+            for (int64_t i = 0; i < c->cols; i++)
+                mag += fabs((double)c->Wd[r * c->cols + i] * c->xd[t * c->cols + i]);
+            double g = got[t * c->rows + r], w = want[t * c->rows + r];
+            if (!(fabs(g - w) <= 2e-5 * mag + 1e-5)) {
+                print_error("%s %s rows=%ld cols=%ld n_tok=%ld r=%ld t=%ld: %.8g vs ref %.8g\n", path,
+                            sw_type_get(c->type)->name, (long)c->rows, (long)c->cols,
+                            (long)c->n_tok, (long)r, (long)t, g, w);
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
 static void test_matmul_simd_vs_ref(void **state)
 {
     (void)state;
@@ -496,20 +517,9 @@ static void test_matmul_simd_vs_ref(void **state)
                 run_matmul(&c, threads, got);
                 assert_true(sw_kernels_select("ref"));
                 run_matmul(&c, 1, want);
-                for (int64_t t = 0; t < n_tok; t++) {
-                    for (int64_t r = 0; r < rows; r++) {
-                        double mag = 0;
-                        for (int64_t i = 0; i < cols; i++)
-                            mag += fabs((double)c.Wd[r * cols + i] * c.xd[t * cols + i]);
-                        double g = got[t * rows + r], w = want[t * rows + r];
-                        if (!(fabs(g - w) <= 2e-5 * mag + 1e-5)) {
-                            print_error("%s %s rows=%ld cols=%ld n_tok=%ld thr=%d r=%ld t=%ld: "
-                                        "%.8g vs ref %.8g\n",
-                                        paths[pi], sw_type_get(type)->name, (long)rows, (long)cols,
-                                        (long)n_tok, threads, (long)r, (long)t, g, w);
-                            fail();
-                        }
-                    }
+                if (!close_to_ref(&c, got, want, paths[pi])) {
+                    print_error("(%d threads)\n", threads);
+                    fail();
                 }
                 checked++;
                 free(got);
@@ -527,25 +537,6 @@ static void test_matmul_simd_vs_ref(void **state)
  * multiple of any unroll, one row, one token (a 1-column activation), and
  * token counts around the tile sizes. Paths this CPU lacks are reported as
  * skipped by name. */
-static bool close_to_ref(const mm_case *c, const float *got, const float *want, const char *path)
-{
-    for (int64_t t = 0; t < c->n_tok; t++) {
-        for (int64_t r = 0; r < c->rows; r++) {
-            double mag = 0;
-            for (int64_t i = 0; i < c->cols; i++)
-                mag += fabs((double)c->Wd[r * c->cols + i] * c->xd[t * c->cols + i]);
-            double g = got[t * c->rows + r], w = want[t * c->rows + r];
-            if (!(fabs(g - w) <= 2e-5 * mag + 1e-5)) {
-                print_error("%s %s rows=%ld cols=%ld n_tok=%ld r=%ld t=%ld: %.8g vs ref %.8g\n", path,
-                            sw_type_get(c->type)->name, (long)c->rows, (long)c->cols,
-                            (long)c->n_tok, (long)r, (long)t, g, w);
-                return false;
-            }
-        }
-    }
-    return true;
-}
-
 static void test_matmul_awkward_shapes(void **state)
 {
     (void)state;
