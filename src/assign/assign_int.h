@@ -14,6 +14,8 @@
 #include "swarm/assign.h"
 
 #define SW_ASSIGN_AUTO_EXACT_PAIRS SWARM_ASSIGN_AUTO_EXACT_PAIRS
+/* Below this much time left after the fast method the MIP is not started. */
+#define SW_ASSIGN_MIN_MIP_S 0.02
 
 /*
  * One solve's view of a problem: the objective is we*energy + wt*time where

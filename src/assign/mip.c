@@ -4,9 +4,7 @@
  * when asked), solved by COIN-OR CBC when built with it, else GLPK; and its
  * LP relaxation, the lower bound the benchmark compares the fast method to.
  */
-#include <fcntl.h>
 #include <float.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -248,43 +246,11 @@ static bool model_extract(const sw_asg *a, const model *md, const double *xv, in
 #endif
 
 #ifdef SWARM_HAVE_CBC
-/* CBC's driver (CbcMain) keeps process-wide state, so solves are serialised. */
-static pthread_mutex_t cbc_lock = PTHREAD_MUTEX_INITIALIZER;
-
-/*
- * Clp prints some diagnostics ("N slacks added", "row inf ...") with printf
- * whatever the log level; they would corrupt `swarm assign --json` on
- * stdout. While CBC runs, fd 1 points to /dev/null (stdio flushed before and
- * after, so nothing of ours is lost). Returns the saved fd, or -1.
- */
-static int quiet_begin(void)
-{
-    fflush(stdout);
-    int saved = dup(STDOUT_FILENO);
-    int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
-    if (saved < 0 || null < 0 || dup2(null, STDOUT_FILENO) < 0) {
-        if (saved >= 0) close(saved);
-        if (null >= 0) close(null);
-        return -1;
-    }
-    close(null);
-    return saved;
-}
-
-static void quiet_end(int saved)
-{
-    if (saved < 0) return;
-    fflush(stdout);
-    dup2(saved, STDOUT_FILENO);
-    close(saved);
-}
-
 static swarm_err cbc_solve(const sw_asg *a, const model *md, double tl, const int32_t *warm,
                            bool relax, swarm_assign_result *res, double *lp_bound)
 {
     double *collb = sw_calloc((size_t)md->ncols + 1, sizeof(double));
     if (collb == NULL) return SWARM_ENOMEM;
-    pthread_mutex_lock(&cbc_lock);
     Cbc_Model *cm = Cbc_newModel();
     Cbc_loadProblem(cm, md->ncols, md->nrows, md->start, md->index, md->value, collb, md->colub,
                     md->obj, md->rowlb, md->rowub);
@@ -314,9 +280,7 @@ static swarm_err cbc_solve(const sw_asg *a, const model *md, double tl, const in
             Cbc_setCutoff(cm, cutoff + 1e-7 * (1 + fabs(cutoff)));
         }
     }
-    int quiet = quiet_begin();
     Cbc_solve(cm);
-    quiet_end(quiet);
     swarm_err rc = SWARM_OK;
     if (relax) {
         *lp_bound = Cbc_isProvenInfeasible(cm) ? INFINITY : Cbc_getObjValue(cm);
@@ -337,7 +301,6 @@ static swarm_err cbc_solve(const sw_asg *a, const model *md, double tl, const in
         }
     }
     Cbc_deleteModel(cm);
-    pthread_mutex_unlock(&cbc_lock);
     sw_free(collb);
     return rc;
 }
@@ -481,6 +444,113 @@ static swarm_err glpk_solve(const sw_asg *a, const model *md, double tl, const i
 }
 #endif
 
+/* ---- the solve runs in a child process ----
+ * CBC cannot be stopped from outside and overruns its own limit in
+ * preprocessing (1000 x 1000 with a 1 s limit took 10 s and 2.4 GB, and
+ * minutes on a loaded machine), Clp prints to stdout whatever the log level,
+ * and CbcMain keeps process-wide state. In a child with a hard deadline and
+ * an address-space budget the time limit holds, memory stays bounded, the
+ * caller's stdout is untouched and solves need no lock. */
+
+#if defined(SWARM_HAVE_CBC) || defined(SWARM_HAVE_GLPK)
+typedef struct mip_job {
+    const sw_asg *a;
+    swarm_assign_solver solver;
+    double tl;
+    const int32_t *warm;
+    bool relax;
+} mip_job;
+
+/* The child's reply: then m x r int32 assignment entries. */
+typedef struct mip_reply {
+    int32_t status, has_assign;
+    double bound, lp_bound;
+} mip_reply;
+
+#define MIP_DEADLINE_SLACK_MS 150.0  /* model build and process start beyond the solver's limit */
+#define MIP_MEM_BASE (256u << 20)    /* address space for CBC beyond the caller's own */
+#define MIP_MEM_PER_PAIR 512u        /* ... plus this per SLM/subtask pair */
+
+static bool use_glpk(swarm_assign_solver solver)
+{
+#if defined(SWARM_HAVE_CBC) && defined(SWARM_HAVE_GLPK)
+    return solver == SWARM_ASSIGN_SOLVER_GLPK;
+#elif defined(SWARM_HAVE_CBC)
+    (void)solver;
+    return false;
+#else
+    (void)solver;
+    return true;
+#endif
+}
+
+static swarm_err solve_model(const mip_job *j, const model *md, swarm_assign_result *res,
+                             double *lp)
+{
+#if defined(SWARM_HAVE_GLPK)
+    if (use_glpk(j->solver)) return glpk_solve(j->a, md, j->tl, j->warm, j->relax, res, lp);
+#endif
+#if defined(SWARM_HAVE_CBC)
+    return cbc_solve(j->a, md, j->tl, j->warm, j->relax, res, lp);
+#else
+    return SWARM_EUNSUPPORTED;
+#endif
+}
+
+static size_t mip_child(void *arg, void *out, size_t cap)
+{
+    const mip_job *j = arg;
+    model md;
+    if (model_build(j->a, &md) != SWARM_OK) return 0;
+    swarm_assign_result *res = j->relax ? NULL : sw_asg_result_new(j->a);
+    double lp = -INFINITY;
+    swarm_err rc = j->relax || res ? solve_model(j, &md, res, &lp) : SWARM_ENOMEM;
+    model_free(&md);
+    size_t entries = res ? (size_t)res->m * (size_t)res->r : 0;
+    size_t len = sizeof(mip_reply) + entries * sizeof(int32_t);
+    if (rc != SWARM_OK || len > cap) {
+        swarm_assign_result_destroy(res);
+        return 0;
+    }
+    mip_reply *r = out;
+    memset(r, 0, sizeof(*r));
+    r->lp_bound = lp;
+    if (res) {
+        r->status = (int32_t)res->status;
+        r->bound = res->bound;
+        r->has_assign = res->status != SWARM_ASSIGN_INFEASIBLE;
+        memcpy(r + 1, res->assign, entries * sizeof(int32_t));
+    }
+    swarm_assign_result_destroy(res);
+    return len;
+}
+
+/* Runs job in a child; on success *reply holds its answer. why says what
+ * went wrong otherwise (time limit, memory budget). */
+static swarm_err mip_isolated(const mip_job *j, mip_reply **reply, char *why, size_t why_cap)
+{
+    const sw_asg *a = j->a;
+    size_t entries = j->relax ? 0 : (size_t)a->m * (size_t)a->r;
+    size_t cap = sizeof(mip_reply) + entries * sizeof(int32_t);
+    mip_reply *buf = sw_malloc(cap);
+    if (buf == NULL) return SWARM_ENOMEM;
+    size_t pairs = (size_t)a->n * (size_t)a->m;
+    size_t budget = MIP_MEM_BASE + MIP_MEM_PER_PAIR * pairs;
+    size_t len = 0;
+    sw_isolated_status st;
+    swarm_err rc = sw_isolated_call(mip_child, (void *)j, buf, cap, &len,
+                                    j->tl * 1000.0 + MIP_DEADLINE_SLACK_MS, budget, &st, why, why_cap);
+    if (rc != SWARM_OK || st != SW_ISOLATED_OK) {
+        sw_free(buf);
+        *reply = NULL;
+        return rc;
+    }
+    *reply = buf;
+    return SWARM_OK;
+}
+
+#endif
+
 swarm_err sw_asg_mip(const sw_asg *a, swarm_assign_solver solver, double tl, const int32_t *warm,
                      swarm_assign_result *res)
 {
@@ -491,19 +561,26 @@ swarm_err sw_asg_mip(const sw_asg *a, swarm_assign_solver solver, double tl, con
     if (solver == SWARM_ASSIGN_SOLVER_GLPK) return SWARM_EUNSUPPORTED;
 #endif
 #if defined(SWARM_HAVE_CBC) || defined(SWARM_HAVE_GLPK)
-    model md;
-    swarm_err rc = model_build(a, &md);
+    mip_job j = {a, solver, tl, warm, false};
+    mip_reply *r = NULL;
+    char why[160];
+    swarm_err rc = mip_isolated(&j, &r, why, sizeof(why));
     if (rc != SWARM_OK) return rc;
-#if defined(SWARM_HAVE_CBC) && defined(SWARM_HAVE_GLPK)
-    if (solver == SWARM_ASSIGN_SOLVER_GLPK) rc = glpk_solve(a, &md, tl, warm, false, res, NULL);
-    else rc = cbc_solve(a, &md, tl, warm, false, res, NULL);
-#elif defined(SWARM_HAVE_CBC)
-    rc = cbc_solve(a, &md, tl, warm, false, res, NULL);
-#else
-    rc = glpk_solve(a, &md, tl, warm, false, res, NULL);
-#endif
-    model_free(&md);
-    return rc;
+    res->method = use_glpk(solver) ? "glpk" : "cbc";
+    if (r == NULL) {
+        /* stopped or failed without an incumbent: the caller keeps its own */
+        sw_log_info("assign: %s %s", res->method, why);
+        res->status = SWARM_ASSIGN_INFEASIBLE;
+        res->bound = -INFINITY;
+        snprintf(res->reason, sizeof(res->reason), "%s %s", res->method, why);
+        return SWARM_OK;
+    }
+    res->status = (swarm_assign_status)r->status;
+    res->bound = r->bound;
+    if (r->has_assign)
+        memcpy(res->assign, r + 1, (size_t)a->m * (size_t)a->r * sizeof(int32_t));
+    sw_free(r);
+    return SWARM_OK;
 #else
     (void)a, (void)tl, (void)warm, (void)res;
     return SWARM_EUNSUPPORTED;
@@ -513,20 +590,23 @@ swarm_err sw_asg_mip(const sw_asg *a, swarm_assign_solver solver, double tl, con
 swarm_err sw_asg_lp_bound(const sw_asg *a, double tl, double *out_bound)
 {
 #if defined(SWARM_HAVE_CBC) || defined(SWARM_HAVE_GLPK)
-    model md;
-    swarm_err rc = model_build(a, &md);
-    if (rc != SWARM_OK) return rc;
-    double b = -INFINITY;
     /* CBC's LP (Clp) solves the 200 x 1000 relaxations ~15x faster than GLPK's
      * simplex (2 s vs 30 s, measured) */
-#ifdef SWARM_HAVE_CBC
-    rc = cbc_solve(a, &md, tl, NULL, true, NULL, &b);
-#else
-    rc = glpk_solve(a, &md, tl, NULL, true, NULL, &b);
+    mip_job j = {a, SWARM_ASSIGN_SOLVER_CBC, tl, NULL, true};
+#ifndef SWARM_HAVE_CBC
+    j.solver = SWARM_ASSIGN_SOLVER_GLPK;
 #endif
-    model_free(&md);
-    if (rc == SWARM_OK) *out_bound = b;
-    return rc;
+    mip_reply *r = NULL;
+    char why[160];
+    swarm_err rc = mip_isolated(&j, &r, why, sizeof(why));
+    if (rc != SWARM_OK) return rc;
+    if (r == NULL) {
+        sw_log_info("assign: LP bound %s", why);
+        return SWARM_ETIMEDOUT;
+    }
+    *out_bound = r->lp_bound;
+    sw_free(r);
+    return SWARM_OK;
 #else
     (void)a, (void)tl, (void)out_bound;
     return SWARM_EUNSUPPORTED;

@@ -625,7 +625,19 @@ static swarm_err solve_view(const sw_asg *a, const swarm_assign_options *o,
         }
         double tl = o->time_limit_s > 0 ? o->time_limit_s : 10.0;
         if (fallback && tl > 2) tl = 2;
+        /* the limit covers the whole solve: the MIP gets what the fast
+         * method left (its child process is killed at that deadline) */
+        tl -= (sw_now_ms() - t0) / 1000.0;
         bool warm = res->status != SWARM_ASSIGN_INFEASIBLE;
+        if (tl < SW_ASSIGN_MIN_MIP_S) {
+            swarm_assign_result_destroy(ex);
+            if (!warm)
+                snprintf(res->reason, sizeof(res->reason),
+                         "no feasible assignment found within the time limit of %g s (not proven "
+                         "infeasible)",
+                         o->time_limit_s > 0 ? o->time_limit_s : 10.0);
+            goto done;
+        }
         rc = sw_asg_mip(a, o->solver, tl, warm ? res->assign : NULL, ex);
         if (rc != SWARM_OK) {
             swarm_assign_result_destroy(ex);

@@ -64,6 +64,21 @@ double sw_now_ms(void);    /* CLOCK_MONOTONIC in ms */
 uint64_t sw_wall_ms(void); /* CLOCK_REALTIME in ms since the epoch */
 void sw_sleep_ms(double ms);
 
+/* ---- isolation: a call in a forked child with a hard deadline ----
+ * fn(arg, out, cap) runs in a child process (stdout and stderr to
+ * /dev/null, address space limited to its current size plus mem_budget when
+ * mem_budget > 0) and returns how many bytes of result it wrote to out
+ * (0 = failed). The parent waits at most timeout_ms, then kills it. *st
+ * says how it ended, why (when given) in words; on OK the result is copied
+ * to out and its length to *out_len. SWARM_ENOMEM / SWARM_ESYS only when
+ * the child could not be started. Safe to call from a threaded process as
+ * long as fn only uses async-signal-safe code or glibc's fork-safe malloc. */
+typedef size_t (*sw_isolated_fn)(void *arg, void *out, size_t cap);
+typedef enum { SW_ISOLATED_OK, SW_ISOLATED_TIMEOUT, SW_ISOLATED_FAILED, SW_ISOLATED_COUNT } sw_isolated_status;
+swarm_err sw_isolated_call(sw_isolated_fn fn, void *arg, void *out, size_t cap, size_t *out_len,
+                           double timeout_ms, size_t mem_budget, sw_isolated_status *st,
+                           char *why, size_t why_cap);
+
 /* ---- logging (stderr; level from SWARM_LOG=debug|info|warn|error) ---- */
 enum sw_log_level { SW_LOG_DEBUG, SW_LOG_INFO, SW_LOG_WARN, SW_LOG_ERROR, SW_LOG_COUNT };
 void sw_log(enum sw_log_level lvl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

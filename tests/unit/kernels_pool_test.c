@@ -91,19 +91,25 @@ static void test_latency(void **state)
 }
 
 /* A worker that is always slow (as if descheduled mid-share): after a few
- * optional runs the caller stops waiting for it and runs alone. */
+ * optional runs the caller stops waiting for it and runs alone. The caller's
+ * share waits (up to 50 ms) until the worker has entered, so that the worker
+ * joins every run however loaded the machine is (a run closed before the
+ * worker wakes is rightly not counted as late, and under load that was most
+ * runs); the worker then takes 20 ms, far longer than the caller's share. */
 static void slow_worker_fn(void *arg, int ith, int nth)
 {
     (void)nth;
     _Atomic long *calls = arg;
     if (ith != 0) {
         atomic_fetch_add(&calls[1], 1);
-        usleep(3000);
+        atomic_store(&calls[2], 1);
+        usleep(20000);
     } else {
         atomic_fetch_add(&calls[0], 1);
-        double t0 = sw_now_ms(); /* the caller's share: long enough for the worker to join */
-        while (sw_now_ms() - t0 < 0.3) {
+        double t0 = sw_now_ms();
+        while (atomic_load(&calls[2]) == 0 && sw_now_ms() - t0 < 50) {
         }
+        atomic_store(&calls[2], 0);
     }
 }
 
@@ -111,18 +117,18 @@ static void test_optional_runs_go_solo(void **state)
 {
     (void)state;
     sw_pool *p = NULL;
-    _Atomic long calls[2] = {0, 0};
+    _Atomic long calls[3] = {0, 0, 0}; /* caller runs, worker runs, worker entered */
     int runs = 0;
     long worker_first = 0;
     /* Bounded retries with a fresh pool: on a busy machine a round may see
-     * no late worker; after 5 rounds of 300 runs the solo mode is broken,
+     * no late worker; after 3 rounds of 100 runs the solo mode is broken,
      * not the machine (a skip here hid a disabled solo mode). */
-    for (int attempt = 1; attempt <= 5; attempt++) {
+    for (int attempt = 1; attempt <= 3; attempt++) {
         CHECK_OK(sw_pool_create(2, &p));
         atomic_store(&calls[0], 0);
         atomic_store(&calls[1], 0);
         runs = 0;
-        while (sw_pool_solo_runs_left(p) == 0 && runs < 300) {
+        while (sw_pool_solo_runs_left(p) == 0 && runs < 100) {
             sw_pool_run_optional(p, slow_worker_fn, (void *)calls);
             runs++;
         }
@@ -133,7 +139,7 @@ static void test_optional_runs_go_solo(void **state)
         sw_pool_destroy(p);
         p = NULL;
     }
-    if (p == NULL) fail_msg("the pool never went solo in 5 x 300 runs with a late worker");
+    if (p == NULL) fail_msg("the pool never went solo in 3 x 100 runs with a late worker");
     assert_true(worker_first >= 1); /* solo only after a worker was late */
     for (int r = 0; r < 10; r++)
         sw_pool_run_optional(p, slow_worker_fn, (void *)calls);
