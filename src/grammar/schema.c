@@ -615,7 +615,7 @@ swarm_err swarm_grammar_schema_to_text(const char *json, size_t len, char **out,
         return sw_diag_set(d, SWARM_EFORMAT, "json schema: JSON nested deeper than %d levels",
                            SCHEMA_MAX_JSON_DEPTH);
     json_error_t je;
-    json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &je);
+    json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
     if (root == NULL)
         return sw_diag_set(d, SWARM_EFORMAT, "json schema: line %d column %d: %s", je.line,
                            je.column, je.text);
