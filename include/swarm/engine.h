@@ -120,6 +120,7 @@ typedef struct swarm_gen_result {
     int32_t *tokens;     /* prompt tokens (incl. BOS) followed by generated ones */
     size_t n_prompt, n_tokens;
     double prompt_ms, gen_ms;
+    double grammar_ms;   /* of gen_ms, the time spent on the grammar (masks, matching) */
     const char *stop;    /* "eos", "length", "canceled" */
 } swarm_gen_result;
 

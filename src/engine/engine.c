@@ -551,7 +551,9 @@ swarm_err swarm_generate(swarm_session *s, const swarm_gen_params *p, swarm_gen_
         if (p->grammar != NULL) {
             const float *lg = NULL;
             bool complete = false;
+            double tg = sw_now_ms();
             rc = sw_constrain_logits(&con, token, logits, m->hp.n_vocab, &lg, &complete);
+            r->grammar_ms += sw_now_ms() - tg;
             if (rc == SWARM_OK && lg == NULL && !complete) rc = SWARM_EINFEASIBLE;
             if (rc != SWARM_OK) break;
             if (lg == NULL) { /* complete, and the model has no end token to say so */
@@ -576,7 +578,12 @@ swarm_err swarm_generate(swarm_session *s, const swarm_gen_params *p, swarm_gen_
         memcpy(r->text + text_len, s->piece, n);
         text_len += n;
         token = next;
-        if (p->grammar != NULL && (rc = sw_constrain_accept(&con, s->piece, n)) != SWARM_OK) break;
+        if (p->grammar != NULL) {
+            double tg = sw_now_ms();
+            rc = sw_constrain_accept(&con, s->piece, n);
+            r->grammar_ms += sw_now_ms() - tg;
+            if (rc != SWARM_OK) break;
+        }
         if (p->on_token != NULL && p->on_token(p->ud, next, s->piece, n) != 0) {
             r->stop = "canceled";
             break;

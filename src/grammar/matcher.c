@@ -28,6 +28,10 @@
 #define GM_MAX_STATES (1u << 20)
 #define GM_MAX_TRANS (1u << 23)
 #define GM_MAX_POOL (1u << 25)
+/* States with a dense 256-entry transition row (1 KiB each); the others
+ * keep their transitions in the hash map. */
+#define GM_MAX_ROWS (1u << 16)
+#define GM_UNKNOWN (-2)
 /* Closure steps per transition: enough for SWARM_GRAMMAR_MAX_STACKS parses
  * each reached through a few rules. */
 #define GM_MAX_STEPS (64u * SWARM_GRAMMAR_MAX_STACKS)
@@ -111,6 +115,7 @@ typedef struct gstate {
     uint32_t off, n; /* its stack tops: pool[off .. off+n), sorted */
     bool accept;     /* the empty stack is among its parses: the text is complete */
     uint32_t *mask;  /* token bitmap, computed on demand */
+    int32_t *row;    /* transitions by byte (GM_UNKNOWN until computed), or NULL */
 } gstate;
 
 struct sw_gm {
@@ -127,7 +132,8 @@ struct sw_gm {
     uint32_t n_pool, cap_pool;
     int32_t *st_ht; /* open addressing over state ids, -1 empty */
     uint32_t st_ht_cap;
-    u64map trans; /* (state << 8 | byte) -> state or SW_GM_DEAD */
+    u64map trans; /* (state << 8 | byte) -> state or SW_GM_DEAD, for states without a row */
+    uint32_t n_rows;
     /* scratch */
     int32_t *work, *res;
     uint32_t cap_work, cap_res, n_res;
@@ -157,7 +163,10 @@ void sw_gm_destroy(sw_gm *m)
     sw_free(m->npar);
     sw_free(m->nstamp);
     map_free(&m->nodes);
-    for (uint32_t i = 0; i < m->n_st; i++) sw_free(m->st[i].mask);
+    for (uint32_t i = 0; i < m->n_st; i++) {
+        sw_free(m->st[i].mask);
+        sw_free(m->st[i].row);
+    }
     sw_free(m->st);
     sw_free(m->pool);
     sw_free(m->st_ht);
@@ -263,7 +272,7 @@ static swarm_err state_get(sw_gm *m, uint32_t n, bool acc, int32_t *out)
         !grow((void **)&m->pool, &m->cap_pool, m->n_pool + n, sizeof(int32_t)))
         return SWARM_ENOMEM;
     memcpy(m->pool + m->n_pool, ids, (size_t)n * sizeof(int32_t));
-    m->st[m->n_st] = (gstate){.off = m->n_pool, .n = n, .accept = acc};
+    m->st[m->n_st] = (gstate){.off = m->n_pool, .n = n, .accept = acc, .row = NULL};
     m->n_pool += n;
     m->st_ht[h] = (int32_t)m->n_st;
     *out = (int32_t)m->n_st++;
@@ -299,8 +308,13 @@ static swarm_err closure(sw_gm *m, uint32_t nw, int32_t *out)
             if (!grow((void **)&m->res, &m->cap_res, nr + 1, sizeof(int32_t))) return SWARM_ENOMEM;
             m->res[nr++] = n;
         } else {
-            int32_t ret = node_get(m, pos + 1, par, &rc);
-            if (ret < 0) return rc;
+            /* a reference that ends its alternative returns straight to
+             * the parent (tail call): right recursion such as x* then keeps
+             * a constant stack depth, so its states recur and hit the caches */
+            uint32_t after = g->elems[pos + 1].type;
+            int32_t ret = par;
+            if (after != SW_GE_END && after != SW_GE_ALT && (ret = node_get(m, pos + 1, par, &rc)) < 0)
+                return rc;
             for (uint32_t a = g->alt_off[e.arg]; a < g->alt_off[e.arg + 1]; a++) {
                 int32_t k = node_get(m, (int32_t)g->alts[a], ret, &rc);
                 if (k < 0) return rc;
@@ -325,10 +339,21 @@ swarm_err sw_gm_start(sw_gm *m, int32_t *out)
     return closure(m, nw, out);
 }
 
+/* The transition of (st, b) when known. */
+static inline bool trans_get(const sw_gm *m, int32_t st, uint8_t b, int32_t *out)
+{
+    const int32_t *row = m->st[st].row;
+    if (row != NULL) {
+        *out = row[b];
+        return *out != GM_UNKNOWN;
+    }
+    return map_get(&m->trans, ((uint64_t)(uint32_t)st << 8) | b, out);
+}
+
 swarm_err sw_gm_step(sw_gm *m, int32_t st, uint8_t b, int32_t *out)
 {
     uint64_t key = ((uint64_t)(uint32_t)st << 8) | b;
-    if (map_get(&m->trans, key, out)) return SWARM_OK;
+    if (trans_get(m, st, b, out)) return SWARM_OK;
     const swarm_grammar *g = m->g;
     uint32_t nw = 0;
     swarm_err rc = SWARM_OK;
@@ -344,8 +369,21 @@ swarm_err sw_gm_step(sw_gm *m, int32_t st, uint8_t b, int32_t *out)
     }
     int32_t next = SW_GM_DEAD;
     if (nw > 0 && (rc = closure(m, nw, &next)) != SWARM_OK) return rc;
-    if (m->trans.n >= GM_MAX_TRANS) return SWARM_EUNSUPPORTED;
-    if (!map_put(&m->trans, key, next)) return SWARM_ENOMEM;
+    gstate *gs = &m->st[st];
+    if (gs->row == NULL && m->n_rows < GM_MAX_ROWS) {
+        /* a state that is stepped gets a row: the trie walks of its masks
+         * then look transitions up by index */
+        gs->row = sw_malloc(256 * sizeof(int32_t));
+        if (gs->row == NULL) return SWARM_ENOMEM;
+        m->n_rows++;
+        for (int c = 0; c < 256; c++) gs->row[c] = GM_UNKNOWN;
+    }
+    if (gs->row != NULL) {
+        gs->row[b] = next;
+    } else {
+        if (m->trans.n >= GM_MAX_TRANS) return SWARM_EUNSUPPORTED;
+        if (!map_put(&m->trans, key, next)) return SWARM_ENOMEM;
+    }
     *out = next;
     return SWARM_OK;
 }
@@ -487,7 +525,9 @@ swarm_err sw_gm_mask(sw_gm *m, const sw_gvocab *v, int32_t st, const uint32_t **
         struct walk w = m->walk[--sp];
         for (uint32_t c = v->first[w.node]; c != 0; c = v->next[c]) {
             int32_t s2;
-            if ((rc = sw_gm_step(m, w.st, v->byte[c], &s2)) != SWARM_OK) goto done;
+            if (!trans_get(m, w.st, v->byte[c], &s2) &&
+                (rc = sw_gm_step(m, w.st, v->byte[c], &s2)) != SWARM_OK)
+                goto done;
             if (s2 == SW_GM_DEAD) continue;
             for (int32_t t = v->tok[c]; t >= 0; t = v->tok_next[t]) mask[t >> 5] |= 1u << (t & 31);
             if (v->first[c] == 0) continue;
