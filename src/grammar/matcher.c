@@ -250,7 +250,8 @@ static swarm_err state_get(sw_gm *m, uint32_t n, bool acc, int32_t *out)
         if (ht == NULL) return SWARM_ENOMEM;
         for (uint32_t i = 0; i < cap; i++) ht[i] = -1;
         for (uint32_t s = 0; s < m->n_st; s++) {
-            uint32_t h = state_hash(m->pool + m->st[s].off, m->st[s].n, m->st[s].accept) & (cap - 1);
+            const int32_t *ids_s = m->st[s].n > 0 ? m->pool + m->st[s].off : NULL;
+            uint32_t h = state_hash(ids_s, m->st[s].n, m->st[s].accept) & (cap - 1);
             while (ht[h] >= 0) h = (h + 1) & (cap - 1);
             ht[h] = (int32_t)s;
         }
@@ -262,7 +263,7 @@ static swarm_err state_get(sw_gm *m, uint32_t n, bool acc, int32_t *out)
     for (; m->st_ht[h] >= 0; h = (h + 1) & (m->st_ht_cap - 1)) {
         const gstate *s = &m->st[m->st_ht[h]];
         if (s->n == n && s->accept == acc &&
-            memcmp(m->pool + s->off, ids, (size_t)n * sizeof(int32_t)) == 0) {
+            (n == 0 || memcmp(m->pool + s->off, ids, (size_t)n * sizeof(int32_t)) == 0)) {
             *out = m->st_ht[h];
             return SWARM_OK;
         }
@@ -271,7 +272,7 @@ static swarm_err state_get(sw_gm *m, uint32_t n, bool acc, int32_t *out)
     if (!grow((void **)&m->st, &m->cap_st, m->n_st + 1, sizeof(gstate)) ||
         !grow((void **)&m->pool, &m->cap_pool, m->n_pool + n, sizeof(int32_t)))
         return SWARM_ENOMEM;
-    memcpy(m->pool + m->n_pool, ids, (size_t)n * sizeof(int32_t));
+    if (n > 0) memcpy(m->pool + m->n_pool, ids, (size_t)n * sizeof(int32_t));
     m->st[m->n_st] = (gstate){.off = m->n_pool, .n = n, .accept = acc, .row = NULL};
     m->n_pool += n;
     m->st_ht[h] = (int32_t)m->n_st;

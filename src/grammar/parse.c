@@ -1010,7 +1010,8 @@ static swarm_err flatten(gb *b, uint32_t root, swarm_grammar **out)
         const brule *ru = &b->rules[r];
         for (uint32_t i = 0; i < ru->n_alts; i++) {
             g->alts[a++] = e;
-            memcpy(g->elems + e, ru->alts[i].v, (size_t)ru->alts[i].n * sizeof(sw_gelem));
+            if (ru->alts[i].n > 0)
+                memcpy(g->elems + e, ru->alts[i].v, (size_t)ru->alts[i].n * sizeof(sw_gelem));
             e += ru->alts[i].n;
             g->elems[e++] = (sw_gelem){i + 1 == ru->n_alts ? SW_GE_END : SW_GE_ALT, 0};
         }
