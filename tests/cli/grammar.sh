@@ -9,7 +9,7 @@ BIN=${SWARM_BIN:?SWARM_BIN is not set}
 SHARED=${SWARM_SHARED_DIR:-}
 [ -x "$BIN" ] || { echo "no swarm binary at $BIN"; exit 77; }
 M="$SHARED/models/stories260K.gguf"
-[ -r "$M" ] || { echo "SKIP: $M not found"; exit 77; }
+[ -r "$M" ] || { echo "SKIP: $M not found"; [ "${CI:-}" = true ] && { echo "FAIL: ../shared is required under CI"; exit 1; }; exit 77; }
 TMP=$(mktemp -d) || exit 1
 trap 'rm -rf "$TMP"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }

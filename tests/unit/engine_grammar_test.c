@@ -329,5 +329,5 @@ int main(void)
         cmocka_unit_test(test_seeds_aidreams),
         cmocka_unit_test(test_grammars),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return CHECK_RUN(tests, NULL, NULL);
 }

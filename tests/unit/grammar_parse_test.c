@@ -301,5 +301,5 @@ int main(void)
         cmocka_unit_test(test_ambiguous_at_match),
         cmocka_unit_test(test_masks),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return CHECK_RUN(tests, NULL, NULL);
 }

@@ -207,5 +207,5 @@ int main(void)
         cmocka_unit_test(test_refs),       cmocka_unit_test(test_refused),
         cmocka_unit_test(test_text),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return CHECK_RUN(tests, NULL, NULL);
 }
