@@ -35,6 +35,11 @@
 /* Closure steps per transition: enough for SWARM_GRAMMAR_MAX_STACKS parses
  * each reached through a few rules. */
 #define GM_MAX_STEPS (64u * SWARM_GRAMMAR_MAX_STACKS)
+/* Closure steps for one token mask: a grammar whose every transition is
+ * near GM_MAX_STEPS would otherwise make one mask walk the vocabulary's
+ * trie for minutes. Real grammars use a few thousand (JSON: ~10 steps per
+ * new transition). */
+#define GM_MAX_MASK_WORK (1l << 23)
 
 /* ------------------------------------------------------------------------ */
 /* u64 -> i32 hash map (open addressing; keys are stored + 1, 0 = empty)    */
@@ -138,6 +143,7 @@ struct sw_gm {
     int32_t *work, *res;
     uint32_t cap_work, cap_res, n_res;
     uint32_t stamp;
+    long budget; /* closure steps left for the current mask (< 0: no limit) */
     const sw_gvocab *vocab; /* the one the masks are for */
     struct walk {
         uint32_t node;
@@ -152,6 +158,7 @@ swarm_err sw_gm_create(const swarm_grammar *g, sw_gm **out)
     sw_gm *m = sw_calloc(1, sizeof(*m));
     if (m == NULL) return SWARM_ENOMEM;
     m->g = g;
+    m->budget = -1;
     *out = m;
     return SWARM_OK;
 }
@@ -323,6 +330,7 @@ static swarm_err closure(sw_gm *m, uint32_t nw, int32_t *out)
             }
         }
     }
+    if (m->budget >= 0 && (m->budget -= (long)steps) < 0) return SWARM_EUNSUPPORTED;
     if (nr > 1) qsort(m->res, nr, sizeof(int32_t), int_cmp);
     return state_get(m, nr, acc, out);
 }
@@ -517,6 +525,7 @@ swarm_err sw_gm_mask(sw_gm *m, const sw_gvocab *v, int32_t st, const uint32_t **
             if (v->kind[t] == SW_GTOK_END) mask[t >> 5] |= 1u << (t & 31);
     swarm_err rc = SWARM_OK;
     uint32_t sp = 0;
+    m->budget = GM_MAX_MASK_WORK;
     if (!grow((void **)&m->walk, &m->cap_walk, 1, sizeof(*m->walk))) {
         rc = SWARM_ENOMEM;
         goto done;
@@ -540,6 +549,7 @@ swarm_err sw_gm_mask(sw_gm *m, const sw_gvocab *v, int32_t st, const uint32_t **
         }
     }
 done:
+    m->budget = -1;
     if (rc != SWARM_OK) {
         sw_free(mask);
         return rc;

@@ -101,7 +101,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (g != NULL || d.msg[0] == '\0') abort(); /* a refusal always says why */
         return 0;
     }
-    check_text(g, t, size < 256 ? size : 256);
+    check_text(g, t, size < 64 ? size : 64);
     for (size_t i = 0; i < N_PROBE; i++) check_text(g, k_probe[i], strlen(k_probe[i]));
     check_masks(g);
     swarm_grammar_destroy(g);
