@@ -58,20 +58,18 @@ done:
 }
 
 swarm_err sw_constrain_begin(sw_constrain *c, const swarm_model *m, const sw_tokenizer *tok,
-                             const swarm_grammar *g, const sw_gvocab *v, float *masked)
+                             sw_gm *gm, const sw_gvocab *v, float *masked)
 {
-    *c = (sw_constrain){.m = m, .tok = tok, .v = v, .masked = masked};
+    *c = (sw_constrain){.m = m, .tok = tok, .v = v, .gm = gm, .masked = masked};
     c->slow = sw_calloc(((size_t)sw_gvocab_size(v) + 31) / 32, sizeof(uint32_t));
     if (c->slow == NULL) return SWARM_ENOMEM;
-    swarm_err rc = sw_gm_create(g, &c->gm);
-    if (rc == SWARM_OK) rc = sw_gm_start(c->gm, &c->st);
+    swarm_err rc = sw_gm_start(c->gm, &c->st);
     if (rc != SWARM_OK) sw_constrain_end(c);
     return rc;
 }
 
 void sw_constrain_end(sw_constrain *c)
 {
-    sw_gm_destroy(c->gm);
     sw_free(c->slow);
     c->gm = NULL;
     c->slow = NULL;

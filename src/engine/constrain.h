@@ -27,9 +27,11 @@ typedef struct sw_constrain {
     uint32_t *slow; /* (n_vocab bits) the mask computed token by token */
 } sw_constrain;
 
-/* masked holds the model's n_vocab floats; it is borrowed. */
+/* Starts a text on machine gm (borrowed: the session keeps it, with its
+ * caches, across generations of the same grammar). masked holds the
+ * model's n_vocab floats; it is borrowed. */
 swarm_err sw_constrain_begin(sw_constrain *c, const swarm_model *m, const sw_tokenizer *tok,
-                             const swarm_grammar *g, const sw_gvocab *v, float *masked);
+                             sw_gm *gm, const sw_gvocab *v, float *masked);
 void sw_constrain_end(sw_constrain *c);
 /* The logits to sample from after token prev: *out is the masked copy, or
  * NULL when no token may follow (then *complete tells whether the text is

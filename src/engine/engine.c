@@ -50,6 +50,10 @@ struct swarm_session {
     /* grammar-constrained generation, built at its first use */
     sw_gvocab *gvocab; /* the vocabulary's token trie */
     float *masked;     /* (n_vocab) masked logits */
+    /* the last grammar (a copy: the caller's may be freed) and its matcher,
+     * whose cached masks serve the next generation with an equal grammar */
+    swarm_grammar *gcopy;
+    sw_gm *gm;
 };
 
 /* ------------------------------------------------------------------------ */
@@ -415,6 +419,8 @@ void swarm_session_destroy(swarm_session *s)
     sw_free(s->scored);
     sw_gvocab_destroy(s->gvocab);
     sw_free(s->masked);
+    sw_gm_destroy(s->gm);
+    swarm_grammar_destroy(s->gcopy);
     sw_free(s);
 }
 
@@ -459,8 +465,19 @@ static swarm_err encode_prompt(swarm_session *s, const swarm_gen_params *p, int3
     return sw_tokenizer_encode(m->tok, text, strlen(text), add_bos(m), false, false, ids, n);
 }
 
-/* Sets up grammar-constrained generation; the vocabulary trie and the
- * masked-logits buffer are kept in the session for later generations. */
+/* Drops the session's grammar matcher (after an error, or for another
+ * grammar). */
+static void constrain_forget(swarm_session *s)
+{
+    sw_gm_destroy(s->gm);
+    swarm_grammar_destroy(s->gcopy);
+    s->gm = NULL;
+    s->gcopy = NULL;
+}
+
+/* Sets up grammar-constrained generation; the vocabulary trie, the
+ * masked-logits buffer and the grammar's matcher are kept in the session
+ * for later generations. */
 static swarm_err constrain_start(swarm_session *s, const swarm_grammar *g, sw_constrain *con)
 {
     const swarm_model *m = s->m;
@@ -470,7 +487,16 @@ static swarm_err constrain_start(swarm_session *s, const swarm_grammar *g, sw_co
     }
     if (s->masked == NULL && (s->masked = sw_calloc((size_t)m->hp.n_vocab, sizeof(float))) == NULL)
         return SWARM_ENOMEM;
-    return sw_constrain_begin(con, m, m->tok, g, s->gvocab, s->masked);
+    if (s->gm == NULL || !sw_grammar_equal(s->gcopy, g) || sw_gm_should_reset(s->gm)) {
+        constrain_forget(s);
+        swarm_err rc = sw_grammar_clone(g, &s->gcopy);
+        if (rc == SWARM_OK) rc = sw_gm_create(s->gcopy, &s->gm);
+        if (rc != SWARM_OK) {
+            constrain_forget(s);
+            return rc;
+        }
+    }
+    return sw_constrain_begin(con, m, m->tok, s->gm, s->gvocab, s->masked);
 }
 
 void swarm_gen_result_destroy(swarm_gen_result *r)
@@ -594,7 +620,11 @@ swarm_err swarm_generate(swarm_session *s, const swarm_gen_params *p, swarm_gen_
         }
         if (pos < total) logits = sw_fwd_eval(s->fwd, &token, 1, pos, SW_LOGITS_LAST);
     }
-    if (p->grammar != NULL) sw_constrain_end(&con);
+    if (p->grammar != NULL) {
+        sw_constrain_end(&con);
+        /* a limit met halfway: the next generation starts afresh */
+        if (rc != SWARM_OK) constrain_forget(s);
+    }
     if (rc != SWARM_OK) {
         swarm_gen_result_destroy(r);
         return rc;

@@ -42,6 +42,12 @@ static inline bool sw_gset_has(const uint32_t *set, uint8_t b)
     return (set[b >> 5] >> (b & 31)) & 1u;
 }
 
+/* A deep copy (parse.c), and whether two compiled grammars are the same:
+ * a session keeps a copy with its matcher caches and reuses them when the
+ * next generation brings an equal grammar. */
+swarm_err sw_grammar_clone(const swarm_grammar *g, swarm_grammar **out);
+bool sw_grammar_equal(const swarm_grammar *a, const swarm_grammar *b);
+
 /* ---- the state machine (matcher.c) ----
  * A state is the set of parses alive after some text: each parse is a stack
  * of grammar positions, interned so that equal states get equal ids. Byte
@@ -59,6 +65,9 @@ swarm_err sw_gm_start(sw_gm *m, int32_t *out);
  * beyond their limits). */
 swarm_err sw_gm_step(sw_gm *m, int32_t st, uint8_t b, int32_t *out);
 bool sw_gm_accepting(const sw_gm *m, int32_t st);
+/* True when the caches have grown so large that a new text should start
+ * from a fresh machine rather than meet the limits halfway. */
+bool sw_gm_should_reset(const sw_gm *m);
 bool sw_gm_has_next(const sw_gm *m, int32_t st);
 
 /* A vocabulary as the grammar sees it: each token's bytes (as generation

@@ -144,6 +144,7 @@ struct sw_gm {
     uint32_t cap_work, cap_res, n_res;
     uint32_t stamp;
     long budget; /* closure steps left for the current mask (< 0: no limit) */
+    uint32_t n_masks;
     const sw_gvocab *vocab; /* the one the masks are for */
     struct walk {
         uint32_t node;
@@ -402,6 +403,14 @@ bool sw_gm_accepting(const sw_gm *m, int32_t st)
     return st >= 0 && m->st[st].accept;
 }
 
+bool sw_gm_should_reset(const sw_gm *m)
+{
+    /* a quarter of any limit; masks: 4096 of them (24 MiB for 49k tokens) */
+    return m->n_nodes > GM_MAX_NODES / 4 || m->n_st > GM_MAX_STATES / 4 ||
+           m->n_pool > GM_MAX_POOL / 4 || m->trans.n > GM_MAX_TRANS / 4 ||
+           m->n_rows >= GM_MAX_ROWS / 4 || m->n_masks > 4096;
+}
+
 bool sw_gm_has_next(const sw_gm *m, int32_t st)
 {
     return st >= 0 && m->st[st].n > 0;
@@ -555,6 +564,7 @@ done:
         return rc;
     }
     m->st[st].mask = mask;
+    m->n_masks++;
     *bits = mask;
     return SWARM_OK;
 }

@@ -1024,6 +1024,37 @@ static swarm_err flatten(gb *b, uint32_t root, swarm_grammar **out)
     return SWARM_OK;
 }
 
+swarm_err sw_grammar_clone(const swarm_grammar *g, swarm_grammar **out)
+{
+    swarm_grammar *c = sw_calloc(1, sizeof(*c));
+    if (c == NULL) return SWARM_ENOMEM;
+    *c = *g;
+    c->elems = sw_malloc(((size_t)g->n_elems + 1) * sizeof(sw_gelem));
+    c->sets = sw_malloc(((size_t)g->n_sets + 1) * 32);
+    c->alt_off = sw_malloc(((size_t)g->n_rules + 1) * sizeof(uint32_t));
+    c->alts = sw_malloc(((size_t)g->alt_off[g->n_rules] + 1) * sizeof(uint32_t));
+    if (!c->elems || !c->sets || !c->alt_off || !c->alts) {
+        swarm_grammar_destroy(c);
+        return SWARM_ENOMEM;
+    }
+    memcpy(c->elems, g->elems, (size_t)g->n_elems * sizeof(sw_gelem));
+    memcpy(c->sets, g->sets, (size_t)g->n_sets * 32);
+    memcpy(c->alt_off, g->alt_off, ((size_t)g->n_rules + 1) * sizeof(uint32_t));
+    memcpy(c->alts, g->alts, (size_t)g->alt_off[g->n_rules] * sizeof(uint32_t));
+    *out = c;
+    return SWARM_OK;
+}
+
+bool sw_grammar_equal(const swarm_grammar *a, const swarm_grammar *b)
+{
+    return a->n_elems == b->n_elems && a->n_sets == b->n_sets && a->n_rules == b->n_rules &&
+           a->root == b->root && a->alt_off[a->n_rules] == b->alt_off[b->n_rules] &&
+           memcmp(a->elems, b->elems, (size_t)a->n_elems * sizeof(sw_gelem)) == 0 &&
+           memcmp(a->sets, b->sets, (size_t)a->n_sets * 32) == 0 &&
+           memcmp(a->alt_off, b->alt_off, ((size_t)a->n_rules + 1) * sizeof(uint32_t)) == 0 &&
+           memcmp(a->alts, b->alts, (size_t)a->alt_off[a->n_rules] * sizeof(uint32_t)) == 0;
+}
+
 void swarm_grammar_destroy(swarm_grammar *g)
 {
     if (g == NULL) return;

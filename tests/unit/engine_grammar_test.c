@@ -312,6 +312,20 @@ static void test_grammars(void **state)
     r = gen(s, "", "root ::= a\na ::= \"x\" a \"y\" | \"x\" a \"z\" | \"x\"{20}", 1.0f,
             SWARM_EUNSUPPORTED);
     assert_null(r);
+    /* the session keeps the matcher of its last grammar: the same grammar
+     * again, another one in between, and a copy compiled anew all give the
+     * same seeded output as the first run */
+    const char *ga = "root ::= \"{\\\"n\\\": \" [0-9]{1,4} (\", \\\"w\\\": \\\"\" [a-z ]{0,12} \"\\\"\")? \"}\"";
+    swarm_gen_result *first = gen(s, "Once upon", ga, 1.0f, SWARM_OK);
+    assert_string_equal(first->stop, "eos");
+    for (int k = 0; k < 3; k++) {
+        if (k == 1) swarm_gen_result_destroy(gen(s, "Once", "root ::= \"x\"+ \".\"", 1.0f, SWARM_OK));
+        r = gen(s, "Once upon", ga, 1.0f, SWARM_OK);
+        assert_string_equal(r->text, first->text);
+        swarm_gen_result_destroy(r);
+    }
+    fprintf(stderr, "  repeated: %s\n", first->text);
+    swarm_gen_result_destroy(first);
     /* the same session still generates unconstrained afterwards */
     swarm_gen_params gp = {.prompt = "Once", .max_tokens = 5};
     gp.sampling = swarm_sampling_default();
