@@ -598,7 +598,7 @@ static const char *const PRIMITIVES_STRING =
 static const char *const PRIMITIVES_INTEGER = "integer ::= \"-\"? ( \"0\" | [1-9] [0-9]{0,15} )\n";
 static const char *const PRIMITIVES_NUMBER =
     "number ::= \"-\"? ( \"0\" | [1-9] [0-9]{0,15} ) ( \".\" [0-9]{1,16} )? "
-    "( [eE] [-+]? [0-9]{1,3} )?\n";
+    "( [eE] [-+]? [0-9]{1,2} )?\n";
 static const char *const PRIMITIVES_VALUE =
     "value ::= object-any | array-any | string | number | \"true\" | \"false\" | \"null\"\n"
     "object-any ::= \"{\" ws ( string ws \":\" ws value ws ( \",\" ws string ws \":\" ws value "

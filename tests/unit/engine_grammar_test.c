@@ -155,29 +155,29 @@ static swarm_grammar *schema_grammar(const char *schema)
  * with bounds, a nested object through $defs, optional properties. */
 static const char *const SCHEMA_PERSON =
     "{\"$defs\": {\"place\": {\"type\": \"object\", \"properties\": {"
-    "  \"city\": {\"type\": \"string\", \"maxLength\": 10},"
+    "  \"city\": {\"type\": \"string\", \"maxLength\": 6},"
     "  \"lat\": {\"type\": \"number\"}}, \"required\": [\"city\"],"
     "  \"additionalProperties\": false}},"
     " \"type\": \"object\", \"properties\": {"
-    "  \"name\": {\"type\": \"string\", \"minLength\": 1, \"maxLength\": 12},"
+    "  \"name\": {\"type\": \"string\", \"minLength\": 1, \"maxLength\": 8},"
     "  \"age\": {\"type\": \"integer\"},"
     "  \"happy\": {\"type\": \"boolean\"},"
     "  \"color\": {\"enum\": [\"red\", \"green\", \"blue\"]},"
-    "  \"tags\": {\"type\": \"array\", \"items\": {\"type\": \"string\", \"maxLength\": 6},"
-    "           \"minItems\": 1, \"maxItems\": 3},"
+    "  \"tags\": {\"type\": \"array\", \"items\": {\"type\": \"string\", \"maxLength\": 4},"
+    "           \"minItems\": 1, \"maxItems\": 2},"
     "  \"home\": {\"$ref\": \"#/$defs/place\"},"
-    "  \"note\": {\"type\": [\"string\", \"null\"], \"maxLength\": 8}},"
+    "  \"note\": {\"type\": [\"string\", \"null\"], \"maxLength\": 4}},"
     " \"required\": [\"name\", \"age\", \"tags\"], \"additionalProperties\": false}";
 
 /* A planner-like list of steps, with a const version field. */
 static const char *const SCHEMA_PLAN =
     "{\"type\": \"object\", \"properties\": {"
     "  \"version\": {\"const\": 1},"
-    "  \"steps\": {\"type\": \"array\", \"minItems\": 1, \"maxItems\": 3, \"items\": {"
+    "  \"steps\": {\"type\": \"array\", \"minItems\": 1, \"maxItems\": 2, \"items\": {"
     "    \"type\": \"object\", \"properties\": {"
     "      \"id\": {\"type\": \"string\", \"minLength\": 1, \"maxLength\": 5},"
     "      \"kind\": {\"enum\": [\"generate\", \"score\"]},"
-    "      \"after\": {\"type\": \"array\", \"maxItems\": 2, \"items\": {\"type\": \"integer\"}}},"
+    "      \"after\": {\"type\": \"array\", \"maxItems\": 1, \"items\": {\"type\": \"integer\"}}},"
     "    \"required\": [\"id\", \"kind\"], \"additionalProperties\": false}}},"
     " \"required\": [\"version\", \"steps\"], \"additionalProperties\": false}";
 
@@ -192,6 +192,7 @@ static int run_seeds(swarm_model *m, const char *schema, const char *prompt, int
     swarm_session *s = session(m);
     char **seen = calloc((size_t)n_seeds, sizeof(char *));
     int distinct = 0;
+    size_t total = 0;
     for (int seed = 0; seed < n_seeds; seed++) {
         swarm_gen_params gp = {.prompt = prompt, .max_tokens = 0, .grammar = g};
         gp.sampling = swarm_sampling_default();
@@ -204,6 +205,7 @@ static int run_seeds(swarm_model *m, const char *schema, const char *prompt, int
             print_error("seed %d: stop %s after %zu tokens: %s\n", seed, r->stop,
                         r->n_tokens - r->n_prompt, r->text);
         assert_string_equal(r->stop, "eos");
+        total += r->n_tokens - r->n_prompt;
         json_t *v = json_loadb(r->text, r->text_len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &je);
         if (v == NULL) print_error("seed %d: not JSON (%s): %s\n", seed, je.text, r->text);
         assert_non_null(v);
@@ -218,6 +220,7 @@ static int run_seeds(swarm_model *m, const char *schema, const char *prompt, int
         if (seed == 0) fprintf(stderr, "  seed 0: %s\n", r->text);
         swarm_gen_result_destroy(r);
     }
+    fprintf(stderr, "  %.1f tokens per output on average\n", (double)total / n_seeds);
     for (int k = 0; k < distinct; k++) free(seen[k]);
     free(seen);
     swarm_session_destroy(s);
@@ -237,34 +240,37 @@ static const char *const SCHEMA_SMALL =
     "  \"word\": {\"type\": \"string\", \"maxLength\": 6}},"
     " \"required\": [\"mood\", \"word\"], \"additionalProperties\": false}";
 
-static void seeds_on(const char *rel, const char *tok, const char *schema, const char *prompt)
+static void seeds_on(const char *rel, const char *tok, const char *schema, const char *prompt,
+                     int n_seeds)
 {
     swarm_model *m = load_or_skip(rel, tok);
-    int d = run_seeds(m, schema, prompt, 100);
-    fprintf(stderr, "%s: %d distinct outputs of 100\n", rel, d);
+    int d = run_seeds(m, schema, prompt, n_seeds);
+    fprintf(stderr, "%s: %d distinct outputs of %d\n", rel, d, n_seeds);
     /* sampling is really at work: outputs differ from seed to seed */
-    assert_true(d > 50);
+    assert_true(d > n_seeds / 2);
     swarm_model_destroy(m);
 }
 
 static void test_seeds_gguf(void **state)
 {
     (void)state;
-    seeds_on("models/stories260K.gguf", NULL, SCHEMA_PERSON, "");
-    seeds_on("models/stories260K.gguf", NULL, SCHEMA_PLAN, "Once upon a time");
+    seeds_on("models/stories260K.gguf", NULL, SCHEMA_PERSON, "", 100);
+    seeds_on("models/stories260K.gguf", NULL, SCHEMA_PLAN, "Once upon a time", 100);
 }
 
 static void test_seeds_llama2c(void **state)
 {
     (void)state;
-    seeds_on("models/stories260K.bin", "models/tok512.bin", SCHEMA_PLAN, "");
+    /* the same weights as the .gguf, through the llama2.c loader and
+     * tokenizer.bin: fewer seeds keep the sanitizer builds' run short */
+    seeds_on("models/stories260K.bin", "models/tok512.bin", SCHEMA_PLAN, "", 25);
 }
 
 static void test_seeds_aidreams(void **state)
 {
     (void)state;
     seeds_on("models/aidreams260K/aidreams260K.bin", "models/aidreams260K/tok512.bin",
-             SCHEMA_SMALL, "");
+             SCHEMA_SMALL, "", 100);
 }
 
 static swarm_gen_result *gen(swarm_session *s, const char *prompt, const char *grammar, float temp,
