@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "core/core_int.h"
 #include "swarm/engine.h"
 #include "swarm/grammar.h"
 
@@ -341,6 +342,54 @@ static void test_grammars(void **state)
     swarm_model_destroy(m);
 }
 
+/* Every allocation of compiling a schema and of a constrained generation
+ * failing in turn: SWARM_ENOMEM or success, never a crash or a leak (ASan),
+ * and the session works again afterwards. */
+static void test_alloc_failures(void **state)
+{
+    (void)state;
+    swarm_model *m = load_or_skip("models/stories260K.gguf", NULL);
+    swarm_session *s = session(m);
+    const char *schema = "{\"type\":\"object\",\"properties\":{\"a\":{\"enum\":[\"x\",\"y\"]},"
+                         "\"b\":{\"type\":\"string\",\"maxLength\":3}},\"required\":[\"a\",\"b\"]}";
+    int ok_compile = 0, ok_gen = 0, fresh_ok_run = 0;
+    for (long k = 0; k < 4000; k++) {
+        swarm_grammar *g = NULL;
+        sw_alloc_fail_after(k);
+        swarm_err rc = swarm_grammar_from_schema(schema, strlen(schema), &g, NULL);
+        sw_alloc_fail_after(-1);
+        assert_true(rc == SWARM_OK || rc == SWARM_ENOMEM);
+        if (rc != SWARM_OK) continue;
+        ok_compile++;
+        swarm_gen_params gp = {.prompt = "Once", .max_tokens = 60, .grammar = g};
+        gp.sampling = swarm_sampling_default();
+        gp.sampling.seed = 3;
+        swarm_gen_result *r = NULL;
+        /* a fresh session's first constrained call allocates the most */
+        swarm_session *fresh = k % 2 ? session(m) : NULL;
+        sw_alloc_fail_after(k / 2);
+        rc = swarm_generate(fresh ? fresh : s, &gp, &r);
+        sw_alloc_fail_after(-1);
+        assert_true(rc == SWARM_OK || rc == SWARM_ENOMEM);
+        if (fresh) fresh_ok_run = rc == SWARM_OK ? fresh_ok_run + 1 : 0;
+        if (rc == SWARM_OK) {
+            ok_gen++;
+            bool match = false;
+            CHECK_OK(swarm_grammar_match(g, r->text, r->text_len, &match));
+            assert_true(match || strcmp(r->stop, "length") == 0);
+        }
+        swarm_gen_result_destroy(r);
+        swarm_session_destroy(fresh);
+        swarm_grammar_destroy(g);
+        /* the fresh session allocates the most: 10 of its runs in a row
+         * succeeding means every failure point was passed */
+        if (fresh_ok_run >= 10) break;
+    }
+    assert_true(ok_compile > 0 && ok_gen > 0 && fresh_ok_run >= 10);
+    swarm_session_destroy(s);
+    swarm_model_destroy(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -348,6 +397,7 @@ int main(void)
         cmocka_unit_test(test_seeds_llama2c),
         cmocka_unit_test(test_seeds_aidreams),
         cmocka_unit_test(test_grammars),
+        cmocka_unit_test(test_alloc_failures),
     };
     return CHECK_RUN(tests, NULL, NULL);
 }
