@@ -102,4 +102,12 @@ expect2 --grammar "$TMP/story.gbnf" --json-schema "$TMP/person.json"
 expect2 --grammar "$TMP/missing.gbnf"
 head -c 2000000 /dev/zero | tr '\0' ' ' >"$TMP/big.gbnf"
 expect2 --grammar "$TMP/big.gbnf"
+# the examples of docs/grammar.md compile and generate complete texts
+SRC=${SWARM_SOURCE_DIR:-$(dirname "$0")/../..}
+for f in "$SRC"/examples/schemas/*.json; do
+    "$BIN" generate -m "$M" --json-schema "$f" --seed 1 -n 400 >/dev/null 2>"$TMP/e.txt" ||
+        fail "$f: exit $? ($(cat "$TMP/e.txt"))"
+done
+"$BIN" generate -m "$M" --grammar "$SRC/examples/schemas/story.gbnf" --seed 2 >/dev/null 2>&1 ||
+    fail "story.gbnf"
 echo "grammar CLI: ok"
