@@ -16,6 +16,7 @@
 
 #include "check.h"
 #include "core/core_int.h"
+#include "grammar/grammar_int.h"
 #include "swarm/engine.h"
 #include "swarm/grammar.h"
 
@@ -390,6 +391,74 @@ static void test_alloc_failures(void **state)
     swarm_model_destroy(m);
 }
 
+/* The trie-walked masks against matching each token of the real vocabulary
+ * on its own, at every byte boundary of a generated JSON text. */
+static void test_masks_real_vocab(void **state)
+{
+    (void)state;
+    swarm_model *m = load_or_skip("models/stories260K.gguf", NULL);
+    const swarm_model_info *info = swarm_model_get_info(m);
+    int32_t n = info->n_vocab;
+    uint32_t *off = calloc((size_t)n + 1, sizeof(uint32_t));
+    uint8_t *kind = calloc((size_t)n, 1);
+    sw_buf bytes = {0};
+    char piece[256];
+    for (int32_t i = 0; i < n; i++) {
+        off[i] = (uint32_t)bytes.len;
+        /* as generation prints it after an ordinary token (5: not BOS) */
+        size_t k = swarm_model_token_text(m, 5, i, piece, sizeof(piece));
+        assert_true(k <= sizeof(piece));
+        kind[i] = i == 1 || i == 2 ? SW_GTOK_END : k ? SW_GTOK_TEXT : SW_GTOK_NEVER;
+        if (kind[i] == SW_GTOK_TEXT) sw_buf_put(&bytes, piece, k);
+    }
+    off[n] = (uint32_t)bytes.len;
+    sw_gvocab *v = NULL;
+    CHECK_OK(sw_gvocab_create(n, bytes.p, off, kind, &v));
+    swarm_grammar *g = schema_grammar(SCHEMA_PERSON);
+    const char *text = "{ \"name\" : \"Tim \\\"x\\u00e9\", \"age\": -30, \"tags\": [\"a\", "
+                       "\"\xc3\xa9t\xc3\xa9\"], \"home\": {\"city\": \"Rome\", \"lat\": 4.5e-3}}";
+    bool ok = false;
+    CHECK_OK(swarm_grammar_match(g, text, strlen(text), &ok));
+    assert_true(ok);
+    sw_gm *gm = NULL;
+    int32_t st;
+    CHECK_OK(sw_gm_create(g, &gm));
+    CHECK_OK(sw_gm_start(gm, &st));
+    long allowed_total = 0;
+    for (size_t cut = 0; cut <= strlen(text); cut++) {
+        int32_t s;
+        CHECK_OK(sw_gm_walk(gm, st, text, cut, &s));
+        assert_true(s != SW_GM_DEAD);
+        const uint32_t *bits;
+        CHECK_OK(sw_gm_mask(gm, v, s, &bits));
+        for (int32_t i = 0; i < n; i++) {
+            bool want;
+            if (kind[i] == SW_GTOK_END) {
+                want = sw_gm_accepting(gm, s);
+            } else if (kind[i] == SW_GTOK_NEVER) {
+                want = false;
+            } else {
+                int32_t s2;
+                CHECK_OK(sw_gm_walk(gm, s, (const char *)bytes.p + off[i], off[i + 1] - off[i], &s2));
+                want = s2 != SW_GM_DEAD;
+            }
+            bool got = (bits[i >> 5] >> (i & 31)) & 1u;
+            if (got != want) print_error("after %zu bytes, token %d: got %d want %d\n", cut, i, got, want);
+            assert_int_equal(got, want);
+            allowed_total += got;
+        }
+    }
+    /* the masks are neither empty nor everything */
+    assert_true(allowed_total > (long)strlen(text) && allowed_total < (long)strlen(text) * n / 2);
+    sw_gm_destroy(gm);
+    swarm_grammar_destroy(g);
+    sw_gvocab_destroy(v);
+    sw_free(bytes.p);
+    free(off);
+    free(kind);
+    swarm_model_destroy(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -398,6 +467,7 @@ int main(void)
         cmocka_unit_test(test_seeds_aidreams),
         cmocka_unit_test(test_grammars),
         cmocka_unit_test(test_alloc_failures),
+        cmocka_unit_test(test_masks_real_vocab),
     };
     return CHECK_RUN(tests, NULL, NULL);
 }
