@@ -119,7 +119,7 @@ swarm_err sw_bench_grammar_run(const sw_bench_grammar_opts *o, FILE *out, swarm_
     swarm_model_params mp = swarm_model_params_default();
     mp.path = path;
     if ((rc = swarm_model_load(&mp, &m, d)) != SWARM_OK) goto done;
-    swarm_session_params sp = {.n_ctx = 2048, .n_threads = o->threads};
+    swarm_session_params sp = {.n_ctx = 0, .n_threads = o->threads}; /* min(model, 2048) */
     if ((rc = swarm_session_create(m, &sp, &s)) != SWARM_OK) {
         sw_diag_set(d, rc, "cannot create a session");
         goto done;

@@ -110,4 +110,21 @@ for f in "$SRC"/examples/schemas/*.json; do
 done
 "$BIN" generate -m "$M" --grammar "$SRC/examples/schemas/story.gbnf" --seed 2 >/dev/null 2>&1 ||
     fail "story.gbnf"
+# bench-grammar: a small shape, one round; its JSON report and bad flags
+"$BIN" bench-grammar --shape stories15m --tokens 8 --rounds 1 --threads 1 --json >"$TMP/b.json" \
+    2>"$TMP/e.txt" || fail "bench-grammar exited $? ($(cat "$TMP/e.txt"))"
+if command -v python3 >/dev/null 2>&1; then
+    python3 - "$TMP/b.json" <<'P' || fail "bench-grammar --json"
+import json, sys
+b = json.load(open(sys.argv[1]))
+assert b["n_vocab"] == 32000 and b["constrained_tokens"] >= 8 and b["unconstrained_tokens"] >= 8, b
+assert b["constrained_ms_per_token"] > 0 and 0 <= b["grammar_ms_per_token"] < b["constrained_ms_per_token"], b
+P
+fi
+expect2 --grammar "$TMP/story.gbnf" --seed x
+for bad in "--tokens 0" "--shape nope" "--type Q9" "--rounds" "--json-schema $TMP/pat.json"; do
+    # shellcheck disable=SC2086
+    "$BIN" bench-grammar --shape stories15m $bad >/dev/null 2>&1
+    [ $? -eq 2 ] || fail "bench-grammar $bad: want exit 2"
+done
 echo "grammar CLI: ok"
