@@ -104,6 +104,7 @@ typedef struct synth {
     float *ones; /* norm weights (max(dim, ffn) ones) */
     char (*names)[NAME_CAP];
     size_t n_names, cap_names;
+    bool text_vocab; /* text-like pieces instead of "tokN" (sw_bench_model_write) */
     /* token strings for the tokenizer metadata */
     char **tok_text;
     size_t *tok_len;
@@ -200,6 +201,55 @@ static swarm_err synth_add(synth *s, sw_gguf_writer *w, const char *name, int64_
     return SWARM_OK;
 }
 
+/* A text-like piece for token i: words with or without a leading space
+ * (SentencePiece's U+2581), digits, JSON punctuation and mixes of them, as a
+ * real 49k vocabulary has, so that a grammar's token masks meet a realistic
+ * variety (the benchmark of constrained decoding). Deterministic in i. */
+static void text_piece(int32_t i, int attempt, char *buf, size_t cap)
+{
+    static const char *const punct[] = {"\"", ":", ",", "{", "}", "[", "]", ".", "_", "-",
+                                        "'", "(", ")", "\xe2\x96\x81", "!", "?", "/"};
+    uint64_t st = (uint64_t)i * 0x9E3779B97F4A7C15ull + (uint64_t)attempt * 7919u;
+    size_t n = 0;
+    int kind = (int)(rng_next(&st) % 10);
+    #define PUT(str) do { size_t l_ = strlen(str); if (n + l_ < cap) { memcpy(buf + n, str, l_); n += l_; } } while (0)
+    if (kind <= 5 || kind == 8) {
+        if (rng_next(&st) % 2 == 0) PUT("\xe2\x96\x81");
+        if (kind == 8) PUT(punct[rng_next(&st) % 13]);
+        int len = 2 + (int)(rng_next(&st) % 7) + attempt / 4;
+        for (int k = 0; k < len; k++) {
+            char c[2] = {(char)('a' + rng_next(&st) % 26), 0};
+            if (k == 0 && rng_next(&st) % 10 == 0) c[0] = (char)(c[0] - 'a' + 'A');
+            PUT(c);
+        }
+    } else if (kind == 6) {
+        int len = 1 + (int)(rng_next(&st) % 4) + attempt / 4;
+        for (int k = 0; k < len; k++) {
+            char c[2] = {(char)('0' + rng_next(&st) % 10), 0};
+            PUT(c);
+        }
+    } else {
+        int len = 1 + (int)(rng_next(&st) % 3) + attempt / 4;
+        for (int k = 0; k < len; k++) {
+            if (kind == 9 && k % 2 == 1) {
+                char c[2] = {(char)('a' + rng_next(&st) % 26), 0};
+                PUT(c);
+            } else {
+                PUT(punct[rng_next(&st) % (sizeof(punct) / sizeof(punct[0]))]);
+            }
+        }
+    }
+    #undef PUT
+    buf[n] = '\0';
+}
+
+static uint32_t piece_hash(const char *s)
+{
+    uint32_t h = 2166136261u;
+    for (; *s; s++) h = (h ^ (uint8_t)*s) * 16777619u;
+    return h;
+}
+
 /* A SentencePiece-style ("llama") vocabulary the loaders accept: <unk>, <s>,
  * </s>, the 256 byte tokens, then plain filler pieces up to n_vocab. The
  * benchmark feeds token ids directly, so the pieces only need to be valid. */
@@ -211,8 +261,17 @@ static swarm_err synth_vocab(synth *s, sw_gguf_writer *w, swarm_diag *d)
     s->tok_score = sw_calloc((size_t)n, sizeof(float));
     s->tok_type = sw_calloc((size_t)n, sizeof(int32_t));
     if (!s->tok_text || !s->tok_len || !s->tok_score || !s->tok_type) return SWARM_ENOMEM;
+    /* text pieces must be distinct: a set of the ones taken so far */
+    uint32_t ht_cap = 1;
+    while (ht_cap < (uint32_t)n * 2) ht_cap *= 2;
+    int32_t *ht = NULL;
+    if (s->text_vocab) {
+        ht = sw_malloc((size_t)ht_cap * sizeof(int32_t));
+        if (ht == NULL) return SWARM_ENOMEM;
+        for (uint32_t k = 0; k < ht_cap; k++) ht[k] = -1;
+    }
     for (int32_t i = 0; i < n; i++) {
-        char buf[32];
+        char buf[64];
         int32_t type = 1; /* normal */
         if (i == 0) {
             snprintf(buf, sizeof(buf), "<unk>");
@@ -226,6 +285,19 @@ static swarm_err synth_vocab(synth *s, sw_gguf_writer *w, swarm_diag *d)
         } else if (i < 3 + 256) {
             snprintf(buf, sizeof(buf), "<0x%02X>", (unsigned)(i - 3));
             type = 6;
+        } else if (s->text_vocab) {
+            for (int attempt = 0;; attempt++) {
+                text_piece(i, attempt, buf, sizeof(buf));
+                bool dup = buf[0] == '\0' || (buf[0] == '<' && buf[1] == '0');
+                uint32_t h = piece_hash(buf) & (ht_cap - 1);
+                for (; !dup && ht[h] >= 0; h = (h + 1) & (ht_cap - 1))
+                    dup = strcmp(s->tok_text[ht[h]], buf) == 0;
+                if (!dup) {
+                    ht[h] = i;
+                    break;
+                }
+            }
+            s->tok_score[i] = -(float)i;
         } else {
             snprintf(buf, sizeof(buf), "tok%d", (int)i);
             s->tok_score[i] = -(float)i;
@@ -235,6 +307,7 @@ static swarm_err synth_vocab(synth *s, sw_gguf_writer *w, swarm_diag *d)
         s->tok_len[i] = strlen(buf);
         s->tok_type[i] = type;
     }
+    sw_free(ht);
     swarm_err rc;
     if ((rc = sw_gguf_writer_set_str(w, "tokenizer.ggml.model", "llama")) != SWARM_OK ||
         (rc = sw_gguf_writer_set_arr_str(w, "tokenizer.ggml.tokens",
@@ -522,6 +595,18 @@ static void report_table(FILE *out, const sw_bench_model_opts *o, const synth *s
 
 // ----------------------------------------------------------------------------
 // driver
+
+swarm_err sw_bench_model_write(const char *shape, uint32_t type, bool text_vocab, int32_t n_ctx,
+                               const char *path, uint64_t seed, swarm_diag *d)
+{
+    const shape_def *sh = shape_find(shape);
+    if (sh == NULL) return sw_diag_set(d, SWARM_EINVAL, "unknown shape '%s'", shape);
+    synth s = {.sh = sh, .type = type, .text_vocab = text_vocab};
+    if (n_ctx <= 0 || n_ctx > sh->n_ctx) n_ctx = sh->n_ctx;
+    swarm_err rc = synth_write(&s, path, n_ctx, seed, d);
+    synth_free(&s);
+    return rc;
+}
 
 swarm_err sw_bench_model_run(const sw_bench_model_opts *o, FILE *out, swarm_diag *d)
 {

@@ -37,6 +37,14 @@ bool sw_bench_shape_known(const char *name);
 /* "stories15m|smollm2-135m|qwen2.5-0.5b", for usage messages. */
 const char *sw_bench_shape_names(void);
 
+/* Writes a synthetic model (random weights, shape and matrix type as for
+ * the benchmark) to path. text_vocab: text-like distinct pieces (words,
+ * digits, JSON punctuation) instead of "tokN" fillers, for benchmarks where
+ * the vocabulary's bytes matter (constrained decoding). n_ctx <= 0: the
+ * shape's own. */
+swarm_err sw_bench_model_write(const char *shape, uint32_t type, bool text_vocab, int32_t n_ctx,
+                               const char *path, uint64_t seed, swarm_diag *d);
+
 /* Runs the benchmark and prints the table (or one JSON object) to out.
  * Progress lines go to stderr. On failure d says what went wrong. */
 swarm_err sw_bench_model_run(const sw_bench_model_opts *o, FILE *out, swarm_diag *d);

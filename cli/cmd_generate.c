@@ -10,11 +10,14 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "core/core_int.h"
 #include "swarm/engine.h"
+#include "swarm/grammar.h"
 
 static const char *const USAGE =
     "usage: swarm generate -m MODEL [-z TOKENIZER] [-p PROMPT] [-n N] [--temp T]\n"
     "                      [--top-p P] [--top-k K] [--min-p M] [--seed S] [--threads K] [--json]\n"
+    "                      [--grammar FILE | --json-schema FILE [--print-grammar]]\n"
     "\n"
     "Prints PROMPT followed by its continuation, like llama2.c's run.c.\n"
     "\n"
@@ -31,8 +34,14 @@ static const char *const USAGE =
     "  --seed S       sampling seed (default 0; equal seeds give equal output)\n"
     "  --threads K    worker threads, 1..256 (default: online CPUs)\n"
     "  --json         print one JSON object: tokens, prompt, text, timings\n"
+    "  --grammar FILE the continuation must follow this grammar (docs/grammar.md)\n"
+    "  --json-schema FILE\n"
+    "                 the continuation must be JSON valid under this schema (the subset\n"
+    "                 of docs/grammar.md; unsupported keywords are refused by name)\n"
+    "  --print-grammar  with --json-schema: print the grammar it compiles to and exit\n"
     "\n"
-    "Generation stops early at BOS or EOS. Timing goes to stderr.\n";
+    "Generation stops early at BOS or EOS, and under a grammar once nothing more may\n"
+    "follow; a grammar still incomplete at the length limit exits 1. Timing goes to stderr.\n";
 
 /* More workers than this only wait for each other (the swarm file's limit). */
 #define MAX_THREADS 256
@@ -123,6 +132,11 @@ static int load_exit_code(swarm_err rc)
     return rc == SWARM_ENOMEM || rc == SWARM_ESYS ? CLI_EXIT_FAIL : CLI_EXIT_USAGE;
 }
 
+static int cmd_generate_with(const char *cmd, const char *model_path, const char *tok_path,
+                             const char *prompt, long steps, double temp, double top_p,
+                             long top_k, double min_p, uint64_t seed, long threads, bool json,
+                             const swarm_grammar *grammar);
+
 int cmd_generate(int argc, char **argv)
 {
     const char *cmd = argv[0];
@@ -130,7 +144,8 @@ int cmd_generate(int argc, char **argv)
     long steps = 256, top_k = 0, threads = 0;
     double temp = 1.0, top_p = 0.9, min_p = 0.0;
     uint64_t seed = 0;
-    bool json = false;
+    bool json = false, print_grammar = false;
+    const char *grammar_path = NULL, *schema_path = NULL;
 
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -142,8 +157,14 @@ int cmd_generate(int argc, char **argv)
             json = true;
             continue;
         }
-        static const char *const with_value[] = {"-m", "-z", "-p", "-n", "--temp", "--top-p",
-                                                 "--top-k", "--min-p", "--seed", "--threads"};
+        if (strcmp(a, "--print-grammar") == 0) {
+            print_grammar = true;
+            continue;
+        }
+        static const char *const with_value[] = {"-m",      "-z",      "-p",     "-n",
+                                                 "--temp",  "--top-p", "--top-k", "--min-p",
+                                                 "--seed",  "--threads", "--grammar",
+                                                 "--json-schema"};
         bool known = false;
         for (size_t k = 0; k < sizeof(with_value) / sizeof(with_value[0]); k++)
             known = known || strcmp(a, with_value[k]) == 0;
@@ -155,6 +176,8 @@ int cmd_generate(int argc, char **argv)
         if (strcmp(a, "-m") == 0) model_path = v;
         else if (strcmp(a, "-z") == 0) tok_path = v;
         else if (strcmp(a, "-p") == 0) prompt = v;
+        else if (strcmp(a, "--grammar") == 0) grammar_path = v;
+        else if (strcmp(a, "--json-schema") == 0) schema_path = v;
         else if (strcmp(a, "-n") == 0) {
             ok = cli_parse_int(v, 0, 1L << 20, &steps);
             want = "an integer in 0..1048576";
@@ -179,6 +202,48 @@ int cmd_generate(int argc, char **argv)
         }
         if (!ok) return cli_usage_error(cmd, "bad value '%s' for %s (want %s)", v, a, want);
     }
+    if (grammar_path != NULL && schema_path != NULL)
+        return cli_usage_error(cmd, "--grammar and --json-schema exclude each other");
+    if (print_grammar && schema_path == NULL)
+        return cli_usage_error(cmd, "--print-grammar needs --json-schema FILE");
+    /* the constraint first: a bad grammar is reported before a model loads */
+    swarm_grammar *grammar = NULL;
+    if (grammar_path != NULL || schema_path != NULL) {
+        const char *path = grammar_path ? grammar_path : schema_path;
+        char *text = NULL;
+        size_t len = 0;
+        swarm_diag d = {{0}};
+        swarm_err rc = sw_read_file_max(path, SWARM_GRAMMAR_MAX_TEXT, &text, &len, &d);
+        if (rc != SWARM_OK)
+            return cli_fail(cli_exit_for_input_error(rc), "%s: %s", cmd,
+                            d.msg[0] ? d.msg : swarm_strerror(rc));
+        if (print_grammar) {
+            char *g = NULL;
+            rc = swarm_grammar_schema_to_text(text, len, &g, &d);
+            sw_free(text);
+            if (rc != SWARM_OK)
+                return cli_fail(cli_exit_for_input_error(rc), "%s: %s: %s", cmd, path, d.msg);
+            fputs(g, stdout);
+            swarm_free(g);
+            return CLI_EXIT_OK;
+        }
+        rc = grammar_path ? swarm_grammar_parse(text, len, &grammar, &d)
+                          : swarm_grammar_from_schema(text, len, &grammar, &d);
+        sw_free(text);
+        if (rc != SWARM_OK)
+            return cli_fail(cli_exit_for_input_error(rc), "%s: %s: %s", cmd, path, d.msg);
+    }
+    int code = cmd_generate_with(cmd, model_path, tok_path, prompt, steps, temp, top_p, top_k,
+                                 min_p, seed, threads, json, grammar);
+    swarm_grammar_destroy(grammar);
+    return code;
+}
+
+static int cmd_generate_with(const char *cmd, const char *model_path, const char *tok_path,
+                             const char *prompt, long steps, double temp, double top_p,
+                             long top_k, double min_p, uint64_t seed, long threads, bool json,
+                             const swarm_grammar *grammar)
+{
     if (model_path == NULL) return cli_usage_error(cmd, "missing -m MODEL");
     /* a missing file is the user's input error (exit 2), whatever the reader says */
     if (access(model_path, R_OK) != 0)
@@ -245,13 +310,22 @@ int cmd_generate(int argc, char **argv)
     gp.sampling.min_p = (float)min_p;
     gp.sampling.seed = seed;
     gp.on_token = json ? NULL : print_piece;
+    gp.grammar = grammar;
     swarm_gen_result *r = NULL;
     rc = swarm_generate(s, &gp, &r);
     int code = CLI_EXIT_OK;
     if (rc != SWARM_OK) {
         if (!json) fputc('\n', stdout);
-        code = cli_fail(rc == SWARM_EINVAL ? CLI_EXIT_USAGE : CLI_EXIT_FAIL, "%s: %s", cmd,
-                        swarm_strerror(rc));
+        if (grammar != NULL && rc == SWARM_EINFEASIBLE)
+            code = cli_fail(CLI_EXIT_FAIL, "%s: no token of the model's vocabulary can continue "
+                            "the text under the grammar", cmd);
+        else if (grammar != NULL && rc == SWARM_EUNSUPPORTED)
+            code = cli_fail(CLI_EXIT_FAIL, "%s: the grammar is too ambiguous here (more than %d "
+                            "parses alive at once); make its alternatives distinct", cmd,
+                            SWARM_GRAMMAR_MAX_STACKS);
+        else
+            code = cli_fail(rc == SWARM_EINVAL ? CLI_EXIT_USAGE : CLI_EXIT_FAIL, "%s: %s", cmd,
+                            swarm_strerror(rc));
         goto done;
     }
     size_t n_gen = r->n_tokens - r->n_prompt;
@@ -284,6 +358,9 @@ int cmd_generate(int argc, char **argv)
                 tok_s, r->n_prompt, r->prompt_ms, n_gen, r->gen_ms);
     }
     fflush(stdout);
+    if (grammar != NULL && strcmp(r->stop, "length") == 0)
+        code = cli_fail(CLI_EXIT_FAIL, "%s: the length limit (-n %ld) came before the grammar was "
+                        "complete; the output is incomplete", cmd, steps);
 done:
     swarm_gen_result_destroy(r);
     swarm_free(ids);

@@ -26,6 +26,7 @@ static const struct {
     {"calibrate", cmd_calibrate, "measure node accuracy on a labelled set"},
     {"bench-assign", cmd_bench_assign, "benchmark the assignment solvers (gap, time)"},
     {"bench-runtime", cmd_bench_runtime, "benchmark the embedded runtime (subtasks/s)"},
+    {"bench-grammar", cmd_bench_grammar, "benchmark constrained against unconstrained decoding"},
 };
 
 static void print_help(FILE *f)

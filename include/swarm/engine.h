@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "swarm/grammar.h"
 #include "swarm/swarm.h"
 
 #ifdef __cplusplus
@@ -103,6 +104,14 @@ typedef struct swarm_gen_params {
     swarm_sampling sampling;
     swarm_token_cb on_token; /* may be NULL */
     void *ud;
+    /* NULL, or a grammar the generated text must follow (grammar.h): tokens
+     * that cannot continue it are masked before sampling, end-of-turn tokens
+     * are allowed only where the text is complete, and generation stops
+     * ("eos") once nothing more may follow. Borrowed for the call. Errors:
+     * SWARM_EINFEASIBLE when no token of the vocabulary can continue the
+     * text, SWARM_EUNSUPPORTED when the grammar is too ambiguous there. A
+     * "length" stop leaves the text incomplete. */
+    const swarm_grammar *grammar;
 } swarm_gen_params;
 
 typedef struct swarm_gen_result {
@@ -111,6 +120,7 @@ typedef struct swarm_gen_result {
     int32_t *tokens;     /* prompt tokens (incl. BOS) followed by generated ones */
     size_t n_prompt, n_tokens;
     double prompt_ms, gen_ms;
+    double grammar_ms;   /* of gen_ms, the time spent on the grammar (masks, matching) */
     const char *stop;    /* "eos", "length", "canceled" */
 } swarm_gen_result;
 

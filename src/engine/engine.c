@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "constrain.h"
 #include "forward.h"
 
 #define MAX_N_CTX (1 << 20)
@@ -46,6 +47,13 @@ struct swarm_session {
      * sequence, computed the same way, so results stay bit-identical. */
     int32_t *scored;  /* (n_ctx) */
     int32_t n_scored;
+    /* grammar-constrained generation, built at its first use */
+    sw_gvocab *gvocab; /* the vocabulary's token trie */
+    float *masked;     /* (n_vocab) masked logits */
+    /* the last grammar (a copy: the caller's may be freed) and its matcher,
+     * whose cached masks serve the next generation with an equal grammar */
+    swarm_grammar *gcopy;
+    sw_gm *gm;
 };
 
 /* ------------------------------------------------------------------------ */
@@ -409,6 +417,10 @@ void swarm_session_destroy(swarm_session *s)
     sw_free(s->cand);
     sw_free(s->piece);
     sw_free(s->scored);
+    sw_gvocab_destroy(s->gvocab);
+    sw_free(s->masked);
+    sw_gm_destroy(s->gm);
+    swarm_grammar_destroy(s->gcopy);
     sw_free(s);
 }
 
@@ -451,6 +463,40 @@ static swarm_err encode_prompt(swarm_session *s, const swarm_gen_params *p, int3
     }
     const char *text = p->prompt ? p->prompt : "";
     return sw_tokenizer_encode(m->tok, text, strlen(text), add_bos(m), false, false, ids, n);
+}
+
+/* Drops the session's grammar matcher (after an error, or for another
+ * grammar). */
+static void constrain_forget(swarm_session *s)
+{
+    sw_gm_destroy(s->gm);
+    swarm_grammar_destroy(s->gcopy);
+    s->gm = NULL;
+    s->gcopy = NULL;
+}
+
+/* Sets up grammar-constrained generation; the vocabulary trie, the
+ * masked-logits buffer and the grammar's matcher are kept in the session
+ * for later generations. */
+static swarm_err constrain_start(swarm_session *s, const swarm_grammar *g, sw_constrain *con)
+{
+    const swarm_model *m = s->m;
+    if (s->gvocab == NULL) {
+        swarm_err rc = sw_constrain_vocab(m, m->tok, m->max_piece, &s->gvocab);
+        if (rc != SWARM_OK) return rc;
+    }
+    if (s->masked == NULL && (s->masked = sw_calloc((size_t)m->hp.n_vocab, sizeof(float))) == NULL)
+        return SWARM_ENOMEM;
+    if (s->gm == NULL || !sw_grammar_equal(s->gcopy, g) || sw_gm_should_reset(s->gm)) {
+        constrain_forget(s);
+        swarm_err rc = sw_grammar_clone(g, &s->gcopy);
+        if (rc == SWARM_OK) rc = sw_gm_create(s->gcopy, &s->gm);
+        if (rc != SWARM_OK) {
+            constrain_forget(s);
+            return rc;
+        }
+    }
+    return sw_constrain_begin(con, m, m->tok, s->gm, s->gvocab, s->masked);
 }
 
 void swarm_gen_result_destroy(swarm_gen_result *r)
@@ -505,6 +551,15 @@ swarm_err swarm_generate(swarm_session *s, const swarm_gen_params *p, swarm_gen_
     sw_free(ids);
     ids = NULL;
 
+    sw_constrain con = {0};
+    if (p->grammar != NULL) {
+        rc = constrain_start(s, p->grammar, &con);
+        if (rc != SWARM_OK) {
+            swarm_gen_result_destroy(r);
+            return rc;
+        }
+    }
+
     s->n_scored = -1; /* the cache is about to be overwritten */
     sw_sampler smp;
     /* only ids the tokenizer knows can be picked: some GGUF files pad the
@@ -518,7 +573,25 @@ swarm_err swarm_generate(swarm_session *s, const swarm_gen_params *p, swarm_gen_
     int32_t pos = n_prompt - 1, token = r->tokens[n_prompt - 1];
     size_t text_len = 0;
     while (max_gen > 0 && pos < total) {
-        int32_t next = sw_sampler_sample(&smp, logits);
+        int32_t next;
+        if (p->grammar != NULL) {
+            const float *lg = NULL;
+            bool complete = false;
+            double tg = sw_now_ms();
+            rc = sw_constrain_logits(&con, token, logits, m->hp.n_vocab, &lg, &complete);
+            r->grammar_ms += sw_now_ms() - tg;
+            if (rc == SWARM_OK && lg == NULL && !complete) rc = SWARM_EINFEASIBLE;
+            if (rc != SWARM_OK) break;
+            if (lg == NULL) { /* complete, and the model has no end token to say so */
+                r->stop = "eos";
+                break;
+            }
+            next = sw_sampler_sample(&smp, lg);
+            /* the sampler's rounding fallback may land on a masked id */
+            if (!sw_constrain_allowed(&con, next)) next = sw_argmax(lg, m->hp.n_vocab);
+        } else {
+            next = sw_sampler_sample(&smp, logits);
+        }
         pos++;
         if (ends_turn(m, next)) {
             r->stop = "eos";
@@ -531,11 +604,30 @@ swarm_err swarm_generate(swarm_session *s, const swarm_gen_params *p, swarm_gen_
         memcpy(r->text + text_len, s->piece, n);
         text_len += n;
         token = next;
+        if (p->grammar != NULL) {
+            double tg = sw_now_ms();
+            rc = sw_constrain_accept(&con, s->piece, n);
+            r->grammar_ms += sw_now_ms() - tg;
+            if (rc != SWARM_OK) break;
+        }
         if (p->on_token != NULL && p->on_token(p->ud, next, s->piece, n) != 0) {
             r->stop = "canceled";
             break;
         }
+        if (p->grammar != NULL && sw_constrain_finished(&con)) {
+            r->stop = "eos"; /* nothing may follow: no need to ask the model */
+            break;
+        }
         if (pos < total) logits = sw_fwd_eval(s->fwd, &token, 1, pos, SW_LOGITS_LAST);
+    }
+    if (p->grammar != NULL) {
+        sw_constrain_end(&con);
+        /* a limit met halfway: the next generation starts afresh */
+        if (rc != SWARM_OK) constrain_forget(s);
+    }
+    if (rc != SWARM_OK) {
+        swarm_gen_result_destroy(r);
+        return rc;
     }
     r->text[text_len] = '\0';
     r->text_len = text_len;

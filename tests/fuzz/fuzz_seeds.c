@@ -561,20 +561,47 @@ static void assign_seeds(const char *dir)
                   "\"zones\": [4, 4], \"distinct_zones\": false}");
 }
 
+/* Grammars and schemas: the docs' examples, and the constructs each uses. */
+static void grammar_seeds(const char *dir)
+{
+    doc_seeds(dir, "grammar.md"); /* its JSON blocks: schemas */
+    json_seed_str(dir, "g-json.gbnf",
+                  "root ::= value\nvalue ::= obj | arr | str | num | \"true\" | \"null\"\n"
+                  "obj ::= \"{\" ws ( str ws \":\" ws value ( \",\" ws str ws \":\" ws value )* )? \"}\"\n"
+                  "arr ::= \"[\" ws ( value ( \",\" ws value )* )? \"]\"\n"
+                  "str ::= \"\\\"\" [^\"\\\\]* \"\\\"\"\nnum ::= \"-\"? [0-9]+ (\".\" [0-9]+)?\n"
+                  "ws ::= [ \\t\\n]{0,4}\n");
+    json_seed_str(dir, "g-story.gbnf",
+                  "# comment\nroot ::= \"Once \" (\"a\" | \"b\")? name{1,3} \".\"\n"
+                  "name ::= [A-Z] [a-z\\u00e0-\\u00ff]{2,8} | . \"\\x41\\U0001F600\"\n");
+    json_seed_str(dir, "g-rep.gbnf", "root ::= (\"ab\" | [^a-c])* \"x\"{2,} [0-9]{,3}\n");
+    json_seed_str(dir, "s-person.json",
+                  "{\"$defs\": {\"p\": {\"type\": \"object\", \"properties\": {\"x\": {\"type\": "
+                  "\"number\"}}, \"required\": [\"x\"]}}, \"type\": \"object\", \"properties\": "
+                  "{\"name\": {\"type\": \"string\", \"maxLength\": 4}, \"n\": {\"type\": "
+                  "[\"integer\", \"null\"]}, \"e\": {\"enum\": [\"a\", 1, null]}, \"c\": {\"const\": "
+                  "{\"k\": [true]}}, \"l\": {\"type\": \"array\", \"items\": {\"$ref\": "
+                  "\"#/$defs/p\"}, \"minItems\": 1, \"maxItems\": 2}, \"any\": {\"anyOf\": "
+                  "[{\"type\": \"boolean\"}, {}]}}, \"required\": [\"name\"], "
+                  "\"additionalProperties\": false}");
+}
+
 int main(int argc, char **argv)
 {
     static const char *const kinds[] = {"gguf",     "llama2c",    "tokbin", "spm",
                                         "tokenize", "gguf_vocab", "task",   "aggregate",
-                                        "swarmfile", "assign"};
+                                        "swarmfile", "assign",    "grammar"};
     int k = -1;
     for (int i = 0; argc == 3 && i < (int)(sizeof(kinds) / sizeof(kinds[0])); i++)
         if (strcmp(argv[1], kinds[i]) == 0) k = i;
     if (k < 0) {
         fprintf(stderr, "usage: fuzz_seeds gguf|llama2c|tokbin|spm|tokenize|gguf_vocab|task|"
-                        "aggregate|swarmfile|assign DIR\n");
+                        "aggregate|swarmfile|assign|grammar DIR\n");
         return 2;
     }
-    if (k == 6) {
+    if (k == 10) {
+        grammar_seeds(argv[2]);
+    } else if (k == 6) {
         task_seeds(argv[2]);
     } else if (k == 7) {
         aggregate_seeds(argv[2]);
