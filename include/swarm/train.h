@@ -78,26 +78,30 @@ SWARM_API swarm_err swarm_trainer_logits(swarm_trainer *t, const int32_t *tokens
 /* Learning rate of step (0-based) under o. */
 SWARM_API float swarm_train_lr(const swarm_train_opt *o, int64_t step);
 
+/* The resume keys of a training checkpoint (swarm.train.*). */
+typedef struct swarm_train_state {
+    uint64_t data_seed;   /* seed of the batch sampler */
+    int64_t tokens_seen;
+    int32_t total_steps;  /* the schedule's length, fixed at the first start */
+    double *curve;        /* loss per step so far (may be NULL) */
+    size_t n_curve;
+} swarm_train_state;
+
 /* What a checkpoint holds besides the weights. */
 typedef struct swarm_train_save {
     const char *tokenizer_gguf; /* tokenizer.* metadata copied from this GGUF (required) */
     const char *name;           /* general.name (may be NULL) */
     uint32_t type;              /* weight type of the matrices: 0 = F32, 8 = Q8_0 */
-    bool with_state;            /* also the optimizer state and step (for resume) */
-    /* extra keys for resume (with_state only): swarm.train.* */
-    uint64_t data_seed;
-    int64_t tokens_seen;
-    const double *curve;        /* loss per step so far (may be NULL) */
-    size_t n_curve;
+    bool with_state;            /* also the optimizer state, step and st (for resume) */
+    swarm_train_state st;
 } swarm_train_save;
 
 /* Writes a GGUF checkpoint atomically (temporary file + fsync + rename). */
 SWARM_API swarm_err swarm_trainer_save(swarm_trainer *t, const char *path,
                                        const swarm_train_save *s, swarm_diag *d);
-/* Reads the swarm.train.* resume keys of a checkpoint written with_state:
- * *curve (swarm_free) holds *n_curve losses. */
-SWARM_API swarm_err swarm_train_read_state(const char *path, uint64_t *data_seed,
-                                           int64_t *tokens_seen, double **curve, size_t *n_curve,
+/* Reads the resume keys of a checkpoint written with_state; st->curve is
+ * allocated (swarm_free). */
+SWARM_API swarm_err swarm_train_read_state(const char *path, swarm_train_state *st,
                                            swarm_diag *d);
 
 /* ---- tokenizer ---- */

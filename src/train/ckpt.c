@@ -21,6 +21,7 @@
 #define KEY_SEED "swarm.train.data_seed"
 #define KEY_SEEN "swarm.train.tokens_seen"
 #define KEY_CURVE "swarm.train.loss_curve"
+#define KEY_TOTAL "swarm.train.total_steps"
 
 swarm_err swarm_trainer_save(swarm_trainer *t, const char *path, const swarm_train_save *s,
                              swarm_diag *d)
@@ -78,20 +79,21 @@ swarm_err swarm_trainer_save(swarm_trainer *t, const char *path, const swarm_tra
     }
     if (s->with_state) {
         CK(sw_gguf_writer_set_u32(w, KEY_STEP, (uint32_t)t->step));
-        snprintf(buf, sizeof(buf), "%" PRIu64, s->data_seed);
+        CK(sw_gguf_writer_set_u32(w, KEY_TOTAL, (uint32_t)s->st.total_steps));
+        snprintf(buf, sizeof(buf), "%" PRIu64, s->st.data_seed);
         CK(sw_gguf_writer_set_str(w, KEY_SEED, buf));
-        snprintf(buf, sizeof(buf), "%" PRId64, s->tokens_seen);
+        snprintf(buf, sizeof(buf), "%" PRId64, s->st.tokens_seen);
         CK(sw_gguf_writer_set_str(w, KEY_SEEN, buf));
         CK(sw_gguf_writer_set_arr_f32(w, KEY_M, t->adam_m, t->n_params));
         CK(sw_gguf_writer_set_arr_f32(w, KEY_V, t->adam_v, t->n_params));
-        if (s->curve != NULL && s->n_curve > 0) {
-            curve = sw_calloc(s->n_curve, sizeof(float));
+        if (s->st.curve != NULL && s->st.n_curve > 0) {
+            curve = sw_calloc(s->st.n_curve, sizeof(float));
             if (curve == NULL) {
                 rc = SWARM_ENOMEM;
                 goto out;
             }
-            for (size_t i = 0; i < s->n_curve; i++) curve[i] = (float)s->curve[i];
-            CK(sw_gguf_writer_set_arr_f32(w, KEY_CURVE, curve, s->n_curve));
+            for (size_t i = 0; i < s->st.n_curve; i++) curve[i] = (float)s->st.curve[i];
+            CK(sw_gguf_writer_set_arr_f32(w, KEY_CURVE, curve, s->st.n_curve));
         }
     }
 #undef CK
@@ -177,16 +179,14 @@ out:
     return rc;
 }
 
-swarm_err swarm_train_read_state(const char *path, uint64_t *data_seed, int64_t *tokens_seen,
-                                 double **curve, size_t *n_curve, swarm_diag *d)
+swarm_err swarm_train_read_state(const char *path, swarm_train_state *st, swarm_diag *d)
 {
     sw_gguf g = {0};
     swarm_err rc = sw_gguf_open(path, &g, d);
     if (rc) return rc;
     sw_str s;
-    uint32_t step;
-    *curve = NULL;
-    *n_curve = 0;
+    uint32_t step, total = 0;
+    memset(st, 0, sizeof(*st));
     if (!sw_gguf_get_u32(&g, KEY_STEP, &step) || !sw_gguf_get_str(&g, KEY_SEED, &s)) {
         sw_gguf_close(&g);
         return sw_diag_set(d, SWARM_EFORMAT, "%s: not a training checkpoint (no %s)", path,
@@ -194,26 +194,26 @@ swarm_err swarm_train_read_state(const char *path, uint64_t *data_seed, int64_t 
     }
     char buf[64];
     snprintf(buf, sizeof(buf), "%.*s", (int)(s.len < 40 ? s.len : 40), s.ptr);
-    *data_seed = strtoull(buf, NULL, 10);
-    *tokens_seen = 0;
+    st->data_seed = strtoull(buf, NULL, 10);
     if (sw_gguf_get_str(&g, KEY_SEEN, &s)) {
         snprintf(buf, sizeof(buf), "%.*s", (int)(s.len < 40 ? s.len : 40), s.ptr);
-        *tokens_seen = strtoll(buf, NULL, 10);
+        st->tokens_seen = strtoll(buf, NULL, 10);
     }
+    if (sw_gguf_get_u32(&g, KEY_TOTAL, &total) && total <= INT32_MAX) st->total_steps = (int32_t)total;
     const sw_gguf_kv *kv = sw_gguf_find(&g, KEY_CURVE);
     if (kv != NULL && kv->type == SW_GGUF_ARRAY && kv->arr_type == SW_GGUF_FLOAT32 &&
         kv->arr_n > 0 && kv->arr_n < (1u << 28)) {
-        *curve = sw_calloc((size_t)kv->arr_n, sizeof(double));
-        if (*curve == NULL) {
+        st->curve = sw_calloc((size_t)kv->arr_n, sizeof(double));
+        if (st->curve == NULL) {
             sw_gguf_close(&g);
             return sw_diag_set(d, SWARM_ENOMEM, "out of memory");
         }
         for (uint64_t i = 0; i < kv->arr_n; i++) {
             double v = 0;
             sw_gguf_arr_num(kv, i, &v);
-            (*curve)[i] = v;
+            st->curve[i] = v;
         }
-        *n_curve = (size_t)kv->arr_n;
+        st->n_curve = (size_t)kv->arr_n;
     }
     sw_gguf_close(&g);
     return SWARM_OK;

@@ -176,6 +176,164 @@ void sw_gemm_nt(sw_pool *pool, float *C, const float *A, const float *B, int64_t
         sw_pool_run(pool, gemm_worker, &j);
 }
 
+/* ------------------------------------------------------------------------ */
+/* C (+)= A * B with A read through strides (plain or transposed) and B
+ * row-major: the backward pass's two shapes without transposing anything.  */
+
+typedef struct nn_job {
+    float *C;
+    const float *A, *B;
+    int64_t M, N, K;     /* C: M x N, contraction over K */
+    int64_t sai, sak;    /* A(i, k) = A[i * sai + k * sak] */
+    int64_t ldb;         /* B(k, j) = B[k * ldb + j] */
+    bool acc, split_m, fma;
+} nn_job;
+
+static void nn_ref(const nn_job *j, int64_t m0, int64_t m1, int64_t n0, int64_t n1)
+{
+    for (int64_t i = m0; i < m1; i++)
+        for (int64_t c = n0; c < n1; c++) {
+            float s = 0.0f;
+            for (int64_t k = 0; k < j->K; k++) s += j->A[i * j->sai + k * j->sak] * j->B[k * j->ldb + c];
+            float *o = j->C + i * j->N + c;
+            *o = j->acc ? *o + s : s;
+        }
+}
+
+#ifdef HAVE_X86
+/* Tiles of rows i0.. x 16 or 8 columns from c, written out by hand so the
+ * accumulators stay in registers; every element is the sum over k in
+ * order, whatever the tile (so results do not depend on the split). */
+#define NN_LOAD_A(r) _mm256_broadcast_ss(a + (r) * sai + k * sak)
+__attribute__((target("avx2,fma"))) static void nn_tile_6x16(const nn_job *j, int64_t i0, int64_t c)
+{
+    const int64_t sai = j->sai, sak = j->sak, ldb = j->ldb, K = j->K;
+    const float *a = j->A + i0 * sai, *b = j->B + c;
+    __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+    __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+    for (int64_t k = 0; k < K; k++) {
+        __m256 b0 = _mm256_loadu_ps(b + k * ldb), b1 = _mm256_loadu_ps(b + k * ldb + 8);
+        __m256 x = NN_LOAD_A(0);
+        c00 = _mm256_fmadd_ps(x, b0, c00), c01 = _mm256_fmadd_ps(x, b1, c01);
+        x = NN_LOAD_A(1);
+        c10 = _mm256_fmadd_ps(x, b0, c10), c11 = _mm256_fmadd_ps(x, b1, c11);
+        x = NN_LOAD_A(2);
+        c20 = _mm256_fmadd_ps(x, b0, c20), c21 = _mm256_fmadd_ps(x, b1, c21);
+        x = NN_LOAD_A(3);
+        c30 = _mm256_fmadd_ps(x, b0, c30), c31 = _mm256_fmadd_ps(x, b1, c31);
+        x = NN_LOAD_A(4);
+        c40 = _mm256_fmadd_ps(x, b0, c40), c41 = _mm256_fmadd_ps(x, b1, c41);
+        x = NN_LOAD_A(5);
+        c50 = _mm256_fmadd_ps(x, b0, c50), c51 = _mm256_fmadd_ps(x, b1, c51);
+    }
+    __m256 res[12] = {c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51};
+    for (int r = 0; r < 6; r++)
+        for (int v = 0; v < 2; v++) {
+            float *o = j->C + (i0 + r) * j->N + c + 8 * v;
+            __m256 val = res[r * 2 + v];
+            if (j->acc) val = _mm256_add_ps(val, _mm256_loadu_ps(o));
+            _mm256_storeu_ps(o, val);
+        }
+}
+
+/* One row (or 8 columns): the same per-element k order as the 6x16 tile. */
+__attribute__((target("avx2,fma"))) static void nn_tile_1xw(const nn_job *j, int64_t i, int64_t c,
+                                                           int w)
+{
+    const int64_t sai = j->sai, sak = j->sak, ldb = j->ldb, K = j->K;
+    const float *a = j->A + i * sai, *b = j->B + c;
+    __m256 c0 = _mm256_setzero_ps(), c1 = c0;
+    if (w == 16) {
+        for (int64_t k = 0; k < K; k++) {
+            __m256 x = _mm256_broadcast_ss(a + k * sak);
+            c0 = _mm256_fmadd_ps(x, _mm256_loadu_ps(b + k * ldb), c0);
+            c1 = _mm256_fmadd_ps(x, _mm256_loadu_ps(b + k * ldb + 8), c1);
+        }
+    } else {
+        for (int64_t k = 0; k < K; k++)
+            c0 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + k * sak), _mm256_loadu_ps(b + k * ldb), c0);
+    }
+    float *o = j->C + i * j->N + c;
+    if (j->acc) c0 = _mm256_add_ps(c0, _mm256_loadu_ps(o));
+    _mm256_storeu_ps(o, c0);
+    if (w == 16) {
+        if (j->acc) c1 = _mm256_add_ps(c1, _mm256_loadu_ps(o + 8));
+        _mm256_storeu_ps(o + 8, c1);
+    }
+}
+#undef NN_LOAD_A
+
+static void nn_fma(const nn_job *j, int64_t m0, int64_t m1, int64_t n0, int64_t n1)
+{
+    int64_t c = n0;
+    for (; c + 16 <= n1; c += 16) {
+        int64_t i = m0;
+        for (; i + 6 <= m1; i += 6) nn_tile_6x16(j, i, c);
+        for (; i < m1; i++) nn_tile_1xw(j, i, c, 16);
+    }
+    for (; c + 8 <= n1; c += 8)
+        for (int64_t i = m0; i < m1; i++) nn_tile_1xw(j, i, c, 8);
+    /* columns left over: the same k-ordered sum in scalar form (an FMA-free
+     * product differs in rounding, but always for the same elements) */
+    if (c < n1) nn_ref(j, m0, m1, c, n1);
+}
+#endif
+
+static void nn_worker(void *arg, int ith, int nth)
+{
+    const nn_job *j = arg;
+    int64_t n = j->split_m ? j->M : j->N;
+    int64_t align = j->split_m ? 6 : 16;
+    int64_t units = (n + align - 1) / align;
+    int64_t u0 = units * ith / nth, u1 = units * (ith + 1) / nth;
+    int64_t lo = u0 * align, hi = u1 * align < n ? u1 * align : n;
+    if (lo >= hi) return;
+    int64_t m0 = j->split_m ? lo : 0, m1 = j->split_m ? hi : j->M;
+    int64_t n0 = j->split_m ? 0 : lo, n1 = j->split_m ? j->N : hi;
+    /* blocks of 64 columns keep the B panel in cache across the rows */
+    for (int64_t cb = n0; cb < n1; cb += 64) {
+        int64_t ce = cb + 64 < n1 ? cb + 64 : n1;
+#ifdef HAVE_X86
+        if (j->fma) {
+            nn_fma(j, m0, m1, cb, ce);
+            continue;
+        }
+#endif
+        nn_ref(j, m0, m1, cb, ce);
+    }
+}
+
+static void nn_run(sw_pool *pool, nn_job *j)
+{
+#ifdef HAVE_X86
+    j->fma = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#endif
+    j->split_m = j->M >= j->N;
+    double work = (double)j->M * (double)j->N * (double)j->K;
+    if (pool == NULL || sw_pool_threads(pool) == 1 || work < 65536.0)
+        nn_worker(j, 0, 1);
+    else
+        sw_pool_run(pool, nn_worker, j);
+}
+
+void sw_gemm_nn(sw_pool *pool, float *C, const float *A, const float *B, int64_t M, int64_t N,
+                int64_t K, bool accumulate)
+{
+    if (M <= 0 || N <= 0) return;
+    nn_job j = {.C = C, .A = A, .B = B, .M = M, .N = N, .K = K, .sai = K, .sak = 1, .ldb = N,
+                .acc = accumulate};
+    nn_run(pool, &j);
+}
+
+void sw_gemm_tn(sw_pool *pool, float *C, const float *A, const float *B, int64_t M, int64_t N,
+                int64_t K, bool accumulate)
+{
+    if (M <= 0 || N <= 0) return;
+    nn_job j = {.C = C, .A = A, .B = B, .M = M, .N = N, .K = K, .sai = 1, .sak = M, .ldb = N,
+                .acc = accumulate};
+    nn_run(pool, &j);
+}
+
 typedef struct tr_job {
     float *out;
     const float *in;

@@ -5,7 +5,8 @@
  * engine's forward.c (same RMSNorm, interleaved-pair RoPE with the same
  * angle tables, causal grouped-query attention with 1/sqrt(head_dim)
  * scaling, SwiGLU) so a saved checkpoint gives the same logits there.
- * All products go through sw_gemm_nt; attention and the loss are split over
+ * All products go through gemm.c (forward: W transposed, then the row-panel
+ * kernel; backward: sw_gemm_nn / sw_gemm_tn); attention and the loss are split over
  * the pool by (sequence, head) and by row. Everything else is serial and in
  * a fixed order, so a step is deterministic for a given machine.
  */
@@ -234,10 +235,60 @@ static void rope(const swarm_trainer *t, float *v, int32_t n_head, int32_t pos, 
     }
 }
 
+/* Vector helpers for attention (head_dim long rows): AVX2 FMA where the
+ * CPU has it (t->fma), plain loops otherwise. */
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+__attribute__((target("avx2,fma"))) static float dot_fma(const float *a, const float *b, int32_t n)
+{
+    __m256 s = _mm256_setzero_ps();
+    int32_t i = 0;
+    for (; i + 8 <= n; i += 8) s = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s);
+    __m128 lo = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
+    lo = _mm_add_ps(lo, _mm_movehl_ps(lo, lo));
+    lo = _mm_add_ss(lo, _mm_movehdup_ps(lo));
+    float r = _mm_cvtss_f32(lo);
+    for (; i < n; i++) r += a[i] * b[i];
+    return r;
+}
+/* o += x * v */
+__attribute__((target("avx2,fma"))) static void axpy_fma(float *o, float x, const float *v, int32_t n)
+{
+    __m256 xv = _mm256_set1_ps(x);
+    int32_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(o + i, _mm256_fmadd_ps(xv, _mm256_loadu_ps(v + i), _mm256_loadu_ps(o + i)));
+    for (; i < n; i++) o[i] += x * v[i];
+}
+#define HAVE_FMA_HELPERS 1
+#endif
+
+static inline float vdot(bool fma, const float *a, const float *b, int32_t n)
+{
+#ifdef HAVE_FMA_HELPERS
+    if (fma) return dot_fma(a, b, n);
+#endif
+    float d = 0.0f;
+    for (int32_t i = 0; i < n; i++) d += a[i] * b[i];
+    return d;
+}
+
+static inline void vaxpy(bool fma, float *o, float x, const float *v, int32_t n)
+{
+#ifdef HAVE_FMA_HELPERS
+    if (fma) {
+        axpy_fma(o, x, v, n);
+        return;
+    }
+#endif
+    for (int32_t i = 0; i < n; i++) o[i] += x * v[i];
+}
+
 typedef struct att_job {
     swarm_trainer *t;
     sw_tlayer_act *a;
     int32_t n_seq, len;
+    bool fma;
 } att_job;
 
 static void att_fwd_worker(void *arg, int ith, int nth)
@@ -257,9 +308,7 @@ static void att_fwd_worker(void *arg, int ith, int nth)
             float mx = -INFINITY;
             for (int32_t p = 0; p <= tq; p++) {
                 const float *k = j->a->k + ((size_t)s * T + p) * t->kvd + (size_t)kvh * hd;
-                float d = 0.0f;
-                for (int32_t i = 0; i < hd; i++) d += q[i] * k[i];
-                a[p] = d * scale;
+                a[p] = vdot(j->fma, q, k, hd) * scale;
                 if (a[p] > mx) mx = a[p];
             }
             float sum = 0.0f;
@@ -274,7 +323,7 @@ static void att_fwd_worker(void *arg, int ith, int nth)
             memset(o, 0, (size_t)hd * sizeof(float));
             for (int32_t p = 0; p <= tq; p++) {
                 const float *v = j->a->v + ((size_t)s * T + p) * t->kvd + (size_t)kvh * hd;
-                for (int32_t i = 0; i < hd; i++) o[i] += a[p] * v[i];
+                vaxpy(j->fma, o, a[p], v, hd);
             }
         }
     }
@@ -311,11 +360,8 @@ static void att_bwd_worker(void *arg, int ith, int nth)
                     size_t pr = ((size_t)s * T + p) * t->kvd + (size_t)kvh * hd;
                     const float *v = A->v + pr;
                     float *dv = t->dv + pr;
-                    float d = 0.0f;
-                    for (int32_t i = 0; i < hd; i++) {
-                        d += dout[i] * v[i];
-                        dv[i] += a[p] * dout[i];
-                    }
+                    float d = vdot(j->fma, dout, v, hd);
+                    vaxpy(j->fma, dv, a[p], dout, hd);
                     dA[p] = d;
                     dot += a[p] * d;
                 }
@@ -325,10 +371,8 @@ static void att_bwd_worker(void *arg, int ith, int nth)
                     size_t pr = ((size_t)s * T + p) * t->kvd + (size_t)kvh * hd;
                     const float *k = A->k + pr;
                     float *dk = t->dk + pr;
-                    for (int32_t i = 0; i < hd; i++) {
-                        dq[i] += ds * k[i];
-                        dk[i] += ds * q[i];
-                    }
+                    vaxpy(j->fma, dq, ds, k, hd);
+                    vaxpy(j->fma, dk, ds, q, hd);
                 }
             }
         }
@@ -377,6 +421,15 @@ static void ce_worker(void *arg, int ith, int nth)
 /* ------------------------------------------------------------------------ */
 /* forward                                                                  */
 
+/* Y (+)= X W^T for X: N x C, W: R x C. W is transposed first (R*C copies for
+ * N*R*C multiply-adds) so the product runs in the row-panel kernel. */
+static void linear_fwd(swarm_trainer *t, float *Y, const float *X, const float *W, size_t N,
+                       int64_t R, int64_t C, bool acc)
+{
+    sw_transpose(t->pool, t->tr_b, W, R, C); /* C x R */
+    sw_gemm_nn(t->pool, Y, X, t->tr_b, (int64_t)N, R, C, acc);
+}
+
 double sw_train_forward(swarm_trainer *t, const int32_t *tokens, int32_t n_seq, int32_t len,
                         int32_t stride, bool with_targets, bool grad, int64_t *n_targets)
 {
@@ -395,30 +448,30 @@ double sw_train_forward(swarm_trainer *t, const int32_t *tokens, int32_t n_seq, 
         sw_tlayer_act *a = &t->act[l];
         memcpy(a->x_in, x, N * D * sizeof(float));
         rmsnorm_fwd(a->xn1, a->rms1, a->x_in, P + L->attn_norm, N, D, hp->norm_eps);
-        sw_gemm_nt(t->pool, a->q, a->xn1, P + L->wq, (int64_t)N, QD, D, false);
-        sw_gemm_nt(t->pool, a->k, a->xn1, P + L->wk, (int64_t)N, KVD, D, false);
-        sw_gemm_nt(t->pool, a->v, a->xn1, P + L->wv, (int64_t)N, KVD, D, false);
+        linear_fwd(t, a->q, a->xn1, P + L->wq, N, QD, D, false);
+        linear_fwd(t, a->k, a->xn1, P + L->wk, N, KVD, D, false);
+        linear_fwd(t, a->v, a->xn1, P + L->wv, N, KVD, D, false);
         for (size_t i = 0; i < N; i++) {
             int32_t pos = (int32_t)(i % len);
             rope(t, a->q + i * QD, hp->n_heads, pos, 1.0f);
             rope(t, a->k + i * KVD, hp->n_kv_heads, pos, 1.0f);
         }
-        att_job aj = {t, a, n_seq, len};
+        att_job aj = {t, a, n_seq, len, t->fma};
         sw_pool_run(t->pool, att_fwd_worker, &aj);
         memcpy(a->x_mid, a->x_in, N * D * sizeof(float));
-        sw_gemm_nt(t->pool, a->x_mid, a->ao, P + L->wo, (int64_t)N, D, QD, true);
+        linear_fwd(t, a->x_mid, a->ao, P + L->wo, N, D, QD, true);
         rmsnorm_fwd(a->xn2, a->rms2, a->x_mid, P + L->ffn_norm, N, D, hp->norm_eps);
-        sw_gemm_nt(t->pool, a->g, a->xn2, P + L->w_gate, (int64_t)N, F, D, false);
-        sw_gemm_nt(t->pool, a->u, a->xn2, P + L->w_up, (int64_t)N, F, D, false);
+        linear_fwd(t, a->g, a->xn2, P + L->w_gate, N, F, D, false);
+        linear_fwd(t, a->u, a->xn2, P + L->w_up, N, F, D, false);
         for (size_t i = 0; i < N * F; i++) {
             float g = a->g[i];
             a->h[i] = g * (1.0f / (1.0f + expf(-g))) * a->u[i];
         }
         memcpy(x, a->x_mid, N * D * sizeof(float));
-        sw_gemm_nt(t->pool, x, a->h, P + L->w_down, (int64_t)N, D, F, true);
+        linear_fwd(t, x, a->h, P + L->w_down, N, D, F, true);
     }
     rmsnorm_fwd(t->xnf, t->rmsf, x, P + t->out_norm, N, D, hp->norm_eps);
-    sw_gemm_nt(t->pool, t->logits, t->xnf, P + t->output, (int64_t)N, V, D, false);
+    linear_fwd(t, t->logits, t->xnf, P + t->output, N, V, D, false);
     if (n_targets) *n_targets = 0;
     if (!with_targets) return 0.0;
     int64_t n = 0;
@@ -439,12 +492,9 @@ double sw_train_forward(swarm_trainer *t, const int32_t *tokens, int32_t n_seq, 
 static void linear_bwd(swarm_trainer *t, const float *dY, const float *X, const float *W,
                        float *dW, float *dX, size_t N, int64_t R, int64_t C, bool acc_dx)
 {
-    sw_transpose(t->pool, t->tr_a, dY, (int64_t)N, R); /* R x N */
-    sw_transpose(t->pool, t->tr_b, X, (int64_t)N, C);  /* C x N */
-    sw_gemm_nt(t->pool, dW, t->tr_a, t->tr_b, R, C, (int64_t)N, true);
+    sw_gemm_tn(t->pool, dW, dY, X, R, C, (int64_t)N, true);
     if (dX == NULL) return;
-    sw_transpose(t->pool, t->tr_b, W, R, C); /* C x R */
-    sw_gemm_nt(t->pool, dX, dY, t->tr_b, (int64_t)N, C, R, acc_dx);
+    sw_gemm_nn(t->pool, dX, dY, W, (int64_t)N, C, R, acc_dx);
 }
 
 void sw_train_backward(swarm_trainer *t, const int32_t *tokens, int32_t n_seq, int32_t len,
@@ -475,7 +525,7 @@ void sw_train_backward(swarm_trainer *t, const int32_t *tokens, int32_t n_seq, i
                     true);
         /* attention: x_mid = x_in + ao Wo^T */
         linear_bwd(t, t->dx, a->ao, P + L->wo, G + L->wo, t->dao, N, D, QD, false);
-        att_job aj = {t, a, n_seq, len};
+        att_job aj = {t, a, n_seq, len, t->fma};
         sw_pool_run(t->pool, att_bwd_worker, &aj);
         for (size_t i = 0; i < N; i++) {
             int32_t pos = (int32_t)(i % len);

@@ -54,6 +54,7 @@ struct swarm_trainer {
     uint64_t seed;
     sw_pool *pool;
     int n_threads;
+    bool fma; /* the CPU has AVX2 + FMA */
     float *rope_cos, *rope_sin; /* (n_ctx, head_dim/2) */
     /* activations, sized for cap_rows = n_seq * len rows */
     size_t cap_rows;
@@ -89,6 +90,12 @@ void sw_train_backward(swarm_trainer *t, const int32_t *tokens, int32_t n_seq, i
  * row-major, contiguous). Each C element is one thread's sum in k order, so
  * the result does not depend on the thread count. */
 void sw_gemm_nt(sw_pool *pool, float *C, const float *A, const float *B, int64_t M, int64_t R,
+                int64_t K, bool accumulate);
+/* C[m, n] (+)= sum_k A[m, k] * B[k, n]  (A: M x K, B: K x N). */
+void sw_gemm_nn(sw_pool *pool, float *C, const float *A, const float *B, int64_t M, int64_t N,
+                int64_t K, bool accumulate);
+/* C[m, n] (+)= sum_k A[k, m] * B[k, n]  (A: K x M, B: K x N): weight gradients. */
+void sw_gemm_tn(sw_pool *pool, float *C, const float *A, const float *B, int64_t M, int64_t N,
                 int64_t K, bool accumulate);
 /* out (cols x rows) = in (rows x cols) transposed. */
 void sw_transpose(sw_pool *pool, float *out, const float *in, int64_t rows, int64_t cols);

@@ -62,6 +62,9 @@ swarm_err sw_train_alloc(const swarm_train_hparams *hp, int n_threads, swarm_tra
     if (t == NULL) return sw_diag_set(d, SWARM_ENOMEM, "out of memory");
     t->hp = *hp;
     t->n_threads = n_threads > 0 ? n_threads : sw_cpu_count();
+#if defined(__x86_64__) && defined(__GNUC__)
+    t->fma = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#endif
     if ((rc = sw_train_layout(t)) != SWARM_OK ||
         (rc = sw_pool_create(t->n_threads, &t->pool)) != SWARM_OK) {
         swarm_trainer_destroy(t);

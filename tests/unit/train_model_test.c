@@ -257,21 +257,20 @@ static void test_resume(void **state)
     CHECK_OK(swarm_trainer_create(&hp, 11, 2, &t, NULL));
     for (int s = 0; s < 4; s++) CHECK_OK(swarm_trainer_step(t, tok, 2, 24, &o, &b[s]));
     swarm_train_save sv = {.tokenizer_gguf = tokp, .type = SW_TYPE_F32, .with_state = true,
-                           .data_seed = 77, .tokens_seen = 192, .curve = b, .n_curve = 4};
+                           .st = {.data_seed = 77, .tokens_seen = 192, .total_steps = 8,
+                                  .curve = b, .n_curve = 4}};
     CHECK_OK(swarm_trainer_save(t, ck, &sv, &d));
     swarm_trainer_destroy(t);
     CHECK_OK(swarm_trainer_load(ck, 24, 1, &t, &d));
     assert_int_equal(swarm_trainer_step_count(t), 4);
     for (int s = 4; s < 8; s++) CHECK_OK(swarm_trainer_step(t, tok, 2, 24, &o, &b[s]));
     for (int s = 0; s < 8; s++) assert_true(a[s] == b[s]);
-    uint64_t seed;
-    int64_t seen;
-    double *curve;
-    size_t nc;
-    CHECK_OK(swarm_train_read_state(ck, &seed, &seen, &curve, &nc, &d));
-    assert_true(seed == 77 && seen == 192 && nc == 4);
-    assert_true(fabs(curve[3] - b[3]) < 1e-5);
-    swarm_free(curve);
+    swarm_train_state st;
+    CHECK_OK(swarm_train_read_state(ck, &st, &d));
+    assert_true(st.data_seed == 77 && st.tokens_seen == 192 && st.n_curve == 4);
+    assert_int_equal(st.total_steps, 8);
+    assert_true(fabs(st.curve[3] - b[3]) < 1e-5);
+    swarm_free(st.curve);
     swarm_trainer_destroy(t);
     /* hostile: a checkpoint that is not a GGUF */
     FILE *f = fopen(ck, "w");
