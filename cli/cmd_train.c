@@ -145,10 +145,13 @@ int train_loop_run(train_loop *L, const train_data *data)
     int64_t step = swarm_trainer_step_count(L->t);
     if (L->st.total_steps <= 0) L->st.total_steps = L->max_steps > 0 ? (int32_t)L->max_steps : 1000000;
     L->opt.total_steps = L->st.total_steps;
-    double tokens_per_step = (double)L->batch * L->len;
+    double tokens_run = 0;
+    int64_t shown_total = L->st.total_steps;
     double t0 = now_s(), budget = L->minutes * 60.0;
     int64_t step0 = step;
-    bool estimated = L->max_steps > 0 || step > 0;
+    /* --minutes alone: the steps are as many as fit (the total shown is
+     * re-estimated from the speed so far) */
+    if (budget > 0 && L->max_steps <= 0) L->st.total_steps = 100000000;
     L->last_val = NAN;
     double loss = NAN;
     /* the curve grows by one per step */
@@ -161,15 +164,27 @@ int train_loop_run(train_loop *L, const train_data *data)
     L->st.curve = curve;
     while (step < L->st.total_steps) {
         if (budget > 0 && now_s() - t0 > budget && step > step0) break;
-        data->batch(data->ud, L->data_seed, step, L->batch, L->len, buf);
-        swarm_err rc = swarm_trainer_step(L->t, buf, L->batch, L->len, &L->opt, &loss);
+        int32_t len = data->batch(data->ud, L->data_seed, step, L->batch, L->len, buf);
+        swarm_train_opt o = L->opt;
+        if (budget > 0 && L->max_steps <= 0 && step >= L->opt.warmup) {
+            /* a time budget: the cosine runs over the elapsed fraction of
+             * the time, so a slower or busier machine takes fewer steps but
+             * still ends at min_lr (a constant rate for this step) */
+            double frac = (now_s() - t0) / budget;
+            if (frac > 1) frac = 1;
+            o.min_lr = o.min_lr + (float)(0.5 * (1.0 + cos(M_PI * frac))) * (o.lr - o.min_lr);
+            o.warmup = 0;
+            o.total_steps = 0;
+        }
+        swarm_err rc = swarm_trainer_step(L->t, buf, L->batch, len, &o, &loss);
         if (rc) {
             code = cli_fail(CLI_EXIT_FAIL, "step %lld: %s (the loss diverged: try a lower --lr)",
                             (long long)step, swarm_strerror(rc));
             goto out;
         }
         step++;
-        L->st.tokens_seen += (int64_t)tokens_per_step;
+        L->st.tokens_seen += (int64_t)L->batch * len;
+        tokens_run += (double)L->batch * len;
         if (L->st.n_curve == cap) {
             cap *= 2;
             curve = realloc(L->st.curve, cap * sizeof(double));
@@ -181,41 +196,36 @@ int train_loop_run(train_loop *L, const train_data *data)
         }
         L->st.curve[L->st.n_curve++] = loss;
         double el = now_s() - t0;
-        L->tok_per_s = (double)(step - step0) * tokens_per_step / (el > 0 ? el : 1e-9);
-        if (!estimated && budget > 0 && step - step0 >= 3) {
-            /* the schedule's length from the measured speed, fixed from now on
-             * (and saved, so a resumed run keeps it) */
-            double per = el / (double)(step - step0);
-            int64_t total = step + (int64_t)((budget - el) / per);
-            if (total < step + 1) total = step + 1;
-            if (total > 100000000) total = 100000000;
-            L->st.total_steps = (int32_t)total;
-            L->opt.total_steps = L->st.total_steps;
-            if (L->opt.warmup > L->st.total_steps / 10) L->opt.warmup = L->st.total_steps / 10;
-            estimated = true;
+        L->tok_per_s = tokens_run / (el > 0 ? el : 1e-9);
+        if (budget > 0 && L->max_steps <= 0) {
+            int64_t est = step + (int64_t)((budget - el) / (el / (double)(step - step0)));
+            shown_total = est > step ? est : step;
+            if (el >= budget) L->st.total_steps = (int32_t)step; /* done */
+        } else {
+            shown_total = L->st.total_steps;
         }
         bool last = step >= L->st.total_steps;
         if ((L->eval_every > 0 && step % L->eval_every == 0) || last) {
             if ((code = validate(L, data, &L->last_val))) goto out;
         }
         if (!L->quiet) {
-            double eta = (double)(L->st.total_steps - step) * el / (double)(step - step0);
+            double eta = (double)(shown_total - step) * el / (double)(step - step0);
             if (budget > 0 && budget - el < eta) eta = budget - el;
             char e[32];
             fmt_dur(e, sizeof(e), eta);
             if (tty) {
-                int w = 24, fill = (int)((double)step / L->st.total_steps * w);
+                int w = 24, fill = (int)((double)step / (double)shown_total * w);
                 char bar[32];
                 for (int i = 0; i < w; i++) bar[i] = i < fill ? '#' : '.';
                 bar[w] = 0;
-                fprintf(stderr, "\r  step %lld/%d [%s] loss %.3f", (long long)step,
-                        L->st.total_steps, bar, loss);
+                fprintf(stderr, "\r  step %lld/%lld [%s] loss %.3f", (long long)step,
+                        (long long)shown_total, bar, loss);
                 if (!isnan(L->last_val)) fprintf(stderr, " val %.3f", L->last_val);
                 fprintf(stderr, " | %.0f tok/s | ETA %s   ", L->tok_per_s, e);
                 if (last) fputc('\n', stderr);
             } else if ((L->log_every > 0 && step % L->log_every == 0) || last) {
-                fprintf(stderr, "step %lld/%d loss %.4f lr %.2e tok/s %.0f elapsed %.1fs", (long long)step,
-                        L->st.total_steps, loss, swarm_train_lr(&L->opt, step - 1), L->tok_per_s, el);
+                fprintf(stderr, "step %lld/%lld loss %.4f tok/s %.0f elapsed %.1fs", (long long)step,
+                        (long long)shown_total, loss, L->tok_per_s, el);
                 if (!isnan(L->last_val) && (step % L->eval_every == 0 || last))
                     fprintf(stderr, " val %.4f", L->last_val);
                 fputc('\n', stderr);
@@ -247,8 +257,8 @@ static uint64_t mix(uint64_t z)
     return z ^ (z >> 31);
 }
 
-static void stream_batch(void *ud, uint64_t seed, int64_t step, int32_t n_seq, int32_t len,
-                         int32_t *out)
+static int32_t stream_batch(void *ud, uint64_t seed, int64_t step, int32_t n_seq, int32_t len,
+                            int32_t *out)
 {
     const stream *s = ud;
     size_t span = s->n - (size_t)len; /* > 0: checked at start */
@@ -256,6 +266,7 @@ static void stream_batch(void *ud, uint64_t seed, int64_t step, int32_t n_seq, i
         uint64_t r = mix(seed * 0x9E3779B97F4A7C15ull + (uint64_t)step * 1000003u + (uint64_t)i);
         memcpy(out + (size_t)i * (len + 1), s->tok + r % span, sizeof(int32_t) * (size_t)(len + 1));
     }
+    return len;
 }
 
 static bool opt_num(const char *s, double lo, double hi, double *out) { return cli_parse_double(s, lo, hi, out); }
@@ -320,6 +331,7 @@ int cmd_train(int argc, char **argv)
     swarm_err rc;
     int code = CLI_EXIT_OK;
     const char *tok_src = NULL;
+    char model_name[256];
     if (ckpt == NULL || tokp == NULL) {
         code = cli_fail(CLI_EXIT_FAIL, "out of memory");
         goto out;
@@ -454,7 +466,14 @@ int cmd_train(int argc, char **argv)
     L.log_every = (int)log_every;
     L.ckpt_path = ckpt;
     L.tokenizer_gguf = tok_src;
-    L.name = out;
+    /* general.name: the file's base name without .gguf */
+    const char *base = strrchr(out, '/') ? strrchr(out, '/') + 1 : out;
+    snprintf(model_name, sizeof(model_name), "%.*s",
+             (int)(strlen(base) > 5 && strcmp(base + strlen(base) - 5, ".gguf") == 0
+                       ? strlen(base) - 5
+                       : strlen(base)),
+             base);
+    L.name = model_name;
     L.data_seed = seed;
     fprintf(stderr,
             "model: %lld parameters (dim %d, %d layers, %d heads, %d kv heads, ffn %d, vocab %d, "
@@ -465,7 +484,7 @@ int cmd_train(int argc, char **argv)
     double t0 = now_s();
     if ((code = train_loop_run(&L, &data))) goto out;
     double el = now_s() - t0;
-    swarm_train_save sv = {.tokenizer_gguf = ckpt, .name = out, .type = 0};
+    swarm_train_save sv = {.tokenizer_gguf = ckpt, .name = model_name, .type = 0};
     if ((rc = swarm_trainer_save(t, out, &sv, &d)) != SWARM_OK) {
         code = cli_fail(CLI_EXIT_FAIL, "%s", d.msg);
         goto out;

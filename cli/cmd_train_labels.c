@@ -51,9 +51,9 @@ typedef struct spec_cfg {
 
 /* Different shapes and tokenizers: diversity for the ensemble. */
 static const spec_cfg k_cfg[] = {
-    {128, 4, 4, 1024, false}, {96, 3, 4, 512, true}, {128, 2, 4, 2048, true},
-    {64, 4, 4, 768, true},    {160, 3, 4, 1024, true}, {96, 2, 4, 384, true},
-    {128, 3, 4, 1536, true},  {64, 2, 4, 512, true},
+    {64, 2, 4, 512, false}, {96, 2, 4, 1024, true}, {64, 3, 4, 768, true},
+    {128, 2, 4, 512, true}, {96, 3, 4, 384, true},  {64, 2, 4, 1536, true},
+    {128, 3, 4, 1024, true}, {64, 4, 4, 512, true},
 };
 
 typedef struct example {
@@ -91,18 +91,37 @@ static void fill_seq(const example *e, int32_t len, int32_t pad, int32_t *out)
     memcpy(out + head, e->tok + e->n - tail, sizeof(int32_t) * (size_t)tail);
 }
 
-static void ex_batch(void *ud, uint64_t seed, int64_t step, int32_t n_seq, int32_t len,
-                     int32_t *out)
+/* A batch is n_seq neighbours in the length-sorted sample (from a random
+ * start), so they need little padding; len = the longest of them. */
+static int32_t ex_batch(void *ud, uint64_t seed, int64_t step, int32_t n_seq, int32_t max_len,
+                        int32_t *out)
 {
     const ex_set *s = ud;
+    uint64_t r = mix64(seed * 0x9E3779B97F4A7C15ull + (uint64_t)step * 7919u);
+    size_t span = s->n > (size_t)n_seq ? s->n - (size_t)n_seq + 1 : 1;
+    size_t start = (size_t)(r % span);
+    int32_t len = 8;
     for (int32_t i = 0; i < n_seq; i++) {
-        uint64_t r = mix64(seed * 0x9E3779B97F4A7C15ull + (uint64_t)step * 7919u + (uint64_t)i);
-        size_t j = (size_t)(r % s->n);
-        if (s->pick) j = s->pick[j];
-        fill_seq(&s->ex[j], len, s->pad, out + (size_t)i * (len + 1));
+        const example *e = &s->ex[s->pick[(start + (size_t)i) % s->n]];
+        if (e->n - 1 > len) len = e->n - 1;
     }
+    len = (len + 7) / 8 * 8;
+    if (len > max_len) len = max_len;
+    for (int32_t i = 0; i < n_seq; i++)
+        fill_seq(&s->ex[s->pick[(start + (size_t)i) % s->n]], len, s->pad,
+                 out + (size_t)i * (len + 1));
+    return len;
 }
 
+/* Orders sample indices by example length, then index (a total order:
+ * the same sort on every machine). */
+static int by_len(const void *a, const void *b, void *ctx)
+{
+    const example *ex = ctx;
+    size_t i = *(const size_t *)a, j = *(const size_t *)b;
+    if (ex[i].n != ex[j].n) return ex[i].n < ex[j].n ? -1 : 1;
+    return i < j ? -1 : i > j;
+}
 static char *render(const char *tmpl, const char *input)
 {
     const char *p = strstr(tmpl, "{{input}}");
@@ -169,6 +188,7 @@ int cmd_train_labels(int argc, char **argv)
     long k_spec = 4, threads = 0;
     uint64_t seed = 1;
     bool lm = false;
+    double lr = 3e-3;
     for (int a = 1; a < argc; a++) {
         const char *s = argv[a], *v = a + 1 < argc ? argv[a + 1] : NULL;
         bool ok = true;
@@ -186,6 +206,7 @@ int cmd_train_labels(int argc, char **argv)
         else if (strcmp(s, "--threads") == 0 && v) ok = cli_parse_int(argv[++a], 1, 256, &threads);
         else if (strcmp(s, "--seed") == 0 && v) ok = cli_parse_u64(argv[++a], &seed);
         else if (strcmp(s, "--lm") == 0) lm = true;
+        else if (strcmp(s, "--lr") == 0 && v) ok = cli_parse_double(argv[++a], 1e-6, 1, &lr);
         else return cli_usage_error(cmd, "unknown or incomplete option '%s'", s);
         if (!ok) return cli_usage_error(cmd, "invalid value '%s' for %s", argv[a], s);
     }
@@ -354,14 +375,15 @@ int cmd_train_labels(int argc, char **argv)
         /* bootstrap: n draws with replacement */
         uint64_t bs = seed * 1000003u + (uint64_t)k;
         for (size_t i = 0; i < n_train; i++) pick[i] = c->bootstrap ? (size_t)(mix64(bs + i) % n_train) : i;
+        qsort_r(pick, n_train, sizeof(size_t), by_len, ex);
         ex_set es = {ex, n_train, pick, swarm_train_tok_eos(tk) >= 0 ? swarm_train_tok_eos(tk) : 0};
         train_data data = {.ud = &es, .batch = ex_batch, .val = NULL, .n_val = 0};
         train_loop lp = {0};
         lp.t = t;
         lp.opt = swarm_train_opt_default();
-        lp.opt.lr = 2e-3f;
-        lp.opt.min_lr = 2e-4f;
-        lp.opt.warmup = 30;
+        lp.opt.lr = (float)lr;
+        lp.opt.min_lr = (float)lr / 10;
+        lp.opt.warmup = 40;
         lp.opt.weight_decay = 0.1f;
         lp.len = len;
         lp.batch = 32;

@@ -16,8 +16,10 @@
  * and the validation windows. */
 typedef struct train_data {
     void *ud;
-    void (*batch)(void *ud, uint64_t seed, int64_t step, int32_t n_seq, int32_t len,
-                  int32_t *out);
+    /* fills n_seq sequences of len + 1 tokens (len <= max_len, chosen by the
+     * source: e.g. the longest example of the batch) and returns len */
+    int32_t (*batch)(void *ud, uint64_t seed, int64_t step, int32_t n_seq, int32_t max_len,
+                     int32_t *out);
     /* validation: n_val sequences of len + 1 (may be 0) */
     const int32_t *val;
     int32_t n_val;
@@ -27,7 +29,7 @@ typedef struct train_data {
 typedef struct train_loop {
     swarm_trainer *t;
     swarm_train_opt opt;
-    int32_t len, batch;
+    int32_t len, batch; /* len: the longest sequence; validation uses it */
     int64_t max_steps;   /* 0: from minutes */
     double minutes;      /* 0: no time limit */
     int eval_every, ckpt_every, log_every;
