@@ -30,7 +30,8 @@ static const char *const USAGE =
     "EVAL.tsv holds label<TAB>text lines. Every node classifies every text (label\n"
     "log-likelihood, as the runtime's classify subtasks do); prints accuracy,\n"
     "per-class precision/recall/F1 and the confusion matrix per node and for the\n"
-    "aggregated swarm: weighted vote (w_i = P_i R_i / sum), majority vote, max-weight.\n"
+    "aggregated swarm: weighted vote (w_i = P_i R_i / sum), majority vote, max-weight,\n"
+    "and a soft vote (sum of w_i x the node's label probability).\n"
     "  --task FILE  a classify task (labels, prompt template); default: the labels of\n"
     "               the file, the text as prompt\n"
     "  --json       one JSON object: {\"swarm\": {...}, \"nodes\": [...], \"aggregations\": {...}}\n"
@@ -201,7 +202,7 @@ static json_t *metrics_json(const metrics *m, char **labels, size_t L, bool with
 static void metrics_print(const char *name, const metrics *m, char **labels, size_t L)
 {
     json_t *o = metrics_json(m, labels, L, false);
-    printf("%-22s acc %.4f (%zu/%zu)  macro-F1 %.4f  ", name, m->n ? (double)m->correct / m->n : 0,
+    printf("%-28s acc %.4f (%zu/%zu)  macro-F1 %.4f  ", name, m->n ? (double)m->correct / m->n : 0,
            m->correct, m->n, json_real_value(json_object_get(o, "macro_f1")));
     for (size_t c = 0; c < L; c++) {
         const char *nm = labels[c];
@@ -231,13 +232,16 @@ int eval_swarm(const char *swarm_path, const char *tsv_path, const char *task_pa
     char **prompts = NULL, **labels = NULL, *skill = NULL;
     size_t L = 0, n = 0;
     int32_t *gold = NULL, *pred = NULL; /* pred[node * e.n + k] */
+    double *conf = NULL;                /* the node's probability of its answer */
     swarm_swarm *sw = NULL;
     swarm_runtime *rt = NULL;
     metrics *mt = NULL;
     swarm_diag d = {{0}};
     static const swarm_agg_method methods[3] = {SWARM_AGG_WEIGHTED_VOTE, SWARM_AGG_VOTE,
                                                 SWARM_AGG_MAX_WEIGHT};
-    const char *method_names[3] = {"weighted-vote", "vote", "max-weight"};
+    /* the fourth is a soft vote: sum_i w_i p_i(label), with p_i the node's
+     * label probability (its answer's; the rest shared by the other labels) */
+    const char *method_names[4] = {"weighted-vote", "vote", "max-weight", "weighted-probability"};
     if (task_path) {
         json_error_t je;
         task = json_load_file(task_path, JSON_REJECT_DUPLICATES, &je);
@@ -308,12 +312,13 @@ int eval_swarm(const char *swarm_path, const char *tsv_path, const char *task_pa
     }
     n = swarm_swarm_count(sw);
     pred = calloc(n * e.n, sizeof(int32_t));
-    mt = calloc(n + 3, sizeof(metrics));
-    if (!pred || !mt) {
+    conf = calloc(n * e.n, sizeof(double));
+    mt = calloc(n + 4, sizeof(metrics));
+    if (!pred || !conf || !mt) {
         code = cli_fail(CLI_EXIT_FAIL, "out of memory");
         goto out;
     }
-    for (size_t i = 0; i < n + 3; i++) {
+    for (size_t i = 0; i < n + 4; i++) {
         mt[i].conf = calloc(L * L, sizeof(size_t));
         if (!mt[i].conf) {
             code = cli_fail(CLI_EXIT_FAIL, "out of memory");
@@ -324,7 +329,8 @@ int eval_swarm(const char *swarm_path, const char *tsv_path, const char *task_pa
         for (size_t k = 0; k < e.n; k++) {
             char *got = NULL;
             rc = swarm_runtime_exec(rt, i, SWARM_SUBTASK_CLASSIFY, prompts[k],
-                                    (const char *const *)labels, L, 1, 60000, &got, NULL, NULL, &d);
+                                    (const char *const *)labels, L, 1, 60000, &got, NULL,
+                                    &conf[i * e.n + k], &d);
             if (rc) {
                 code = cli_fail(CLI_EXIT_FAIL, "node %s: %s", swarm_swarm_node(sw, i)->name, d.msg);
                 goto out;
@@ -372,6 +378,22 @@ int eval_swarm(const char *swarm_path, const char *tsv_path, const char *task_pa
             a->correct += pj == gold[k];
             a->conf[(size_t)gold[k] * L + (size_t)pj]++;
         }
+        /* soft vote with the same normalised weights f(P, R) = P R */
+        double score[MAX_LABELS] = {0}, wsum = 0;
+        for (size_t i = 0; i < n; i++) wsum += items[i].p * items[i].r;
+        for (size_t i = 0; i < n; i++) {
+            double w = wsum > 0 ? items[i].p * items[i].r / wsum : 1.0 / (double)n;
+            double c = conf[i * e.n + k];
+            for (size_t j = 0; j < L; j++)
+                score[j] += w * ((int32_t)j == pred[i * e.n + k] ? c : (1 - c) / (double)(L - 1));
+        }
+        int32_t pj = 0;
+        for (size_t j = 1; j < L; j++)
+            if (score[j] > score[pj]) pj = (int32_t)j;
+        metrics *a = &mt[n + 3];
+        a->n++;
+        a->correct += pj == gold[k];
+        a->conf[(size_t)gold[k] * L + (size_t)pj]++;
     }
     free(items);
     if (json) {
@@ -390,7 +412,7 @@ int eval_swarm(const char *swarm_path, const char *tsv_path, const char *task_pa
             json_array_append_new(nodes, nj);
         }
         json_object_set_new(o, "nodes", nodes);
-        for (int m = 0; m < 3; m++)
+        for (int m = 0; m < 4; m++)
             json_object_set_new(aggs, method_names[m], metrics_json(&mt[n + (size_t)m], labels, L, true));
         json_object_set_new(o, "aggregations", aggs);
         char *js = json_dumps(o, JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
@@ -400,7 +422,7 @@ int eval_swarm(const char *swarm_path, const char *tsv_path, const char *task_pa
     } else if (!quiet) {
         printf("%zu examples, %zu labels, %zu nodes\n", e.n, L, n);
         for (size_t i = 0; i < n; i++) metrics_print(swarm_swarm_node(sw, i)->name, &mt[i], labels, L);
-        for (int m = 0; m < 3; m++) {
+        for (int m = 0; m < 4; m++) {
             char nm[64];
             snprintf(nm, sizeof(nm), "swarm %s", method_names[m]);
             metrics_print(nm, &mt[n + (size_t)m], labels, L);
@@ -411,7 +433,7 @@ int eval_swarm(const char *swarm_path, const char *tsv_path, const char *task_pa
         res->node_acc = calloc(n ? n : 1, sizeof(double));
         for (size_t i = 0; res->node_acc && i < n; i++)
             res->node_acc[i] = (double)mt[i].correct / (double)e.n;
-        for (int m = 0; m < 3; m++) res->agg_acc[m] = (double)mt[n + (size_t)m].correct / (double)e.n;
+        for (int m = 0; m < 4; m++) res->agg_acc[m] = (double)mt[n + (size_t)m].correct / (double)e.n;
     }
 out:
     swarm_runtime_destroy(rt);
@@ -424,7 +446,8 @@ out:
     free(skill);
     free(gold);
     free(pred);
-    for (size_t i = 0; mt && i < n + 3; i++) free(mt[i].conf);
+    free(conf);
+    for (size_t i = 0; mt && i < n + 4; i++) free(mt[i].conf);
     free(mt);
     tsv_free(&e);
     return code;

@@ -61,11 +61,11 @@ int tsv_read(const char *path, size_t limit, tsv_set *s);
 void tsv_free(tsv_set *s);
 
 /* What eval_swarm measured: per node accuracy (malloc'd) and the aggregated
- * accuracies (weighted vote, vote, max-weight). */
+ * accuracies. */
 typedef struct eval_out {
     double *node_acc;
     size_t n_nodes;
-    double agg_acc[3];
+    double agg_acc[4]; /* weighted vote, vote, max-weight, weighted probability */
 } eval_out;
 /* `swarm eval` as a function; quiet prints nothing; res may be NULL. */
 int eval_swarm(const char *swarm_path, const char *tsv_path, const char *task_path, size_t limit,

@@ -81,7 +81,7 @@ o = json.load(open(sys.argv[1]))
 assert 0 <= o["swarm"]["accuracy"] <= 1
 assert [n["name"] for n in o["nodes"]] == ["toy-1", "toy-2"]
 assert all("accuracy" in n and "confusion" in n for n in o["nodes"])
-assert set(o["aggregations"]) == {"weighted-vote", "vote", "max-weight"}
+assert set(o["aggregations"]) == {"weighted-vote", "vote", "max-weight", "weighted-probability"}
 assert o["examples"] == 30
 PY
 "$BIN" run "$TMP/spec/task.json" --swarm "$TMP/spec/swarm.json" >/dev/null 2>"$TMP/run.err" ||
