@@ -113,13 +113,18 @@ static int32_t ex_batch(void *ud, uint64_t seed, int64_t step, int32_t n_seq, in
     return len;
 }
 
-/* Orders sample indices by example length, then index (a total order:
- * the same sort on every machine). */
+/* Orders sample indices by example length, then by a hash of the index:
+ * examples of one length in a random order, because data files are often
+ * sorted by label (rt_polarity: all positive lines first) and a batch of
+ * neighbours must not be one label. A total order: the same on every
+ * machine. */
 static int by_len(const void *a, const void *b, void *ctx)
 {
     const example *ex = ctx;
     size_t i = *(const size_t *)a, j = *(const size_t *)b;
     if (ex[i].n != ex[j].n) return ex[i].n < ex[j].n ? -1 : 1;
+    uint64_t hi = mix64(i + 0x51ed), hj = mix64(j + 0x51ed);
+    if (hi != hj) return hi < hj ? -1 : 1;
     return i < j ? -1 : i > j;
 }
 static char *render(const char *tmpl, const char *input)
