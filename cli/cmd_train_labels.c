@@ -28,7 +28,7 @@
 static const char *const USAGE =
     "usage: swarm train --labels TRAIN.tsv --out DIR [--dev DEV.tsv] [--minutes M]\n"
     "                   [--specialists K] [--skill NAME] [--prompt TEMPLATE] [--lm]\n"
-    "                   [--threads N] [--seed S]\n"
+    "                   [--init GGUF] [--lr X] [--threads N] [--seed S]\n"
     "\n"
     "TRAIN.tsv holds label<TAB>text lines. Trains K (default 4) small language models\n"
     "that differ in seed, size, tokenizer and bootstrap sample, each taught to continue\n"
@@ -40,7 +40,9 @@ static const char *const USAGE =
     "  --skill NAME     default: the name of TRAIN.tsv's directory\n"
     "  --prompt T       template with {{input}} (default \"{{input}}\\nlabel:\")\n"
     "  --lm             also train on the text itself (language-model loss), not only\n"
-    "                   the label\n";
+    "                   the label\n"
+    "  --init GGUF      start every specialist from this model (e.g. an LM trained on\n"
+    "                   the texts with swarm train --text) and use its tokenizer\n";
 
 #define MAX_LABELS 64
 
@@ -188,7 +190,7 @@ static double now_s(void)
 int cmd_train_labels(int argc, char **argv)
 {
     const char *cmd = argv[0], *train_path = NULL, *dev_path = NULL, *out = NULL, *skill = NULL;
-    const char *prompt = "{{input}}\nlabel:";
+    const char *prompt = "{{input}}\nlabel:", *init = NULL;
     double minutes = 4;
     long k_spec = 4, threads = 0;
     uint64_t seed = 1;
@@ -211,6 +213,7 @@ int cmd_train_labels(int argc, char **argv)
         else if (strcmp(s, "--threads") == 0 && v) ok = cli_parse_int(argv[++a], 1, 256, &threads);
         else if (strcmp(s, "--seed") == 0 && v) ok = cli_parse_u64(argv[++a], &seed);
         else if (strcmp(s, "--lm") == 0) lm = true;
+        else if (strcmp(s, "--init") == 0 && v) init = argv[++a];
         else if (strcmp(s, "--lr") == 0 && v) ok = cli_parse_double(argv[++a], 1e-6, 1, &lr);
         else return cli_usage_error(cmd, "unknown or incomplete option '%s'", s);
         if (!ok) return cli_usage_error(cmd, "invalid value '%s' for %s", argv[a], s);
@@ -326,8 +329,11 @@ int cmd_train_labels(int argc, char **argv)
         swarm_train_tok *tk = NULL;
         swarm_trainer *t = NULL;
         example *ex = NULL;
-        swarm_err rc = swarm_bpe_train(corpus, corpus_len, c->vocab, tokp, &d);
-        if (rc == SWARM_OK) rc = swarm_train_tok_open(tokp, &tk, &d);
+        /* --init: the checkpoint's own tokenizer and weights (diversity then
+         * comes from the seed and the bootstrap sample) */
+        const char *tok_src = init ? init : tokp;
+        swarm_err rc = init ? SWARM_OK : swarm_bpe_train(corpus, corpus_len, c->vocab, tokp, &d);
+        if (rc == SWARM_OK) rc = swarm_train_tok_open(tok_src, &tk, &d);
         if (rc) {
             code = cli_fail(CLI_EXIT_FAIL, "tokenizer: %s", d.msg);
             goto spec_out;
@@ -373,8 +379,14 @@ int cmd_train_labels(int argc, char **argv)
                                   .n_kv_heads = c->heads, .n_vocab = swarm_train_tok_n_vocab(tk),
                                   .n_ctx = n_ctx, .rope_base = 10000.0f, .norm_eps = 1e-5f,
                                   .tied = true};
-        if ((rc = swarm_trainer_create(&hp, seed + (uint64_t)k, (int)threads, &t, &d)) != SWARM_OK) {
-            code = cli_fail(CLI_EXIT_FAIL, "%s", d.msg);
+        rc = init ? swarm_trainer_load(init, n_ctx, (int)threads, &t, &d)
+                  : swarm_trainer_create(&hp, seed + (uint64_t)k, (int)threads, &t, &d);
+        if (rc != SWARM_OK) {
+            code = cli_fail(cli_exit_for_input_error(rc), "%s", d.msg);
+            goto spec_out;
+        }
+        if (swarm_trainer_hparams(t)->n_vocab != swarm_train_tok_n_vocab(tk)) {
+            code = cli_fail(CLI_EXIT_USAGE, "%s: model and tokenizer vocabularies differ", init);
             goto spec_out;
         }
         /* bootstrap: n draws with replacement */
@@ -399,7 +411,8 @@ int cmd_train_labels(int argc, char **argv)
         lp.data_seed = seed * 31 + (uint64_t)k;
         double t0 = now_s();
         fprintf(stderr, "%s: %lld params (dim %d, %d layers, vocab %d), sequences of %d tokens\n",
-                name, (long long)swarm_trainer_n_params(t), hp.dim, hp.n_layers, hp.n_vocab, len);
+                name, (long long)swarm_trainer_n_params(t), swarm_trainer_hparams(t)->dim,
+                swarm_trainer_hparams(t)->n_layers, swarm_trainer_hparams(t)->n_vocab, len);
         if ((code = train_loop_run(&lp, &data))) {
             free(lp.st.curve);
             goto spec_out;
@@ -410,7 +423,7 @@ int cmd_train_labels(int argc, char **argv)
         fprintf(stderr, "%s: %lld steps in %.0fs (%.0f tokens/s), label loss %.4f (mean of the last %zu)\n",
                 name, (long long)swarm_trainer_step_count(t), now_s() - t0, lp.tok_per_s, mean_last, nl);
         free(lp.st.curve);
-        swarm_train_save sv = {.tokenizer_gguf = tokp, .name = name, .type = 0};
+        swarm_train_save sv = {.tokenizer_gguf = tok_src, .name = name, .type = 0};
         if ((rc = swarm_trainer_save(t, path, &sv, &d)) != SWARM_OK) {
             code = cli_fail(CLI_EXIT_FAIL, "%s", d.msg);
             goto spec_out;

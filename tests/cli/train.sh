@@ -86,6 +86,12 @@ assert o["examples"] == 30
 PY
 "$BIN" run "$TMP/spec/task.json" --swarm "$TMP/spec/swarm.json" >/dev/null 2>"$TMP/run.err" ||
     { cat "$TMP/run.err"; fail "swarm run on the specialists exited $?"; }
+# --init: specialists start from the model trained above (its tokenizer inside)
+"$BIN" train --labels "$TMP/train.tsv" --dev "$TMP/dev.tsv" --out "$TMP/spec3" --minutes 0.05 \
+    --specialists 1 --skill toy --init "$TMP/m.gguf" --threads 1 >/dev/null 2>"$TMP/s3.err" ||
+    { cat "$TMP/s3.err"; fail "train --labels --init exited $?"; }
+grep -q "toy-1: [0-9]* params (dim 32, 1 layers, vocab" "$TMP/s3.err" || { cat "$TMP/s3.err"; fail "--init shape not used"; }
+"$BIN" models inspect "$TMP/spec3/toy-1.gguf" 2>/dev/null | grep -q "gpt2 (pre: gpt-2)" || fail "--init tokenizer not kept"
 
 # --- bad input: exit 2 with a message -------------------------------------
 expect2() {
