@@ -143,7 +143,10 @@ int train_loop_run(train_loop *L, const train_data *data)
     if (buf == NULL) return cli_fail(CLI_EXIT_FAIL, "out of memory");
     int code = CLI_EXIT_OK;
     int64_t step = swarm_trainer_step_count(L->t);
-    if (L->st.total_steps <= 0) L->st.total_steps = L->max_steps > 0 ? (int32_t)L->max_steps : 1000000;
+    /* a checkpoint of a --minutes run holds the "until the time is up"
+     * length; resumed without --minutes it takes --steps instead */
+    if (L->st.total_steps <= 0 || (L->st.total_steps >= 100000000 && L->minutes <= 0))
+        L->st.total_steps = L->max_steps > 0 ? (int32_t)L->max_steps : 1000000;
     L->opt.total_steps = L->st.total_steps;
     double tokens_run = 0;
     int64_t shown_total = L->st.total_steps;
