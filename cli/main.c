@@ -27,6 +27,9 @@ static const struct {
     {"bench-assign", cmd_bench_assign, "benchmark the assignment solvers (gap, time)"},
     {"bench-runtime", cmd_bench_runtime, "benchmark the embedded runtime (subtasks/s)"},
     {"bench-grammar", cmd_bench_grammar, "benchmark constrained against unconstrained decoding"},
+    {"train", cmd_train, "train a small language model or classifier specialists"},
+    {"bench-train", cmd_bench_train, "benchmark the trainer (tokens/s, MFU)"},
+    {"eval", cmd_eval, "evaluate a swarm of classifiers on a labelled TSV"},
 };
 
 static void print_help(FILE *f)
