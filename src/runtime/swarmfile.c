@@ -5,13 +5,13 @@
  * backend.c).
  */
 #include <errno.h>
-#include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "../core/json_int.h"
 #include "runtime_int.h"
 
 typedef struct node_store {
@@ -336,10 +336,8 @@ swarm_err swarm_swarm_parse(const char *json, size_t len, const char *base_dir, 
                             swarm_diag *d)
 {
     static const char *const keys[] = {"name", "description", "nodes", NULL};
-    json_error_t je;
-    json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &je);
-    if (root == NULL)
-        return sw_diag_set(d, SWARM_EFORMAT, "line %d column %d: %s", je.line, je.column, je.text);
+    json_t *root = sw_json_load_strict(json, len, d);
+    if (root == NULL) return SWARM_EFORMAT;
     swarm_err rc = SWARM_OK;
     swarm_swarm *s = NULL;
     if (!json_is_object(root)) {
@@ -473,10 +471,8 @@ swarm_err swarm_swarm_write_calibration(const char *path, const char *skill,
                                         const double *accuracy, const double *compat, size_t n,
                                         swarm_diag *d)
 {
-    json_error_t je;
-    json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES | JSON_PRESERVE_ORDER, &je);
-    if (root == NULL)
-        return sw_diag_set(d, SWARM_EFORMAT, "%s: line %d: %s", path, je.line, je.text);
+    json_t *root = sw_json_load_file(path, d); /* keeps key order: jansson >= 2.8 */
+    if (root == NULL) return SWARM_EFORMAT;
     swarm_err rc = SWARM_OK;
     json_t *nodes = json_object_get(root, "nodes");
     if (!json_is_array(nodes) || json_array_size(nodes) != n) {
@@ -485,15 +481,22 @@ swarm_err swarm_swarm_write_calibration(const char *path, const char *skill,
     }
     for (size_t i = 0; i < n; i++) {
         json_t *node = json_array_get(nodes, i);
+        /* json_object_set_new takes the value even when it fails (and a
+         * NULL value from a failed json_real makes it fail): -1 is ENOMEM */
+        int bad = 0;
         if (accuracy && isfinite(accuracy[i]))
-            json_object_set_new(node, "accuracy", json_real(accuracy[i]));
+            bad |= json_object_set_new(node, "accuracy", json_real(accuracy[i]));
         if (compat && skill && isfinite(compat[i])) {
             json_t *sk = json_object_get(node, "skills");
             if (sk == NULL) {
                 sk = json_object();
-                json_object_set_new(node, "skills", sk);
+                bad |= json_object_set_new(node, "skills", sk);
             }
-            json_object_set_new(sk, skill, json_real(compat[i]));
+            if (bad == 0) bad |= json_object_set_new(sk, skill, json_real(compat[i]));
+        }
+        if (bad != 0) {
+            rc = sw_diag_set(d, SWARM_ENOMEM, "%s: out of memory", path);
+            goto out;
         }
     }
     char tmp[4200];
