@@ -107,15 +107,14 @@ int cmd_assign(int argc, char **argv)
             pareto = true;
         } else if (strcmp(s, "--method") == 0) {
             if (++a >= argc) return cli_usage_error(cmd, "--method needs a value");
-            if (strcmp(argv[a], "exact") == 0) opt.method = SWARM_ASSIGN_METHOD_EXACT;
-            else if (strcmp(argv[a], "fast") == 0) opt.method = SWARM_ASSIGN_METHOD_FAST;
-            else if (strcmp(argv[a], "auto") == 0) opt.method = SWARM_ASSIGN_METHOD_AUTO;
-            else return cli_usage_error(cmd, "--method must be exact, fast or auto, not '%s'", argv[a]);
+            if (!swarm_assign_method_from_name(argv[a], &opt.method))
+                return cli_usage_error(cmd, "--method must be exact, fast or auto, not '%s'", argv[a]);
         } else if (strcmp(s, "--solver") == 0) {
             if (++a >= argc) return cli_usage_error(cmd, "--solver needs a value");
-            if (strcmp(argv[a], "cbc") == 0) opt.solver = SWARM_ASSIGN_SOLVER_CBC;
-            else if (strcmp(argv[a], "glpk") == 0) opt.solver = SWARM_ASSIGN_SOLVER_GLPK;
-            else return cli_usage_error(cmd, "--solver must be cbc or glpk, not '%s'", argv[a]);
+            /* "auto" is the default; the flag names a back end */
+            if (!swarm_assign_solver_from_name(argv[a], &opt.solver) ||
+                opt.solver == SWARM_ASSIGN_SOLVER_AUTO)
+                return cli_usage_error(cmd, "--solver must be cbc or glpk, not '%s'", argv[a]);
         } else if (strcmp(s, "--time-limit") == 0) {
             if (++a >= argc) return cli_usage_error(cmd, "--time-limit needs a value");
             if (!cli_parse_double(argv[a], 0.001, 86400, &opt.time_limit_s))
