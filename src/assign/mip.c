@@ -4,18 +4,17 @@
  * when asked), solved by COIN-OR CBC when built with it, else GLPK; and its
  * LP relaxation, the lower bound the benchmark compares the fast method to.
  */
-#include <fcntl.h>
 #include <float.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "assign_int.h"
 
 #ifdef SWARM_HAVE_CBC
 #include <Cbc_C_Interface.h>
+#include <Clp_C_Interface.h>
 #endif
 #ifdef SWARM_HAVE_GLPK
 #include <glpk.h>
@@ -251,34 +250,6 @@ static bool model_extract(const sw_asg *a, const model *md, const double *xv, in
 /* CBC's driver (CbcMain) keeps process-wide state, so solves are serialised. */
 static pthread_mutex_t cbc_lock = PTHREAD_MUTEX_INITIALIZER;
 
-/*
- * Clp prints some diagnostics ("N slacks added", "row inf ...") with printf
- * whatever the log level; they would corrupt `swarm assign --json` on
- * stdout. While CBC runs, fd 1 points to /dev/null (stdio flushed before and
- * after, so nothing of ours is lost). Returns the saved fd, or -1.
- */
-static int quiet_begin(void)
-{
-    fflush(stdout);
-    int saved = dup(STDOUT_FILENO);
-    int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
-    if (saved < 0 || null < 0 || dup2(null, STDOUT_FILENO) < 0) {
-        if (saved >= 0) close(saved);
-        if (null >= 0) close(null);
-        return -1;
-    }
-    close(null);
-    return saved;
-}
-
-static void quiet_end(int saved)
-{
-    if (saved < 0) return;
-    fflush(stdout);
-    dup2(saved, STDOUT_FILENO);
-    close(saved);
-}
-
 static swarm_err cbc_solve(const sw_asg *a, const model *md, double tl, const int32_t *warm,
                            bool relax, swarm_assign_result *res, double *lp_bound)
 {
@@ -290,11 +261,19 @@ static swarm_err cbc_solve(const sw_asg *a, const model *md, double tl, const in
                     md->obj, md->rowlb, md->rowub);
     if (!relax)
         for (int j = 0; j < md->nx; j++) Cbc_setInteger(cm, j);
+    /* Quiet through CBC's own settings only: the process's stdout belongs
+     * to the caller (a server's other threads write there), so it is never
+     * redirected. Log levels 0 silence the message handlers; two Clp crash
+     * procedures print with printf whatever the log level and are turned
+     * off: the idiot crash, and the sprint ("sifting") crash that long,
+     * thin LPs such as ours (n x m columns, n + m rows) select by itself
+     * and whose emergency mode prints "row inf" / "column inf" (seen in
+     * `swarm bench-assign --json` output at 200 x 1000). */
     Cbc_setLogLevel(cm, 0);
     Cbc_setParameter(cm, "log", "0");
     Cbc_setParameter(cm, "slog", "0");
-    /* the idiot crash prints diagnostics with printf whatever the log level */
     Cbc_setParameter(cm, "idiot", "0");
+    Cbc_setParameter(cm, "sprint", "0");
     Cbc_setParameter(cm, "timeMode", "elapsed"); /* the limit is wall time, not CPU time */
     Cbc_setMaximumSeconds(cm, tl);
     Cbc_setAllowableFractionGap(cm, 1e-7);
@@ -314,9 +293,7 @@ static swarm_err cbc_solve(const sw_asg *a, const model *md, double tl, const in
             Cbc_setCutoff(cm, cutoff + 1e-7 * (1 + fabs(cutoff)));
         }
     }
-    int quiet = quiet_begin();
     Cbc_solve(cm);
-    quiet_end(quiet);
     swarm_err rc = SWARM_OK;
     if (relax) {
         *lp_bound = Cbc_isProvenInfeasible(cm) ? INFINITY : Cbc_getObjValue(cm);
@@ -337,6 +314,36 @@ static swarm_err cbc_solve(const sw_asg *a, const model *md, double tl, const in
         }
     }
     Cbc_deleteModel(cm);
+    pthread_mutex_unlock(&cbc_lock);
+    sw_free(collb);
+    return rc;
+}
+
+/* The LP relaxation with Clp itself: Cbc_solve on a model without integer
+ * columns runs Clp's automatic method, which picks the sprint ("sifting")
+ * crash for LPs as long and thin as ours (n x m columns, n + m rows) and
+ * whose emergency mode prints "row inf" / "column inf" with printf whatever
+ * the log level (seen at 200 x 1000). The dual simplex called directly has
+ * no such path; log level 0 silences the rest. */
+static swarm_err clp_relax(const model *md, double tl, double *lp_bound)
+{
+    double *collb = sw_calloc((size_t)md->ncols + 1, sizeof(double));
+    if (collb == NULL) return SWARM_ENOMEM;
+    pthread_mutex_lock(&cbc_lock);
+    Clp_Simplex *lp = Clp_newModel();
+    Clp_setLogLevel(lp, 0);
+    Clp_loadProblem(lp, md->ncols, md->nrows, md->start, md->index, md->value, collb, md->colub,
+                    md->obj, md->rowlb, md->rowub);
+    Clp_setMaximumSeconds(lp, tl);
+    Clp_dual(lp, 0); /* its status is read below */
+    swarm_err rc = SWARM_OK;
+    if (Clp_isProvenPrimalInfeasible(lp))
+        *lp_bound = INFINITY;
+    else if (Clp_isProvenOptimal(lp) || Clp_dualFeasible(lp))
+        *lp_bound = Clp_objectiveValue(lp); /* dual simplex: a dual-feasible basis bounds it */
+    else
+        rc = SWARM_ETIMEDOUT; /* no proven bound within the limit */
+    Clp_deleteModel(lp);
     pthread_mutex_unlock(&cbc_lock);
     sw_free(collb);
     return rc;
@@ -520,7 +527,7 @@ swarm_err sw_asg_lp_bound(const sw_asg *a, double tl, double *out_bound)
     /* CBC's LP (Clp) solves the 200 x 1000 relaxations ~15x faster than GLPK's
      * simplex (2 s vs 30 s, measured) */
 #ifdef SWARM_HAVE_CBC
-    rc = cbc_solve(a, &md, tl, NULL, true, NULL, &b);
+    rc = clp_relax(&md, tl, &b);
 #else
     rc = glpk_solve(a, &md, tl, NULL, true, NULL, &b);
 #endif

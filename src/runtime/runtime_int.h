@@ -14,6 +14,18 @@
 #include "../core/core_int.h"
 #include "swarm/runtime.h"
 
+/* ---- limits: what the runtime handles per subtask. The task parser's caps
+ * (plan_int.h) stay within them (tests/unit/runtime_limits_test.c), and a
+ * run refuses a plan beyond them before any work (plan_feasible). ---- */
+#define SW_RT_MAX_REDUNDANCY 64     /* copies of one subtask placed together */
+#define SW_RT_MAX_LABELS 256        /* labels of one classify subtask */
+/* Ensemble members placed by one joint solve on distinct nodes; a larger
+ * ensemble is placed wave by wave (members still on distinct nodes). */
+#define SW_RT_MAX_JOINT_MEMBERS 64
+/* Longest swarm file path the calibration write-back takes (its temp file
+ * name adds a suffix; longer is refused, never truncated). */
+#define SW_SWARMFILE_MAX_PATH 4096
+
 /* ------------------------------------------------------------------------ */
 /* hybrid logical clock: (physical ms << 16) | logical counter              */
 
@@ -178,8 +190,13 @@ void sw_echo_compute(const sw_work *w, sw_work_out *out);
 /* ------------------------------------------------------------------------ */
 /* transport: the one narrow interface between coordinator and node workers */
 
+/* What a message's subtask id holds besides a plan subtask's index (>= 0):
+ * a health probe, or a one-off swarm_runtime_exec outside any run. Negative,
+ * so a message for either is never confused with a plan subtask. */
+enum sw_sub_id { SW_SUB_PROBE = -1, SW_SUB_EXEC = -2 };
+
 typedef struct sw_dispatch {
-    int32_t node, sub;
+    int32_t node, sub;          /* sub: a plan subtask index or an enum sw_sub_id */
     uint32_t epoch;
     uint32_t run;               /* run number: a zombie's answer to an old run is dropped */
     bool probe;

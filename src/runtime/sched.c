@@ -310,6 +310,7 @@ typedef struct run {
     int64_t jtask;               /* journal task id */
     bool journal_broken;         /* a journal write or commit failed: stop, fail visibly */
     double stall_since;
+    int32_t dispatch_failures;   /* dispatches that failed before any attempt ran */
     const char **outputs;        /* [m] for rendering */
     uint32_t rr;                 /* round-robin cursor */
     bool ens_distinct;           /* ensemble with k <= nodes: members on distinct nodes */
@@ -425,6 +426,8 @@ static int32_t copies_wanted(run *R, sub_rt *s)
 /* ------------------------------------------------------------------------ */
 /* dispatch                                                                  */
 
+static void schedule_retry(run *R, int32_t k, const char *why);
+
 static swarm_err dispatch(run *R, int32_t k, int32_t node, bool hedge)
 {
     swarm_runtime *rt = R->rt;
@@ -504,7 +507,42 @@ static swarm_err dispatch(run *R, int32_t k, int32_t node, bool hedge)
     s->state = S_RUNNING;
     rt->nodes[node].inflight++;
     jtrans(R, k, "assigned", epoch, node, NULL);
-    return rt->tp->ops->send(rt->tp, msg);
+    swarm_err rc = rt->tp->ops->send(rt->tp, msg);
+    if (rc != SWARM_OK) {
+        /* The message never left: the attempt failed at once (as a node
+         * that answered with an error would), the slot is free again and
+         * the subtask retries or fails through the usual path. */
+        rw = &R->rows[rid];
+        rw->r.outcome = SWARM_OUTCOME_FAILED;
+        rw->r.note = "send failed";
+        rw->r.end_ms = R->now - R->t0;
+        rw->holds_slot = false;
+        if (rt->nodes[node].inflight > 0) rt->nodes[node].inflight--;
+        s->live--;
+        if (s->live == 0) schedule_retry(R, k, rw->r.note);
+    }
+    return rc;
+}
+
+/* After a failed dispatch: a subtask left with no attempt running, no
+ * retry pending and no place in the ready queue goes back to the queue, so
+ * no failure path can lose it (an out-of-memory dispatch changed nothing;
+ * a failed send already scheduled a retry). */
+static void requeue_if_idle(run *R, int32_t k)
+{
+    sub_rt *s = &R->subs[k];
+    if (terminal(s->state) || s->live > 0 || s->delayed || s->queued) return;
+    R->dispatch_failures++;
+    ready_push(R, k);
+}
+
+/* dispatch() whose failure leaves the subtask where the scheduler finds it
+ * again; true when the attempt is running. */
+static bool dispatch_checked(run *R, int32_t k, int32_t node, bool hedge)
+{
+    if (dispatch(R, k, node, hedge) == SWARM_OK) return true;
+    requeue_if_idle(R, k);
+    return false;
 }
 
 static void cancel_row(run *R, row_rt *rw, const char *note)
@@ -755,7 +793,7 @@ static void send_probe(run *R, size_t i)
         return;
     }
     msg->node = (int32_t)i;
-    msg->sub = -1;
+    msg->sub = SW_SUB_PROBE;
     msg->epoch = ++ns->probe_epoch;
     msg->probe = true;
     msg->kind = SWARM_SUBTASK_GENERATE;
@@ -946,6 +984,19 @@ static void on_event(run *R, sw_event *ev)
 /* ------------------------------------------------------------------------ */
 /* timers: detector, breaker cooldown, deadlines, watchdog, hedging, retries */
 
+/* Why a running attempt is given up by the timers (none: still live). */
+enum attempt_expiry { ATTEMPT_LIVE, ATTEMPT_DEADLINE, ATTEMPT_STUCK, ATTEMPT_EXPIRY_COUNT };
+
+/* The trace note of an expiry (static strings: rows keep the pointer). */
+static const char *attempt_expiry_note(enum attempt_expiry ex)
+{
+    switch (ex) {
+    case ATTEMPT_DEADLINE: return "deadline";
+    case ATTEMPT_STUCK: return "stuck (no progress)";
+    default: return "";
+    }
+}
+
 static void check_timers(run *R)
 {
     swarm_runtime *rt = R->rt;
@@ -986,10 +1037,11 @@ static void check_timers(run *R)
         R->running[w++] = rid;
         sub_rt *s = &R->subs[rw->r.subtask];
         double age = R->now - (R->t0 + rw->r.start_ms);
-        const char *why = NULL;
-        if (R->deadline_ms > 0 && age > R->deadline_ms) why = "deadline";
-        else if (R->now - rw->last_progress > rt->p.progress_timeout_ms) why = "stuck (no progress)";
-        if (why) {
+        enum attempt_expiry ex = ATTEMPT_LIVE;
+        if (R->deadline_ms > 0 && age > R->deadline_ms) ex = ATTEMPT_DEADLINE;
+        else if (R->now - rw->last_progress > rt->p.progress_timeout_ms) ex = ATTEMPT_STUCK;
+        if (ex != ATTEMPT_LIVE) {
+            const char *why = attempt_expiry_note(ex);
             rw->r.outcome = SWARM_OUTCOME_FAILED;
             rw->r.note = why;
             rw->r.end_ms = R->now - R->t0;
@@ -997,7 +1049,7 @@ static void check_timers(run *R)
             rt->tp->ops->cancel(rt->tp, rw->r.node, rw->r.subtask, rw->r.epoch);
             exclude(R, s, (size_t)rw->r.node);
             breaker_failure(R, (size_t)rw->r.node);
-            if (why[0] == 's') {
+            if (ex == ATTEMPT_STUCK) {
                 /* alive but stuck: only a real one-token generation clears it */
                 rt->nodes[rw->r.node].unhealthy = true;
                 send_probe(R, (size_t)rw->r.node);
@@ -1019,9 +1071,14 @@ static void check_timers(run *R)
                     if (best < 0 || rt->nodes[i].inflight < rt->nodes[best].inflight) best = (int32_t)i;
                 }
                 if (best >= 0) {
+                    /* rows may move: the hedge appends one */
+                    int32_t sub = rw->r.subtask;
                     s->hedged = true;
                     R->n_hedges++;
-                    dispatch(R, rw->r.subtask, best, true);
+                    if (!dispatch_checked(R, sub, best, true)) {
+                        s->hedged = false; /* none went out: a later tick may try again */
+                        R->n_hedges--;
+                    }
                 }
             }
         }
@@ -1156,16 +1213,17 @@ static void place_copies(run *R, int32_t k, int32_t need, swarm_dispatch_policy 
 {
     sub_rt *s = &R->subs[k];
     bool zones = R->rt->p.distinct_zones && copies_wanted(R, s) > 1;
-    int32_t chosen[64], nc = 0;
-    if (need > 64) need = 64;
+    int32_t chosen[SW_RT_MAX_REDUNDANCY], nc = 0;
+    SWARM_ASSERT(need <= SW_RT_MAX_REDUNDANCY); /* plan_feasible refused more */
     for (int32_t c = 0; c < need; c++) {
         int32_t i = pick_node_ex(R, s, pol, zones, chosen, nc);
         if (i < 0) break;
         if (zones) chosen[nc++] = i;
-        else dispatch(R, k, i, false);
+        else if (!dispatch_checked(R, k, i, false)) break;
     }
     if (zones && nc == need)
-        for (int32_t c = 0; c < nc; c++) dispatch(R, k, chosen[c], false);
+        for (int32_t c = 0; c < nc; c++)
+            if (!dispatch_checked(R, k, chosen[c], false)) break;
     if (s->live == 0) ready_push(R, k);
 }
 
@@ -1200,8 +1258,8 @@ static void cascade_dispatch(run *R, int32_t k)
             }
         }
     }
-    if (best >= 0) dispatch(R, k, best, false);
-    else ready_unpop(R, k);
+    if (best < 0) ready_unpop(R, k);
+    else dispatch_checked(R, k, best, false); /* a failure requeues it: the wave stops */
 }
 
 /* The first dispatch of an ensemble is the paper's problem for one subtask
@@ -1209,8 +1267,8 @@ static void cascade_dispatch(run *R, int32_t k)
 static bool ensemble_wave(run *R, int32_t n_av)
 {
     swarm_runtime *rt = R->rt;
-    int32_t members[64], k = 0;
-    for (size_t q = 0; q < R->rq_n && k < 64; q++) {
+    int32_t members[SW_RT_MAX_JOINT_MEMBERS], k = 0;
+    for (size_t q = 0; q < R->rq_n && k < SW_RT_MAX_JOINT_MEMBERS; q++) {
         int32_t id = R->ready[(R->rq_head + q) % R->m];
         sub_rt *s = &R->subs[id];
         if (!s->st->is_output || s->n_att > 0 || terminal(s->state)) return false;
@@ -1260,7 +1318,7 @@ static bool ensemble_wave(run *R, int32_t n_av)
     if (ok) {
         while (ready_pop(R) >= 0) {
         }
-        for (int32_t c = 0; c < k; c++) dispatch(R, members[c], R->av[res->assign[c]], false);
+        for (int32_t c = 0; c < k; c++) dispatch_checked(R, members[c], R->av[res->assign[c]], false);
     }
 out:
     swarm_assign_result_destroy(res);
@@ -1334,6 +1392,7 @@ static void wave(run *R)
     double *E = sw_malloc(n * m * sizeof(double)), *T = sw_malloc(n * m * sizeof(double));
     double *C = sw_malloc(n * m * sizeof(double));
     double *Bv = sw_malloc(n * sizeof(double)), *E0 = sw_calloc(n, sizeof(double));
+    int32_t *zid = NULL; /* zone ids, when zones are asked for */
     swarm_assign_result *res = NULL;
     if (!E || !T || !C || !Bv || !E0) goto fallback;
     double csum_total = 0;
@@ -1363,8 +1422,11 @@ static void wave(run *R)
     pr.C = C;
     pr.c_min = 1e-9; /* a node without the skill (C = 0) is not feasible */
     pr.redundancy = need0;
-    int32_t zid[4096];
-    if (rt->p.distinct_zones && need0 > 1 && n <= 4096) {
+    /* zone ids for every available node: no cap, a silent one dropped the
+     * zone constraint for swarms of more than 4096 nodes */
+    if (rt->p.distinct_zones && need0 > 1) {
+        zid = sw_malloc(n * sizeof(int32_t));
+        if (zid == NULL) goto fallback; /* one by one: zones still hold there */
         /* zone names -> small ids (first node of a zone names it) */
         for (size_t a = 0; a < n; a++) {
             const char *za = swarm_swarm_node(rt->swarm, (size_t)R->av[a])->zone;
@@ -1397,7 +1459,7 @@ static void wave(run *R)
     for (size_t b = 0; b < m; b++)
         for (int32_t c = 0; c < res->r; c++) {
             int32_t a = res->assign[b * (size_t)res->r + (size_t)c];
-            if (a >= 0 && (size_t)a < n) dispatch(R, batch[b], R->av[a], false);
+            if (a >= 0 && (size_t)a < n) dispatch_checked(R, batch[b], R->av[a], false);
         }
     goto out;
 fallback:
@@ -1412,6 +1474,7 @@ out:
     sw_free(C);
     sw_free(Bv);
     sw_free(E0);
+    sw_free(zid);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1446,6 +1509,14 @@ static bool plan_feasible(run *R, char *why, size_t cap)
 {
     for (size_t k = 0; k < R->m; k++) {
         const swarm_subtask *st = R->subs[k].st;
+        if (st->redundancy > SW_RT_MAX_REDUNDANCY || st->n_labels > SW_RT_MAX_LABELS) {
+            snprintf(why, cap,
+                     "subtask \"%.64s\": redundancy %d and %zu labels; the runtime's limits are "
+                     "%d copies and %d labels",
+                     st->name ? st->name : "", (int)st->redundancy, st->n_labels,
+                     SW_RT_MAX_REDUNDANCY, SW_RT_MAX_LABELS);
+            return false;
+        }
         size_t able = 0;
         for (size_t i = 0; i < R->rt->n; i++)
             able += swarm_node_compat(swarm_swarm_node(R->rt->swarm, i), st->skill) > 0;
@@ -1746,9 +1817,13 @@ static swarm_err run_plan(swarm_runtime *rt, const swarm_task *task, const swarm
         if (!inflight && (R->rq_n > 0 || R->n_delayed > 0) && R->n_terminal < R->m) {
             if (R->stall_since < 0) R->stall_since = R->now;
             else if (R->now - R->stall_since > rt->p.unavailable_timeout_ms) {
+                /* say so when dispatching itself kept failing (out of memory) */
+                const char *why = R->dispatch_failures > 0
+                                      ? "no node available (dispatches failed: out of memory)"
+                                      : "no node available";
                 for (size_t k = 0; k < R->m; k++)
                     if (!terminal(R->subs[k].state))
-                        sub_set_terminal(R, (int32_t)k, S_FAILED, "no node available");
+                        sub_set_terminal(R, (int32_t)k, S_FAILED, why);
             }
         } else {
             R->stall_since = -1;
@@ -1834,7 +1909,7 @@ swarm_err swarm_runtime_exec(swarm_runtime *rt, size_t node, swarm_subtask_kind 
     }
     uint32_t epoch = ++rt->exec_epoch;
     msg->node = (int32_t)node;
-    msg->sub = -2; /* outside any run: never confused with a plan subtask */
+    msg->sub = SW_SUB_EXEC; /* outside any run: never confused with a plan subtask */
     msg->epoch = epoch;
     msg->kind = kind;
     msg->prompt = pc;
@@ -1850,7 +1925,7 @@ swarm_err swarm_runtime_exec(swarm_runtime *rt, size_t node, swarm_subtask_kind 
     for (;;) {
         double left = end - sw_now_ms();
         if (left <= 0) {
-            rt->tp->ops->cancel(rt->tp, (int32_t)node, -2, epoch);
+            rt->tp->ops->cancel(rt->tp, (int32_t)node, SW_SUB_EXEC, epoch);
             return sw_diag_set(d, SWARM_ETIMEDOUT, "node %s did not answer within %.0f ms",
                                swarm_swarm_node(rt->swarm, node)->name, timeout_ms);
         }
@@ -1859,7 +1934,7 @@ swarm_err swarm_runtime_exec(swarm_runtime *rt, size_t node, swarm_subtask_kind 
         bool found = false;
         for (size_t q = 0; q < ne; q++) {
             sw_event *ev = &evs[q];
-            if (ev->type == SW_EV_RESULT && ev->sub == -2 && ev->epoch == epoch &&
+            if (ev->type == SW_EV_RESULT && ev->sub == SW_SUB_EXEC && ev->epoch == epoch &&
                 (size_t)ev->node == node && !found) {
                 found = true;
                 got = ev->rc;

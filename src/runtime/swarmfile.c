@@ -502,8 +502,14 @@ swarm_err swarm_swarm_write_calibration(const char *path, const char *skill,
             goto out;
         }
     }
-    char tmp[4200];
-    snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
+    char tmp[SW_SWARMFILE_MAX_PATH + 32];
+    int tl = snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
+    if (tl < 0 || (size_t)tl >= sizeof(tmp)) {
+        /* a truncated temp name could be another file: refuse, loudly */
+        rc = sw_diag_set(d, SWARM_EINVAL, "%.64s...: path longer than %d bytes", path,
+                         SW_SWARMFILE_MAX_PATH);
+        goto out;
+    }
     FILE *f = fopen(tmp, "w");
     if (f == NULL) {
         rc = sw_diag_set(d, SWARM_ESYS, "%s: %s", tmp, strerror(errno));

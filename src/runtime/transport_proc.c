@@ -193,11 +193,11 @@ static void *child_reader(void *arg)
                 if (!(GET(&in, hdr.node) && GET(&in, hdr.sub) && GET(&in, hdr.epoch) && GET(&in, hdr.run) &&
                       GET(&in, probe) && GET(&in, kind) && GET(&in, hdr.max_tokens) &&
                       GET(&in, t0) && get_str(&in, &prompt) && GET(&in, nl)) ||
-                    nl > 256) {
+                    nl > SW_RT_MAX_LABELS) {
                     sw_free(prompt);
                     goto done;
                 }
-                char *labels[256];
+                char *labels[SW_RT_MAX_LABELS];
                 size_t lbytes = 0;
                 bool ok = true;
                 for (uint32_t j = 0; j < nl; j++) {
