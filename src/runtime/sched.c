@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "runlog.h"
 #include "runtime_int.h"
 #include "swarm/aggregate.h"
 
@@ -307,15 +308,13 @@ typedef struct run {
     int32_t n_ejections, n_readmitted, n_convicted;
     double energy;
     int64_t tokens;
-    int64_t jtask;               /* journal task id */
-    bool journal_broken;         /* a journal write or commit failed: stop, fail visibly */
+    sw_runlog log;               /* the run's record: every transition goes through it */
     double stall_since;
     int32_t dispatch_failures;   /* dispatches that failed before any attempt ran */
     const char **outputs;        /* [m] for rendering */
     uint32_t rr;                 /* round-robin cursor */
     bool ens_distinct;           /* ensemble with k <= nodes: members on distinct nodes */
     uint32_t run_id;
-    const sw_journal_sub *jsubs; /* set while replaying a journal */
     /* scratch for assignment */
     double *E, *T, *B, *C;
     int32_t *av;
@@ -323,25 +322,18 @@ typedef struct run {
 
 static bool terminal(int s) { return s == S_DONE || s == S_FAILED || s == S_CANCELED; }
 
-static const char *sub_state_name(int s)
+/* The one place a subtask's terminal transition is recorded (assigned is
+ * recorded in dispatch, its one place). */
+static void record_terminal(run *R, int32_t k, int state, const char *note)
 {
-    switch (s) {
-    case S_DONE: return "done";
-    case S_FAILED: return "failed";
-    case S_CANCELED: return "canceled";
-    default: return "pending";
+    sub_rt *s = &R->subs[k];
+    switch (state) {
+    case S_DONE:
+        sw_runlog_sub_done(&R->log, k, s->epochs, s->node, s->text, s->value, s->confidence);
+        break;
+    case S_FAILED: sw_runlog_sub_failed(&R->log, k, s->epochs, s->node, note); break;
+    default: sw_runlog_sub_canceled(&R->log, k, s->epochs, s->node, note); break;
     }
-}
-
-static void jtrans(run *R, int32_t sub, const char *to, uint32_t epoch, int32_t node,
-                   const char *out)
-{
-    /* while replaying a journal, subtasks it already holds as finished are
-     * not written again */
-    if (R->jsubs && R->jsubs[sub].state != SW_J_OPEN) return;
-    if (R->rt->journal && !R->journal_broken)
-        sw_journal_transition(R->rt->journal, R->jtask, sub, to, epoch, node, out,
-                              R->subs[sub].value, R->subs[sub].confidence);
 }
 
 static bool node_available(run *R, size_t i)
@@ -506,7 +498,7 @@ static swarm_err dispatch(run *R, int32_t k, int32_t node, bool hedge)
     s->live++;
     s->state = S_RUNNING;
     rt->nodes[node].inflight++;
-    jtrans(R, k, "assigned", epoch, node, NULL);
+    sw_runlog_sub_assigned(&R->log, k, epoch, node);
     swarm_err rc = rt->tp->ops->send(rt->tp, msg);
     if (rc != SWARM_OK) {
         /* The message never left: the attempt failed at once (as a node
@@ -571,7 +563,7 @@ static void sub_set_terminal(run *R, int32_t k, int state, const char *note)
     }
     s->state = state;
     s->note = note;
-    jtrans(R, k, sub_state_name(state), s->epochs, s->node, state == S_DONE ? s->text : NULL);
+    record_terminal(R, k, state, note);
     sub_terminal(R, k);
 }
 
@@ -1656,35 +1648,34 @@ static swarm_err run_plan(swarm_runtime *rt, const swarm_task *task, const swarm
     atomic_compare_exchange_strong(&rt->env.t0_ns, &zero, t0ns);
     R->t0 = R->now = sw_now_ms();
     sw_journal_sub *resumed = NULL;
-    if (rt->journal) {
+    if (rt->journal && (rc = sw_runlog_add_sink(&R->log, &sw_journal_sink_ops, rt->journal)))
+        goto fail;
+    if (sw_runlog_active(&R->log)) {
         char digest[32];
         snprintf(digest, sizeof(digest), "%016llx",
                  (unsigned long long)(sw_fnv1a(swarm_task_input(task)) ^
                                       sw_fnv1a(swarm_decomp_name(R->decomp))));
-        if (rt->p.resume) {
-            resumed = sw_calloc(R->m, sizeof(*resumed));
-            if (resumed == NULL) goto fail;
-            swarm_err jr = sw_journal_resume(rt->journal, swarm_task_name(task), digest, R->m,
-                                             &R->jtask, resumed);
-            if (jr == SWARM_ENOTFOUND) {
-                sw_free(resumed);
-                resumed = NULL;
-            } else if (jr) {
-                rc = sw_diag_set(d, jr, "journal: cannot read the interrupted task");
-                goto fail_resumed;
-            }
-        }
-        if (resumed == NULL) {
-            const char **names = sw_calloc(R->m, sizeof(char *));
-            if (names == NULL) goto fail;
-            for (size_t k = 0; k < R->m; k++) names[k] = R->subs[k].st->name;
-            rc = sw_journal_task_begin(rt->journal, swarm_task_name(task), digest, R->m, names,
-                                       &R->jtask);
+        const char **names = sw_calloc(R->m, sizeof(char *));
+        resumed = rt->p.resume ? sw_calloc(R->m, sizeof(*resumed)) : NULL;
+        if (names == NULL || (rt->p.resume && resumed == NULL)) {
             sw_free(names);
-            if (rc) {
-                sw_diag_set(d, rc, "journal: cannot record the task");
-                goto fail;
-            }
+            rc = SWARM_ENOMEM;
+            goto fail_resumed;
+        }
+        for (size_t k = 0; k < R->m; k++) names[k] = R->subs[k].st->name;
+        bool was_resumed = false;
+        rc = sw_runlog_task_begin(&R->log, swarm_task_name(task), digest, R->m, names,
+                                  rt->p.resume, resumed, &was_resumed);
+        sw_free(names);
+        if (rc) {
+            sw_diag_set(d, rc, "journal: cannot %s the task",
+                        rt->p.resume ? "read the interrupted task or record" : "record");
+            goto fail_resumed;
+        }
+        if (!was_resumed) {
+            for (size_t k = 0; resumed && k < R->m; k++) sw_free(resumed[k].output);
+            sw_free(resumed);
+            resumed = NULL;
         }
     }
     /* Drop stale events (heartbeats queued between runs) and give every
@@ -1713,7 +1704,7 @@ static swarm_err run_plan(swarm_runtime *rt, const swarm_task *task, const swarm
     /* Resuming: subtasks the journal holds as done are committed from it (a
      * trace row "from journal"), and every epoch continues above the last
      * one assigned, so the journal's history stays legal. */
-    R->jsubs = resumed;
+    R->log.replay = resumed;
     for (size_t k = 0; resumed && k < R->m; k++) R->subs[k].epochs = R->subs[k].epoch0 = resumed[k].epoch;
     for (size_t k = 0; resumed && k < R->m; k++) {
         sub_rt *s = &R->subs[k];
@@ -1751,7 +1742,7 @@ static swarm_err run_plan(swarm_runtime *rt, const swarm_task *task, const swarm
         s->state = S_DONE;
         sub_terminal(R, (int32_t)k);
     }
-    R->jsubs = NULL;
+    R->log.replay = NULL;
     if (resumed) {
         for (size_t k = 0; k < R->m; k++) sw_free(resumed[k].output);
         sw_free(resumed);
@@ -1798,11 +1789,10 @@ static swarm_err run_plan(swarm_runtime *rt, const swarm_task *task, const swarm
             last_terminal = R->n_terminal;
             rt->p.on_progress(rt->p.progress_ud, R->n_terminal, R->m);
         }
-        if (rt->journal && !R->journal_broken && sw_journal_flush(rt->journal) != SWARM_OK) {
+        if (!R->log.broken && sw_runlog_commit(&R->log) != SWARM_OK) {
             /* The journal is the commit point: a failed write or fsync is
              * fatal for it (no retry-and-continue, the fsyncgate lesson).
              * Work still open fails visibly; the result says why. */
-            R->journal_broken = true;
             sw_log_error("journal %s: write or commit failed; stopping the run",
                          rt->journal_path ? rt->journal_path : "");
             for (size_t k = 0; k < R->m; k++)
@@ -1831,13 +1821,12 @@ static swarm_err run_plan(swarm_runtime *rt, const swarm_task *task, const swarm
     }
     /* Every subtask is terminal; attempts still running were canceled. */
     rc = sw_run_finish(R, out);
-    if (rt->journal && !R->journal_broken) {
+    if (!R->log.broken) {
         const swarm_run_result *res = *out;
-        sw_journal_task_end(rt->journal, R->jtask, res && res->status == SWARM_OK ? "done" : "failed",
-                            res && res->text ? res->text : "");
-        if (sw_journal_flush(rt->journal) != SWARM_OK) R->journal_broken = true;
+        sw_runlog_task_end(&R->log, res && res->status == SWARM_OK, res && res->text ? res->text : "");
+        (void)sw_runlog_commit(&R->log); /* a failure sets log.broken, reported below */
     }
-    if (R->journal_broken && rc == SWARM_OK && *out) {
+    if (R->log.broken && rc == SWARM_OK && *out) {
         /* answers that are not durable are not reported as a success */
         (*out)->status = SWARM_ESYS;
         snprintf((*out)->error, sizeof((*out)->error),
