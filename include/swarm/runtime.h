@@ -121,6 +121,8 @@ SWARM_API bool swarm_transport_kind_from_name(const char *name, swarm_transport_
 typedef struct swarm_runtime_params {
     swarm_dispatch_policy dispatch;
     swarm_transport_kind transport;    /* default INPROC */
+    const char *transport_url;         /* "inproc:" or "proc:"; NULL (default): the URL of
+                                          `transport`. An unknown scheme is SWARM_EINVAL. */
     swarm_assign_method assign_method; /* default FAST */
     double heartbeat_ms;               /* worker heartbeat interval (100) */
     swarm_detector detector;           /* PHI (default) or TIMEOUT */

@@ -182,8 +182,10 @@ swarm_err swarm_runtime_create(const swarm_swarm *s, const swarm_runtime_params 
     rt->env.seed = rt->seed;
     rt->env.heartbeat_ms = p->heartbeat_ms;
     rt->env.only = -1;
-    if (p->transport == SWARM_TRANSPORT_PROCESS) rc = sw_transport_proc_create(&rt->env, &rt->tp, d);
-    else rc = sw_transport_inproc_create(&rt->env, &rt->tp, d);
+    /* by URL: the transport_url given, else the kind's ("inproc:", "proc:") */
+    rc = sw_transport_open(p->transport_url ? p->transport_url : sw_transport_url(p->transport),
+                           &rt->env, &rt->tp, d);
+    rt->p.transport_url = NULL; /* borrowed: only read here */
     if (rc) goto fail;
     *out = rt;
     return SWARM_OK;
@@ -969,6 +971,16 @@ static void on_event(run *R, sw_event *ev)
     case SW_EV_RESULT:
         on_result(R, ev);
         return;
+    case SW_EV_NODE_UP:
+    case SW_EV_NODE_DOWN:
+        /* Membership as the transport knows it. The failure detector stays
+         * the judge (a gone node falls silent and is convicted as before);
+         * dynamic membership (add, drain, remove) builds on these. */
+        sw_log_debug("node %s: transport reports it %s",
+                     swarm_swarm_node(rt->swarm, (size_t)ev->node)->name,
+                     ev->type == SW_EV_NODE_UP ? "up" : "down");
+        break;
+    case SW_EV_TYPE_COUNT: break;
     }
     sw_free(ev->text);
 }

@@ -180,6 +180,7 @@ typedef struct child {
     pid_t pid;
     int fd; /* -1 once the child is gone */
     bool t0_sent;
+    bool down_told; /* SW_EV_NODE_DOWN delivered for it */
     stream in, out;
 } child;
 
@@ -360,6 +361,13 @@ static size_t proc_recv(sw_transport *t, sw_event *evs, size_t max, double timeo
         } else if (r == 0 || (errno != EAGAIN && errno != EINTR)) {
             child_gone(c); /* EOF: it crashed or was killed; it is now silent */
         }
+    }
+    /* membership: a child whose connection ended is gone for good */
+    for (size_t i = 0; i < P->n; i++) {
+        child *c = &P->ch[i];
+        if (c->fd >= 0 || c->pid <= 0 || c->down_told) continue;
+        sw_event ev = {.type = SW_EV_NODE_DOWN, .node = (int32_t)i};
+        if (pend_push(P, &ev)) c->down_told = true;
     }
     return take_pending(P, evs, max);
 }

@@ -349,7 +349,7 @@ swarm_err sw_wire_get_event(const sw_wire_frame *f, sw_event *ev, swarm_diag *d)
     bool has_text = get_bool(&r);
     uint32_t tlen;
     const char *text = get_str(&r, &tlen);
-    if (type > SW_EV_PROGRESS || erc >= SWARM_ERR_COUNT || (!has_text && tlen > 0)) r.bad = true;
+    if (type >= SW_EV_TYPE_COUNT || erc >= SWARM_ERR_COUNT || (!has_text && tlen > 0)) r.bad = true;
     if ((rc = finish(&r, "event", d)) != SWARM_OK) return rc;
     e.type = (sw_ev_type)type;
     e.rc = (swarm_err)erc;

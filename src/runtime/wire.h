@@ -16,6 +16,7 @@
  * DISPATCH: i32 node, i32 sub, u32 epoch, u32 run, u8 probe, u32 kind,
  *           i32 max_tokens, u64 t0_ns, str prompt, u32 n_labels, str label...
  * CANCEL:   i32 node, i32 sub, u32 epoch
+ * (EVENT types: sw_ev_type of transport.h, membership events included)
  * EVENT:    u32 type, i32 node, i32 sub, u32 epoch, u32 run, u8 probe,
  *           u8 canceled, u32 rc, f64 value, f64 confidence, i64 tokens,
  *           f64 busy_ms, u64 hlc, u32 crc, u8 has_text, str text

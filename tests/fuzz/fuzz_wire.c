@@ -40,7 +40,7 @@ static void round_trip(const sw_wire_frame *f)
     case SW_WIRE_EVENT: {
         sw_event ev;
         if (sw_wire_get_event(f, &ev, &d) != SWARM_OK) break;
-        if (ev.type > SW_EV_PROGRESS || ev.rc >= SWARM_ERR_COUNT) abort();
+        if (ev.type >= SW_EV_TYPE_COUNT || ev.rc >= SWARM_ERR_COUNT) abort();
         sw_wire_put_event(&b, &ev);
         same_bytes(f, &b);
         sw_free(ev.text);
