@@ -527,6 +527,7 @@ static void requeue_if_idle(run *R, int32_t k)
     sub_rt *s = &R->subs[k];
     if (terminal(s->state) || s->live > 0 || s->delayed || s->queued) return;
     R->dispatch_failures++;
+    sw_log_info("subtask %d: dispatch failed (out of memory); back in the ready queue", (int)k);
     ready_push(R, k);
 }
 
@@ -793,9 +794,9 @@ static void send_probe(run *R, size_t i)
     msg->kind = SWARM_SUBTASK_GENERATE;
     msg->prompt = p;
     msg->max_tokens = 1;
-    ns->probing = true;
     ns->probe_sent_ms = R->now;
-    rt->tp->ops->send(rt->tp, msg);
+    /* a probe that did not go out is sent again on a later tick */
+    ns->probing = rt->tp->ops->send(rt->tp, msg) == SWARM_OK;
 }
 
 /* ------------------------------------------------------------------------ */
