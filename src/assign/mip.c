@@ -251,7 +251,7 @@ static bool model_extract(const sw_asg *a, const model *md, const double *xv, in
 static pthread_mutex_t cbc_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static swarm_err cbc_solve(const sw_asg *a, const model *md, double tl, const int32_t *warm,
-                           bool relax, swarm_assign_result *res, double *lp_bound)
+                           swarm_assign_result *res)
 {
     double *collb = sw_calloc((size_t)md->ncols + 1, sizeof(double));
     if (collb == NULL) return SWARM_ENOMEM;
@@ -259,21 +259,17 @@ static swarm_err cbc_solve(const sw_asg *a, const model *md, double tl, const in
     Cbc_Model *cm = Cbc_newModel();
     Cbc_loadProblem(cm, md->ncols, md->nrows, md->start, md->index, md->value, collb, md->colub,
                     md->obj, md->rowlb, md->rowub);
-    if (!relax)
-        for (int j = 0; j < md->nx; j++) Cbc_setInteger(cm, j);
+    for (int j = 0; j < md->nx; j++) Cbc_setInteger(cm, j);
     /* Quiet through CBC's own settings only: the process's stdout belongs
      * to the caller (a server's other threads write there), so it is never
-     * redirected. Log levels 0 silence the message handlers; two Clp crash
-     * procedures print with printf whatever the log level and are turned
-     * off: the idiot crash, and the sprint ("sifting") crash that long,
-     * thin LPs such as ours (n x m columns, n + m rows) select by itself
-     * and whose emergency mode prints "row inf" / "column inf" (seen in
-     * `swarm bench-assign --json` output at 200 x 1000). */
+     * redirected (assign_stdout_test). Log levels 0 silence the message
+     * handlers; the idiot crash prints with printf whatever the log level
+     * and is turned off. (The LP relaxation, whose automatic method printed
+     * too, is solved by clp_relax below.) */
     Cbc_setLogLevel(cm, 0);
     Cbc_setParameter(cm, "log", "0");
     Cbc_setParameter(cm, "slog", "0");
     Cbc_setParameter(cm, "idiot", "0");
-    Cbc_setParameter(cm, "sprint", "0");
     Cbc_setParameter(cm, "timeMode", "elapsed"); /* the limit is wall time, not CPU time */
     Cbc_setMaximumSeconds(cm, tl);
     Cbc_setAllowableFractionGap(cm, 1e-7);
@@ -284,7 +280,7 @@ static swarm_err cbc_solve(const sw_asg *a, const model *md, double tl, const in
      * and a failed start made it stop early. With the cutoff, "no solution"
      * means none better than the warm start, which the caller keeps. */
     double cutoff = INFINITY;
-    if (warm && !relax) {
+    if (warm) {
         double e, tt, cc;
         bool f;
         sw_asg_eval(a, warm, &e, &tt, &cc, &f);
@@ -293,30 +289,25 @@ static swarm_err cbc_solve(const sw_asg *a, const model *md, double tl, const in
             Cbc_setCutoff(cm, cutoff + 1e-7 * (1 + fabs(cutoff)));
         }
     }
-    Cbc_solve(cm);
-    swarm_err rc = SWARM_OK;
-    if (relax) {
-        *lp_bound = Cbc_isProvenInfeasible(cm) ? INFINITY : Cbc_getObjValue(cm);
+    Cbc_solve(cm); /* its outcome is read from the model below */
+    const double *sol = Cbc_bestSolution(cm);
+    res->method = "cbc";
+    if (Cbc_isProvenInfeasible(cm) && sol == NULL) {
+        res->status = SWARM_ASSIGN_INFEASIBLE;
+        res->bound = INFINITY;
     } else {
-        const double *sol = Cbc_bestSolution(cm);
-        res->method = "cbc";
-        if (Cbc_isProvenInfeasible(cm) && sol == NULL) {
-            res->status = SWARM_ASSIGN_INFEASIBLE;
-            res->bound = INFINITY;
+        res->bound = Cbc_getBestPossibleObjValue(cm);
+        if (sol != NULL && model_extract(a, md, sol, res->assign)) {
+            res->status = Cbc_isProvenOptimal(cm) ? SWARM_ASSIGN_OPTIMAL : SWARM_ASSIGN_FEASIBLE;
+            if (res->status == SWARM_ASSIGN_OPTIMAL) res->bound = Cbc_getObjValue(cm);
         } else {
-            res->bound = Cbc_getBestPossibleObjValue(cm);
-            if (sol != NULL && model_extract(a, md, sol, res->assign)) {
-                res->status = Cbc_isProvenOptimal(cm) ? SWARM_ASSIGN_OPTIMAL : SWARM_ASSIGN_FEASIBLE;
-                if (res->status == SWARM_ASSIGN_OPTIMAL) res->bound = Cbc_getObjValue(cm);
-            } else {
-                res->status = SWARM_ASSIGN_INFEASIBLE; /* no incumbent within the limit */
-            }
+            res->status = SWARM_ASSIGN_INFEASIBLE; /* no incumbent within the limit */
         }
     }
     Cbc_deleteModel(cm);
     pthread_mutex_unlock(&cbc_lock);
     sw_free(collb);
-    return rc;
+    return SWARM_OK;
 }
 
 /* The LP relaxation with Clp itself: Cbc_solve on a model without integer
@@ -503,9 +494,9 @@ swarm_err sw_asg_mip(const sw_asg *a, swarm_assign_solver solver, double tl, con
     if (rc != SWARM_OK) return rc;
 #if defined(SWARM_HAVE_CBC) && defined(SWARM_HAVE_GLPK)
     if (solver == SWARM_ASSIGN_SOLVER_GLPK) rc = glpk_solve(a, &md, tl, warm, false, res, NULL);
-    else rc = cbc_solve(a, &md, tl, warm, false, res, NULL);
+    else rc = cbc_solve(a, &md, tl, warm, res);
 #elif defined(SWARM_HAVE_CBC)
-    rc = cbc_solve(a, &md, tl, warm, false, res, NULL);
+    rc = cbc_solve(a, &md, tl, warm, res);
 #else
     rc = glpk_solve(a, &md, tl, warm, false, res, NULL);
 #endif
