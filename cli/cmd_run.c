@@ -32,7 +32,7 @@ static void usage(FILE *f)
             "  --assign METHOD     fast (default), exact or auto (per-wave solver)\n"
             "  --detector KIND     phi (default) or timeout\n"
             "  --transport KIND    inproc (worker threads, default) or process (a child\n"
-            "                      process per node)\n"
+            "                      process per node), or a transport URL: inproc:, proc:\n"
             "  --no-hedge          no hedged duplicates\n"
             "  --no-early-stop     votes wait for every member\n"
             "  --distinct-zones    the r copies of a subtask go to distinct zones\n"
@@ -149,8 +149,11 @@ int cmd_run(int argc, char **argv)
                 return cli_usage_error(cmd, "--detector: '%s' (want phi or timeout)", v);
         } else if (strcmp(s, "--transport") == 0 && has) {
             const char *v = argv[++a];
-            if (!swarm_transport_kind_from_name(v, &p.transport))
-                return cli_usage_error(cmd, "--transport: '%s' (want inproc or process)", v);
+            if (strchr(v, ':') != NULL)
+                p.transport_url = v; /* a URL: checked when the runtime opens it */
+            else if (!swarm_transport_kind_from_name(v, &p.transport))
+                return cli_usage_error(cmd, "--transport: '%s' (want inproc, process or a URL "
+                                            "such as proc:)", v);
         } else if (strcmp(s, "--no-hedge") == 0) {
             p.hedge = false;
         } else if (strcmp(s, "--distinct-zones") == 0) {
