@@ -216,18 +216,16 @@ static void flush_out(child *c)
     if (c->fd < 0) c->out.b.len = c->out.off = 0;
 }
 
-/* Appends one frame to c's output; an encoding failure (out of memory)
- * drops the frame only, never leaves half of it queued. */
-#define QUEUE_FRAME(c, put_call)                                                          \
-    do {                                                                                \
-        size_t mark_ = (c)->out.b.len;                                                  \
-        put_call;                                                                       \
-        if ((c)->out.b.oom) {                                                           \
-            (c)->out.b.oom = false;                                                     \
-            (c)->out.b.len = mark_;                                                     \
-            ok_ = false;                                                                \
-        }                                                                               \
-    } while (0)
+/* Called after appending one frame to c's output at mark: an encoding
+ * failure (out of memory) drops that frame only, never leaves half of it
+ * queued. True when the frame is queued. */
+static bool frame_queued(child *c, size_t mark)
+{
+    if (!c->out.b.oom) return true;
+    c->out.b.oom = false;
+    c->out.b.len = mark;
+    return false;
+}
 
 static swarm_err proc_send(sw_transport *t, sw_dispatch *m)
 {
@@ -239,9 +237,9 @@ static swarm_err proc_send(sw_transport *t, sw_dispatch *m)
     }
     child *c = &P->ch[m->node];
     if (c->fd < 0) goto out; /* a dead child: the message is lost, as on a network */
-    bool ok_ = true;
-    QUEUE_FRAME(c, sw_wire_put_dispatch(&c->out.b, m, atomic_load(&P->env->t0_ns)));
-    if (!ok_) {
+    size_t mark = c->out.b.len;
+    sw_wire_put_dispatch(&c->out.b, m, atomic_load(&P->env->t0_ns));
+    if (!frame_queued(c, mark)) {
         rc = SWARM_ENOMEM;
         goto out;
     }
@@ -258,10 +256,10 @@ static void proc_cancel(sw_transport *t, int32_t node, int32_t sub, uint32_t epo
     if (node < 0 || (size_t)node >= P->n) return;
     child *c = &P->ch[node];
     if (c->fd < 0) return;
-    bool ok_ = true;
-    QUEUE_FRAME(c, sw_wire_put_cancel(&c->out.b, node, sub, epoch));
+    size_t mark = c->out.b.len;
+    sw_wire_put_cancel(&c->out.b, node, sub, epoch);
     /* a cancel lost to out-of-memory is harmless: epochs fence the result */
-    if (ok_) flush_out(c);
+    if (frame_queued(c, mark)) flush_out(c);
 }
 
 static bool pend_push(proc *P, const sw_event *ev)
@@ -330,9 +328,9 @@ static size_t proc_recv(sw_transport *t, sw_event *evs, size_t max, double timeo
         child *c = &P->ch[i];
         if (c->fd < 0) continue;
         if (t0 && !c->t0_sent) {
-            bool ok_ = true;
-            QUEUE_FRAME(c, sw_wire_put_t0(&c->out.b, t0));
-            c->t0_sent = ok_;
+            size_t mark = c->out.b.len;
+            sw_wire_put_t0(&c->out.b, t0);
+            c->t0_sent = frame_queued(c, mark);
         }
         flush_out(c);
         if (c->fd < 0) continue;
