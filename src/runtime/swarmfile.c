@@ -516,14 +516,15 @@ swarm_err swarm_swarm_write_calibration(const char *path, const char *skill,
         goto out;
     }
     int wr = json_dumpf(root, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12));
-    fputc('\n', f);
-    if (wr != 0 || fflush(f) != 0 || fsync(fileno(f)) != 0) {
-        fclose(f);
+    bool ok = wr == 0 && fputc('\n', f) != EOF && fflush(f) == 0 && fsync(fileno(f)) == 0;
+    /* fclose also reports a late write error: the original is only
+     * replaced by a file known to be whole */
+    if (fclose(f) != 0) ok = false;
+    if (!ok) {
         unlink(tmp);
         rc = sw_diag_set(d, SWARM_ESYS, "%s: write failed", tmp);
         goto out;
     }
-    fclose(f);
     if (rename(tmp, path) != 0) {
         unlink(tmp);
         rc = sw_diag_set(d, SWARM_ESYS, "%s: rename failed: %s", path, strerror(errno));
