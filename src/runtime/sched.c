@@ -1506,11 +1506,10 @@ static void run_free(run *R)
     sw_free(R->av);
 }
 
-/* Static checks of the plan against the whole swarm (health ignored): every
- * subtask needs a node with C > 0 for its skill, and r distinct such nodes
- * for redundancy r. Refusing here beats waiting unavailable_timeout_ms for
- * a node that cannot exist. */
-static bool plan_feasible(run *R, char *why, size_t cap)
+/* The runtime's named limits (runtime_int.h): a plan beyond them is refused
+ * before any work, never truncated. The task parser stays within them, so
+ * this holds plans built some other way. */
+static bool plan_within_limits(run *R, char *why, size_t cap)
 {
     for (size_t k = 0; k < R->m; k++) {
         const swarm_subtask *st = R->subs[k].st;
@@ -1522,6 +1521,18 @@ static bool plan_feasible(run *R, char *why, size_t cap)
                      SW_RT_MAX_REDUNDANCY, SW_RT_MAX_LABELS);
             return false;
         }
+    }
+    return true;
+}
+
+/* Static checks of the plan against the whole swarm (health ignored): every
+ * subtask needs a node with C > 0 for its skill, and r distinct such nodes
+ * for redundancy r. Refusing here beats waiting unavailable_timeout_ms for
+ * a node that cannot exist. */
+static bool plan_feasible(run *R, char *why, size_t cap)
+{
+    for (size_t k = 0; k < R->m; k++) {
+        const swarm_subtask *st = R->subs[k].st;
         size_t able = 0;
         for (size_t i = 0; i < R->rt->n; i++)
             able += swarm_node_compat(swarm_swarm_node(R->rt->swarm, i), st->skill) > 0;
@@ -1651,6 +1662,10 @@ static swarm_err run_plan(swarm_runtime *rt, const swarm_task *task, const swarm
     }
     sw_free(fill);
     char why[256] = "";
+    if (!plan_within_limits(R, why, sizeof(why))) {
+        run_free(R);
+        return sw_diag_set(d, SWARM_EINVAL, "%s", why);
+    }
     if (!plan_feasible(R, why, sizeof(why)) || !p_min_feasible(R, why, sizeof(why))) {
         run_free(R);
         return sw_diag_set(d, SWARM_EINFEASIBLE, "%s", why);
