@@ -196,7 +196,6 @@ struct sw_node_env {
     size_t n;
     const swarm_swarm *swarm;
     sw_backend **backends;      /* [n], borrowed */
-    const sw_chaos *chaos;
     uint64_t seed;
     double heartbeat_ms;
     _Atomic uint64_t t0_ns;     /* chaos times are relative to this (first run start) */
@@ -208,7 +207,13 @@ swarm_err sw_transport_inproc_create(sw_node_env *env, sw_transport **out, swarm
  * length-prefixed frames; the child runs the in-process workers for its
  * one node. Must be created before the caller starts any thread. */
 swarm_err sw_transport_proc_create(sw_node_env *env, sw_transport **out, swarm_diag *d);
-/* Child pid of node i (tests kill it), or -1. */
+/* Fault injection (--chaos) as a wrapper around any transport (fault.c):
+ * takes ownership of inner. chaos and env must outlive the wrapper. */
+swarm_err sw_transport_fault_wrap(sw_transport *inner, const sw_chaos *chaos, sw_node_env *env,
+                                  sw_transport **out);
+/* The transport under any fault wrapper (t itself when none). */
+sw_transport *sw_transport_unwrap(sw_transport *t);
+/* Child pid of node i (tests kill it), or -1; looks through a fault wrapper. */
 int sw_transport_proc_pid(sw_transport *t, size_t i);
 sw_transport *sw_runtime_transport(swarm_runtime *rt);
 /* Tests: distinct model files loaded; the current T estimate (ms/token). */

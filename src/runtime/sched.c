@@ -178,7 +178,6 @@ swarm_err swarm_runtime_create(const swarm_swarm *s, const swarm_runtime_params 
     rt->env.n = rt->n;
     rt->env.swarm = s;
     rt->env.backends = rt->backends;
-    rt->env.chaos = &rt->chaos;
     rt->env.seed = rt->seed;
     rt->env.heartbeat_ms = p->heartbeat_ms;
     rt->env.only = -1;
@@ -187,6 +186,13 @@ swarm_err swarm_runtime_create(const swarm_swarm *s, const swarm_runtime_params 
                            &rt->env, &rt->tp, d);
     rt->p.transport_url = NULL; /* borrowed: only read here */
     if (rc) goto fail;
+    /* Faults are injected by a wrapper around the transport (fault.c), so
+     * they act alike on every transport; the workers run without them. */
+    if (rt->chaos.active) {
+        sw_transport *wrapped = NULL;
+        if ((rc = sw_transport_fault_wrap(rt->tp, &rt->chaos, &rt->env, &wrapped))) goto fail;
+        rt->tp = wrapped;
+    }
     *out = rt;
     return SWARM_OK;
 fail:

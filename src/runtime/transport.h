@@ -16,7 +16,8 @@
  * Delivery is at most once: a message to a dead node is lost, as on a
  * network, and the coordinator's detector and epochs cover it. Anything
  * that crosses a process boundary is encoded with the wire format
- * (wire.h). One coordinator thread calls a transport; its implementation
+ * (wire.h). Fault injection (--chaos) is a wrapper around any transport
+ * (fault.c). One coordinator thread calls a transport; its implementation
  * may run threads of its own. Never installed.
  */
 #ifndef SW_TRANSPORT_H

@@ -401,6 +401,7 @@ static const sw_transport_ops proc_ops = {proc_send, proc_cancel, proc_recv, pro
 
 int sw_transport_proc_pid(sw_transport *t, size_t i)
 {
+    t = sw_transport_unwrap(t);
     if (t == NULL || t->ops != &proc_ops) return -1;
     proc *P = (proc *)t;
     return i < P->n ? (int)P->ch[i].pid : -1;

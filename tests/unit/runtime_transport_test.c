@@ -1,8 +1,8 @@
 /* runtime_transport_test.c: the transport contract (transport.h) on every
  * transport, chosen by URL scheme: the same answers through inproc: and
  * proc: (the wire format on the way), unknown schemes refused with the
- * known ones named, and membership: a worker process that dies is reported
- * as SW_EV_NODE_DOWN, once. */
+ * known ones named, membership: a worker process that dies is reported as
+ * SW_EV_NODE_DOWN, once; and faults (--chaos) acting alike on both. */
 #include <signal.h>
 #include <string.h>
 #include <sys/types.h>
@@ -125,12 +125,75 @@ static void test_runtime_transport_node_down_event(void **state)
     swarm_swarm_destroy(s);
 }
 
+/* Faults are a wrapper around the transport (fault.c): the same --chaos
+ * spec acts alike whether the nodes are threads or processes. */
+static void test_runtime_transport_faults_on_every_scheme(void **state)
+{
+    (void)state;
+    static const char *task_json =
+        "{\"name\": \"f\", \"input\": \"a b c d e f g h i j k l\", \"kind\": \"generate\","
+        " \"decomposition\": {\"strategy\": \"map-reduce\", \"chunk\": {\"by\": \"tokens\","
+        " \"size\": 2, \"overlap\": 0}, \"map_prompt\": \"map {{chunk}}\","
+        " \"reduce_prompt\": \"reduce {{results}}\"}, \"aggregation\": {\"method\": \"max-weight\"},"
+        " \"limits\": {\"max_tokens\": 4, \"max_retries\": 3}}";
+    swarm_swarm *s = echo_swarm(3);
+    swarm_task *t = NULL;
+    swarm_diag d = {{0}};
+    CHECK_OK(swarm_task_parse(task_json, strlen(task_json), &t, &d));
+    static const char *const urls[] = {"inproc:", "proc:"};
+    char *text[2] = {NULL, NULL};
+    for (size_t u = 0; u < 2; u++) {
+        swarm_runtime_params p = swarm_runtime_params_default();
+        p.transport_url = urls[u];
+        p.seed = 5;
+        p.hedge = false;
+        p.chaos = "corrupt=n0,kill=n1#1";
+        swarm_runtime *rt = NULL;
+        CHECK_OK(swarm_runtime_create(s, &p, &rt, &d));
+        swarm_run_result *r = NULL;
+        CHECK_OK(swarm_runtime_run(rt, t, &r, &d));
+        if (r->status != SWARM_OK) print_error("%s: %s\n", urls[u], r->error);
+        assert_int_equal(r->status, SWARM_OK);
+        size_t corrupt = 0, lost_on_n1 = 0, done_on_n2 = 0;
+        for (size_t q = 0; q < r->n_trace; q++) {
+            const swarm_trace_row *row = &r->trace[q];
+            if (strcmp(row->node_name, "n0") == 0 && row->note &&
+                strstr(row->note, "checksum mismatch"))
+                corrupt++;
+            if (strcmp(row->node_name, "n1") == 0 && row->outcome != SWARM_OUTCOME_DONE)
+                lost_on_n1++;
+            if (strcmp(row->node_name, "n2") == 0 && row->outcome == SWARM_OUTCOME_DONE)
+                done_on_n2++;
+        }
+        print_message("%s: %zu corrupt answers from n0, %zu attempts lost on n1, %zu done on n2\n",
+                      urls[u], corrupt, lost_on_n1, done_on_n2);
+        assert_true(corrupt >= 1);     /* every n0 answer fails its checksum */
+        assert_true(lost_on_n1 >= 1);  /* n1 died on its first subtask */
+        assert_true(done_on_n2 >= 1);  /* the healthy node did the work */
+        swarm_run_check c;
+        swarm_run_check_trace(r, &c);
+        assert_int_equal(c.lost + c.double_committed + c.stuck, 0);
+        text[u] = r->text ? sw_strdup(r->text) : NULL;
+        swarm_run_result_destroy(r);
+        swarm_runtime_destroy(rt);
+    }
+    /* the same answer whatever the transport */
+    assert_non_null(text[0]);
+    assert_non_null(text[1]);
+    assert_string_equal(text[0], text[1]);
+    sw_free(text[0]);
+    sw_free(text[1]);
+    swarm_task_destroy(t);
+    swarm_swarm_destroy(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_runtime_transport_same_answers_on_every_scheme),
         cmocka_unit_test(test_runtime_transport_unknown_scheme),
         cmocka_unit_test(test_runtime_transport_node_down_event),
+        cmocka_unit_test(test_runtime_transport_faults_on_every_scheme),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
