@@ -15,72 +15,16 @@
 
 #include "runlog.h"
 #include "runtime_int.h"
+#include "sched_int.h"
 #include "swarm/aggregate.h"
 
 /* Subtasks per assignment solve. The fast solver's local search grows
  * faster than linearly in m: measured on 4 nodes, waves of 1024 cost
  * 1.5 us per subtask against 12 us at 4096 (docs/performance.md). */
 #define MAX_WAVE 1024
-#define HEDGE_WINDOW 128       /* latency samples per subtask class */
 #define RECV_BATCH 512
 #define LOOP_TICK_MS 10.0
 
-/* ------------------------------------------------------------------------ */
-/* persistent per-node state (survives across runs)                          */
-
-typedef struct skill_est {
-    char *skill;
-    double ms_per_token; /* EWMA */
-    int64_t n;
-} skill_est;
-
-typedef struct node_state {
-    sw_phi phi;
-    double last_hb_ms;
-    bool dead;              /* convicted by the failure detector */
-    int32_t healthy_hb;     /* consecutive heartbeats since conviction (re-admission) */
-    int32_t n_deaths;       /* convictions so far (flap back-off) */
-    double readmit_at;      /* not re-admitted before this (sw_now_ms clock) */
-    bool ejected;           /* circuit breaker open */
-    bool half_open;         /* cooldown over: the next result closes or re-opens it */
-    double eject_until;
-    int32_t n_ejections, consec_fail;
-    bool unhealthy;         /* watchdog fired; probe pending or failed */
-    bool probing;
-    double probe_sent_ms;
-    uint32_t probe_epoch;
-    int32_t inflight;       /* attempts holding a slot */
-    skill_est *est;
-    size_t n_est;
-} node_state;
-
-typedef struct hedge_class {
-    char *key;
-    double lat[HEDGE_WINDOW];
-    size_t n, head, since_p95;
-    double p95;
-} hedge_class;
-
-struct swarm_runtime {
-    const swarm_swarm *swarm;
-    swarm_runtime_params p;
-    char *chaos_spec, *journal_path;
-    size_t n;
-    sw_backend **backends;
-    sw_model_cache *mc;
-    sw_chaos chaos;
-    sw_node_env env;
-    sw_transport *tp;
-    sw_journal *journal;
-    sw_pq queue;
-    uint64_t seed, rng;
-    node_state *nodes;
-    sw_hlc hlc;
-    hedge_class *hc;
-    size_t n_hc;
-    uint32_t exec_epoch;
-    uint32_t run_seq;
-};
 
 swarm_runtime_params swarm_runtime_params_default(void)
 {
@@ -204,60 +148,7 @@ uint64_t swarm_runtime_seed(const swarm_runtime *rt) { return rt->seed; }
 
 sw_transport *sw_runtime_transport(swarm_runtime *rt) { return rt->tp; }
 
-/* ------------------------------------------------------------------------ */
-/* estimates: EWMA of time per token per (node, skill)                        */
-
-static skill_est *est_get(swarm_runtime *rt, size_t i, const char *skill, bool create)
-{
-    node_state *ns = &rt->nodes[i];
-    const char *k = skill ? skill : "";
-    for (size_t j = 0; j < ns->n_est; j++)
-        if (strcmp(ns->est[j].skill, k) == 0) return &ns->est[j];
-    if (!create) return NULL;
-    skill_est *ne = sw_realloc(ns->est, (ns->n_est + 1) * sizeof(*ne));
-    if (ne == NULL) return NULL;
-    ns->est = ne;
-    skill_est *e = &ns->est[ns->n_est];
-    if ((e->skill = sw_strdup(k)) == NULL) return NULL;
-    e->ms_per_token = swarm_swarm_node(rt->swarm, i)->time_per_token_ms;
-    e->n = 0;
-    ns->n_est++;
-    return e;
-}
-
-static double ms_per_token(swarm_runtime *rt, size_t i, const char *skill)
-{
-    skill_est *e = est_get(rt, i, skill, false);
-    return e ? e->ms_per_token : swarm_swarm_node(rt->swarm, i)->time_per_token_ms;
-}
-
 size_t sw_runtime_model_count(const swarm_runtime *rt) { return sw_model_cache_count(rt->mc); }
-
-double sw_runtime_ms_per_token(swarm_runtime *rt, size_t node, const char *skill)
-{
-    return ms_per_token(rt, node, skill);
-}
-
-static void est_update(swarm_runtime *rt, size_t i, const char *skill, double busy_ms,
-                       int64_t tokens)
-{
-    if (tokens <= 0 || !(busy_ms >= 0)) return;
-    skill_est *e = est_get(rt, i, skill, true);
-    if (e == NULL) return;
-    double x = busy_ms / (double)tokens;
-    e->ms_per_token = e->n == 0 ? x : (1 - SW_EWMA_ALPHA) * e->ms_per_token + SW_EWMA_ALPHA * x;
-    e->n++;
-}
-
-/* Energy (J) of busy_ms and tokens on node i: watts when declared, else the
- * declared J/token, else 2 x params x tokens x J/FLOP. */
-static double energy_of(swarm_runtime *rt, size_t i, double busy_ms, int64_t tokens)
-{
-    const swarm_node_spec *n = swarm_swarm_node(rt->swarm, i);
-    if (n->power_watts > 0) return busy_ms / 1000.0 * n->power_watts;
-    if (n->energy_per_token_j > 0) return (double)tokens * n->energy_per_token_j;
-    return 2.0 * (double)rt->backends[i]->n_params * (double)tokens * SW_JOULES_PER_FLOP;
-}
 
 /* ------------------------------------------------------------------------ */
 /* per-run state                                                             */
@@ -894,7 +785,7 @@ static void on_result(run *R, sw_event *ev)
     }
     rw->r.tokens = ev->tokens;
     rw->r.hlc = ev->hlc;
-    double e = energy_of(rt, (size_t)ev->node, ev->busy_ms, ev->tokens);
+    double e = sw_est_energy(rt, (size_t)ev->node, ev->busy_ms, ev->tokens);
     rw->r.energy_j = e;
     R->energy += e;
     R->tokens += ev->tokens;
@@ -927,7 +818,7 @@ static void on_result(run *R, sw_event *ev)
         ns->half_open = false; /* the half-open breaker closes on a success */
         R->n_readmitted++;
     }
-    est_update(rt, (size_t)ev->node, s->st->skill, ev->busy_ms, ev->tokens);
+    sw_est_update(rt, (size_t)ev->node, s->st->skill, ev->busy_ms, ev->tokens);
     hedge_sample(R, s, rw->r.end_ms - rw->r.start_ms);
     rw->r.outcome = SWARM_OUTCOME_DONE;
     s->text = ev->text;
@@ -1119,13 +1010,13 @@ static void check_timers(run *R)
 static double est_T(run *R, size_t i, const sub_rt *s)
 {
     int64_t tok = s->st->est_tokens > 0 ? s->st->est_tokens : (int64_t)s->st->max_tokens + 1;
-    return ms_per_token(R->rt, i, s->st->skill) * (double)tok / 1000.0;
+    return sw_est_ms_per_token(R->rt, i, s->st->skill) * (double)tok / 1000.0;
 }
 
 static double est_E(run *R, size_t i, const sub_rt *s)
 {
     int64_t tok = s->st->est_tokens > 0 ? s->st->est_tokens : (int64_t)s->st->max_tokens + 1;
-    return energy_of(R->rt, i, est_T(R, i, s) * 1000.0, tok);
+    return sw_est_energy(R->rt, i, est_T(R, i, s) * 1000.0, tok);
 }
 
 /* The paper's communication term sum d_ij v_ij for subtask s on node i:
