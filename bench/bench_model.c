@@ -44,6 +44,16 @@ static const shape_def *shape_find(const char *name)
     return NULL;
 }
 
+bool sw_bench_model_type(const char *name, uint32_t *out)
+{
+    uint32_t t;
+    if (!sw_type_from_name(name, &t) ||
+        (t != SW_TYPE_F32 && t != SW_TYPE_Q8_0 && t != SW_TYPE_Q4_0 && t != SW_TYPE_Q4_K))
+        return false;
+    *out = t;
+    return true;
+}
+
 bool sw_bench_shape_known(const char *name)
 {
     return shape_find(name) != NULL;

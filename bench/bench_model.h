@@ -36,6 +36,9 @@ sw_bench_model_opts sw_bench_model_opts_default(void);
 bool sw_bench_shape_known(const char *name);
 /* "stories15m|smollm2-135m|qwen2.5-0.5b", for usage messages. */
 const char *sw_bench_shape_names(void);
+/* The matrix type named name (F32, Q8_0, Q4_0, Q4_K, any case) into *out;
+ * false for any other name. */
+bool sw_bench_model_type(const char *name, uint32_t *out);
 
 /* Writes a synthetic model (random weights, shape and matrix type as for
  * the benchmark) to path. text_vocab: text-like distinct pieces (words,

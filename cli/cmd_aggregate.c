@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include "cli.h"
-#include "aggregate/agg_int.h"
 #include "swarm/aggregate.h"
 
 /* Inputs are a few results; a bigger file is a mistake (or /dev/zero). */
@@ -56,13 +55,12 @@ int cmd_aggregate(int argc, char **argv)
     swarm_diag d = {{0}};
     char *text = NULL;
     size_t len = 0;
-    swarm_err rc = sw_read_file_max(strcmp(path, "-") == 0 ? "/dev/stdin" : path, MAX_INPUT,
-                                    &text, &len, &d);
+    swarm_err rc = swarm_file_read(path, MAX_INPUT, &text, &len, &d);
     if (rc != SWARM_OK) return cli_fail(CLI_EXIT_USAGE, "aggregate: %s", d.msg);
 
     swarm_agg_input *in = NULL;
     rc = swarm_agg_input_parse(text, len, &in, &d);
-    sw_free(text);
+    swarm_free(text);
     if (rc != SWARM_OK) return cli_fail(CLI_EXIT_USAGE, "aggregate: %s: %s", name, d.msg);
 
     size_t n = 0;

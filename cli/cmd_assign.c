@@ -11,10 +11,10 @@
 #include <string.h>
 
 #include "cli.h"
-#include "core/core_int.h"
 #include "swarm/assign.h"
 
-#define STDIN_MAX ((size_t)512 << 20)
+/* the largest instance we read (a file or stdin): 3000 x 3000 dense is ~400 MB */
+#define INPUT_MAX ((size_t)512 << 20)
 
 static void usage(FILE *f)
 {
@@ -34,36 +34,6 @@ static void usage(FILE *f)
             "Exit status: 0 solved (optimal or feasible), 1 infeasible (the reason names the\n"
             "constraint), 2 malformed input or usage error. See docs/assign.md.\n",
             SWARM_ASSIGN_AUTO_EXACT_PAIRS);
-}
-
-static swarm_err read_input(const char *path, char **out, size_t *len, swarm_diag *d)
-{
-    if (strcmp(path, "-") != 0) return sw_read_file(path, out, len, d);
-    size_t cap = 1 << 16, n = 0;
-    char *buf = sw_malloc(cap);
-    if (buf == NULL) return sw_diag_set(d, SWARM_ENOMEM, "out of memory");
-    for (;;) {
-        if (n + 1 >= cap) {
-            if (cap >= STDIN_MAX) {
-                sw_free(buf);
-                return sw_diag_set(d, SWARM_EINVAL, "stdin: input larger than %zu MiB", STDIN_MAX >> 20);
-            }
-            char *nb = sw_realloc(buf, cap * 2);
-            if (nb == NULL) {
-                sw_free(buf);
-                return sw_diag_set(d, SWARM_ENOMEM, "out of memory");
-            }
-            buf = nb;
-            cap *= 2;
-        }
-        size_t got = fread(buf + n, 1, cap - 1 - n, stdin);
-        n += got;
-        if (got == 0) break;
-    }
-    buf[n] = '\0';
-    *out = buf;
-    *len = n;
-    return SWARM_OK;
 }
 
 static json_t *num_or_null(double v)
@@ -137,15 +107,14 @@ int cmd_assign(int argc, char **argv)
             pareto = true;
         } else if (strcmp(s, "--method") == 0) {
             if (++a >= argc) return cli_usage_error(cmd, "--method needs a value");
-            if (strcmp(argv[a], "exact") == 0) opt.method = SWARM_ASSIGN_METHOD_EXACT;
-            else if (strcmp(argv[a], "fast") == 0) opt.method = SWARM_ASSIGN_METHOD_FAST;
-            else if (strcmp(argv[a], "auto") == 0) opt.method = SWARM_ASSIGN_METHOD_AUTO;
-            else return cli_usage_error(cmd, "--method must be exact, fast or auto, not '%s'", argv[a]);
+            if (!swarm_assign_method_from_name(argv[a], &opt.method))
+                return cli_usage_error(cmd, "--method must be exact, fast or auto, not '%s'", argv[a]);
         } else if (strcmp(s, "--solver") == 0) {
             if (++a >= argc) return cli_usage_error(cmd, "--solver needs a value");
-            if (strcmp(argv[a], "cbc") == 0) opt.solver = SWARM_ASSIGN_SOLVER_CBC;
-            else if (strcmp(argv[a], "glpk") == 0) opt.solver = SWARM_ASSIGN_SOLVER_GLPK;
-            else return cli_usage_error(cmd, "--solver must be cbc or glpk, not '%s'", argv[a]);
+            /* "auto" is the default; the flag names a back end */
+            if (!swarm_assign_solver_from_name(argv[a], &opt.solver) ||
+                opt.solver == SWARM_ASSIGN_SOLVER_AUTO)
+                return cli_usage_error(cmd, "--solver must be cbc or glpk, not '%s'", argv[a]);
         } else if (strcmp(s, "--time-limit") == 0) {
             if (++a >= argc) return cli_usage_error(cmd, "--time-limit needs a value");
             if (!cli_parse_double(argv[a], 0.001, 86400, &opt.time_limit_s))
@@ -162,10 +131,10 @@ int cmd_assign(int argc, char **argv)
     swarm_diag d = {{0}};
     char *buf = NULL;
     size_t len = 0;
-    if (read_input(path, &buf, &len, &d) != SWARM_OK) return cli_fail(CLI_EXIT_USAGE, "%s", d.msg);
+    if (swarm_file_read(path, INPUT_MAX, &buf, &len, &d) != SWARM_OK) return cli_fail(CLI_EXIT_USAGE, "%s", d.msg);
     swarm_assign_input *in = NULL;
     swarm_err rc = swarm_assign_input_parse(buf, len, &in, &d);
-    sw_free(buf);
+    swarm_free(buf);
     if (rc != SWARM_OK) return cli_fail(CLI_EXIT_USAGE, "%s: %s", path, d.msg);
     const swarm_assign_problem *p = swarm_assign_input_problem(in);
     int code = CLI_EXIT_OK;

@@ -7,7 +7,6 @@
 
 #include "../bench/bench_model.h"
 #include "cli.h"
-#include "engine/kernels/kernels.h"
 
 static void usage(FILE *f)
 {
@@ -76,8 +75,7 @@ int cmd_bench_model(int argc, char **argv)
             have_shape = true;
         } else if (strcmp(a, "--type") == 0) {
             uint32_t t;
-            if (!sw_type_from_name(v, &t) ||
-                (t != SW_TYPE_F32 && t != SW_TYPE_Q8_0 && t != SW_TYPE_Q4_0 && t != SW_TYPE_Q4_K))
+            if (!sw_bench_model_type(v, &t))
                 return cli_usage_error(cmd, "unknown type '%s' (one of F32, Q8_0, Q4_0, Q4_K)", v);
             o.type = t;
             have_type = true;

@@ -73,13 +73,13 @@ static int read_eval(const char *cmd, const char *path, eval_set *e)
             code = cli_fail(CLI_EXIT_USAGE, "%s:%zu: more than %d lines", path, lineno, MAX_LINES);
             break;
         }
-        json_error_t je;
-        json_t *o = json_loadb(line, (size_t)len, JSON_REJECT_DUPLICATES, &je);
+        swarm_diag jd = {{0}};
+        json_t *o = swarm_json_load(line, (size_t)len, &jd);
         json_t *in = o ? json_object_get(o, "input") : NULL, *lb = o ? json_object_get(o, "label") : NULL;
         if (o == NULL || !json_is_object(o) || json_object_size(o) != 2 || !json_is_string(in) ||
             !json_is_string(lb) || json_string_length(lb) == 0) {
             code = cli_fail(CLI_EXIT_USAGE, "%s:%zu: want {\"input\": text, \"label\": text}%s%s",
-                            path, lineno, o ? "" : ": ", o ? "" : je.text);
+                            path, lineno, o ? "" : ": ", o ? "" : jd.msg);
             json_decref(o);
             break;
         }
@@ -176,13 +176,11 @@ int cmd_calibrate(int argc, char **argv)
     swarm_diag d = {{0}};
     if (code) goto out;
     if (task_path) {
-        json_error_t je;
-        task = json_load_file(task_path, JSON_REJECT_DUPLICATES, &je);
+        swarm_diag jd = {{0}};
+        task = swarm_json_load_file(task_path, &jd);
         if (task == NULL || !json_is_object(task)) {
-            if (task == NULL && je.line < 0) /* not JSON's fault: the file itself */
-                code = cli_fail(CLI_EXIT_USAGE, "%s", je.text);
-            else if (task == NULL)
-                code = cli_fail(CLI_EXIT_USAGE, "%s: line %d: %s", task_path, je.line, je.text);
+            if (task == NULL) /* the message names the file */
+                code = cli_fail(CLI_EXIT_USAGE, "%s", jd.msg);
             else
                 code = cli_fail(CLI_EXIT_USAGE, "%s: must be a task object", task_path);
             goto out;

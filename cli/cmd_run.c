@@ -32,7 +32,7 @@ static void usage(FILE *f)
             "  --assign METHOD     fast (default), exact or auto (per-wave solver)\n"
             "  --detector KIND     phi (default) or timeout\n"
             "  --transport KIND    inproc (worker threads, default) or process (a child\n"
-            "                      process per node)\n"
+            "                      process per node), or a transport URL: inproc:, proc:\n"
             "  --no-hedge          no hedged duplicates\n"
             "  --no-early-stop     votes wait for every member\n"
             "  --distinct-zones    the r copies of a subtask go to distinct zones\n"
@@ -136,29 +136,24 @@ int cmd_run(int argc, char **argv)
             return CLI_EXIT_OK;
         } else if (strcmp(s, "--dispatch") == 0 && has) {
             const char *v = argv[++a];
-            if (strcmp(v, "assign") == 0) p.dispatch = SWARM_DISPATCH_ASSIGN;
-            else if (strcmp(v, "round-robin") == 0) p.dispatch = SWARM_DISPATCH_ROUND_ROBIN;
-            else if (strcmp(v, "least-conn") == 0) p.dispatch = SWARM_DISPATCH_LEAST_CONN;
-            else if (strcmp(v, "priority") == 0) p.dispatch = SWARM_DISPATCH_PRIORITY;
-            else
+            if (!swarm_dispatch_policy_from_name(v, &p.dispatch))
                 return cli_usage_error(cmd, "--dispatch: '%s' (want assign, round-robin, "
                                             "least-conn or priority)", v);
         } else if (strcmp(s, "--assign") == 0 && has) {
             const char *v = argv[++a];
-            if (strcmp(v, "fast") == 0) p.assign_method = SWARM_ASSIGN_METHOD_FAST;
-            else if (strcmp(v, "exact") == 0) p.assign_method = SWARM_ASSIGN_METHOD_EXACT;
-            else if (strcmp(v, "auto") == 0) p.assign_method = SWARM_ASSIGN_METHOD_AUTO;
-            else return cli_usage_error(cmd, "--assign: '%s' (want fast, exact or auto)", v);
+            if (!swarm_assign_method_from_name(v, &p.assign_method))
+                return cli_usage_error(cmd, "--assign: '%s' (want fast, exact or auto)", v);
         } else if (strcmp(s, "--detector") == 0 && has) {
             const char *v = argv[++a];
-            if (strcmp(v, "phi") == 0) p.detector = SWARM_DETECT_PHI;
-            else if (strcmp(v, "timeout") == 0) p.detector = SWARM_DETECT_TIMEOUT;
-            else return cli_usage_error(cmd, "--detector: '%s' (want phi or timeout)", v);
+            if (!swarm_detector_from_name(v, &p.detector))
+                return cli_usage_error(cmd, "--detector: '%s' (want phi or timeout)", v);
         } else if (strcmp(s, "--transport") == 0 && has) {
             const char *v = argv[++a];
-            if (strcmp(v, "inproc") == 0) p.transport = SWARM_TRANSPORT_INPROC;
-            else if (strcmp(v, "process") == 0) p.transport = SWARM_TRANSPORT_PROCESS;
-            else return cli_usage_error(cmd, "--transport: '%s' (want inproc or process)", v);
+            if (strchr(v, ':') != NULL)
+                p.transport_url = v; /* a URL: checked when the runtime opens it */
+            else if (!swarm_transport_kind_from_name(v, &p.transport))
+                return cli_usage_error(cmd, "--transport: '%s' (want inproc, process or a URL "
+                                            "such as proc:)", v);
         } else if (strcmp(s, "--no-hedge") == 0) {
             p.hedge = false;
         } else if (strcmp(s, "--distinct-zones") == 0) {

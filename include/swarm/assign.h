@@ -126,6 +126,14 @@ SWARM_API void swarm_assign_input_destroy(swarm_assign_input *in);
 /* "optimal", "feasible", "infeasible"; never NULL. */
 SWARM_API const char *swarm_assign_status_name(swarm_assign_status s);
 
+/* Option names: methods "auto", "exact", "fast"; solvers "auto", "cbc",
+ * "glpk". _name never returns NULL ("unknown" out of range); _from_name
+ * returns false (and leaves *out) for any other word. Thread-safe. */
+SWARM_API const char *swarm_assign_method_name(swarm_assign_method m);
+SWARM_API bool swarm_assign_method_from_name(const char *name, swarm_assign_method *out);
+SWARM_API const char *swarm_assign_solver_name(swarm_assign_solver s);
+SWARM_API bool swarm_assign_solver_from_name(const char *name, swarm_assign_solver *out);
+
 #ifdef __cplusplus
 }
 #endif

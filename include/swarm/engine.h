@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "swarm/grammar.h"
 #include "swarm/swarm.h"
@@ -138,6 +139,43 @@ SWARM_API swarm_err swarm_score(swarm_session *s, const char *context, const cha
 
 /* Logits of the last forward pass (n_vocab floats); borrowed until the next call. */
 SWARM_API const float *swarm_session_logits(const swarm_session *s, int32_t *n_vocab);
+
+/* ---- model files as files (`swarm models`) ---- */
+
+/* Writes a report of a GGUF file or a llama2.c checkpoint to out:
+ * architecture, parameter count, quantization, context length, tokenizer,
+ * metadata and the tensor table. A missing, unreadable, truncated or
+ * malformed file is an error with d->msg naming the path. Thread-safe
+ * (writes to out only). */
+SWARM_API swarm_err swarm_model_file_inspect(const char *path, FILE *out, swarm_diag *d);
+
+typedef struct swarm_model_convert_params {
+    const char *in;        /* a GGUF file or a llama2.c checkpoint */
+    const char *out;       /* the GGUF v3 file to write (temp file + rename) */
+    const char *tokenizer; /* the llama2.c tokenizer.bin: needed for a llama2.c input,
+                              ignored (with a note) for a GGUF input */
+    const char *type;      /* matrix type: F32, F16, BF16, Q8_0, Q4_0, Q4_K or Q6_K (any
+                              case); NULL: F32 for llama2.c, the source type for GGUF */
+} swarm_model_convert_params;
+
+typedef struct swarm_model_convert_report {
+    size_t n_tensors;
+    char types[256];      /* tensors written per type: "F32 x 11, F16 x 5, Q8_0 x 31" */
+    char notes[1024];     /* zero or more lines, each ending in '\n': a matrix type that
+                             fell back (rows not a multiple of the block), an ignored
+                             tokenizer */
+    bool needs_tokenizer; /* on failure: the input is llama2.c and no tokenizer was given */
+    bool writing;         /* on failure: writing the output failed (else: the input or
+                             the parameters were refused) */
+} swarm_model_convert_report;
+
+/* Converts a llama2.c checkpoint (with its tokenizer) or a GGUF file to a
+ * GGUF v3 file for arch llama that llama.cpp loads. 1-D tensors stay F32; a
+ * matrix whose row length is not a multiple of the type's block size is
+ * stored as Q8_0, else F16. An output that is a directory or a FIFO is
+ * refused (SWARM_EINVAL) and never replaced. rep may be NULL. Thread-safe. */
+SWARM_API swarm_err swarm_model_convert(const swarm_model_convert_params *p,
+                                        swarm_model_convert_report *rep, swarm_diag *d);
 
 #ifdef __cplusplus
 }

@@ -107,9 +107,22 @@ typedef enum {
     SWARM_TRANSPORT_COUNT
 } swarm_transport_kind;
 
+/* Option names: dispatch "assign", "round-robin", "least-conn", "priority";
+ * detector "phi", "timeout"; transport "inproc", "process". _name never
+ * returns NULL ("unknown" out of range); _from_name returns false (and
+ * leaves *out) for any other word. Thread-safe. */
+SWARM_API const char *swarm_dispatch_policy_name(swarm_dispatch_policy p);
+SWARM_API bool swarm_dispatch_policy_from_name(const char *name, swarm_dispatch_policy *out);
+SWARM_API const char *swarm_detector_name(swarm_detector d);
+SWARM_API bool swarm_detector_from_name(const char *name, swarm_detector *out);
+SWARM_API const char *swarm_transport_kind_name(swarm_transport_kind t);
+SWARM_API bool swarm_transport_kind_from_name(const char *name, swarm_transport_kind *out);
+
 typedef struct swarm_runtime_params {
     swarm_dispatch_policy dispatch;
     swarm_transport_kind transport;    /* default INPROC */
+    const char *transport_url;         /* "inproc:" or "proc:"; NULL (default): the URL of
+                                          `transport`. An unknown scheme is SWARM_EINVAL. */
     swarm_assign_method assign_method; /* default FAST */
     double heartbeat_ms;               /* worker heartbeat interval (100) */
     swarm_detector detector;           /* PHI (default) or TIMEOUT */

@@ -62,6 +62,27 @@ typedef struct swarm_diag {
 /* Frees memory the library allocated and documented as "free with swarm_free". */
 SWARM_API void swarm_free(void *p);
 
+/*
+ * Reads a whole file of at most max bytes ("-" is stdin) into a
+ * NUL-terminated buffer the caller frees with swarm_free. A larger input,
+ * a directory, a missing or unreadable file are SWARM_EINVAL with d->msg
+ * naming the path and the limit. Thread-safe.
+ */
+SWARM_API swarm_err swarm_file_read(const char *path, size_t max, char **out, size_t *out_len,
+                                    swarm_diag *d);
+
+/*
+ * The library's one strict JSON policy, for callers that read JSON of their
+ * own (the CLI's calibration files): at most 512 MiB, nesting at most 64
+ * levels, duplicate keys, NUL bytes, NaN, Infinity and overflowing numbers
+ * refused, an object or an array at the top level. Returns a jansson value
+ * (json_decref it) or NULL with d->msg "line L column C: ..."; the file
+ * variant prefixes messages with the path. Thread-safe.
+ */
+struct json_t;
+SWARM_API struct json_t *swarm_json_load(const char *text, size_t len, swarm_diag *d);
+SWARM_API struct json_t *swarm_json_load_file(const char *path, swarm_diag *d);
+
 #ifdef __cplusplus
 }
 #endif

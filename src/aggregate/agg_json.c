@@ -1,6 +1,6 @@
 /*
- * agg_json.c: the JSON side of aggregation: strict loading (duplicate keys,
- * nesting depth), the spec object shared with task files, the input of
+ * agg_json.c: the JSON side of aggregation (loaded with core's strict
+ * loader, json_int.h): the spec object shared with task files, the input of
  * `swarm aggregate`, and the --json rendering of a result.
  */
 #include <errno.h>
@@ -10,76 +10,6 @@
 #include <string.h>
 
 #include "agg_int.h"
-
-// --- strict loading ----------------------------------------------------------
-
-/* jansson recurses per nesting level; refuse deep input before it sees it. */
-static bool depth_ok(const char *s, size_t len, size_t *out_line, size_t *out_col)
-{
-    int depth = 0;
-    bool in_str = false;
-    size_t line = 1, col = 0;
-    for (size_t i = 0; i < len; i++) {
-        char c = s[i];
-        col++;
-        if (c == '\n') {
-            line++;
-            col = 0;
-        }
-        if (in_str) {
-            if (c == '\\') {
-                i++;
-                col++;
-            } else if (c == '"') {
-                in_str = false;
-            }
-            continue;
-        }
-        if (c == '"') {
-            in_str = true;
-        } else if (c == '[' || c == '{') {
-            if (++depth > SW_JSON_MAX_DEPTH) {
-                *out_line = line;
-                *out_col = col;
-                return false;
-            }
-        } else if (c == ']' || c == '}') {
-            depth--;
-        }
-    }
-    return true;
-}
-
-json_t *sw_json_load_strict(const char *text, size_t len, swarm_diag *d)
-{
-    size_t line, col;
-    if (!depth_ok(text, len, &line, &col)) {
-        sw_diag_set(d, SWARM_EFORMAT, "line %zu column %zu: JSON nested deeper than %d levels",
-                    line, col, SW_JSON_MAX_DEPTH);
-        return NULL;
-    }
-    json_error_t err;
-    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &err);
-    if (root == NULL) {
-        sw_diag_set(d, SWARM_EFORMAT, "line %d column %d: %s", err.line, err.column, err.text);
-        return NULL;
-    }
-    return root;
-}
-
-const char *sw_json_type_name(const json_t *v)
-{
-    switch (json_typeof(v)) {
-    case JSON_OBJECT: return "an object";
-    case JSON_ARRAY: return "an array";
-    case JSON_STRING: return "a string";
-    case JSON_INTEGER:
-    case JSON_REAL: return "a number";
-    case JSON_TRUE:
-    case JSON_FALSE: return "a boolean";
-    default: return "null";
-    }
-}
 
 // --- the spec object -----------------------------------------------------------
 

@@ -3,10 +3,10 @@
  * strict parsing into an owned swarm_assign_problem, with a message naming
  * the key and position of every malformed value.
  */
-#include <jansson.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "../core/json_int.h"
 #include "assign_int.h"
 
 #define INPUT_MAX_N 1000000
@@ -231,11 +231,12 @@ swarm_err swarm_assign_input_parse(const char *json, size_t len, swarm_assign_in
                                    swarm_diag *d)
 {
     if (json == NULL || out == NULL) return sw_diag_set(d, SWARM_EINVAL, "no input");
-    json_error_t err;
-    json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &err);
-    if (root == NULL)
-        return sw_diag_set(d, SWARM_EINVAL, "invalid JSON at line %d column %d: %s", err.line,
-                           err.column, err.text);
+    json_t *root = sw_json_load_strict(json, len, d);
+    if (root == NULL) {
+        char why[sizeof(d->msg)];
+        snprintf(why, sizeof(why), "%s", d ? d->msg : "");
+        return sw_diag_set(d, SWARM_EINVAL, "invalid JSON: %s", why);
+    }
     swarm_assign_input *in = sw_calloc(1, sizeof(*in));
     if (in == NULL) {
         json_decref(root);

@@ -8,12 +8,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "assign_int.h"
 
 #ifdef SWARM_HAVE_CBC
 #include <Cbc_C_Interface.h>
+#include <Clp_C_Interface.h>
 #endif
 #ifdef SWARM_HAVE_GLPK
 #include <glpk.h>
@@ -246,20 +246,25 @@ static bool model_extract(const sw_asg *a, const model *md, const double *xv, in
 #endif
 
 #ifdef SWARM_HAVE_CBC
+
 static swarm_err cbc_solve(const sw_asg *a, const model *md, double tl, const int32_t *warm,
-                           bool relax, swarm_assign_result *res, double *lp_bound)
+                           swarm_assign_result *res)
 {
     double *collb = sw_calloc((size_t)md->ncols + 1, sizeof(double));
     if (collb == NULL) return SWARM_ENOMEM;
     Cbc_Model *cm = Cbc_newModel();
     Cbc_loadProblem(cm, md->ncols, md->nrows, md->start, md->index, md->value, collb, md->colub,
                     md->obj, md->rowlb, md->rowub);
-    if (!relax)
-        for (int j = 0; j < md->nx; j++) Cbc_setInteger(cm, j);
+    for (int j = 0; j < md->nx; j++) Cbc_setInteger(cm, j);
+    /* Quiet through CBC's own settings (the solve also runs in a child
+     * whose stdout is /dev/null, see below; the caller's stdout is never
+     * redirected: assign_stdout_test). Log levels 0 silence the message
+     * handlers; the idiot crash prints with printf whatever the log level
+     * and is turned off. (The LP relaxation, whose automatic method printed
+     * too, is solved by clp_relax below.) */
     Cbc_setLogLevel(cm, 0);
     Cbc_setParameter(cm, "log", "0");
     Cbc_setParameter(cm, "slog", "0");
-    /* the idiot crash prints diagnostics with printf whatever the log level */
     Cbc_setParameter(cm, "idiot", "0");
     Cbc_setParameter(cm, "timeMode", "elapsed"); /* the limit is wall time, not CPU time */
     Cbc_setMaximumSeconds(cm, tl);
@@ -271,7 +276,7 @@ static swarm_err cbc_solve(const sw_asg *a, const model *md, double tl, const in
      * and a failed start made it stop early. With the cutoff, "no solution"
      * means none better than the warm start, which the caller keeps. */
     double cutoff = INFINITY;
-    if (warm && !relax) {
+    if (warm) {
         double e, tt, cc;
         bool f;
         sw_asg_eval(a, warm, &e, &tt, &cc, &f);
@@ -280,27 +285,50 @@ static swarm_err cbc_solve(const sw_asg *a, const model *md, double tl, const in
             Cbc_setCutoff(cm, cutoff + 1e-7 * (1 + fabs(cutoff)));
         }
     }
-    Cbc_solve(cm);
-    swarm_err rc = SWARM_OK;
-    if (relax) {
-        *lp_bound = Cbc_isProvenInfeasible(cm) ? INFINITY : Cbc_getObjValue(cm);
+    Cbc_solve(cm); /* its outcome is read from the model below */
+    const double *sol = Cbc_bestSolution(cm);
+    res->method = "cbc";
+    if (Cbc_isProvenInfeasible(cm) && sol == NULL) {
+        res->status = SWARM_ASSIGN_INFEASIBLE;
+        res->bound = INFINITY;
     } else {
-        const double *sol = Cbc_bestSolution(cm);
-        res->method = "cbc";
-        if (Cbc_isProvenInfeasible(cm) && sol == NULL) {
-            res->status = SWARM_ASSIGN_INFEASIBLE;
-            res->bound = INFINITY;
+        res->bound = Cbc_getBestPossibleObjValue(cm);
+        if (sol != NULL && model_extract(a, md, sol, res->assign)) {
+            res->status = Cbc_isProvenOptimal(cm) ? SWARM_ASSIGN_OPTIMAL : SWARM_ASSIGN_FEASIBLE;
+            if (res->status == SWARM_ASSIGN_OPTIMAL) res->bound = Cbc_getObjValue(cm);
         } else {
-            res->bound = Cbc_getBestPossibleObjValue(cm);
-            if (sol != NULL && model_extract(a, md, sol, res->assign)) {
-                res->status = Cbc_isProvenOptimal(cm) ? SWARM_ASSIGN_OPTIMAL : SWARM_ASSIGN_FEASIBLE;
-                if (res->status == SWARM_ASSIGN_OPTIMAL) res->bound = Cbc_getObjValue(cm);
-            } else {
-                res->status = SWARM_ASSIGN_INFEASIBLE; /* no incumbent within the limit */
-            }
+            res->status = SWARM_ASSIGN_INFEASIBLE; /* no incumbent within the limit */
         }
     }
     Cbc_deleteModel(cm);
+    sw_free(collb);
+    return SWARM_OK;
+}
+
+/* The LP relaxation with Clp itself: Cbc_solve on a model without integer
+ * columns runs Clp's automatic method, which picks the sprint ("sifting")
+ * crash for LPs as long and thin as ours (n x m columns, n + m rows) and
+ * whose emergency mode prints "row inf" / "column inf" with printf whatever
+ * the log level (seen at 200 x 1000). The dual simplex called directly has
+ * no such path; log level 0 silences the rest. */
+static swarm_err clp_relax(const model *md, double tl, double *lp_bound)
+{
+    double *collb = sw_calloc((size_t)md->ncols + 1, sizeof(double));
+    if (collb == NULL) return SWARM_ENOMEM;
+    Clp_Simplex *lp = Clp_newModel();
+    Clp_setLogLevel(lp, 0);
+    Clp_loadProblem(lp, md->ncols, md->nrows, md->start, md->index, md->value, collb, md->colub,
+                    md->obj, md->rowlb, md->rowub);
+    Clp_setMaximumSeconds(lp, tl);
+    Clp_dual(lp, 0); /* its status is read below */
+    swarm_err rc = SWARM_OK;
+    if (Clp_isProvenPrimalInfeasible(lp))
+        *lp_bound = INFINITY;
+    else if (Clp_isProvenOptimal(lp) || Clp_dualFeasible(lp))
+        *lp_bound = Clp_objectiveValue(lp); /* dual simplex: a dual-feasible basis bounds it */
+    else
+        rc = SWARM_ETIMEDOUT; /* no proven bound within the limit */
+    Clp_deleteModel(lp);
     sw_free(collb);
     return rc;
 }
@@ -491,7 +519,7 @@ static swarm_err solve_model(const mip_job *j, const model *md, swarm_assign_res
     if (use_glpk(j->solver)) return glpk_solve(j->a, md, j->tl, j->warm, j->relax, res, lp);
 #endif
 #if defined(SWARM_HAVE_CBC)
-    return cbc_solve(j->a, md, j->tl, j->warm, j->relax, res, lp);
+    return j->relax ? clp_relax(md, j->tl, lp) : cbc_solve(j->a, md, j->tl, j->warm, res);
 #else
     return SWARM_EUNSUPPORTED;
 #endif

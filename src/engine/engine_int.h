@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "../core/core_int.h"
+#include "../core/platform.h"
 #include "kernels/kernels.h"
 #include "swarm/engine.h"
 
@@ -180,8 +181,7 @@ swarm_err sw_llama2c_open(const char *path, sw_hparams *hp, sw_weights *w, void 
 /* Same from a memory image (fuzzing). */
 swarm_err sw_llama2c_parse(const void *buf, size_t size, sw_hparams *hp, sw_weights *w,
                            swarm_diag *d);
-swarm_err sw_map_file(const char *path, void **map, size_t *len, swarm_diag *d);
-void sw_unmap_file(void *map, size_t len);
+/* sw_map_file / sw_unmap_file: the platform layer's (core/platform.h) */
 
 /* GGUF binder (model.c): hyperparameters and tensors from GGUF metadata, for
  * arch llama and qwen2. Missing or mis-shaped tensors are errors naming the tensor. */

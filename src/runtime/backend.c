@@ -284,8 +284,8 @@ static swarm_err local_run(sw_backend *b, void *slot, const sw_work *w, sw_work_
         out->value = v;
         return SWARM_OK;
     }
-    if (w->n_labels == 0 || w->n_labels > 256) return SWARM_EINVAL;
-    double lp[256], p[256];
+    if (w->n_labels == 0 || w->n_labels > SW_RT_MAX_LABELS) return SWARM_EINVAL;
+    double lp[SW_RT_MAX_LABELS], p[SW_RT_MAX_LABELS];
     int64_t toks = 0;
     double mx = -INFINITY;
     for (size_t j = 0; j < w->n_labels; j++) {

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "runlog.h"
 #include "runtime_int.h"
 
 struct sw_journal {
@@ -230,9 +231,75 @@ swarm_err sw_journal_resume(sw_journal *j, const char *name, const char *digest,
 }
 
 /* ------------------------------------------------------------------------ */
+/* the journal as a runlog sink (runlog.h): one adapter per transition */
+
+static swarm_err js_task_begin(void *self, const char *name, const char *digest, size_t n,
+                               const char *const *sub_names, int64_t *out_task)
+{
+    return sw_journal_task_begin(self, name, digest, n, sub_names, out_task);
+}
+
+static swarm_err js_task_resume(void *self, const char *name, const char *digest, size_t n,
+                                int64_t *out_task, sw_journal_sub *subs)
+{
+    return sw_journal_resume(self, name, digest, n, out_task, subs);
+}
+
+static void js_assigned(void *self, int64_t task, int32_t sub, uint32_t epoch, int32_t node)
+{
+    sw_journal_transition(self, task, sub, "assigned", epoch, node, NULL, 0, 0);
+}
+
+static void js_done(void *self, int64_t task, int32_t sub, uint32_t epoch, int32_t node,
+                    const char *output, double value, double confidence)
+{
+    sw_journal_transition(self, task, sub, "done", epoch, node, output, value, confidence);
+}
+
+/* The journal keeps no reason for failed and canceled (the trace does). */
+static void js_failed(void *self, int64_t task, int32_t sub, uint32_t epoch, int32_t node,
+                      const char *why)
+{
+    (void)why;
+    sw_journal_transition(self, task, sub, "failed", epoch, node, NULL, 0, 0);
+}
+
+static void js_canceled(void *self, int64_t task, int32_t sub, uint32_t epoch, int32_t node,
+                        const char *why)
+{
+    (void)why;
+    sw_journal_transition(self, task, sub, "canceled", epoch, node, NULL, 0, 0);
+}
+
+static void js_task_end(void *self, int64_t task, bool ok, const char *result)
+{
+    sw_journal_task_end(self, task, ok ? "done" : "failed", result);
+}
+
+static swarm_err js_commit(void *self) { return sw_journal_flush(self); }
+
+const sw_runlog_sink_ops sw_journal_sink_ops = {
+    .task_begin = js_task_begin,
+    .task_resume = js_task_resume,
+    .sub_assigned = js_assigned,
+    .sub_done = js_done,
+    .sub_failed = js_failed,
+    .sub_canceled = js_canceled,
+    .task_end = js_task_end,
+    .commit = js_commit,
+};
+
+/* ------------------------------------------------------------------------ */
 /* audit: replay transitions per (task, subtask) in sequence order */
 
 enum { ST_PENDING, ST_ASSIGNED, ST_DONE, ST_FAILED, ST_CANCELED, ST_BAD };
+
+/* The journal's word for a state, as the audit's messages print it. */
+static const char *state_name(int s)
+{
+    static const char *const names[] = {"pending", "assigned", "done", "failed", "canceled"};
+    return s >= ST_PENDING && s < ST_BAD ? names[s] : "unknown";
+}
 
 static int state_of(const char *s)
 {
@@ -289,9 +356,9 @@ swarm_err swarm_journal_audit(const char *path, int64_t *out_tasks, int64_t *out
         if (!ok) {
             rc = sw_diag_set(d, SWARM_EFORMAT,
                              "%s: illegal transition #%lld: task %lld subtask %lld -> %s (epoch "
-                             "%lld) after state %d epoch %lld",
+                             "%lld) after %s (epoch %lld)",
                              path, (long long)seq, (long long)t, (long long)s, to ? to : "?",
-                             (long long)e, state, (long long)epoch);
+                             (long long)e, state_name(state), (long long)epoch);
             goto out;
         }
         state = ns;

@@ -13,6 +13,19 @@
 
 #include "../core/core_int.h"
 #include "swarm/runtime.h"
+#include "transport.h"
+
+/* ---- limits: what the runtime handles per subtask. The task parser's caps
+ * (plan_int.h) stay within them (tests/unit/runtime_limits_test.c), and a
+ * run refuses a plan beyond them before any work (plan_feasible). ---- */
+#define SW_RT_MAX_REDUNDANCY 64     /* copies of one subtask placed together */
+#define SW_RT_MAX_LABELS 256        /* labels of one classify subtask */
+/* Ensemble members placed by one joint solve on distinct nodes; a larger
+ * ensemble is placed wave by wave (members still on distinct nodes). */
+#define SW_RT_MAX_JOINT_MEMBERS 64
+/* Longest swarm file path the calibration write-back takes (its temp file
+ * name adds a suffix; longer is refused, never truncated). */
+#define SW_SWARMFILE_MAX_PATH 4096
 
 /* ------------------------------------------------------------------------ */
 /* hybrid logical clock: (physical ms << 16) | logical counter              */
@@ -176,72 +189,31 @@ swarm_err sw_backend_echo_create(double latency_ms, sw_backend **out);
 void sw_echo_compute(const sw_work *w, sw_work_out *out);
 
 /* ------------------------------------------------------------------------ */
-/* transport: the one narrow interface between coordinator and node workers */
-
-typedef struct sw_dispatch {
-    int32_t node, sub;
-    uint32_t epoch;
-    uint32_t run;               /* run number: a zombie's answer to an old run is dropped */
-    bool probe;
-    swarm_subtask_kind kind;
-    char *prompt;               /* owned */
-    const char *const *labels;  /* borrowed from the plan (outlives the run) */
-    size_t n_labels;
-    int32_t max_tokens;
-    _Atomic int cancel;
-    struct sw_dispatch *next;
-} sw_dispatch;
-
-typedef enum { SW_EV_RESULT, SW_EV_HEARTBEAT, SW_EV_PROGRESS } sw_ev_type;
-
-typedef struct sw_event {
-    sw_ev_type type;
-    int32_t node, sub;
-    uint32_t epoch;
-    uint32_t run;               /* copied from the dispatch */
-    bool probe, canceled;
-    swarm_err rc;
-    char *text;                 /* owned by the receiver after recv */
-    double value, confidence;
-    int64_t tokens;
-    double busy_ms;
-    uint64_t hlc;
-    uint32_t crc;               /* checksum of text computed by the worker */
-} sw_event;
-
-typedef struct sw_transport sw_transport;
-typedef struct sw_transport_ops {
-    /* Queues msg for its node; the transport owns msg from then on. */
-    swarm_err (*send)(sw_transport *t, sw_dispatch *msg);
-    /* Asks the node to stop (sub, epoch) if still queued or running. */
-    void (*cancel)(sw_transport *t, int32_t node, int32_t sub, uint32_t epoch);
-    /* Waits up to timeout_ms for events; returns how many were written. */
-    size_t (*recv)(sw_transport *t, sw_event *evs, size_t max, double timeout_ms);
-    void (*destroy)(sw_transport *t);
-} sw_transport_ops;
-
-struct sw_transport {
-    const sw_transport_ops *ops;
-};
+/* transport: the contract is transport.h; these are its implementations   */
 
 /* What node workers need to know, shared by transport implementations. */
-typedef struct sw_node_env {
+struct sw_node_env {
     size_t n;
     const swarm_swarm *swarm;
     sw_backend **backends;      /* [n], borrowed */
-    const sw_chaos *chaos;
     uint64_t seed;
     double heartbeat_ms;
     _Atomic uint64_t t0_ns;     /* chaos times are relative to this (first run start) */
     int32_t only;               /* >= 0: this process runs only that node (-1 = all) */
-} sw_node_env;
+};
 
 swarm_err sw_transport_inproc_create(sw_node_env *env, sw_transport **out, swarm_diag *d);
 /* Every node in a child process (fork), talking over a socketpair with
  * length-prefixed frames; the child runs the in-process workers for its
  * one node. Must be created before the caller starts any thread. */
 swarm_err sw_transport_proc_create(sw_node_env *env, sw_transport **out, swarm_diag *d);
-/* Child pid of node i (tests kill it), or -1. */
+/* Fault injection (--chaos) as a wrapper around any transport (fault.c):
+ * takes ownership of inner. chaos and env must outlive the wrapper. */
+swarm_err sw_transport_fault_wrap(sw_transport *inner, const sw_chaos *chaos, sw_node_env *env,
+                                  sw_transport **out);
+/* The transport under any fault wrapper (t itself when none). */
+sw_transport *sw_transport_unwrap(sw_transport *t);
+/* Child pid of node i (tests kill it), or -1; looks through a fault wrapper. */
 int sw_transport_proc_pid(sw_transport *t, size_t i);
 sw_transport *sw_runtime_transport(swarm_runtime *rt);
 /* Tests: distinct model files loaded; the current T estimate (ms/token). */

@@ -13,73 +13,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "runlog.h"
 #include "runtime_int.h"
+#include "sched_int.h"
 #include "swarm/aggregate.h"
 
 /* Subtasks per assignment solve. The fast solver's local search grows
  * faster than linearly in m: measured on 4 nodes, waves of 1024 cost
  * 1.5 us per subtask against 12 us at 4096 (docs/performance.md). */
 #define MAX_WAVE 1024
-#define HEDGE_WINDOW 128       /* latency samples per subtask class */
 #define RECV_BATCH 512
 #define LOOP_TICK_MS 10.0
 
-/* ------------------------------------------------------------------------ */
-/* persistent per-node state (survives across runs)                          */
-
-typedef struct skill_est {
-    char *skill;
-    double ms_per_token; /* EWMA */
-    int64_t n;
-} skill_est;
-
-typedef struct node_state {
-    sw_phi phi;
-    double last_hb_ms;
-    bool dead;              /* convicted by the failure detector */
-    int32_t healthy_hb;     /* consecutive heartbeats since conviction (re-admission) */
-    int32_t n_deaths;       /* convictions so far (flap back-off) */
-    double readmit_at;      /* not re-admitted before this (sw_now_ms clock) */
-    bool ejected;           /* circuit breaker open */
-    bool half_open;         /* cooldown over: the next result closes or re-opens it */
-    double eject_until;
-    int32_t n_ejections, consec_fail;
-    bool unhealthy;         /* watchdog fired; probe pending or failed */
-    bool probing;
-    double probe_sent_ms;
-    uint32_t probe_epoch;
-    int32_t inflight;       /* attempts holding a slot */
-    skill_est *est;
-    size_t n_est;
-} node_state;
-
-typedef struct hedge_class {
-    char *key;
-    double lat[HEDGE_WINDOW];
-    size_t n, head, since_p95;
-    double p95;
-} hedge_class;
-
-struct swarm_runtime {
-    const swarm_swarm *swarm;
-    swarm_runtime_params p;
-    char *chaos_spec, *journal_path;
-    size_t n;
-    sw_backend **backends;
-    sw_model_cache *mc;
-    sw_chaos chaos;
-    sw_node_env env;
-    sw_transport *tp;
-    sw_journal *journal;
-    sw_pq queue;
-    uint64_t seed, rng;
-    node_state *nodes;
-    sw_hlc hlc;
-    hedge_class *hc;
-    size_t n_hc;
-    uint32_t exec_epoch;
-    uint32_t run_seq;
-};
 
 swarm_runtime_params swarm_runtime_params_default(void)
 {
@@ -177,13 +122,21 @@ swarm_err swarm_runtime_create(const swarm_swarm *s, const swarm_runtime_params 
     rt->env.n = rt->n;
     rt->env.swarm = s;
     rt->env.backends = rt->backends;
-    rt->env.chaos = &rt->chaos;
     rt->env.seed = rt->seed;
     rt->env.heartbeat_ms = p->heartbeat_ms;
     rt->env.only = -1;
-    if (p->transport == SWARM_TRANSPORT_PROCESS) rc = sw_transport_proc_create(&rt->env, &rt->tp, d);
-    else rc = sw_transport_inproc_create(&rt->env, &rt->tp, d);
+    /* by URL: the transport_url given, else the kind's ("inproc:", "proc:") */
+    rc = sw_transport_open(p->transport_url ? p->transport_url : sw_transport_url(p->transport),
+                           &rt->env, &rt->tp, d);
+    rt->p.transport_url = NULL; /* borrowed: only read here */
     if (rc) goto fail;
+    /* Faults are injected by a wrapper around the transport (fault.c), so
+     * they act alike on every transport; the workers run without them. */
+    if (rt->chaos.active) {
+        sw_transport *wrapped = NULL;
+        if ((rc = sw_transport_fault_wrap(rt->tp, &rt->chaos, &rt->env, &wrapped))) goto fail;
+        rt->tp = wrapped;
+    }
     *out = rt;
     return SWARM_OK;
 fail:
@@ -195,60 +148,7 @@ uint64_t swarm_runtime_seed(const swarm_runtime *rt) { return rt->seed; }
 
 sw_transport *sw_runtime_transport(swarm_runtime *rt) { return rt->tp; }
 
-/* ------------------------------------------------------------------------ */
-/* estimates: EWMA of time per token per (node, skill)                        */
-
-static skill_est *est_get(swarm_runtime *rt, size_t i, const char *skill, bool create)
-{
-    node_state *ns = &rt->nodes[i];
-    const char *k = skill ? skill : "";
-    for (size_t j = 0; j < ns->n_est; j++)
-        if (strcmp(ns->est[j].skill, k) == 0) return &ns->est[j];
-    if (!create) return NULL;
-    skill_est *ne = sw_realloc(ns->est, (ns->n_est + 1) * sizeof(*ne));
-    if (ne == NULL) return NULL;
-    ns->est = ne;
-    skill_est *e = &ns->est[ns->n_est];
-    if ((e->skill = sw_strdup(k)) == NULL) return NULL;
-    e->ms_per_token = swarm_swarm_node(rt->swarm, i)->time_per_token_ms;
-    e->n = 0;
-    ns->n_est++;
-    return e;
-}
-
-static double ms_per_token(swarm_runtime *rt, size_t i, const char *skill)
-{
-    skill_est *e = est_get(rt, i, skill, false);
-    return e ? e->ms_per_token : swarm_swarm_node(rt->swarm, i)->time_per_token_ms;
-}
-
 size_t sw_runtime_model_count(const swarm_runtime *rt) { return sw_model_cache_count(rt->mc); }
-
-double sw_runtime_ms_per_token(swarm_runtime *rt, size_t node, const char *skill)
-{
-    return ms_per_token(rt, node, skill);
-}
-
-static void est_update(swarm_runtime *rt, size_t i, const char *skill, double busy_ms,
-                       int64_t tokens)
-{
-    if (tokens <= 0 || !(busy_ms >= 0)) return;
-    skill_est *e = est_get(rt, i, skill, true);
-    if (e == NULL) return;
-    double x = busy_ms / (double)tokens;
-    e->ms_per_token = e->n == 0 ? x : (1 - SW_EWMA_ALPHA) * e->ms_per_token + SW_EWMA_ALPHA * x;
-    e->n++;
-}
-
-/* Energy (J) of busy_ms and tokens on node i: watts when declared, else the
- * declared J/token, else 2 x params x tokens x J/FLOP. */
-static double energy_of(swarm_runtime *rt, size_t i, double busy_ms, int64_t tokens)
-{
-    const swarm_node_spec *n = swarm_swarm_node(rt->swarm, i);
-    if (n->power_watts > 0) return busy_ms / 1000.0 * n->power_watts;
-    if (n->energy_per_token_j > 0) return (double)tokens * n->energy_per_token_j;
-    return 2.0 * (double)rt->backends[i]->n_params * (double)tokens * SW_JOULES_PER_FLOP;
-}
 
 /* ------------------------------------------------------------------------ */
 /* per-run state                                                             */
@@ -307,14 +207,13 @@ typedef struct run {
     int32_t n_ejections, n_readmitted, n_convicted;
     double energy;
     int64_t tokens;
-    int64_t jtask;               /* journal task id */
-    bool journal_broken;         /* a journal write or commit failed: stop, fail visibly */
+    sw_runlog log;               /* the run's record: every transition goes through it */
     double stall_since;
+    int32_t dispatch_failures;   /* dispatches that failed before any attempt ran */
     const char **outputs;        /* [m] for rendering */
     uint32_t rr;                 /* round-robin cursor */
     bool ens_distinct;           /* ensemble with k <= nodes: members on distinct nodes */
     uint32_t run_id;
-    const sw_journal_sub *jsubs; /* set while replaying a journal */
     /* scratch for assignment */
     double *E, *T, *B, *C;
     int32_t *av;
@@ -322,25 +221,18 @@ typedef struct run {
 
 static bool terminal(int s) { return s == S_DONE || s == S_FAILED || s == S_CANCELED; }
 
-static const char *sub_state_name(int s)
+/* The one place a subtask's terminal transition is recorded (assigned is
+ * recorded in dispatch, its one place). */
+static void record_terminal(run *R, int32_t k, int state, const char *note)
 {
-    switch (s) {
-    case S_DONE: return "done";
-    case S_FAILED: return "failed";
-    case S_CANCELED: return "canceled";
-    default: return "pending";
+    sub_rt *s = &R->subs[k];
+    switch (state) {
+    case S_DONE:
+        sw_runlog_sub_done(&R->log, k, s->epochs, s->node, s->text, s->value, s->confidence);
+        break;
+    case S_FAILED: sw_runlog_sub_failed(&R->log, k, s->epochs, s->node, note); break;
+    default: sw_runlog_sub_canceled(&R->log, k, s->epochs, s->node, note); break;
     }
-}
-
-static void jtrans(run *R, int32_t sub, const char *to, uint32_t epoch, int32_t node,
-                   const char *out)
-{
-    /* while replaying a journal, subtasks it already holds as finished are
-     * not written again */
-    if (R->jsubs && R->jsubs[sub].state != SW_J_OPEN) return;
-    if (R->rt->journal && !R->journal_broken)
-        sw_journal_transition(R->rt->journal, R->jtask, sub, to, epoch, node, out,
-                              R->subs[sub].value, R->subs[sub].confidence);
 }
 
 static bool node_available(run *R, size_t i)
@@ -425,6 +317,8 @@ static int32_t copies_wanted(run *R, sub_rt *s)
 /* ------------------------------------------------------------------------ */
 /* dispatch                                                                  */
 
+static void schedule_retry(run *R, int32_t k, const char *why);
+
 static swarm_err dispatch(run *R, int32_t k, int32_t node, bool hedge)
 {
     swarm_runtime *rt = R->rt;
@@ -503,8 +397,44 @@ static swarm_err dispatch(run *R, int32_t k, int32_t node, bool hedge)
     s->live++;
     s->state = S_RUNNING;
     rt->nodes[node].inflight++;
-    jtrans(R, k, "assigned", epoch, node, NULL);
-    return rt->tp->ops->send(rt->tp, msg);
+    sw_runlog_sub_assigned(&R->log, k, epoch, node);
+    swarm_err rc = rt->tp->ops->send(rt->tp, msg);
+    if (rc != SWARM_OK) {
+        /* The message never left: the attempt failed at once (as a node
+         * that answered with an error would), the slot is free again and
+         * the subtask retries or fails through the usual path. */
+        rw = &R->rows[rid];
+        rw->r.outcome = SWARM_OUTCOME_FAILED;
+        rw->r.note = "send failed";
+        rw->r.end_ms = R->now - R->t0;
+        rw->holds_slot = false;
+        if (rt->nodes[node].inflight > 0) rt->nodes[node].inflight--;
+        s->live--;
+        if (s->live == 0) schedule_retry(R, k, rw->r.note);
+    }
+    return rc;
+}
+
+/* After a failed dispatch: a subtask left with no attempt running, no
+ * retry pending and no place in the ready queue goes back to the queue, so
+ * no failure path can lose it (an out-of-memory dispatch changed nothing;
+ * a failed send already scheduled a retry). */
+static void requeue_if_idle(run *R, int32_t k)
+{
+    sub_rt *s = &R->subs[k];
+    if (terminal(s->state) || s->live > 0 || s->delayed || s->queued) return;
+    R->dispatch_failures++;
+    sw_log_info("subtask %d: dispatch failed (out of memory); back in the ready queue", (int)k);
+    ready_push(R, k);
+}
+
+/* dispatch() whose failure leaves the subtask where the scheduler finds it
+ * again; true when the attempt is running. */
+static bool dispatch_checked(run *R, int32_t k, int32_t node, bool hedge)
+{
+    if (dispatch(R, k, node, hedge) == SWARM_OK) return true;
+    requeue_if_idle(R, k);
+    return false;
 }
 
 static void cancel_row(run *R, row_rt *rw, const char *note)
@@ -533,7 +463,7 @@ static void sub_set_terminal(run *R, int32_t k, int state, const char *note)
     }
     s->state = state;
     s->note = note;
-    jtrans(R, k, sub_state_name(state), s->epochs, s->node, state == S_DONE ? s->text : NULL);
+    record_terminal(R, k, state, note);
     sub_terminal(R, k);
 }
 
@@ -755,15 +685,15 @@ static void send_probe(run *R, size_t i)
         return;
     }
     msg->node = (int32_t)i;
-    msg->sub = -1;
+    msg->sub = SW_SUB_PROBE;
     msg->epoch = ++ns->probe_epoch;
     msg->probe = true;
     msg->kind = SWARM_SUBTASK_GENERATE;
     msg->prompt = p;
     msg->max_tokens = 1;
-    ns->probing = true;
     ns->probe_sent_ms = R->now;
-    rt->tp->ops->send(rt->tp, msg);
+    /* a probe that did not go out is sent again on a later tick */
+    ns->probing = rt->tp->ops->send(rt->tp, msg) == SWARM_OK;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -855,7 +785,7 @@ static void on_result(run *R, sw_event *ev)
     }
     rw->r.tokens = ev->tokens;
     rw->r.hlc = ev->hlc;
-    double e = energy_of(rt, (size_t)ev->node, ev->busy_ms, ev->tokens);
+    double e = sw_est_energy(rt, (size_t)ev->node, ev->busy_ms, ev->tokens);
     rw->r.energy_j = e;
     R->energy += e;
     R->tokens += ev->tokens;
@@ -888,7 +818,7 @@ static void on_result(run *R, sw_event *ev)
         ns->half_open = false; /* the half-open breaker closes on a success */
         R->n_readmitted++;
     }
-    est_update(rt, (size_t)ev->node, s->st->skill, ev->busy_ms, ev->tokens);
+    sw_est_update(rt, (size_t)ev->node, s->st->skill, ev->busy_ms, ev->tokens);
     hedge_sample(R, s, rw->r.end_ms - rw->r.start_ms);
     rw->r.outcome = SWARM_OUTCOME_DONE;
     s->text = ev->text;
@@ -939,12 +869,35 @@ static void on_event(run *R, sw_event *ev)
     case SW_EV_RESULT:
         on_result(R, ev);
         return;
+    case SW_EV_NODE_UP:
+    case SW_EV_NODE_DOWN:
+        /* Membership as the transport knows it. The failure detector stays
+         * the judge (a gone node falls silent and is convicted as before);
+         * dynamic membership (add, drain, remove) builds on these. */
+        sw_log_debug("node %s: transport reports it %s",
+                     swarm_swarm_node(rt->swarm, (size_t)ev->node)->name,
+                     ev->type == SW_EV_NODE_UP ? "up" : "down");
+        break;
+    case SW_EV_TYPE_COUNT: break;
     }
     sw_free(ev->text);
 }
 
 /* ------------------------------------------------------------------------ */
 /* timers: detector, breaker cooldown, deadlines, watchdog, hedging, retries */
+
+/* Why a running attempt is given up by the timers (none: still live). */
+enum attempt_expiry { ATTEMPT_LIVE, ATTEMPT_DEADLINE, ATTEMPT_STUCK, ATTEMPT_EXPIRY_COUNT };
+
+/* The trace note of an expiry (static strings: rows keep the pointer). */
+static const char *attempt_expiry_note(enum attempt_expiry ex)
+{
+    switch (ex) {
+    case ATTEMPT_DEADLINE: return "deadline";
+    case ATTEMPT_STUCK: return "stuck (no progress)";
+    default: return "";
+    }
+}
 
 static void check_timers(run *R)
 {
@@ -986,10 +939,11 @@ static void check_timers(run *R)
         R->running[w++] = rid;
         sub_rt *s = &R->subs[rw->r.subtask];
         double age = R->now - (R->t0 + rw->r.start_ms);
-        const char *why = NULL;
-        if (R->deadline_ms > 0 && age > R->deadline_ms) why = "deadline";
-        else if (R->now - rw->last_progress > rt->p.progress_timeout_ms) why = "stuck (no progress)";
-        if (why) {
+        enum attempt_expiry ex = ATTEMPT_LIVE;
+        if (R->deadline_ms > 0 && age > R->deadline_ms) ex = ATTEMPT_DEADLINE;
+        else if (R->now - rw->last_progress > rt->p.progress_timeout_ms) ex = ATTEMPT_STUCK;
+        if (ex != ATTEMPT_LIVE) {
+            const char *why = attempt_expiry_note(ex);
             rw->r.outcome = SWARM_OUTCOME_FAILED;
             rw->r.note = why;
             rw->r.end_ms = R->now - R->t0;
@@ -997,7 +951,7 @@ static void check_timers(run *R)
             rt->tp->ops->cancel(rt->tp, rw->r.node, rw->r.subtask, rw->r.epoch);
             exclude(R, s, (size_t)rw->r.node);
             breaker_failure(R, (size_t)rw->r.node);
-            if (why[0] == 's') {
+            if (ex == ATTEMPT_STUCK) {
                 /* alive but stuck: only a real one-token generation clears it */
                 rt->nodes[rw->r.node].unhealthy = true;
                 send_probe(R, (size_t)rw->r.node);
@@ -1019,9 +973,14 @@ static void check_timers(run *R)
                     if (best < 0 || rt->nodes[i].inflight < rt->nodes[best].inflight) best = (int32_t)i;
                 }
                 if (best >= 0) {
+                    /* rows may move: the hedge appends one */
+                    int32_t sub = rw->r.subtask;
                     s->hedged = true;
                     R->n_hedges++;
-                    dispatch(R, rw->r.subtask, best, true);
+                    if (!dispatch_checked(R, sub, best, true)) {
+                        s->hedged = false; /* none went out: a later tick may try again */
+                        R->n_hedges--;
+                    }
                 }
             }
         }
@@ -1051,13 +1010,13 @@ static void check_timers(run *R)
 static double est_T(run *R, size_t i, const sub_rt *s)
 {
     int64_t tok = s->st->est_tokens > 0 ? s->st->est_tokens : (int64_t)s->st->max_tokens + 1;
-    return ms_per_token(R->rt, i, s->st->skill) * (double)tok / 1000.0;
+    return sw_est_ms_per_token(R->rt, i, s->st->skill) * (double)tok / 1000.0;
 }
 
 static double est_E(run *R, size_t i, const sub_rt *s)
 {
     int64_t tok = s->st->est_tokens > 0 ? s->st->est_tokens : (int64_t)s->st->max_tokens + 1;
-    return energy_of(R->rt, i, est_T(R, i, s) * 1000.0, tok);
+    return sw_est_energy(R->rt, i, est_T(R, i, s) * 1000.0, tok);
 }
 
 /* The paper's communication term sum d_ij v_ij for subtask s on node i:
@@ -1156,16 +1115,17 @@ static void place_copies(run *R, int32_t k, int32_t need, swarm_dispatch_policy 
 {
     sub_rt *s = &R->subs[k];
     bool zones = R->rt->p.distinct_zones && copies_wanted(R, s) > 1;
-    int32_t chosen[64], nc = 0;
-    if (need > 64) need = 64;
+    int32_t chosen[SW_RT_MAX_REDUNDANCY], nc = 0;
+    SWARM_ASSERT(need <= SW_RT_MAX_REDUNDANCY); /* plan_feasible refused more */
     for (int32_t c = 0; c < need; c++) {
         int32_t i = pick_node_ex(R, s, pol, zones, chosen, nc);
         if (i < 0) break;
         if (zones) chosen[nc++] = i;
-        else dispatch(R, k, i, false);
+        else if (!dispatch_checked(R, k, i, false)) break;
     }
     if (zones && nc == need)
-        for (int32_t c = 0; c < nc; c++) dispatch(R, k, chosen[c], false);
+        for (int32_t c = 0; c < nc; c++)
+            if (!dispatch_checked(R, k, chosen[c], false)) break;
     if (s->live == 0) ready_push(R, k);
 }
 
@@ -1200,8 +1160,8 @@ static void cascade_dispatch(run *R, int32_t k)
             }
         }
     }
-    if (best >= 0) dispatch(R, k, best, false);
-    else ready_unpop(R, k);
+    if (best < 0) ready_unpop(R, k);
+    else dispatch_checked(R, k, best, false); /* a failure requeues it: the wave stops */
 }
 
 /* The first dispatch of an ensemble is the paper's problem for one subtask
@@ -1209,8 +1169,8 @@ static void cascade_dispatch(run *R, int32_t k)
 static bool ensemble_wave(run *R, int32_t n_av)
 {
     swarm_runtime *rt = R->rt;
-    int32_t members[64], k = 0;
-    for (size_t q = 0; q < R->rq_n && k < 64; q++) {
+    int32_t members[SW_RT_MAX_JOINT_MEMBERS], k = 0;
+    for (size_t q = 0; q < R->rq_n && k < SW_RT_MAX_JOINT_MEMBERS; q++) {
         int32_t id = R->ready[(R->rq_head + q) % R->m];
         sub_rt *s = &R->subs[id];
         if (!s->st->is_output || s->n_att > 0 || terminal(s->state)) return false;
@@ -1260,7 +1220,7 @@ static bool ensemble_wave(run *R, int32_t n_av)
     if (ok) {
         while (ready_pop(R) >= 0) {
         }
-        for (int32_t c = 0; c < k; c++) dispatch(R, members[c], R->av[res->assign[c]], false);
+        for (int32_t c = 0; c < k; c++) dispatch_checked(R, members[c], R->av[res->assign[c]], false);
     }
 out:
     swarm_assign_result_destroy(res);
@@ -1334,6 +1294,7 @@ static void wave(run *R)
     double *E = sw_malloc(n * m * sizeof(double)), *T = sw_malloc(n * m * sizeof(double));
     double *C = sw_malloc(n * m * sizeof(double));
     double *Bv = sw_malloc(n * sizeof(double)), *E0 = sw_calloc(n, sizeof(double));
+    int32_t *zid = NULL; /* zone ids, when zones are asked for */
     swarm_assign_result *res = NULL;
     if (!E || !T || !C || !Bv || !E0) goto fallback;
     double csum_total = 0;
@@ -1363,8 +1324,11 @@ static void wave(run *R)
     pr.C = C;
     pr.c_min = 1e-9; /* a node without the skill (C = 0) is not feasible */
     pr.redundancy = need0;
-    int32_t zid[4096];
-    if (rt->p.distinct_zones && need0 > 1 && n <= 4096) {
+    /* zone ids for every available node: no cap, a silent one dropped the
+     * zone constraint for swarms of more than 4096 nodes */
+    if (rt->p.distinct_zones && need0 > 1) {
+        zid = sw_malloc(n * sizeof(int32_t));
+        if (zid == NULL) goto fallback; /* one by one: zones still hold there */
         /* zone names -> small ids (first node of a zone names it) */
         for (size_t a = 0; a < n; a++) {
             const char *za = swarm_swarm_node(rt->swarm, (size_t)R->av[a])->zone;
@@ -1397,7 +1361,7 @@ static void wave(run *R)
     for (size_t b = 0; b < m; b++)
         for (int32_t c = 0; c < res->r; c++) {
             int32_t a = res->assign[b * (size_t)res->r + (size_t)c];
-            if (a >= 0 && (size_t)a < n) dispatch(R, batch[b], R->av[a], false);
+            if (a >= 0 && (size_t)a < n) dispatch_checked(R, batch[b], R->av[a], false);
         }
     goto out;
 fallback:
@@ -1412,6 +1376,7 @@ out:
     sw_free(C);
     sw_free(Bv);
     sw_free(E0);
+    sw_free(zid);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1436,6 +1401,25 @@ static void run_free(run *R)
     sw_free(R->running);
     sw_free(R->outputs);
     sw_free(R->av);
+}
+
+/* The runtime's named limits (runtime_int.h): a plan beyond them is refused
+ * before any work, never truncated. The task parser stays within them, so
+ * this holds plans built some other way. */
+static bool plan_within_limits(run *R, char *why, size_t cap)
+{
+    for (size_t k = 0; k < R->m; k++) {
+        const swarm_subtask *st = R->subs[k].st;
+        if (st->redundancy > SW_RT_MAX_REDUNDANCY || st->n_labels > SW_RT_MAX_LABELS) {
+            snprintf(why, cap,
+                     "subtask \"%.64s\": redundancy %d and %zu labels; the runtime's limits are "
+                     "%d copies and %d labels",
+                     st->name ? st->name : "", (int)st->redundancy, st->n_labels,
+                     SW_RT_MAX_REDUNDANCY, SW_RT_MAX_LABELS);
+            return false;
+        }
+    }
+    return true;
 }
 
 /* Static checks of the plan against the whole swarm (health ignored): every
@@ -1575,6 +1559,10 @@ static swarm_err run_plan(swarm_runtime *rt, const swarm_task *task, const swarm
     }
     sw_free(fill);
     char why[256] = "";
+    if (!plan_within_limits(R, why, sizeof(why))) {
+        run_free(R);
+        return sw_diag_set(d, SWARM_EINVAL, "%s", why);
+    }
     if (!plan_feasible(R, why, sizeof(why)) || !p_min_feasible(R, why, sizeof(why))) {
         run_free(R);
         return sw_diag_set(d, SWARM_EINFEASIBLE, "%s", why);
@@ -1585,35 +1573,34 @@ static swarm_err run_plan(swarm_runtime *rt, const swarm_task *task, const swarm
     atomic_compare_exchange_strong(&rt->env.t0_ns, &zero, t0ns);
     R->t0 = R->now = sw_now_ms();
     sw_journal_sub *resumed = NULL;
-    if (rt->journal) {
+    if (rt->journal && (rc = sw_runlog_add_sink(&R->log, &sw_journal_sink_ops, rt->journal)))
+        goto fail;
+    if (sw_runlog_active(&R->log)) {
         char digest[32];
         snprintf(digest, sizeof(digest), "%016llx",
                  (unsigned long long)(sw_fnv1a(swarm_task_input(task)) ^
                                       sw_fnv1a(swarm_decomp_name(R->decomp))));
-        if (rt->p.resume) {
-            resumed = sw_calloc(R->m, sizeof(*resumed));
-            if (resumed == NULL) goto fail;
-            swarm_err jr = sw_journal_resume(rt->journal, swarm_task_name(task), digest, R->m,
-                                             &R->jtask, resumed);
-            if (jr == SWARM_ENOTFOUND) {
-                sw_free(resumed);
-                resumed = NULL;
-            } else if (jr) {
-                rc = sw_diag_set(d, jr, "journal: cannot read the interrupted task");
-                goto fail_resumed;
-            }
-        }
-        if (resumed == NULL) {
-            const char **names = sw_calloc(R->m, sizeof(char *));
-            if (names == NULL) goto fail;
-            for (size_t k = 0; k < R->m; k++) names[k] = R->subs[k].st->name;
-            rc = sw_journal_task_begin(rt->journal, swarm_task_name(task), digest, R->m, names,
-                                       &R->jtask);
+        const char **names = sw_calloc(R->m, sizeof(char *));
+        resumed = rt->p.resume ? sw_calloc(R->m, sizeof(*resumed)) : NULL;
+        if (names == NULL || (rt->p.resume && resumed == NULL)) {
             sw_free(names);
-            if (rc) {
-                sw_diag_set(d, rc, "journal: cannot record the task");
-                goto fail;
-            }
+            rc = SWARM_ENOMEM;
+            goto fail_resumed;
+        }
+        for (size_t k = 0; k < R->m; k++) names[k] = R->subs[k].st->name;
+        bool was_resumed = false;
+        rc = sw_runlog_task_begin(&R->log, swarm_task_name(task), digest, R->m, names,
+                                  rt->p.resume, resumed, &was_resumed);
+        sw_free(names);
+        if (rc) {
+            sw_diag_set(d, rc, "journal: cannot %s the task",
+                        rt->p.resume ? "read the interrupted task or record" : "record");
+            goto fail_resumed;
+        }
+        if (!was_resumed) {
+            for (size_t k = 0; resumed && k < R->m; k++) sw_free(resumed[k].output);
+            sw_free(resumed);
+            resumed = NULL;
         }
     }
     /* Drop stale events (heartbeats queued between runs) and give every
@@ -1642,7 +1629,7 @@ static swarm_err run_plan(swarm_runtime *rt, const swarm_task *task, const swarm
     /* Resuming: subtasks the journal holds as done are committed from it (a
      * trace row "from journal"), and every epoch continues above the last
      * one assigned, so the journal's history stays legal. */
-    R->jsubs = resumed;
+    R->log.replay = resumed;
     for (size_t k = 0; resumed && k < R->m; k++) R->subs[k].epochs = R->subs[k].epoch0 = resumed[k].epoch;
     for (size_t k = 0; resumed && k < R->m; k++) {
         sub_rt *s = &R->subs[k];
@@ -1680,7 +1667,7 @@ static swarm_err run_plan(swarm_runtime *rt, const swarm_task *task, const swarm
         s->state = S_DONE;
         sub_terminal(R, (int32_t)k);
     }
-    R->jsubs = NULL;
+    R->log.replay = NULL;
     if (resumed) {
         for (size_t k = 0; k < R->m; k++) sw_free(resumed[k].output);
         sw_free(resumed);
@@ -1727,11 +1714,10 @@ static swarm_err run_plan(swarm_runtime *rt, const swarm_task *task, const swarm
             last_terminal = R->n_terminal;
             rt->p.on_progress(rt->p.progress_ud, R->n_terminal, R->m);
         }
-        if (rt->journal && !R->journal_broken && sw_journal_flush(rt->journal) != SWARM_OK) {
+        if (!R->log.broken && sw_runlog_commit(&R->log) != SWARM_OK) {
             /* The journal is the commit point: a failed write or fsync is
              * fatal for it (no retry-and-continue, the fsyncgate lesson).
              * Work still open fails visibly; the result says why. */
-            R->journal_broken = true;
             sw_log_error("journal %s: write or commit failed; stopping the run",
                          rt->journal_path ? rt->journal_path : "");
             for (size_t k = 0; k < R->m; k++)
@@ -1746,9 +1732,13 @@ static swarm_err run_plan(swarm_runtime *rt, const swarm_task *task, const swarm
         if (!inflight && (R->rq_n > 0 || R->n_delayed > 0) && R->n_terminal < R->m) {
             if (R->stall_since < 0) R->stall_since = R->now;
             else if (R->now - R->stall_since > rt->p.unavailable_timeout_ms) {
+                /* say so when dispatching itself kept failing (out of memory) */
+                const char *why = R->dispatch_failures > 0
+                                      ? "no node available (dispatches failed: out of memory)"
+                                      : "no node available";
                 for (size_t k = 0; k < R->m; k++)
                     if (!terminal(R->subs[k].state))
-                        sub_set_terminal(R, (int32_t)k, S_FAILED, "no node available");
+                        sub_set_terminal(R, (int32_t)k, S_FAILED, why);
             }
         } else {
             R->stall_since = -1;
@@ -1756,13 +1746,12 @@ static swarm_err run_plan(swarm_runtime *rt, const swarm_task *task, const swarm
     }
     /* Every subtask is terminal; attempts still running were canceled. */
     rc = sw_run_finish(R, out);
-    if (rt->journal && !R->journal_broken) {
+    if (!R->log.broken) {
         const swarm_run_result *res = *out;
-        sw_journal_task_end(rt->journal, R->jtask, res && res->status == SWARM_OK ? "done" : "failed",
-                            res && res->text ? res->text : "");
-        if (sw_journal_flush(rt->journal) != SWARM_OK) R->journal_broken = true;
+        sw_runlog_task_end(&R->log, res && res->status == SWARM_OK, res && res->text ? res->text : "");
+        (void)sw_runlog_commit(&R->log); /* a failure sets log.broken, reported below */
     }
-    if (R->journal_broken && rc == SWARM_OK && *out) {
+    if (R->log.broken && rc == SWARM_OK && *out) {
         /* answers that are not durable are not reported as a success */
         (*out)->status = SWARM_ESYS;
         snprintf((*out)->error, sizeof((*out)->error),
@@ -1834,7 +1823,7 @@ swarm_err swarm_runtime_exec(swarm_runtime *rt, size_t node, swarm_subtask_kind 
     }
     uint32_t epoch = ++rt->exec_epoch;
     msg->node = (int32_t)node;
-    msg->sub = -2; /* outside any run: never confused with a plan subtask */
+    msg->sub = SW_SUB_EXEC; /* outside any run: never confused with a plan subtask */
     msg->epoch = epoch;
     msg->kind = kind;
     msg->prompt = pc;
@@ -1850,7 +1839,7 @@ swarm_err swarm_runtime_exec(swarm_runtime *rt, size_t node, swarm_subtask_kind 
     for (;;) {
         double left = end - sw_now_ms();
         if (left <= 0) {
-            rt->tp->ops->cancel(rt->tp, (int32_t)node, -2, epoch);
+            rt->tp->ops->cancel(rt->tp, (int32_t)node, SW_SUB_EXEC, epoch);
             return sw_diag_set(d, SWARM_ETIMEDOUT, "node %s did not answer within %.0f ms",
                                swarm_swarm_node(rt->swarm, node)->name, timeout_ms);
         }
@@ -1859,7 +1848,7 @@ swarm_err swarm_runtime_exec(swarm_runtime *rt, size_t node, swarm_subtask_kind 
         bool found = false;
         for (size_t q = 0; q < ne; q++) {
             sw_event *ev = &evs[q];
-            if (ev->type == SW_EV_RESULT && ev->sub == -2 && ev->epoch == epoch &&
+            if (ev->type == SW_EV_RESULT && ev->sub == SW_SUB_EXEC && ev->epoch == epoch &&
                 (size_t)ev->node == node && !found) {
                 found = true;
                 got = ev->rc;

@@ -5,13 +5,13 @@
  * backend.c).
  */
 #include <errno.h>
-#include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "../core/json_int.h"
 #include "runtime_int.h"
 
 typedef struct node_store {
@@ -81,10 +81,13 @@ static swarm_err expand_path(const char *in, const char *base_dir, char **out, s
     if (buf[0] != '/' && base_dir && *base_dir && strcmp(base_dir, ".") != 0) {
         size_t bl = strlen(base_dir);
         if (bl + 1 + o + 1 > sizeof(buf)) goto toolong;
-        /* base_dir "/" buf, NUL-terminated (snprintf says so plainly) */
+        /* base_dir "/" buf, NUL-terminated (memcpy: gcc's truncation
+         * check cannot see that the size is exact and warned on snprintf) */
         char *joined = sw_malloc(bl + 1 + o + 1);
         if (joined == NULL) return SWARM_ENOMEM;
-        snprintf(joined, bl + 1 + o + 1, "%s/%s", base_dir, buf);
+        memcpy(joined, base_dir, bl);
+        joined[bl] = '/';
+        memcpy(joined + bl + 1, buf, o + 1);
         *out = joined;
         return SWARM_OK;
     } else {
@@ -336,10 +339,8 @@ swarm_err swarm_swarm_parse(const char *json, size_t len, const char *base_dir, 
                             swarm_diag *d)
 {
     static const char *const keys[] = {"name", "description", "nodes", NULL};
-    json_error_t je;
-    json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &je);
-    if (root == NULL)
-        return sw_diag_set(d, SWARM_EFORMAT, "line %d column %d: %s", je.line, je.column, je.text);
+    json_t *root = sw_json_load_strict(json, len, d);
+    if (root == NULL) return SWARM_EFORMAT;
     swarm_err rc = SWARM_OK;
     swarm_swarm *s = NULL;
     if (!json_is_object(root)) {
@@ -473,10 +474,8 @@ swarm_err swarm_swarm_write_calibration(const char *path, const char *skill,
                                         const double *accuracy, const double *compat, size_t n,
                                         swarm_diag *d)
 {
-    json_error_t je;
-    json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES | JSON_PRESERVE_ORDER, &je);
-    if (root == NULL)
-        return sw_diag_set(d, SWARM_EFORMAT, "%s: line %d: %s", path, je.line, je.text);
+    json_t *root = sw_json_load_file(path, d); /* keeps key order: jansson >= 2.8 */
+    if (root == NULL) return SWARM_EFORMAT;
     swarm_err rc = SWARM_OK;
     json_t *nodes = json_object_get(root, "nodes");
     if (!json_is_array(nodes) || json_array_size(nodes) != n) {
@@ -485,33 +484,47 @@ swarm_err swarm_swarm_write_calibration(const char *path, const char *skill,
     }
     for (size_t i = 0; i < n; i++) {
         json_t *node = json_array_get(nodes, i);
+        /* json_object_set_new takes the value even when it fails (and a
+         * NULL value from a failed json_real makes it fail): -1 is ENOMEM */
+        int bad = 0;
         if (accuracy && isfinite(accuracy[i]))
-            json_object_set_new(node, "accuracy", json_real(accuracy[i]));
+            bad |= json_object_set_new(node, "accuracy", json_real(accuracy[i]));
         if (compat && skill && isfinite(compat[i])) {
             json_t *sk = json_object_get(node, "skills");
             if (sk == NULL) {
                 sk = json_object();
-                json_object_set_new(node, "skills", sk);
+                bad |= json_object_set_new(node, "skills", sk);
             }
-            json_object_set_new(sk, skill, json_real(compat[i]));
+            if (bad == 0) bad |= json_object_set_new(sk, skill, json_real(compat[i]));
+        }
+        if (bad != 0) {
+            rc = sw_diag_set(d, SWARM_ENOMEM, "%s: out of memory", path);
+            goto out;
         }
     }
-    char tmp[4200];
-    snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
+    char tmp[SW_SWARMFILE_MAX_PATH + 32];
+    int tl = snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
+    if (tl < 0 || (size_t)tl >= sizeof(tmp)) {
+        /* a truncated temp name could be another file: refuse, loudly */
+        rc = sw_diag_set(d, SWARM_EINVAL, "%.64s...: path longer than %d bytes", path,
+                         SW_SWARMFILE_MAX_PATH);
+        goto out;
+    }
     FILE *f = fopen(tmp, "w");
     if (f == NULL) {
         rc = sw_diag_set(d, SWARM_ESYS, "%s: %s", tmp, strerror(errno));
         goto out;
     }
     int wr = json_dumpf(root, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12));
-    fputc('\n', f);
-    if (wr != 0 || fflush(f) != 0 || fsync(fileno(f)) != 0) {
-        fclose(f);
+    bool ok = wr == 0 && fputc('\n', f) != EOF && fflush(f) == 0 && fsync(fileno(f)) == 0;
+    /* fclose also reports a late write error: the original is only
+     * replaced by a file known to be whole */
+    if (fclose(f) != 0) ok = false;
+    if (!ok) {
         unlink(tmp);
         rc = sw_diag_set(d, SWARM_ESYS, "%s: write failed", tmp);
         goto out;
     }
-    fclose(f);
     if (rename(tmp, path) != 0) {
         unlink(tmp);
         rc = sw_diag_set(d, SWARM_ESYS, "%s: rename failed: %s", path, strerror(errno));

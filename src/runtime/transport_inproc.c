@@ -2,8 +2,7 @@
  * transport_inproc.c: the in-process transport: a queue and worker threads
  * per node (one per capacity slot, each with its own backend slot/session),
  * a heartbeat thread per node, and one event queue back to the coordinator.
- * The workers apply fault injection (kill, pause, stuck, slow, corrupt).
- * A NATS transport implements the same sw_transport_ops later.
+ * Faults (--chaos) are not applied here: fault.c wraps any transport.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -24,7 +23,6 @@ typedef struct node_rt {
     int32_t idx;
     inproc *tp;
     sw_backend *be;
-    const sw_chaos_node *chaos; /* NULL when no fault is injected on it */
     size_t n_threads;
     pthread_t *threads;
     bool *started;
@@ -36,10 +34,7 @@ typedef struct node_rt {
     sw_dispatch *head, *tail;
     sw_dispatch **running; /* [n_threads] */
     size_t idle;
-    _Atomic bool dead;
-    _Atomic int32_t jobs; /* subtasks received (chaos kill=NODE#N) */
     sw_hlc hlc;
-    uint64_t rng; /* under mu */
 } node_rt;
 
 struct inproc {
@@ -59,52 +54,6 @@ typedef struct worker_arg {
     node_rt *node;
     size_t slot;
 } worker_arg;
-
-/* ------------------------------------------------------------------------ */
-/* time and faults */
-
-static double rel_ms(const inproc *tp)
-{
-    uint64_t t0 = atomic_load(&tp->env->t0_ns);
-    if (t0 == 0) return -1e300; /* no run started yet: faults not armed */
-    return (double)(sw_now_ns() - t0) / 1e6;
-}
-
-static bool node_dead(node_rt *nd)
-{
-    if (atomic_load(&nd->dead)) return true;
-    if (nd->chaos && nd->chaos->kill_at_ms >= 0 && rel_ms(nd->tp) >= nd->chaos->kill_at_ms) {
-        atomic_store(&nd->dead, true);
-        sw_log_info("chaos: node %d killed", nd->idx);
-        return true;
-    }
-    return false;
-}
-
-static double pause_left(node_rt *nd)
-{
-    if (!nd->chaos || nd->chaos->n_pauses == 0) return 0;
-    double t = rel_ms(nd->tp);
-    for (int w = 0; w < nd->chaos->n_pauses; w++) {
-        double end = nd->chaos->pause_at_ms[w] + nd->chaos->pause_ms[w];
-        if (t >= nd->chaos->pause_at_ms[w] && t < end) return end - t;
-    }
-    return 0;
-}
-
-static bool node_stuck(node_rt *nd)
-{
-    if (!nd->chaos || nd->chaos->stuck_at_ms < 0) return false;
-    double t = rel_ms(nd->tp);
-    return t >= nd->chaos->stuck_at_ms && t < nd->chaos->stuck_until_ms;
-}
-
-static bool node_corrupts(node_rt *nd)
-{
-    if (!nd->chaos || !nd->chaos->corrupt) return false;
-    double t = rel_ms(nd->tp);
-    return t >= nd->chaos->corrupt_from_ms && t < nd->chaos->corrupt_until_ms;
-}
 
 /* ------------------------------------------------------------------------ */
 /* event queue (worker -> coordinator) */
@@ -175,25 +124,15 @@ static int worker_tick(void *ud, int64_t tokens)
 {
     run_ctx *rc = ud;
     node_rt *nd = rc->node;
-    if (atomic_load(&rc->msg->cancel) || atomic_load(&nd->tp->stop) || node_dead(nd)) return 1;
+    if (atomic_load(&rc->msg->cancel) || atomic_load(&nd->tp->stop)) return 1;
     double now = sw_now_ms();
-    if (now - rc->last_progress >= PROGRESS_EVERY_MS && pause_left(nd) == 0) {
+    if (now - rc->last_progress >= PROGRESS_EVERY_MS) {
         rc->last_progress = now;
         sw_event ev = {.type = SW_EV_PROGRESS, .node = nd->idx, .sub = rc->msg->sub,
                        .epoch = rc->msg->epoch, .run = rc->msg->run, .tokens = tokens};
         push_event(nd->tp, &ev);
     }
     return 0;
-}
-
-static void sleep_interruptible(node_rt *nd, sw_dispatch *m, double ms)
-{
-    double end = sw_now_ms() + ms;
-    for (double now = sw_now_ms(); now < end; now = sw_now_ms()) {
-        if ((m && atomic_load(&m->cancel)) || atomic_load(&nd->tp->stop)) return;
-        double left = end - now;
-        sw_sleep_ms(left < 5 ? left : 5);
-    }
 }
 
 static void free_dispatch(sw_dispatch *m)
@@ -206,49 +145,9 @@ static void free_dispatch(sw_dispatch *m)
 static void run_one(node_rt *nd, void *slot, swarm_err slot_rc, sw_dispatch *m)
 {
     inproc *tp = nd->tp;
-    const sw_chaos *chaos = tp->env->chaos;
-    double pl = pause_left(nd);
-    if (pl > 0) sleep_interruptible(nd, NULL, pl);
-    if (node_dead(nd)) return; /* a dead node answers nothing */
-    if (!m->probe && nd->chaos && nd->chaos->kill_at_job > 0 &&
-        atomic_fetch_add(&nd->jobs, 1) + 1 == nd->chaos->kill_at_job) {
-        atomic_store(&nd->dead, true);
-        sw_log_info("chaos: node %d killed on its subtask #%d (%d)", nd->idx,
-                    (int)nd->chaos->kill_at_job, m->sub);
-        return;
-    }
-    if (!m->probe && chaos && chaos->p_kill > 0) {
-        pthread_mutex_lock(&nd->mu);
-        double u = sw_rand01(&nd->rng);
-        pthread_mutex_unlock(&nd->mu);
-        if (u < chaos->p_kill) {
-            atomic_store(&nd->dead, true);
-            sw_log_info("chaos: node %d killed (p_kill) while running subtask %d", nd->idx, m->sub);
-            return;
-        }
-    }
     sw_event ev = {.type = SW_EV_RESULT, .node = nd->idx, .sub = m->sub, .epoch = m->epoch,
                    .run = m->run, .probe = m->probe};
     double t0 = sw_now_ms();
-    if (node_stuck(nd)) {
-        /* Alive but stuck: heartbeats go on, the generation hangs until it is
-         * canceled, or until a stuck window ends (then it runs normally). */
-        while (node_stuck(nd) && !atomic_load(&m->cancel) && !atomic_load(&tp->stop) &&
-               !node_dead(nd))
-            sw_sleep_ms(5);
-        if (atomic_load(&tp->stop) || node_dead(nd)) return;
-        if (atomic_load(&m->cancel)) {
-            /* The hang is aborted: answer the cancel so that the coordinator
-             * frees the slot (a silent return would hold it forever). */
-            ev.rc = SWARM_ECANCELED;
-            ev.canceled = true;
-            ev.busy_ms = sw_now_ms() - t0;
-            ev.hlc = sw_hlc_now(&nd->hlc, sw_wall_ms());
-            push_event(tp, &ev);
-            return;
-        }
-        t0 = sw_now_ms();
-    }
     if (atomic_load(&m->cancel)) {
         ev.rc = SWARM_ECANCELED;
         ev.canceled = true;
@@ -260,15 +159,6 @@ static void run_one(node_rt *nd, void *slot, swarm_err slot_rc, sw_dispatch *m)
                      worker_tick, &rc};
         sw_work_out out = {0};
         ev.rc = nd->be->ops->run(nd->be, slot, &w, &out);
-        if (ev.rc == SWARM_OK && nd->chaos && nd->chaos->slow > 1) {
-            bool hit = true;
-            if (nd->chaos->slow_p < 1) {
-                pthread_mutex_lock(&nd->mu);
-                hit = sw_rand01(&nd->rng) < nd->chaos->slow_p;
-                pthread_mutex_unlock(&nd->mu);
-            }
-            if (hit) sleep_interruptible(nd, m, (nd->chaos->slow - 1) * (sw_now_ms() - t0));
-        }
         if (ev.rc == SWARM_OK && atomic_load(&m->cancel)) ev.rc = SWARM_ECANCELED;
         if (ev.rc == SWARM_ECANCELED) ev.canceled = true;
         if (ev.rc == SWARM_OK) {
@@ -280,18 +170,8 @@ static void run_one(node_rt *nd, void *slot, swarm_err slot_rc, sw_dispatch *m)
             sw_free(out.text);
         }
     }
-    if (node_dead(nd)) {
-        sw_free(ev.text);
-        return;
-    }
-    pl = pause_left(nd);
-    if (pl > 0) sleep_interruptible(nd, NULL, pl); /* the zombie answers late */
     ev.busy_ms = sw_now_ms() - t0;
     ev.crc = ev.text ? sw_crc32(ev.text, strlen(ev.text)) : 0;
-    if (node_corrupts(nd) && ev.rc == SWARM_OK) {
-        if (ev.text && ev.text[0]) ev.text[0] ^= 0x20;
-        else ev.crc ^= 1u;
-    }
     ev.hlc = sw_hlc_now(&nd->hlc, sw_wall_ms());
     push_event(tp, &ev);
 }
@@ -341,11 +221,9 @@ static void *heartbeat_main(void *arg)
         }
         if (atomic_load(&tp->stop)) break;
         pthread_mutex_unlock(&nd->mu);
-        if (!node_dead(nd) && pause_left(nd) == 0) {
-            sw_event ev = {.type = SW_EV_HEARTBEAT, .node = nd->idx,
-                           .hlc = sw_hlc_now(&nd->hlc, sw_wall_ms())};
-            push_event(tp, &ev);
-        }
+        sw_event ev = {.type = SW_EV_HEARTBEAT, .node = nd->idx,
+                       .hlc = sw_hlc_now(&nd->hlc, sw_wall_ms())};
+        push_event(tp, &ev);
         pthread_mutex_lock(&nd->mu);
     }
     pthread_mutex_unlock(&nd->mu);
@@ -456,8 +334,6 @@ swarm_err sw_transport_inproc_create(sw_node_env *env, sw_transport **out, swarm
         nd->idx = (int32_t)i;
         nd->tp = tp;
         nd->be = env->backends[i];
-        nd->chaos = env->chaos && env->chaos->active && i < env->chaos->n ? &env->chaos->nodes[i] : NULL;
-        nd->rng = env->seed ^ (0x9E3779B97F4A7C15ull * (i + 1));
         pthread_mutex_init(&nd->mu, NULL);
         pthread_cond_init(&nd->cv, &ca);
         pthread_cond_init(&nd->hbcv, &ca);

@@ -1,8 +1,9 @@
 /*
  * transport_proc.c: the child-process transport: each node runs in its own
  * forked process (the in-process workers for that one node, sharing the
- * parent's mmapped model), connected by a socketpair carrying length-
- * prefixed frames: dispatch and cancel down, results, progress and
+ * parent's mmapped model), connected by a socketpair carrying the frames
+ * of the wire format (wire.h: versioned, little-endian, explicit lengths):
+ * dispatch, cancel and the run clock down, results, progress and
  * heartbeats up. A crashed or SIGKILLed child just goes silent: the
  * coordinator's failure detector handles it like any dead node. The
  * coordinator side uses poll() and never blocks on a slow child.
@@ -18,87 +19,32 @@
 #include <unistd.h>
 
 #include "runtime_int.h"
+#include "wire.h"
 
-#define FRAME_MAX (64u << 20) /* a larger frame means a broken peer */
 #define MAX_CHILDREN 256
 
-enum { F_DISPATCH = 1, F_CANCEL = 2, F_EVENT = 3, F_T0 = 4 };
-
 /* ------------------------------------------------------------------------ */
-/* a growable byte buffer with little-endian-agnostic (same host) fields     */
+/* byte streams: frames are encoded and decoded by wire.c; these buffers
+ * only hold bytes in transit (an sw_buf plus how much of it is consumed). */
 
-typedef struct buf {
-    unsigned char *p;
-    size_t n, cap, off; /* off: read position */
-} buf;
+typedef struct stream {
+    sw_buf b;
+    size_t off; /* bytes already sent (out) or parsed (in) */
+} stream;
 
-static bool buf_put(buf *b, const void *src, size_t n)
+/* Drops the consumed prefix. */
+static void stream_consume(stream *s)
 {
-    if (b->n + n > b->cap) {
-        size_t nc = b->cap ? b->cap * 2 : 4096;
-        while (nc < b->n + n) nc *= 2;
-        unsigned char *np = sw_realloc(b->p, nc);
-        if (np == NULL) return false;
-        b->p = np;
-        b->cap = nc;
-    }
-    memcpy(b->p + b->n, src, n);
-    b->n += n;
-    return true;
+    if (s->off == 0) return;
+    memmove(s->b.p, (char *)s->b.p + s->off, s->b.len - s->off);
+    s->b.len -= s->off;
+    s->off = 0;
 }
 
-static bool buf_get(buf *b, void *dst, size_t n)
+static void stream_free(stream *s)
 {
-    if (b->off + n > b->n) return false;
-    memcpy(dst, b->p + b->off, n);
-    b->off += n;
-    return true;
-}
-
-static void buf_consume(buf *b)
-{
-    if (b->off == 0) return;
-    memmove(b->p, b->p + b->off, b->n - b->off);
-    b->n -= b->off;
-    b->off = 0;
-}
-
-#define PUT(b, v) buf_put((b), &(v), sizeof(v))
-#define GET(b, v) buf_get((b), &(v), sizeof(v))
-
-static bool put_str(buf *b, const char *s)
-{
-    uint32_t l = s ? (uint32_t)strlen(s) : 0;
-    return PUT(b, l) && buf_put(b, s ? s : "", l);
-}
-
-/* Reads a string into a fresh sw_malloc'd buffer. */
-static bool get_str(buf *b, char **out)
-{
-    uint32_t l;
-    if (!GET(b, l) || l > FRAME_MAX || b->off + l > b->n) return false;
-    char *s = sw_malloc((size_t)l + 1);
-    if (s == NULL) return false;
-    memcpy(s, b->p + b->off, l);
-    s[l] = 0;
-    b->off += l;
-    *out = s;
-    return true;
-}
-
-/* Frame = u32 type, u32 payload length, payload. */
-static bool frame_begin(buf *b, uint32_t type, size_t *len_at)
-{
-    uint32_t zero = 0;
-    if (!PUT(b, type)) return false;
-    *len_at = b->n;
-    return PUT(b, zero);
-}
-
-static void frame_end(buf *b, size_t len_at)
-{
-    uint32_t len = (uint32_t)(b->n - len_at - 4);
-    memcpy(b->p + len_at, &len, 4);
+    sw_free(s->b.p);
+    memset(s, 0, sizeof(*s));
 }
 
 /* Writes everything (blocking); false when the peer is gone. */
@@ -114,44 +60,6 @@ static bool write_all(int fd, const unsigned char *p, size_t n)
     return true;
 }
 
-static bool encode_event(buf *b, const sw_event *ev)
-{
-    size_t at;
-    uint32_t type = (uint32_t)ev->type, rc = (uint32_t)ev->rc;
-    uint8_t probe = ev->probe, canceled = ev->canceled;
-    bool ok = frame_begin(b, F_EVENT, &at) && PUT(b, type) && PUT(b, ev->node) && PUT(b, ev->sub) &&
-              PUT(b, ev->epoch) && PUT(b, ev->run) && PUT(b, probe) && PUT(b, canceled) && PUT(b, rc) &&
-              PUT(b, ev->value) && PUT(b, ev->confidence) && PUT(b, ev->tokens) &&
-              PUT(b, ev->busy_ms) && PUT(b, ev->hlc) && PUT(b, ev->crc) && put_str(b, ev->text);
-    uint8_t has_text = ev->text != NULL;
-    ok = ok && PUT(b, has_text);
-    if (ok) frame_end(b, at);
-    return ok;
-}
-
-static bool decode_event(buf *b, sw_event *ev)
-{
-    uint32_t type, rc;
-    uint8_t probe, canceled, has_text;
-    char *text = NULL;
-    memset(ev, 0, sizeof(*ev));
-    if (!(GET(b, type) && GET(b, ev->node) && GET(b, ev->sub) && GET(b, ev->epoch) && GET(b, ev->run) &&
-          GET(b, probe) && GET(b, canceled) && GET(b, rc) && GET(b, ev->value) &&
-          GET(b, ev->confidence) && GET(b, ev->tokens) && GET(b, ev->busy_ms) && GET(b, ev->hlc) &&
-          GET(b, ev->crc) && get_str(b, &text) && GET(b, has_text)) ||
-        type > SW_EV_PROGRESS || rc >= SWARM_ERR_COUNT) {
-        sw_free(text);
-        return false;
-    }
-    ev->type = (sw_ev_type)type;
-    ev->rc = (swarm_err)rc;
-    ev->probe = probe;
-    ev->canceled = canceled;
-    if (has_text) ev->text = text;
-    else sw_free(text);
-    return true;
-}
-
 /* ------------------------------------------------------------------------ */
 /* the child: in-process workers for one node, a reader thread for frames    */
 
@@ -162,100 +70,76 @@ typedef struct child_ctx {
     _Atomic bool eof;
 } child_ctx;
 
+/* Handles one frame from the coordinator; false when it is malformed (the
+ * stream cannot be trusted after that: the child stops reading). */
+static bool child_frame(child_ctx *c, const sw_wire_frame *f)
+{
+    swarm_diag d = {{0}};
+    switch (f->type) {
+    case SW_WIRE_DISPATCH: {
+        sw_dispatch *m = NULL;
+        uint64_t t0 = 0, zero = 0;
+        swarm_err rc = sw_wire_get_dispatch(f, &m, &t0, &d);
+        if (rc == SWARM_ENOMEM) return true; /* lost, as on a network: the coordinator retries */
+        if (rc != SWARM_OK) break;
+        atomic_compare_exchange_strong(&c->env->t0_ns, &zero, t0);
+        /* the inner transport owns m from here, also when it refuses it */
+        if (c->inner->ops->send(c->inner, m) != SWARM_OK)
+            sw_log_warn("node worker: dispatch for another node refused");
+        return true;
+    }
+    case SW_WIRE_T0: {
+        /* the run clock fault times are relative to, even before this
+         * node's first dispatch */
+        uint64_t t0 = 0, zero = 0;
+        if (sw_wire_get_t0(f, &t0, &d) != SWARM_OK) break;
+        atomic_compare_exchange_strong(&c->env->t0_ns, &zero, t0);
+        return true;
+    }
+    case SW_WIRE_CANCEL: {
+        int32_t node, sub;
+        uint32_t epoch;
+        if (sw_wire_get_cancel(f, &node, &sub, &epoch, &d) != SWARM_OK) break;
+        c->inner->ops->cancel(c->inner, node, sub, epoch);
+        return true;
+    }
+    default: sw_diag_set(&d, SWARM_EFORMAT, "wire: unexpected frame type %d", (int)f->type); break;
+    }
+    sw_log_warn("node worker: %s; closing the connection", d.msg);
+    return false;
+}
+
 static void *child_reader(void *arg)
 {
     child_ctx *c = arg;
-    buf in = {0};
+    stream in = {0};
     unsigned char tmp[65536];
     for (;;) {
         ssize_t r = recv(c->fd, tmp, sizeof(tmp), 0);
         if (r < 0 && errno == EINTR) continue;
-        if (r <= 0 || !buf_put(&in, tmp, (size_t)r)) break;
-        for (;;) {
-            uint32_t type, len;
-            size_t start = in.off;
-            if (!GET(&in, type) || !GET(&in, len)) {
-                in.off = start;
-                break;
+        if (r <= 0) break;
+        sw_buf_put(&in.b, tmp, (size_t)r);
+        if (in.b.oom) break;
+        bool ok = true;
+        while (ok) {
+            sw_wire_frame f;
+            size_t used = 0;
+            swarm_diag d = {{0}};
+            if (sw_wire_next((const uint8_t *)in.b.p + in.off, in.b.len - in.off, &f, &used, &d) !=
+                SWARM_OK) {
+                sw_log_warn("node worker: %s; closing the connection", d.msg);
+                ok = false;
+            } else if (used == 0) {
+                break; /* the rest of the frame is still in flight */
+            } else {
+                ok = child_frame(c, &f);
+                in.off += used;
             }
-            if (len > FRAME_MAX) goto done;
-            if (in.off + len > in.n) {
-                in.off = start;
-                break;
-            }
-            size_t end = in.off + len;
-            if (type == F_DISPATCH) {
-                sw_dispatch hdr = {0};
-                uint8_t probe;
-                uint32_t kind, nl;
-                uint64_t t0;
-                char *prompt = NULL;
-                if (!(GET(&in, hdr.node) && GET(&in, hdr.sub) && GET(&in, hdr.epoch) && GET(&in, hdr.run) &&
-                      GET(&in, probe) && GET(&in, kind) && GET(&in, hdr.max_tokens) &&
-                      GET(&in, t0) && get_str(&in, &prompt) && GET(&in, nl)) ||
-                    nl > 256) {
-                    sw_free(prompt);
-                    goto done;
-                }
-                char *labels[256];
-                size_t lbytes = 0;
-                bool ok = true;
-                for (uint32_t j = 0; j < nl; j++) {
-                    if (!get_str(&in, &labels[j])) {
-                        for (uint32_t q = 0; q < j; q++) sw_free(labels[q]);
-                        ok = false;
-                        break;
-                    }
-                    lbytes += strlen(labels[j]) + 1;
-                }
-                if (!ok) {
-                    sw_free(prompt);
-                    goto done;
-                }
-                sw_dispatch *m = sw_calloc(1, sizeof(*m) + nl * sizeof(char *) + lbytes);
-                if (m) {
-                    char **lab = (char **)(m + 1);
-                    char *lp = (char *)(lab + nl);
-                    for (uint32_t j = 0; j < nl; j++) {
-                        size_t l = strlen(labels[j]) + 1;
-                        memcpy(lp, labels[j], l);
-                        lab[j] = lp;
-                        lp += l;
-                    }
-                    m->node = hdr.node;
-                    m->sub = hdr.sub;
-                    m->epoch = hdr.epoch;
-                    m->run = hdr.run;
-                    m->probe = probe;
-                    m->kind = (swarm_subtask_kind)kind;
-                    m->max_tokens = hdr.max_tokens;
-                    m->prompt = prompt;
-                    m->labels = (const char *const *)lab;
-                    m->n_labels = nl;
-                    prompt = NULL;
-                    uint64_t zero = 0;
-                    atomic_compare_exchange_strong(&c->env->t0_ns, &zero, t0);
-                    c->inner->ops->send(c->inner, m);
-                }
-                sw_free(prompt);
-                for (uint32_t j = 0; j < nl; j++) sw_free(labels[j]);
-            } else if (type == F_T0) {
-                /* the run clock fault times are relative to, even before
-                 * this node's first dispatch */
-                uint64_t t0, zero = 0;
-                if (GET(&in, t0)) atomic_compare_exchange_strong(&c->env->t0_ns, &zero, t0);
-            } else if (type == F_CANCEL) {
-                int32_t node, sub;
-                uint32_t epoch;
-                if (GET(&in, node) && GET(&in, sub) && GET(&in, epoch))
-                    c->inner->ops->cancel(c->inner, node, sub, epoch);
-            }
-            in.off = end;
-            buf_consume(&in);
         }
+        if (!ok) break;
+        stream_consume(&in);
     }
-done:
-    sw_free(in.p);
+    stream_free(&in);
     atomic_store(&c->eof, true);
     return NULL;
 }
@@ -272,16 +156,15 @@ static void child_main(int fd, sw_node_env *env, size_t node)
         return;
     }
     sw_event evs[256];
-    buf out = {0};
+    sw_buf out = {0};
     while (!atomic_load(&c.eof)) {
         size_t n = inner->ops->recv(inner, evs, 256, 50);
-        out.n = 0;
-        bool ok = true;
+        out.len = 0;
         for (size_t i = 0; i < n; i++) {
-            ok = ok && encode_event(&out, &evs[i]);
+            sw_wire_put_event(&out, &evs[i]);
             sw_free(evs[i].text);
         }
-        if (n > 0 && (!ok || !write_all(fd, out.p, out.n))) break;
+        if (n > 0 && (out.oom || !write_all(fd, out.p, out.len))) break;
     }
     /* The parent is gone or closed us: stop the workers and leave. */
     shutdown(fd, SHUT_RDWR);
@@ -297,7 +180,8 @@ typedef struct child {
     pid_t pid;
     int fd; /* -1 once the child is gone */
     bool t0_sent;
-    buf in, out;
+    bool down_told; /* SW_EV_NODE_DOWN delivered for it */
+    stream in, out;
 } child;
 
 typedef struct proc {
@@ -317,8 +201,8 @@ static void child_gone(child *c)
 
 static void flush_out(child *c)
 {
-    while (c->fd >= 0 && c->out.off < c->out.n) {
-        ssize_t w = send(c->fd, c->out.p + c->out.off, c->out.n - c->out.off,
+    while (c->fd >= 0 && c->out.off < c->out.b.len) {
+        ssize_t w = send(c->fd, (char *)c->out.b.p + c->out.off, c->out.b.len - c->out.off,
                          MSG_NOSIGNAL | MSG_DONTWAIT);
         if (w < 0 && errno == EINTR) continue;
         if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break; /* later */
@@ -328,8 +212,19 @@ static void flush_out(child *c)
         }
         c->out.off += (size_t)w;
     }
-    buf_consume(&c->out);
-    if (c->fd < 0) c->out.n = c->out.off = 0;
+    stream_consume(&c->out);
+    if (c->fd < 0) c->out.b.len = c->out.off = 0;
+}
+
+/* Called after appending one frame to c's output at mark: an encoding
+ * failure (out of memory) drops that frame only, never leaves half of it
+ * queued. True when the frame is queued. */
+static bool frame_queued(child *c, size_t mark)
+{
+    if (!c->out.b.oom) return true;
+    c->out.b.oom = false;
+    c->out.b.len = mark;
+    return false;
 }
 
 static swarm_err proc_send(sw_transport *t, sw_dispatch *m)
@@ -342,20 +237,12 @@ static swarm_err proc_send(sw_transport *t, sw_dispatch *m)
     }
     child *c = &P->ch[m->node];
     if (c->fd < 0) goto out; /* a dead child: the message is lost, as on a network */
-    size_t at;
-    uint8_t probe = m->probe;
-    uint32_t kind = (uint32_t)m->kind, nl = (uint32_t)m->n_labels;
-    uint64_t t0 = atomic_load(&P->env->t0_ns);
-    bool ok = frame_begin(&c->out, F_DISPATCH, &at) && PUT(&c->out, m->node) &&
-              PUT(&c->out, m->sub) && PUT(&c->out, m->epoch) && PUT(&c->out, m->run) && PUT(&c->out, probe) &&
-              PUT(&c->out, kind) && PUT(&c->out, m->max_tokens) && PUT(&c->out, t0) &&
-              put_str(&c->out, m->prompt) && PUT(&c->out, nl);
-    for (uint32_t j = 0; ok && j < nl; j++) ok = put_str(&c->out, m->labels[j]);
-    if (!ok) {
+    size_t mark = c->out.b.len;
+    sw_wire_put_dispatch(&c->out.b, m, atomic_load(&P->env->t0_ns));
+    if (!frame_queued(c, mark)) {
         rc = SWARM_ENOMEM;
         goto out;
     }
-    frame_end(&c->out, at);
     flush_out(c);
 out:
     sw_free(m->prompt);
@@ -369,12 +256,10 @@ static void proc_cancel(sw_transport *t, int32_t node, int32_t sub, uint32_t epo
     if (node < 0 || (size_t)node >= P->n) return;
     child *c = &P->ch[node];
     if (c->fd < 0) return;
-    size_t at;
-    if (frame_begin(&c->out, F_CANCEL, &at) && PUT(&c->out, node) && PUT(&c->out, sub) &&
-        PUT(&c->out, epoch)) {
-        frame_end(&c->out, at);
-        flush_out(c);
-    }
+    size_t mark = c->out.b.len;
+    sw_wire_put_cancel(&c->out.b, node, sub, epoch);
+    /* a cancel lost to out-of-memory is harmless: epochs fence the result */
+    if (frame_queued(c, mark)) flush_out(c);
 }
 
 static bool pend_push(proc *P, const sw_event *ev)
@@ -390,36 +275,38 @@ static bool pend_push(proc *P, const sw_event *ev)
     return true;
 }
 
-/* Decodes every complete frame in c->in; a malformed one ends the child. */
+/* Decodes every complete frame in c->in; a malformed one ends the child:
+ * nothing it sends is trusted after that. */
 static void parse_in(proc *P, child *c, size_t idx)
 {
+    swarm_diag d = {{0}};
     for (;;) {
-        uint32_t type, len;
-        size_t start = c->in.off;
-        if (!GET(&c->in, type) || !GET(&c->in, len)) {
-            c->in.off = start;
-            break;
-        }
-        if (len > FRAME_MAX || type != F_EVENT) goto broken;
-        if (c->in.off + len > c->in.n) {
-            c->in.off = start;
-            break;
-        }
-        size_t end = c->in.off + len;
+        sw_wire_frame f;
+        size_t used = 0;
+        if (sw_wire_next((const uint8_t *)c->in.b.p + c->in.off, c->in.b.len - c->in.off, &f,
+                         &used, &d) != SWARM_OK)
+            goto broken;
+        if (used == 0) break;
         sw_event ev;
-        if (!decode_event(&c->in, &ev) || c->in.off != end || (size_t)ev.node != idx) {
-            sw_free(ev.text); /* NULL when decoding failed */
+        swarm_err rc = sw_wire_get_event(&f, &ev, &d);
+        c->in.off += used;
+        if (rc == SWARM_ENOMEM) continue; /* this event is lost; the detector covers it */
+        if (rc != SWARM_OK) goto broken;
+        if (ev.node < 0 || (size_t)ev.node != idx) {
+            sw_free(ev.text);
+            sw_diag_set(&d, SWARM_EFORMAT, "event for node %d on node %zu's connection",
+                        (int)ev.node, idx);
             goto broken;
         }
         if (!pend_push(P, &ev)) sw_free(ev.text);
     }
-    buf_consume(&c->in);
+    stream_consume(&c->in);
     return;
 broken:
-    sw_log_warn("node %zu: malformed frame from its worker process; dropping it", idx);
+    sw_log_warn("node %zu: malformed frame from its worker process (%s); dropping it", idx, d.msg);
     kill(c->pid, SIGKILL);
     child_gone(c);
-    c->in.n = c->in.off = 0;
+    c->in.b.len = c->in.off = 0;
 }
 
 static size_t take_pending(proc *P, sw_event *evs, size_t max)
@@ -440,15 +327,15 @@ static size_t proc_recv(sw_transport *t, sw_event *evs, size_t max, double timeo
     for (size_t i = 0; i < P->n && np < MAX_CHILDREN; i++) {
         child *c = &P->ch[i];
         if (c->fd < 0) continue;
-        size_t at;
-        if (t0 && !c->t0_sent && frame_begin(&c->out, F_T0, &at) && PUT(&c->out, t0)) {
-            frame_end(&c->out, at);
-            c->t0_sent = true;
+        if (t0 && !c->t0_sent) {
+            size_t mark = c->out.b.len;
+            sw_wire_put_t0(&c->out.b, t0);
+            c->t0_sent = frame_queued(c, mark);
         }
         flush_out(c);
         if (c->fd < 0) continue;
         pf[np].fd = c->fd;
-        pf[np].events = POLLIN | (c->out.n > 0 ? POLLOUT : 0);
+        pf[np].events = POLLIN | (c->out.b.len > 0 ? POLLOUT : 0);
         pf[np].revents = 0;
         map[np++] = i;
     }
@@ -460,11 +347,25 @@ static size_t proc_recv(sw_transport *t, sw_event *evs, size_t max, double timeo
         unsigned char tmp[65536];
         ssize_t r = recv(c->fd, tmp, sizeof(tmp), MSG_DONTWAIT);
         if (r > 0) {
-            if (!buf_put(&c->in, tmp, (size_t)r)) continue;
+            sw_buf_put(&c->in.b, tmp, (size_t)r);
+            if (c->in.b.oom) { /* bytes lost: the stream cannot be parsed any more */
+                sw_log_warn("node %zu: out of memory reading its worker; dropping it", map[k]);
+                kill(c->pid, SIGKILL);
+                child_gone(c);
+                stream_free(&c->in);
+                continue;
+            }
             parse_in(P, c, map[k]);
         } else if (r == 0 || (errno != EAGAIN && errno != EINTR)) {
             child_gone(c); /* EOF: it crashed or was killed; it is now silent */
         }
+    }
+    /* membership: a child whose connection ended is gone for good */
+    for (size_t i = 0; i < P->n; i++) {
+        child *c = &P->ch[i];
+        if (c->fd >= 0 || c->pid <= 0 || c->down_told) continue;
+        sw_event ev = {.type = SW_EV_NODE_DOWN, .node = (int32_t)i};
+        if (pend_push(P, &ev)) c->down_told = true;
     }
     return take_pending(P, evs, max);
 }
@@ -487,8 +388,8 @@ static void proc_destroy(sw_transport *t)
             kill(c->pid, SIGKILL);
             waitpid(c->pid, &st, 0);
         }
-        sw_free(c->in.p);
-        sw_free(c->out.p);
+        stream_free(&c->in);
+        stream_free(&c->out);
     }
     for (size_t i = P->pend_off; i < P->pend_n; i++) sw_free(P->pend[i].text);
     sw_free(P->pend);
@@ -500,6 +401,7 @@ static const sw_transport_ops proc_ops = {proc_send, proc_cancel, proc_recv, pro
 
 int sw_transport_proc_pid(sw_transport *t, size_t i)
 {
+    t = sw_transport_unwrap(t);
     if (t == NULL || t->ops != &proc_ops) return -1;
     proc *P = (proc *)t;
     return i < P->n ? (int)P->ch[i].pid : -1;

@@ -586,17 +586,128 @@ static void grammar_seeds(const char *dir)
                   "\"additionalProperties\": false}");
 }
 
+/* ---- wire frames (src/runtime/wire.h), encoded here by hand: the seed
+ * tool links no library, and an independent encoding checks the format ---- */
+typedef struct wbytes {
+    unsigned char p[512];
+    size_t n;
+} wbytes;
+
+static void w_u8(wbytes *w, unsigned v) { w->p[w->n++] = (unsigned char)v; }
+static void w_u32(wbytes *w, uint32_t v)
+{
+    for (int i = 0; i < 4; i++) w_u8(w, (v >> (8 * i)) & 0xff);
+}
+static void w_u64(wbytes *w, uint64_t v)
+{
+    for (int i = 0; i < 8; i++) w_u8(w, (unsigned)((v >> (8 * i)) & 0xff));
+}
+static void w_str(wbytes *w, const char *s)
+{
+    w_u32(w, (uint32_t)strlen(s));
+    for (const char *c = s; *c; c++) w_u8(w, (unsigned char)*c);
+}
+/* Starts a frame of type t: version 1, the length patched by w_end. */
+static size_t w_begin(wbytes *w, unsigned t)
+{
+    w_u8(w, 1);
+    w_u8(w, 0);
+    w_u8(w, t);
+    w_u8(w, 0);
+    size_t at = w->n;
+    w_u32(w, 0);
+    return at;
+}
+static void w_end(wbytes *w, size_t at)
+{
+    uint32_t len = (uint32_t)(w->n - at - 4);
+    for (int i = 0; i < 4; i++) w->p[at + i] = (unsigned char)(len >> (8 * i));
+}
+
+static void w_save(const char *dir, const char *name, const wbytes *w)
+{
+    bytes b = {0};
+    put(&b, w->p, w->n);
+    save(dir, name, &b);
+}
+
+static void wire_seeds(const char *dir)
+{
+    wbytes all = {{0}, 0}, w;
+    /* t0 */
+    w.n = 0;
+    size_t at = w_begin(&w, 4);
+    w_u64(&w, 123456789);
+    w_end(&w, at);
+    w_save(dir, "t0.bin", &w);
+    memcpy(all.p + all.n, w.p, w.n);
+    all.n += w.n;
+    /* cancel */
+    w.n = 0;
+    at = w_begin(&w, 2);
+    w_u32(&w, 1);
+    w_u32(&w, 0xfffffffe);
+    w_u32(&w, 3);
+    w_end(&w, at);
+    w_save(dir, "cancel.bin", &w);
+    memcpy(all.p + all.n, w.p, w.n);
+    all.n += w.n;
+    /* dispatch: a classify with two labels */
+    w.n = 0;
+    at = w_begin(&w, 1);
+    w_u32(&w, 0);
+    w_u32(&w, 4);
+    w_u32(&w, 2);
+    w_u32(&w, 1);
+    w_u8(&w, 0);
+    w_u32(&w, 1);
+    w_u32(&w, 16);
+    w_u64(&w, 99);
+    w_str(&w, "Review: great. Sentiment:");
+    w_u32(&w, 2);
+    w_str(&w, " positive");
+    w_str(&w, " negative");
+    w_end(&w, at);
+    w_save(dir, "dispatch.bin", &w);
+    memcpy(all.p + all.n, w.p, w.n);
+    all.n += w.n;
+    /* event: a result with text */
+    w.n = 0;
+    at = w_begin(&w, 3);
+    w_u32(&w, 0);
+    w_u32(&w, 0);
+    w_u32(&w, 4);
+    w_u32(&w, 2);
+    w_u32(&w, 1);
+    w_u8(&w, 0);
+    w_u8(&w, 0);
+    w_u32(&w, 0);
+    w_u64(&w, 0x3ff0000000000000ull); /* 1.0 */
+    w_u64(&w, 0x3fe0000000000000ull); /* 0.5 */
+    w_u64(&w, 7);
+    w_u64(&w, 0x4024000000000000ull); /* 10.0 */
+    w_u64(&w, 1);
+    w_u32(&w, 0x12345678);
+    w_u8(&w, 1);
+    w_str(&w, " positive");
+    w_end(&w, at);
+    w_save(dir, "event.bin", &w);
+    memcpy(all.p + all.n, w.p, w.n);
+    all.n += w.n;
+    w_save(dir, "stream.bin", &all);
+}
+
 int main(int argc, char **argv)
 {
     static const char *const kinds[] = {"gguf",     "llama2c",    "tokbin", "spm",
                                         "tokenize", "gguf_vocab", "task",   "aggregate",
-                                        "swarmfile", "assign",    "grammar"};
+                                        "swarmfile", "assign",    "grammar", "wire"};
     int k = -1;
     for (int i = 0; argc == 3 && i < (int)(sizeof(kinds) / sizeof(kinds[0])); i++)
         if (strcmp(argv[1], kinds[i]) == 0) k = i;
     if (k < 0) {
         fprintf(stderr, "usage: fuzz_seeds gguf|llama2c|tokbin|spm|tokenize|gguf_vocab|task|"
-                        "aggregate|swarmfile|assign|grammar DIR\n");
+                        "aggregate|swarmfile|assign|grammar|wire DIR\n");
         return 2;
     }
     if (k == 10) {
@@ -609,6 +720,8 @@ int main(int argc, char **argv)
         swarmfile_seeds(argv[2]);
     } else if (k == 9) {
         assign_seeds(argv[2]);
+    } else if (k == 11) {
+        wire_seeds(argv[2]);
     } else if (k == 0) {
         gguf_seeds(argv[2]);
     } else if (k == 1) {

@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../../engine/engine_int.h"
+#include "../../core/platform.h"
 
 swarm_err sw_map_file(const char *path, void **map, size_t *len, swarm_diag *d)
 {
