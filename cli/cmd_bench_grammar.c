@@ -8,8 +8,6 @@
 #include "../bench/bench_grammar.h"
 #include "../bench/bench_model.h"
 #include "cli.h"
-#include "core/core_int.h"
-#include "engine/kernels/kernels.h"
 #include "swarm/grammar.h"
 
 static void usage(FILE *f)
@@ -50,7 +48,7 @@ int cmd_bench_grammar(int argc, char **argv)
             ok = sw_bench_shape_known(v);
             o.shape = v;
         } else if (strcmp(a, "--type") == 0) {
-            ok = sw_type_from_name(v, &o.type) && sw_type_get(o.type)->supported;
+            ok = sw_bench_model_type(v, &o.type);
         } else if (strcmp(a, "--threads") == 0) {
             ok = cli_parse_int(v, 1, 64, &n);
             o.threads = (int)n;
@@ -74,12 +72,12 @@ int cmd_bench_grammar(int argc, char **argv)
     size_t len = 0;
     swarm_diag d = {{0}};
     if (file != NULL) {
-        swarm_err rc = sw_read_file_max(file, SWARM_GRAMMAR_MAX_TEXT, &text, &len, &d);
+        swarm_err rc = swarm_file_read(file, SWARM_GRAMMAR_MAX_TEXT, &text, &len, &d);
         if (rc != SWARM_OK) return cli_fail(cli_exit_for_input_error(rc), "%s: %s", cmd, d.msg);
         o.grammar_text = text;
     }
     swarm_err rc = sw_bench_grammar_run(&o, stdout, &d);
-    sw_free(text);
+    swarm_free(text);
     if (rc != SWARM_OK)
         return cli_fail(cli_exit_for_input_error(rc), "%s: %s", cmd,
                         d.msg[0] ? d.msg : swarm_strerror(rc));

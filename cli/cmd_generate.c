@@ -10,7 +10,6 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "core/core_int.h"
 #include "swarm/engine.h"
 #include "swarm/grammar.h"
 
@@ -213,14 +212,14 @@ int cmd_generate(int argc, char **argv)
         char *text = NULL;
         size_t len = 0;
         swarm_diag d = {{0}};
-        swarm_err rc = sw_read_file_max(path, SWARM_GRAMMAR_MAX_TEXT, &text, &len, &d);
+        swarm_err rc = swarm_file_read(path, SWARM_GRAMMAR_MAX_TEXT, &text, &len, &d);
         if (rc != SWARM_OK)
             return cli_fail(cli_exit_for_input_error(rc), "%s: %s", cmd,
                             d.msg[0] ? d.msg : swarm_strerror(rc));
         if (print_grammar) {
             char *g = NULL;
             rc = swarm_grammar_schema_to_text(text, len, &g, &d);
-            sw_free(text);
+            swarm_free(text);
             if (rc != SWARM_OK)
                 return cli_fail(cli_exit_for_input_error(rc), "%s: %s: %s", cmd, path, d.msg);
             fputs(g, stdout);
@@ -229,7 +228,7 @@ int cmd_generate(int argc, char **argv)
         }
         rc = grammar_path ? swarm_grammar_parse(text, len, &grammar, &d)
                           : swarm_grammar_from_schema(text, len, &grammar, &d);
-        sw_free(text);
+        swarm_free(text);
         if (rc != SWARM_OK)
             return cli_fail(cli_exit_for_input_error(rc), "%s: %s: %s", cmd, path, d.msg);
     }

@@ -36,7 +36,14 @@ function(swarm_unit_test FILE)
   endif()
   target_include_directories(${name} PRIVATE ${CMAKE_SOURCE_DIR}/src ${CMAKE_SOURCE_DIR}/tests)
   add_test(NAME unit.${name} COMMAND ${name})
-  set_tests_properties(unit.${name} PROPERTIES TIMEOUT 300 LABELS unit
+  # Sanitized builds run several times slower (and the sanitizer targets
+  # are run on loaded machines): their timeout is longer.
+  if(SWARM_SANITIZE)
+    set(_timeout 1800)
+  else()
+    set(_timeout 300)
+  endif()
+  set_tests_properties(unit.${name} PROPERTIES TIMEOUT ${_timeout} LABELS unit
     ENVIRONMENT "SWARM_SHARED_DIR=${SWARM_SHARED_DIR};SWARM_BIN=${CMAKE_BINARY_DIR}/swarm;SWARM_SOURCE_DIR=${CMAKE_SOURCE_DIR}"
     SKIP_RETURN_CODE 77)
 endfunction()
