@@ -256,6 +256,19 @@ static swarm_swarm *breaker_swarm(double latency_ms)
     return s;
 }
 
+/* The breaker tests count failures on node1; a false conviction of a live
+ * node on a loaded machine (phi at ~400 ms of heartbeat silence) would move
+ * its work elsewhere, so they detect death by a 60 s timeout instead. */
+static swarm_runtime_params breaker_params(uint64_t seed)
+{
+    swarm_runtime_params p = swarm_runtime_params_default();
+    p.seed = seed;
+    p.early_stop = false;
+    p.detector = SWARM_DETECT_TIMEOUT;
+    p.timeout_ms = 60000;
+    return p;
+}
+
 static swarm_task *breaker_task(int k)
 {
     char buf[512];
@@ -276,9 +289,7 @@ static void test_runtime_corrupt_retry_and_breaker(void **state)
     (void)state;
     swarm_swarm *s = breaker_swarm(1);
     swarm_task *t = breaker_task(24);
-    swarm_runtime_params p = swarm_runtime_params_default();
-    p.seed = 5;
-    p.early_stop = false;
+    swarm_runtime_params p = breaker_params(5);
     p.breaker_failures = 2;
     p.breaker_cooldown_ms = 60000;
     p.retry_budget = 1;
@@ -318,9 +329,7 @@ static void test_runtime_breaker_half_open_reopens(void **state)
     (void)state;
     swarm_swarm *s = breaker_swarm(2);
     swarm_task *t = breaker_task(120);
-    swarm_runtime_params p = swarm_runtime_params_default();
-    p.seed = 7;
-    p.early_stop = false;
+    swarm_runtime_params p = breaker_params(7);
     p.breaker_failures = 3;
     p.breaker_cooldown_ms = 5;
     p.chaos = "corrupt=node1";
@@ -349,9 +358,7 @@ static void test_runtime_breaker_readmits(void **state)
     (void)state;
     swarm_swarm *s = breaker_swarm(3);
     swarm_task *t = breaker_task(120);
-    swarm_runtime_params p = swarm_runtime_params_default();
-    p.seed = 9;
-    p.early_stop = false;
+    swarm_runtime_params p = breaker_params(9);
     p.breaker_failures = 2;
     p.breaker_cooldown_ms = 40;
     p.chaos = "corrupt=node1@0ms+30ms";
@@ -383,9 +390,7 @@ static void test_runtime_probe_readmits_stuck_node(void **state)
     (void)state;
     swarm_swarm *s = breaker_swarm(3);
     swarm_task *t = breaker_task(300);
-    swarm_runtime_params p = swarm_runtime_params_default();
-    p.seed = 11;
-    p.early_stop = false;
+    swarm_runtime_params p = breaker_params(11);
     p.hedge = false; /* a hedge would win the race and cancel the stuck attempt */
     p.progress_timeout_ms = 40;
     p.probe_timeout_ms = 30;
