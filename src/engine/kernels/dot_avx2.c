@@ -283,7 +283,7 @@ INL void k_f32(KARGS, const int R, const int T)
     UNR for (int r = 0; r < R; r++) UNR for (int t = 0; t < T; t++) acc[r][t] = _mm256_setzero_ps();
     int64_t i = 0;
     for (; i + 8 <= n; i += 8) {
-        PF_NEXT(i, 4);
+        PF_NEXT(i / 8, 32);
         __m256 w[MAXR];
         UNR for (int r = 0; r < R; r++) w[r] = _mm256_loadu_ps((const float *)(W + r * ws) + i);
         UNR for (int t = 0; t < T; t++) {
@@ -305,7 +305,7 @@ INL void k_f16(KARGS, const int R, const int T)
     UNR for (int r = 0; r < R; r++) UNR for (int t = 0; t < T; t++) acc[r][t] = _mm256_setzero_ps();
     int64_t i = 0;
     for (; i + 8 <= n; i += 8) {
-        PF_NEXT(i, 2);
+        PF_NEXT(i / 8, 16);
         __m256 w[MAXR];
         UNR for (int r = 0; r < R; r++)
             w[r] = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)((const uint16_t *)(W + r * ws) + i)));

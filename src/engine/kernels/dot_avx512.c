@@ -57,7 +57,9 @@ INL __m512 bcast_h2(uint16_t h0, uint16_t h1)
 /* Prefetch for a group of R rows: the R rows are contiguous and the next
  * groups follow them; while step i of the current rows is read, the
  * matching part of the group after next is fetched: a linear stream two
- * groups (a few KiB) ahead. step = bytes per row per step. Without it a
+ * groups (a few KiB) ahead. i counts loop steps and step = bytes per row
+ * read per loop step (not per element: float loops pass i / elements-per-step,
+ * or only a fraction of the lines read get prefetched). Without it a
  * matvec streamed at ~60% of a plain read loop's bandwidth. */
 #define PF_NEXT(i, step)                                                                 \
     do {                                                                                 \
@@ -76,7 +78,7 @@ INL void k_f32(KARGS, const int R, const int T)
     for (; i < n; i += 16) {
         __mmask16 m = n - i >= 16 ? 0xffff : (__mmask16)((1u << (n - i)) - 1);
         __m512 w[MAXR];
-        PF_NEXT(i, 4);
+        PF_NEXT(i / 16, 64);
         UNR for (int r = 0; r < R; r++) {
             const float *a = (const float *)(W + r * ws) + i;
             w[r] = _mm512_maskz_loadu_ps(m, a);
@@ -98,7 +100,7 @@ INL void k_f16(KARGS, const int R, const int T)
     for (int64_t i = 0; i < n; i += 16) {
         __mmask16 m = n - i >= 16 ? 0xffff : (__mmask16)((1u << (n - i)) - 1);
         __m512 w[MAXR];
-        PF_NEXT(i, 2);
+        PF_NEXT(i / 16, 32);
         UNR for (int r = 0; r < R; r++) {
             const uint16_t *a = (const uint16_t *)(W + r * ws) + i;
             w[r] = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, a));
@@ -121,7 +123,7 @@ INL void k_bf16(KARGS, const int R, const int T)
         /* a zero-padded tail; an odd tail pairs its last element with zeros */
         __mmask32 m = n - i >= 32 ? 0xffffffffu : (__mmask32)((1ull << (n - i)) - 1);
         __m512bh w[MAXR];
-        PF_NEXT(i, 2);
+        PF_NEXT(i / 32, 64);
         UNR for (int r = 0; r < R; r++) {
             const uint16_t *a = (const uint16_t *)(W + r * ws) + i;
             w[r] = (__m512bh)_mm512_maskz_loadu_epi16(m, a);
