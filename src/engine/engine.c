@@ -164,7 +164,7 @@ static void fill_info(swarm_model *m)
 {
     const sw_hparams *hp = &m->hp;
     swarm_model_info *in = &m->info;
-    in->arch = hp->arch == SW_ARCH_QWEN2 ? "qwen2" : "llama";
+    in->arch = sw_arch_name(hp->arch);
     in->format = m->is_gguf ? "gguf" : "llama2c";
     in->chat_template = chat_name(m->chat);
     in->dim = hp->dim;

@@ -126,7 +126,17 @@ swarm_err sw_gguf_writer_write(sw_gguf_writer *w, const char *path, swarm_diag *
 /* ------------------------------------------------------------------------ */
 /* Model description shared by both file formats                            */
 
-enum sw_arch { SW_ARCH_LLAMA, SW_ARCH_QWEN2, SW_ARCH_COUNT };
+enum sw_arch {
+    SW_ARCH_LLAMA,
+    SW_ARCH_QWEN2,
+    SW_ARCH_QWEN3,  /* + per-head RMSNorm of q and k before rope */
+    SW_ARCH_GEMMA3, /* + GeGLU, scaled embeddings, post norms, q/k norms, sliding window */
+    SW_ARCH_PHI3,   /* fused qkv and gate/up matrices */
+    SW_ARCH_GEMMA2, /* gemma3 without q/k norms, with logit soft-capping */
+    SW_ARCH_COUNT
+};
+/* The GGUF general.architecture name of an arch. */
+const char *sw_arch_name(enum sw_arch a);
 enum sw_rope_style { SW_ROPE_NORMAL, SW_ROPE_NEOX };
 
 typedef struct sw_hparams {
@@ -148,7 +158,24 @@ typedef struct sw_hparams {
     /* llama3 rope frequency scaling (rope_scale_factor == 0: none) */
     float rope_scale_factor, rope_low_freq_factor, rope_high_freq_factor;
     int32_t rope_orig_ctx;
+    /* Gemma / Qwen3 features (all off for llama and qwen2) */
+    bool qk_norm;        /* attn_q_norm / attn_k_norm per head before rope */
+    bool post_norms;     /* post_attention_norm / post_ffw_norm before each residual add */
+    bool geglu;          /* FFN activation gelu_tanh(gate) * up instead of silu */
+    float embd_scale;    /* token embeddings multiplied by this (0: not scaled) */
+    float attn_scale;    /* scores multiplied by this (0: 1/sqrt(head_dim)) */
+    float attn_softcap;  /* scores s -> c tanh(s / c) before the mask (0: none) */
+    float final_softcap; /* logits l -> c tanh(l / c) (0: none) */
+    int32_t swa_window;  /* sliding layers: query i sees key j when i - j < window (0: none) */
+    int32_t swa_pattern; /* layer l slides when l % pattern < pattern - 1 */
+    float rope_base_swa; /* rope base of sliding layers (0: rope_base) */
 } sw_hparams;
+
+/* True when layer l of hp uses the sliding window. */
+static inline bool sw_layer_swa(const sw_hparams *hp, int32_t l)
+{
+    return hp->swa_window > 0 && hp->swa_pattern > 0 && l % hp->swa_pattern < hp->swa_pattern - 1;
+}
 
 /* A weight: a read-only view (into the mapping when possible). */
 typedef struct sw_tensor {
@@ -162,6 +189,8 @@ typedef struct sw_layer {
     sw_tensor attn_norm, wq, wk, wv, wo;
     sw_tensor bq, bk, bv; /* data == NULL when absent */
     sw_tensor ffn_norm, w_gate, w_up, w_down;
+    sw_tensor q_norm, k_norm;              /* (head_dim), data == NULL when absent */
+    sw_tensor post_attn_norm, post_ffn_norm; /* (dim), data == NULL when absent */
 } sw_layer;
 
 typedef struct sw_weights {

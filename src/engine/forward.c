@@ -1,5 +1,5 @@
 /*
- * forward.c: the transformer forward pass (llama / qwen2 family): token
+ * forward.c: the transformer forward pass (llama, qwen2/3, gemma2/3, phi3): token
  * embedding, per layer RMSNorm -> Q/K/V (+biases) -> RoPE (normal or NEOX)
  * -> causal grouped-query attention over an F32 KV cache -> output
  * projection, RMSNorm -> SwiGLU FFN, then final norm and output head.
@@ -35,6 +35,8 @@ struct sw_fwd {
     float *v_cache;  /* (n_layers, n_ctx, kv_dim) */
     float *rope_cos; /* (n_ctx, rope_dim/2) */
     float *rope_sin; /* (n_ctx, rope_dim/2) */
+    float *rope_cos_swa; /* (n_ctx, rope_dim/2) sliding layers' own base (gemma3) */
+    float *rope_sin_swa;
     float *logits;   /* (n_logit_rows, n_vocab) */
     const float *last_logits;
     int n_threads;
@@ -110,7 +112,7 @@ swarm_err sw_fwd_create(const sw_hparams *hp, const sw_weights *w, const float *
     size_t nb = (size_t)n_batch, half = (size_t)hp->rope_dim / 2;
     size_t dim = (size_t)hp->dim, ffn = (size_t)hp->ffn_dim, vocab = (size_t)hp->n_vocab;
     size_t qd = (size_t)f->q_dim, kvd = (size_t)f->kv_dim;
-    size_t cache = 0, sizes[16];
+    size_t cache = 0, sizes[20];
     int np = 0;
     if (!sw_mul_ok((size_t)hp->n_layers * (size_t)n_ctx, kvd, &cache)) {
         rc = SWARM_ENOMEM;
@@ -128,6 +130,8 @@ swarm_err sw_fwd_create(const sw_hparams *hp, const sw_weights *w, const float *
     sizes[np++] = cache;                       /* v_cache */
     sizes[np++] = (size_t)n_ctx * half;        /* rope_cos */
     sizes[np++] = (size_t)n_ctx * half;        /* rope_sin */
+    sizes[np++] = (size_t)n_ctx * half;        /* rope_cos_swa */
+    sizes[np++] = (size_t)n_ctx * half;        /* rope_sin_swa */
     sizes[np++] = (size_t)f->n_logit_rows * vocab; /* logits */
     size_t total = 0;
     for (int i = 0; i < np; i++) {
@@ -144,7 +148,8 @@ swarm_err sw_fwd_create(const sw_hparams *hp, const sw_weights *w, const float *
     uint8_t *p = (uint8_t *)(((uintptr_t)f->arena + 63) & ~(uintptr_t)63);
     float **dst[] = {&f->x,       &f->xb,      &f->xb2,     &f->q,
                      &f->att_out, &f->hb,      &f->hb2,     &f->att,      &f->k_cache,
-                     &f->v_cache, &f->rope_cos, &f->rope_sin, &f->logits};
+                     &f->v_cache, &f->rope_cos, &f->rope_sin, &f->rope_cos_swa,
+                     &f->rope_sin_swa, &f->logits};
     for (int i = 0; i < np; i++) {
         *dst[i] = (float *)p;
         p += round_up64(sizes[i] * sizeof(float));
@@ -159,6 +164,23 @@ swarm_err sw_fwd_create(const sw_hparams *hp, const sw_weights *w, const float *
             f->rope_cos[(size_t)pos * half + j] = cosf(val);
             f->rope_sin[(size_t)pos * half + j] = sinf(val);
         }
+    }
+    if (hp->rope_base_swa > 0.0f && hp->rope_base_swa != hp->rope_base) {
+        sw_hparams hs = *hp;
+        hs.rope_base = hp->rope_base_swa;
+        float freq_swa[512];
+        SWARM_ASSERT(half <= sizeof(freq_swa) / sizeof(freq_swa[0]));
+        sw_rope_freqs(&hs, NULL, freq_swa);
+        for (int32_t pos = 0; pos < n_ctx; pos++) {
+            for (size_t j = 0; j < half; j++) {
+                float val = (float)pos * freq_swa[j];
+                f->rope_cos_swa[(size_t)pos * half + j] = cosf(val);
+                f->rope_sin_swa[(size_t)pos * half + j] = sinf(val);
+            }
+        }
+    } else {
+        memcpy(f->rope_cos_swa, f->rope_cos, (size_t)n_ctx * half * sizeof(float));
+        memcpy(f->rope_sin_swa, f->rope_sin, (size_t)n_ctx * half * sizeof(float));
     }
 
     if ((rc = sw_pool_create(n_threads, &f->pool)) != SWARM_OK) goto fail;
@@ -224,12 +246,13 @@ static void add_bias(float *v, const sw_tensor *b, int32_t n_tok, int32_t rows)
         for (int32_t r = 0; r < rows; r++) v[(size_t)t * rows + r] += bb[r];
 }
 
-/* Rotates each head of v (n_head heads of head_dim) for one position. */
-static void rope_apply(const sw_fwd *f, float *v, int32_t n_head, int32_t pos)
+/* Rotates each head of v (n_head heads of head_dim) for one position, with
+ * the sliding layers' table when swa. */
+static void rope_apply(const sw_fwd *f, float *v, int32_t n_head, int32_t pos, bool swa)
 {
     int32_t hd = f->hp.head_dim, half = f->hp.rope_dim / 2;
-    const float *cs = f->rope_cos + (size_t)pos * half;
-    const float *sn = f->rope_sin + (size_t)pos * half;
+    const float *cs = (swa ? f->rope_cos_swa : f->rope_cos) + (size_t)pos * half;
+    const float *sn = (swa ? f->rope_sin_swa : f->rope_sin) + (size_t)pos * half;
     for (int32_t h = 0; h < n_head; h++) {
         float *x = v + (size_t)h * hd;
         if (f->hp.rope_style == SW_ROPE_NEOX) {
@@ -246,6 +269,25 @@ static void rope_apply(const sw_fwd *f, float *v, int32_t n_head, int32_t pos)
             }
         }
     }
+}
+
+/* GELU, tanh form (gemma's GeGLU). Exact here; llama.cpp reads an FP16
+ * table for |x| < 10, which differs by up to ~4e-4 in the reference logits. */
+static inline float gelu_tanh(float x)
+{
+    return 0.5f * x * (1.0f + tanhf(0.7978845608f * x * (1.0f + 0.044715f * x * x)));
+}
+
+/* RMSNorm of each head_dim slice of the n_head heads at v, in place. */
+static void head_norm(float *v, const sw_tensor *w, int32_t n_head, int32_t hd, float eps)
+{
+    for (int32_t h = 0; h < n_head; h++) rmsnorm(v + (size_t)h * hd, v + (size_t)h * hd, w->data, hd, eps);
+}
+
+/* x = c tanh(x / c) over n values */
+static void softcap(float *x, size_t n, float c)
+{
+    for (size_t i = 0; i < n; i++) x[i] = c * tanhf(x[i] / c);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -324,7 +366,9 @@ static void attention_worker(void *arg, int ith, int nth)
     const sw_hparams *hp = &f->hp;
     int32_t hd = hp->head_dim, kvd = f->kv_dim, qd = f->q_dim, n_ctx = f->n_ctx;
     int32_t group = hp->n_heads / hp->n_kv_heads;
-    float scale = 1.0f / sqrtf((float)hd);
+    float scale = hp->attn_scale > 0.0f ? hp->attn_scale : 1.0f / sqrtf((float)hd);
+    float cap = hp->attn_softcap;
+    bool swa = sw_layer_swa(hp, j->layer);
     const float *kc = f->k_cache + (size_t)j->layer * n_ctx * kvd;
     const float *vc = f->v_cache + (size_t)j->layer * n_ctx * kvd;
     float *att = f->att + (size_t)ith * group * n_ctx; /* (group, n_ctx) */
@@ -337,30 +381,34 @@ static void attention_worker(void *arg, int ith, int nth)
         int32_t h1 = h0 + j->chunk < (kvh + 1) * group ? h0 + j->chunk : (kvh + 1) * group;
         int32_t G = h1 - h0, pos = j->pos0 + t;
         if (G <= 0) continue;
+        /* sliding layers: key p is seen when pos - p < window (llama.cpp's rule) */
+        int32_t p0 = swa && pos - hp->swa_window + 1 > 0 ? pos - hp->swa_window + 1 : 0;
         const float *q = f->q + (size_t)t * qd + (size_t)h0 * hd;
         size_t koff = (size_t)kvh * hd;
-        for (int32_t p = 0; p <= pos; p++) {
+        for (int32_t p = p0; p <= pos; p++) {
             const float *k = kc + (size_t)p * kvd + koff;
             for (int32_t g = 0; g < G; g++)
                 att[(size_t)g * n_ctx + p] = dot8(q + (size_t)g * hd, k, hd) * scale;
         }
         for (int32_t g = 0; g < G; g++) {
             float *a = att + (size_t)g * n_ctx;
+            if (cap > 0.0f) /* gemma2 soft-capping, before the softmax */
+                for (int32_t p = p0; p <= pos; p++) a[p] = cap * tanhf(a[p] / cap);
             float mx = -INFINITY;
-            for (int32_t p = 0; p <= pos; p++)
+            for (int32_t p = p0; p <= pos; p++)
                 if (a[p] > mx) mx = a[p];
             float sum = 0.0f;
-            for (int32_t p = 0; p <= pos; p++) {
+            for (int32_t p = p0; p <= pos; p++) {
                 a[p] = expf(a[p] - mx);
                 sum += a[p];
             }
             float inv = 1.0f / sum;
-            for (int32_t p = 0; p <= pos; p++) a[p] *= inv;
+            for (int32_t p = p0; p <= pos; p++) a[p] *= inv;
         }
         float *o = f->att_out + (size_t)t * qd + (size_t)h0 * hd;
         memset(o, 0, (size_t)G * hd * sizeof(float));
         /* four positions per pass over o: a quarter of the loads and stores */
-        int32_t p = 0;
+        int32_t p = p0;
         for (; p + 4 <= pos + 1; p += 4) {
             const float *v = vc + (size_t)p * kvd + koff;
             for (int32_t g = 0; g < G; g++) {
@@ -405,6 +453,8 @@ const float *sw_fwd_eval(sw_fwd *f, const int32_t *tokens, int32_t n, int32_t po
         SWARM_ASSERT(tokens[t] >= 0 && tokens[t] < hp->n_vocab);
         const uint8_t *row = (const uint8_t *)w->tok_embd.data + (size_t)tokens[t] * f->embd_row_bytes;
         sw_dequantize_row(w->tok_embd.type, row, f->x + (size_t)t * dim, dim);
+        if (hp->embd_scale > 0.0f)
+            for (int32_t i = 0; i < dim; i++) f->x[(size_t)t * dim + i] *= hp->embd_scale;
     }
 
     for (int32_t l = 0; l < hp->n_layers; l++) {
@@ -423,9 +473,15 @@ const float *sw_fwd_eval(sw_fwd *f, const int32_t *tokens, int32_t n, int32_t po
         add_bias(f->q, &L->bq, n, qd);
         add_bias(kc, &L->bk, n, kvd);
         add_bias(vc, &L->bv, n, kvd);
+        bool swa = sw_layer_swa(hp, l);
         for (int32_t t = 0; t < n; t++) {
-            rope_apply(f, f->q + (size_t)t * qd, hp->n_heads, pos0 + t);
-            rope_apply(f, kc + (size_t)t * kvd, hp->n_kv_heads, pos0 + t);
+            if (L->q_norm.data != NULL) {
+                head_norm(f->q + (size_t)t * qd, &L->q_norm, hp->n_heads, hp->head_dim, hp->norm_eps);
+                head_norm(kc + (size_t)t * kvd, &L->k_norm, hp->n_kv_heads, hp->head_dim,
+                          hp->norm_eps);
+            }
+            rope_apply(f, f->q + (size_t)t * qd, hp->n_heads, pos0 + t, swa);
+            rope_apply(f, kc + (size_t)t * kvd, hp->n_kv_heads, pos0 + t, swa);
         }
 
         /* small jobs are cheaper on this thread than a pool wake-up */
@@ -446,6 +502,10 @@ const float *sw_fwd_eval(sw_fwd *f, const int32_t *tokens, int32_t n, int32_t po
         }
 
         matmul(f, f->xb2, &L->wo, f->att_out, n);
+        if (L->post_attn_norm.data != NULL)
+            for (int32_t t = 0; t < n; t++)
+                rmsnorm(f->xb2 + (size_t)t * dim, f->xb2 + (size_t)t * dim, L->post_attn_norm.data,
+                        dim, hp->norm_eps);
         for (size_t i = 0; i < (size_t)n * dim; i++) f->x[i] += f->xb2[i];
 
         for (int32_t t = 0; t < n; t++)
@@ -453,12 +513,20 @@ const float *sw_fwd_eval(sw_fwd *f, const int32_t *tokens, int32_t n, int32_t po
                     hp->norm_eps);
         matmul(f, f->hb, &L->w_gate, f->xb, n);
         matmul(f, f->hb2, &L->w_up, f->xb, n);
-        for (size_t i = 0; i < (size_t)n * ffn; i++) {
-            float g = f->hb[i];
-            g *= 1.0f / (1.0f + expf(-g)); /* SiLU */
-            f->hb[i] = g * f->hb2[i];
+        if (hp->geglu) {
+            for (size_t i = 0; i < (size_t)n * ffn; i++) f->hb[i] = gelu_tanh(f->hb[i]) * f->hb2[i];
+        } else {
+            for (size_t i = 0; i < (size_t)n * ffn; i++) {
+                float g = f->hb[i];
+                g *= 1.0f / (1.0f + expf(-g)); /* SiLU */
+                f->hb[i] = g * f->hb2[i];
+            }
         }
         matmul(f, f->xb2, &L->w_down, f->hb, n);
+        if (L->post_ffn_norm.data != NULL)
+            for (int32_t t = 0; t < n; t++)
+                rmsnorm(f->xb2 + (size_t)t * dim, f->xb2 + (size_t)t * dim, L->post_ffn_norm.data,
+                        dim, hp->norm_eps);
         for (size_t i = 0; i < (size_t)n * dim; i++) f->x[i] += f->xb2[i];
     }
 
@@ -470,6 +538,8 @@ const float *sw_fwd_eval(sw_fwd *f, const int32_t *tokens, int32_t n, int32_t po
         rmsnorm(f->xb + (size_t)t * dim, f->x + (size_t)(first + t) * dim, w->out_norm.data, dim,
                 hp->norm_eps);
     matmul(f, f->logits, &w->output, f->xb, rows);
+    if (hp->final_softcap > 0.0f)
+        softcap(f->logits, (size_t)rows * (size_t)hp->n_vocab, hp->final_softcap);
     f->last_logits = f->logits + (size_t)(rows - 1) * hp->n_vocab;
     return f->logits;
 }

@@ -100,31 +100,90 @@ static swarm_err bind(const binder *b, const char *name, bool vector, int64_t co
     return SWARM_OK;
 }
 
+/* Rows [r0, r0 + rows) of matrix m, as a matrix of its own. */
+static sw_tensor row_view(const sw_tensor *m, int64_t r0, int64_t rows)
+{
+    size_t rb = 0;
+    sw_type_row_bytes(m->type, m->cols, &rb); /* checked when m was bound */
+    sw_tensor v = *m;
+    v.rows = rows;
+    v.data = (const uint8_t *)m->data + (size_t)r0 * rb;
+    return v;
+}
+
+/* Phi-3's fused matrices: attn_qkv (q, k, v rows stacked) and ffn_up (gate
+ * rows, then up rows), split into row views so the forward pass sees the
+ * usual separate matrices. Separate attn_q/k/v are accepted too, as llama.cpp does. */
+static swarm_err bind_phi3_fused(const binder *b, int l, const sw_hparams *hp, sw_layer *L)
+{
+    int64_t dim = hp->dim, ffn = hp->ffn_dim;
+    int64_t qd = (int64_t)hp->n_heads * hp->head_dim, kvd = (int64_t)hp->n_kv_heads * hp->head_dim;
+    char name[96];
+    swarm_err rc;
+    snprintf(name, sizeof(name), "blk.%d.attn_qkv.weight", l);
+    if (sw_gguf_find_tensor(b->g, name) != NULL) {
+        sw_tensor qkv;
+        if ((rc = bind(b, name, false, dim, qd + 2 * kvd, false, &qkv)) != SWARM_OK) return rc;
+        L->wq = row_view(&qkv, 0, qd);
+        L->wk = row_view(&qkv, qd, kvd);
+        L->wv = row_view(&qkv, qd + kvd, kvd);
+    } else {
+        const char *sep[3] = {"attn_q", "attn_k", "attn_v"};
+        sw_tensor *dst[3] = {&L->wq, &L->wk, &L->wv};
+        int64_t rows[3] = {qd, kvd, kvd};
+        for (int i = 0; i < 3; i++) {
+            snprintf(name, sizeof(name), "blk.%d.%s.weight", l, sep[i]);
+            if ((rc = bind(b, name, false, dim, rows[i], false, dst[i])) != SWARM_OK) {
+                if (i == 0)
+                    return sw_diag_set(b->d, SWARM_EFORMAT,
+                                       "tensor 'blk.%d.attn_qkv.weight' (or attn_q/k/v) is missing", l);
+                return rc;
+            }
+        }
+    }
+    snprintf(name, sizeof(name), "blk.%d.ffn_up.weight", l);
+    sw_tensor up;
+    if ((rc = bind(b, name, false, dim, 2 * ffn, false, &up)) != SWARM_OK) return rc;
+    L->w_gate = row_view(&up, 0, ffn);
+    L->w_up = row_view(&up, ffn, ffn);
+    return SWARM_OK;
+}
+
 static swarm_err bind_layer(const binder *b, int l, const sw_hparams *hp, sw_layer *L)
 {
     int64_t dim = hp->dim, ffn = hp->ffn_dim;
     int64_t qd = (int64_t)hp->n_heads * hp->head_dim, kvd = (int64_t)hp->n_kv_heads * hp->head_dim;
     bool need_bias = hp->arch == SW_ARCH_QWEN2;
+    bool phi3 = hp->arch == SW_ARCH_PHI3;
+    if (phi3) {
+        swarm_err rc = bind_phi3_fused(b, l, hp, L);
+        if (rc != SWARM_OK) return rc;
+    }
     struct {
         const char *name;
-        bool vector, optional;
+        bool vector, optional, skip;
         int64_t cols, rows;
         sw_tensor *out;
     } spec[] = {
-        {"attn_norm.weight", true, false, dim, 1, &L->attn_norm},
-        {"attn_q.weight", false, false, dim, qd, &L->wq},
-        {"attn_k.weight", false, false, dim, kvd, &L->wk},
-        {"attn_v.weight", false, false, dim, kvd, &L->wv},
-        {"attn_output.weight", false, false, qd, dim, &L->wo},
-        {"attn_q.bias", true, !need_bias, qd, 1, &L->bq},
-        {"attn_k.bias", true, !need_bias, kvd, 1, &L->bk},
-        {"attn_v.bias", true, !need_bias, kvd, 1, &L->bv},
-        {"ffn_norm.weight", true, false, dim, 1, &L->ffn_norm},
-        {"ffn_gate.weight", false, false, dim, ffn, &L->w_gate},
-        {"ffn_up.weight", false, false, dim, ffn, &L->w_up},
-        {"ffn_down.weight", false, false, ffn, dim, &L->w_down},
+        {"attn_norm.weight", true, false, false, dim, 1, &L->attn_norm},
+        {"attn_q.weight", false, false, phi3, dim, qd, &L->wq},
+        {"attn_k.weight", false, false, phi3, dim, kvd, &L->wk},
+        {"attn_v.weight", false, false, phi3, dim, kvd, &L->wv},
+        {"attn_output.weight", false, false, false, qd, dim, &L->wo},
+        {"attn_q.bias", true, !need_bias, phi3, qd, 1, &L->bq},
+        {"attn_k.bias", true, !need_bias, phi3, kvd, 1, &L->bk},
+        {"attn_v.bias", true, !need_bias, phi3, kvd, 1, &L->bv},
+        {"attn_q_norm.weight", true, !hp->qk_norm, false, hp->head_dim, 1, &L->q_norm},
+        {"attn_k_norm.weight", true, !hp->qk_norm, false, hp->head_dim, 1, &L->k_norm},
+        {"post_attention_norm.weight", true, !hp->post_norms, false, dim, 1, &L->post_attn_norm},
+        {"ffn_norm.weight", true, false, false, dim, 1, &L->ffn_norm},
+        {"ffn_gate.weight", false, false, phi3, dim, ffn, &L->w_gate},
+        {"ffn_up.weight", false, false, phi3, dim, ffn, &L->w_up},
+        {"ffn_down.weight", false, false, false, ffn, dim, &L->w_down},
+        {"post_ffw_norm.weight", true, !hp->post_norms, false, dim, 1, &L->post_ffn_norm},
     };
     for (size_t i = 0; i < sizeof(spec) / sizeof(spec[0]); i++) {
+        if (spec[i].skip) continue;
         char name[96];
         snprintf(name, sizeof(name), "blk.%d.%s", l, spec[i].name);
         swarm_err rc = bind(b, name, spec[i].vector, spec[i].cols, spec[i].rows,
@@ -165,6 +224,60 @@ static swarm_err read_rope_scaling(const binder *b, sw_hparams *hp)
                        (int)(type.len > 32 ? 32 : type.len), type.ptr, factor);
 }
 
+/* Gemma: embeddings scaled by sqrt(n_embd), sliding-window layers (gemma2:
+ * every other one; gemma3: the key's pattern, llama.cpp's default 6) with
+ * their own rope base (gemma3), soft-capping (gemma2), and the 27B sizes'
+ * attention scale, which llama.cpp detects by layer count. */
+static swarm_err read_gemma_keys(const binder *b, sw_hparams *h)
+{
+    if (h->arch != SW_ARCH_GEMMA2 && h->arch != SW_ARCH_GEMMA3) return SWARM_OK;
+    bool g2 = h->arch == SW_ARCH_GEMMA2;
+    h->embd_scale = sqrtf((float)h->dim);
+    uint32_t v;
+    float fv;
+    h->swa_window = g2 ? 4096 : 0;
+    if (key_u32(b, "attention.sliding_window", &v)) h->swa_window = v > INT32_MAX ? INT32_MAX : (int32_t)v;
+    if (h->arch == SW_ARCH_GEMMA3 && h->swa_window == 0)
+        return sw_diag_set(b->d, SWARM_EFORMAT, "missing metadata '%s.attention.sliding_window'",
+                           b->arch);
+    h->swa_pattern = g2 ? 2 : 6;
+    if (key_u32(b, "attention.sliding_window_pattern", &v)) {
+        if (v == 0 || v > MAX_LAYERS)
+            return sw_diag_set(b->d, SWARM_EFORMAT,
+                               "metadata '%s.attention.sliding_window_pattern' = %u is invalid",
+                               b->arch, v);
+        h->swa_pattern = (int32_t)v;
+    }
+    if (!g2) {
+        h->rope_base_swa = 10000.0f;
+        if (key_f32(b, "rope.freq_base_swa", &fv)) {
+            if (!(fv > 1.0f) || !isfinite(fv))
+                return sw_diag_set(b->d, SWARM_EFORMAT,
+                                   "metadata '%s.rope.freq_base_swa' = %g is invalid", b->arch, fv);
+            h->rope_base_swa = fv;
+        }
+    } else {
+        h->attn_softcap = 50.0f;
+        h->final_softcap = 30.0f;
+        if (key_f32(b, "attn_logit_softcapping", &fv)) h->attn_softcap = fv;
+        if (key_f32(b, "final_logit_softcapping", &fv)) h->final_softcap = fv;
+        if (!(h->attn_softcap >= 0.0f) || !(h->final_softcap >= 0.0f) ||
+            !isfinite(h->attn_softcap) || !isfinite(h->final_softcap))
+            return sw_diag_set(b->d, SWARM_EFORMAT, "gemma2 soft-capping values %g / %g are invalid",
+                               h->attn_softcap, h->final_softcap);
+    }
+    if ((g2 && h->n_layers == 46) || (!g2 && h->n_layers == 62))
+        h->attn_scale = 1.0f / sqrtf((float)(h->dim / h->n_heads));
+    return SWARM_OK;
+}
+
+const char *sw_arch_name(enum sw_arch a)
+{
+    static const char *const names[SW_ARCH_COUNT] = {"llama",  "qwen2", "qwen3",
+                                                     "gemma3", "phi3",  "gemma2"};
+    return a < SW_ARCH_COUNT ? names[a] : "?";
+}
+
 swarm_err sw_model_bind_gguf(const sw_gguf *g, sw_hparams *hp, sw_weights *w, swarm_diag *d)
 {
     binder b = {.g = g, .d = d};
@@ -172,15 +285,27 @@ swarm_err sw_model_bind_gguf(const sw_gguf *g, sw_hparams *hp, sw_weights *w, sw
     if (!sw_gguf_get_str(g, "general.architecture", &arch))
         return sw_diag_set(d, SWARM_EFORMAT, "missing metadata 'general.architecture'");
     sw_hparams h = {0};
+    h.rope_style = SW_ROPE_NEOX;
     if (sw_str_eq(arch, "llama")) {
         h.arch = SW_ARCH_LLAMA;
         h.rope_style = SW_ROPE_NORMAL;
     } else if (sw_str_eq(arch, "qwen2")) {
         h.arch = SW_ARCH_QWEN2;
-        h.rope_style = SW_ROPE_NEOX;
+    } else if (sw_str_eq(arch, "qwen3")) {
+        h.arch = SW_ARCH_QWEN3;
+        h.qk_norm = true;
+    } else if (sw_str_eq(arch, "gemma3")) {
+        h.arch = SW_ARCH_GEMMA3;
+        h.qk_norm = h.post_norms = h.geglu = true;
+    } else if (sw_str_eq(arch, "gemma2")) {
+        h.arch = SW_ARCH_GEMMA2;
+        h.post_norms = h.geglu = true;
+    } else if (sw_str_eq(arch, "phi3")) {
+        h.arch = SW_ARCH_PHI3;
     } else {
         return sw_diag_set(d, SWARM_EUNSUPPORTED,
-                           "architecture '%.*s' is not supported (llama, qwen2)",
+                           "architecture '%.*s' is not supported (llama, qwen2, qwen3, gemma2, "
+                           "gemma3, phi3)",
                            (int)(arch.len > 64 ? 64 : arch.len), arch.ptr);
     }
     memcpy(b.arch, arch.ptr, arch.len);
@@ -248,6 +373,15 @@ swarm_err sw_model_bind_gguf(const sw_gguf *g, sw_hparams *hp, sw_weights *w, sw
         h.norm_eps = fv;
     }
     if ((rc = read_rope_scaling(&b, &h)) != SWARM_OK) return rc;
+    if ((rc = read_gemma_keys(&b, &h)) != SWARM_OK) return rc;
+    if (h.arch == SW_ARCH_PHI3) {
+        /* Phi-3.5 / Phi-4 long-context rope (per-dimension factors) is not implemented */
+        const char *lr[] = {"rope_factors_long.weight", "rope_factors_short.weight"};
+        for (int i = 0; i < 2; i++)
+            if (sw_gguf_find_tensor(g, lr[i]) != NULL)
+                return sw_diag_set(d, SWARM_EUNSUPPORTED,
+                                   "phi3 long-context rope (tensor '%s') is not supported", lr[i]);
+    }
 
     const sw_gguf_tensor *te = sw_gguf_find_tensor(g, "token_embd.weight");
     if (te == NULL) return sw_diag_set(d, SWARM_EFORMAT, "tensor 'token_embd.weight' is missing");

@@ -57,7 +57,7 @@ expect_code 2 "inspect truncated llama2.c" "$BIN" models inspect "$T/trunc.bin"
 expect_code 2 "convert without OUT" "$BIN" models convert "$M/stories260K.bin"
 expect_code 2 "convert .bin without -z" "$BIN" models convert "$M/stories260K.bin" "$T/x.gguf"
 has "$T/err" "tokenizer.bin with -z" "missing -z explained"
-expect_code 2 "convert bad --type" "$BIN" models convert "$M/stories260K.bin" "$T/x.gguf" -z "$M/tok512.bin" --type Q5_K
+expect_code 2 "convert bad --type" "$BIN" models convert "$M/stories260K.bin" "$T/x.gguf" -z "$M/tok512.bin" --type IQ2_XXS
 # non-regular inputs and outputs: refused before anything is read or renamed
 # over them (only files under $T are used as targets, never real devices)
 mkdir "$T/dir.gguf"

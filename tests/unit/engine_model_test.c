@@ -426,7 +426,7 @@ static void test_gguf_bind_bad_metadata(void **st)
 static void set_q_q5k(sw_gguf *g)
 {
     for (uint64_t i = 0; i < g->n_tensors; i++)
-        if (sw_str_eq(g->tensors[i].name, "blk.1.attn_q.weight")) g->tensors[i].type = SW_TYPE_Q5_K;
+        if (sw_str_eq(g->tensors[i].name, "blk.1.attn_q.weight")) g->tensors[i].type = 16; /* IQ2_XXS */
 }
 static void set_q_unknown(sw_gguf *g)
 {
@@ -448,7 +448,7 @@ static void test_gguf_bind_types_checked(void **st)
 {
     (void)st;
     synth s = {.arch = "llama", .output = true};
-    expect_bind(&s, set_q_q5k, SWARM_EUNSUPPORTED, "blk.1.attn_q.weight", "Q5_K");
+    expect_bind(&s, set_q_q5k, SWARM_EUNSUPPORTED, "blk.1.attn_q.weight", "IQ2_XXS");
     expect_bind(&s, set_q_unknown, SWARM_EFORMAT, "blk.0.ffn_up.weight", "unknown type 99");
     expect_bind(&s, set_norm_f16, SWARM_EUNSUPPORTED, "blk.0.ffn_norm.weight", "F16");
     expect_bind(&s, shrink_data, SWARM_EFORMAT, "blk.1.ffn_gate.weight", "too short");

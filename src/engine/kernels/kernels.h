@@ -29,6 +29,8 @@ enum sw_type {
     SW_TYPE_Q5_K = 13,
     SW_TYPE_Q6_K = 14,
     SW_TYPE_Q8_K = 15,
+    SW_TYPE_IQ4_NL = 20,
+    SW_TYPE_IQ4_XS = 23,
     SW_TYPE_BF16 = 30,
     SW_TYPE_COUNT = 40 /* upper bound of the numbering we know names for */
 };
@@ -87,7 +89,8 @@ size_t sw_matmul_scratch_bytes(uint32_t type, int64_t cols, int64_t n_tok);
  * out[t*rows + r] = sum_c W[r, c] * x[t*cols + c] for t < n_tok, r < rows.
  * W is rows x cols in `type` (row-major, each row sw_type_row_bytes(type, cols)
  * bytes). For quantized W the activations are quantized like llama.cpp does
- * (Q8_0 for Q4_0/Q8_0, Q8_K for K-quants, BF16 for BF16). pool is required;
+ * (Q8_0 for Q4_0/Q5_0/Q8_0/IQ4_NL, Q8_1 for Q4_1/Q5_1, Q8_K for K-quants and
+ * IQ4_XS, BF16 for BF16). pool is required;
  * its scratch must have been reserved (sw_pool_reserve) for this shape.
  */
 void sw_matmul(sw_pool *pool, float *out, const void *W, uint32_t type, int64_t rows,

@@ -50,6 +50,33 @@ typedef struct {
     uint16_t d; /* fp16 super-block scale */
 } blk_q6_k;
 typedef struct {
+    uint8_t scales[QKK / 16]; /* per 16 elements: low nibble scale, high nibble min */
+    uint8_t qs[QKK / 4];      /* 2 bits each; per 128 elements 32 bytes, 4 shifts */
+    uint16_t d, dmin;
+} blk_q2_k;
+typedef struct {
+    uint8_t hmask[QKK / 8]; /* 3rd bit: element e is bit e/32 of hmask[e%32] (set: no -4) */
+    uint8_t qs[QKK / 4];    /* low 2 bits, laid out as Q2_K */
+    uint8_t scales[12];     /* 16 x 6-bit scales (+32), packed */
+    uint16_t d;
+} blk_q3_k;
+typedef struct {
+    uint16_t d, dmin;
+    uint8_t scales[12];  /* as Q4_K */
+    uint8_t qh[QKK / 8]; /* 5th bit: element 64c+l is bit 2c of qh[l], 64c+32+l bit 2c+1 */
+    uint8_t qs[QKK / 2]; /* low 4 bits, laid out as Q4_K */
+} blk_q5_k;
+typedef struct {
+    uint16_t d;
+    uint8_t qs[QK32 / 2]; /* indices into sw_iq4nl_values, nibbles as Q4_0 */
+} blk_iq4_nl;
+typedef struct {
+    uint16_t d;
+    uint16_t scales_h;     /* high 2 bits of the 8 6-bit sub-block scales */
+    uint8_t scales_l[4];   /* low 4 bits, two per byte */
+    uint8_t qs[QKK / 2];   /* per 32 elements 16 bytes, nibbles as IQ4_NL */
+} blk_iq4_xs;
+typedef struct {
     float d;
     int8_t qs[QKK];
     int16_t bsums[QKK / 16]; /* sums of qs in groups of 16 */
@@ -64,6 +91,32 @@ _Static_assert(sizeof(blk_q5_1) == 24, "q5_1 layout");
 _Static_assert(sizeof(blk_q8_1) == 36, "q8_1 layout");
 _Static_assert(sizeof(blk_q6_k) == 210, "q6_k layout");
 _Static_assert(sizeof(blk_q8_k) == 292, "q8_k layout");
+_Static_assert(sizeof(blk_q2_k) == 84, "q2_k layout");
+_Static_assert(sizeof(blk_q3_k) == 110, "q3_k layout");
+_Static_assert(sizeof(blk_q5_k) == 176, "q5_k layout");
+_Static_assert(sizeof(blk_iq4_nl) == 18, "iq4_nl layout");
+_Static_assert(sizeof(blk_iq4_xs) == 136, "iq4_xs layout");
+
+/* The 16 levels of IQ4_NL / IQ4_XS (ggml's kvalues_iq4nl). */
+static const int8_t sw_iq4nl_values[16] = {-127, -104, -83, -65, -49, -35, -22, -10,
+                                           1,    13,   25,  38,  53,  69,  89,  113};
+
+/* The 16 signed 6-bit scales of a Q3_K block (-32..31), unpacked. */
+static inline void sw_q3k_scales(const uint8_t sc[12], int8_t out[16])
+{
+    for (int j = 0; j < 16; j++) {
+        int lo = j < 8 ? (sc[j] & 0xF) : (sc[j - 8] >> 4);
+        int hi = (sc[8 + j % 4] >> (2 * (j / 4))) & 3;
+        out[j] = (int8_t)((lo | hi << 4) - 32);
+    }
+}
+
+/* Scale (6-bit, unsigned) of sub-block ib (0..7) of an IQ4_XS block, minus 32. */
+static inline int sw_iq4xs_scale(const blk_iq4_xs *b, int ib)
+{
+    int ls = ((b->scales_l[ib / 2] >> (4 * (ib % 2))) & 0xF) | (((b->scales_h >> (2 * ib)) & 3) << 4);
+    return ls - 32;
+}
 
 /* Unpacks the 6-bit scale and min of sub-block j (0..7) of a Q4_K block. */
 static inline void sw_q4k_scale_min(int j, const uint8_t *q, uint8_t *sc, uint8_t *m)

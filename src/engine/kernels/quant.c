@@ -137,6 +137,83 @@ static void dequant_q6_k(const blk_q6_k *b, float *y, int64_t nb)
     }
 }
 
+static void dequant_q2_k(const blk_q2_k *b, float *y, int64_t nb)
+{
+    for (int64_t i = 0; i < nb; i++) {
+        float d = sw_fp16_to_f32(b[i].d), dmin = sw_fp16_to_f32(b[i].dmin);
+        /* element 128h + 32j + l is bits 2j..2j+1 of qs[32h + l]; scale of 16 */
+        for (int e = 0; e < QKK; e++) {
+            int h = e / 128, j = (e % 128) / 32, l = e % 32;
+            int q = (b[i].qs[32 * h + l] >> (2 * j)) & 3;
+            uint8_t sc = b[i].scales[e / 16];
+            y[i * QKK + e] = d * (float)(sc & 0xF) * (float)q - dmin * (float)(sc >> 4);
+        }
+    }
+}
+
+static void dequant_q3_k(const blk_q3_k *b, float *y, int64_t nb)
+{
+    for (int64_t i = 0; i < nb; i++) {
+        float d = sw_fp16_to_f32(b[i].d);
+        int8_t sc[16];
+        sw_q3k_scales(b[i].scales, sc);
+        for (int e = 0; e < QKK; e++) {
+            int h = e / 128, j = (e % 128) / 32, l = e % 32;
+            int q = (b[i].qs[32 * h + l] >> (2 * j)) & 3;
+            if (!((b[i].hmask[l] >> (e / 32)) & 1)) q -= 4;
+            y[i * QKK + e] = d * (float)sc[e / 16] * (float)q;
+        }
+    }
+}
+
+static void dequant_q5_k(const blk_q5_k *b, float *y, int64_t nb)
+{
+    for (int64_t i = 0; i < nb; i++) {
+        float d = sw_fp16_to_f32(b[i].d), dmin = sw_fp16_to_f32(b[i].dmin);
+        const uint8_t *q = b[i].qs;
+        for (int c = 0; c < 4; c++) {
+            uint8_t sc0, m0, sc1, m1;
+            sw_q4k_scale_min(2 * c, b[i].scales, &sc0, &m0);
+            sw_q4k_scale_min(2 * c + 1, b[i].scales, &sc1, &m1);
+            float d0 = d * sc0, mm0 = dmin * m0, d1 = d * sc1, mm1 = dmin * m1;
+            for (int l = 0; l < 32; l++) {
+                int hi0 = (b[i].qh[l] >> (2 * c)) & 1, hi1 = (b[i].qh[l] >> (2 * c + 1)) & 1;
+                y[l] = d0 * (float)((q[l] & 0xF) | hi0 << 4) - mm0;
+                y[l + 32] = d1 * (float)((q[l] >> 4) | hi1 << 4) - mm1;
+            }
+            y += 64;
+            q += 32;
+        }
+    }
+}
+
+static void dequant_iq4_nl(const blk_iq4_nl *b, float *y, int64_t nb)
+{
+    for (int64_t i = 0; i < nb; i++) {
+        float d = sw_fp16_to_f32(b[i].d);
+        for (int j = 0; j < QK32 / 2; j++) {
+            y[i * QK32 + j] = d * (float)sw_iq4nl_values[b[i].qs[j] & 0xF];
+            y[i * QK32 + j + 16] = d * (float)sw_iq4nl_values[b[i].qs[j] >> 4];
+        }
+    }
+}
+
+static void dequant_iq4_xs(const blk_iq4_xs *b, float *y, int64_t nb)
+{
+    for (int64_t i = 0; i < nb; i++) {
+        float d = sw_fp16_to_f32(b[i].d);
+        for (int ib = 0; ib < 8; ib++) {
+            float dl = d * (float)sw_iq4xs_scale(&b[i], ib);
+            const uint8_t *qs = b[i].qs + 16 * ib;
+            for (int j = 0; j < 16; j++) {
+                y[j] = dl * (float)sw_iq4nl_values[qs[j] & 0xF];
+                y[j + 16] = dl * (float)sw_iq4nl_values[qs[j] >> 4];
+            }
+            y += 32;
+        }
+    }
+}
+
 void sw_dequantize_row(uint32_t type, const void *src, float *dst, int64_t n)
 {
     switch (type) {
@@ -175,6 +252,21 @@ void sw_dequantize_row(uint32_t type, const void *src, float *dst, int64_t n)
         return;
     case SW_TYPE_Q5_1:
         dequant_q5_1(src, dst, n / QK32);
+        return;
+    case SW_TYPE_Q2_K:
+        dequant_q2_k(src, dst, n / QKK);
+        return;
+    case SW_TYPE_Q3_K:
+        dequant_q3_k(src, dst, n / QKK);
+        return;
+    case SW_TYPE_Q5_K:
+        dequant_q5_k(src, dst, n / QKK);
+        return;
+    case SW_TYPE_IQ4_NL:
+        dequant_iq4_nl(src, dst, n / QK32);
+        return;
+    case SW_TYPE_IQ4_XS:
+        dequant_iq4_xs(src, dst, n / QKK);
         return;
     case SW_TYPE_Q8_1: {
         const blk_q8_1 *b = src;
@@ -549,6 +641,219 @@ static void quantize_q6_k(const float *x, blk_q6_k *b, int64_t nb)
     }
 }
 
+/* Q5_K: Q4_K with 5-bit levels (the 5th bits in qh). */
+static void quantize_q5_k(const float *x, blk_q5_k *b, int64_t nb)
+{
+    for (int64_t i = 0; i < nb; i++, x += QKK) {
+        float s[8], m[8], max_s = 0, max_m = 0;
+        for (int j = 0; j < 8; j++) {
+            fit_scale_min(x + (size_t)32 * j, 32, 31, &s[j], &m[j]);
+            max_s = max_f(max_s, s[j]);
+            max_m = max_f(max_m, m[j]);
+        }
+        uint16_t dh = sw_f32_to_fp16(max_s / 63.0f), mh = sw_f32_to_fp16(max_m / 63.0f);
+        float d = sw_fp16_to_f32(dh), dmin = sw_fp16_to_f32(mh);
+        uint8_t sq[8], mq[8];
+        for (int j = 0; j < 8; j++) {
+            sq[j] = (uint8_t)(d > 0 ? clampi(round_even(s[j] / d), 0, 63) : 0);
+            mq[j] = (uint8_t)(dmin > 0 ? clampi(round_even(m[j] / dmin), 0, 63) : 0);
+        }
+        memset(&b[i], 0, sizeof(b[i]));
+        b[i].d = dh;
+        b[i].dmin = mh;
+        for (int j = 0; j < 4; j++) {
+            b[i].scales[j] = (uint8_t)((sq[j] & 63) | ((sq[j + 4] >> 4) << 6));
+            b[i].scales[j + 4] = (uint8_t)((mq[j] & 63) | ((mq[j + 4] >> 4) << 6));
+            b[i].scales[j + 8] = (uint8_t)((sq[j + 4] & 0xF) | ((mq[j + 4] & 0xF) << 4));
+        }
+        for (int e = 0; e < QKK; e++) {
+            int j = e / 32;
+            float ds = d * sq[j], dm = dmin * mq[j];
+            int q = ds > 0 ? clampi(round_even((x[e] + dm) / ds), 0, 31) : 0;
+            int chunk = e / 64, l = e % 64;
+            if (l < 32)
+                b[i].qs[32 * chunk + l] |= (uint8_t)(q & 0xF);
+            else
+                b[i].qs[32 * chunk + l - 32] |= (uint8_t)((q & 0xF) << 4);
+            b[i].qh[l % 32] |= (uint8_t)((q >> 4) << (2 * chunk + (l >= 32)));
+        }
+    }
+}
+
+/* Q2_K: 16 sub-blocks of 16 with a 4-bit scale and min each, 2-bit levels. */
+static void quantize_q2_k(const float *x, blk_q2_k *b, int64_t nb)
+{
+    for (int64_t i = 0; i < nb; i++, x += QKK) {
+        float s[16], m[16], max_s = 0, max_m = 0;
+        for (int j = 0; j < 16; j++) {
+            fit_scale_min(x + (size_t)16 * j, 16, 3, &s[j], &m[j]);
+            max_s = max_f(max_s, s[j]);
+            max_m = max_f(max_m, m[j]);
+        }
+        uint16_t dh = sw_f32_to_fp16(max_s / 15.0f), mh = sw_f32_to_fp16(max_m / 15.0f);
+        float d = sw_fp16_to_f32(dh), dmin = sw_fp16_to_f32(mh);
+        memset(&b[i], 0, sizeof(b[i]));
+        b[i].d = dh;
+        b[i].dmin = mh;
+        for (int j = 0; j < 16; j++) {
+            int sq = d > 0 ? clampi(round_even(s[j] / d), 0, 15) : 0;
+            int mq = dmin > 0 ? clampi(round_even(m[j] / dmin), 0, 15) : 0;
+            b[i].scales[j] = (uint8_t)(sq | mq << 4);
+        }
+        for (int e = 0; e < QKK; e++) {
+            uint8_t sc = b[i].scales[e / 16];
+            float ds = d * (float)(sc & 0xF), dm = dmin * (float)(sc >> 4);
+            int q = ds > 0 ? clampi(round_even((x[e] + dm) / ds), 0, 3) : 0;
+            int h = e / 128, j = (e % 128) / 32, l = e % 32;
+            b[i].qs[32 * h + l] |= (uint8_t)(q << (2 * j));
+        }
+    }
+}
+
+/* Fits x[i] ~= s * L[i], L in -nneg..nneg-1, as fit_scale_sym6. */
+static float fit_scale_sym(const float *x, int n, int nneg)
+{
+    float max = signed_absmax(x, n);
+    if (max == 0) return 0;
+    double sxx = 0;
+    for (int i = 0; i < n; i++)
+        sxx += (double)x[i] * x[i];
+    float best_s = max / -(float)nneg;
+    double best_err = INFINITY;
+    for (int k = -10; k <= 10; k++) {
+        float iscale = -((float)nneg + 0.1f * (float)k) / max;
+        double sxl = 0, sll = 0;
+        for (int i = 0; i < n; i++) {
+            int l = clampi(round_any(iscale * x[i]), -nneg, nneg - 1);
+            sxl += (double)x[i] * l;
+            sll += (double)l * l;
+        }
+        if (sll <= 0) continue;
+        double s = sxl / sll;
+        double err = sxx - 2 * s * sxl + s * s * sll;
+        if (err < best_err) {
+            best_err = err;
+            best_s = (float)s;
+        }
+    }
+    return best_s;
+}
+
+/* Q3_K: 16 sub-blocks of 16 with a signed 6-bit scale each, levels -4..3. */
+static void quantize_q3_k(const float *x, blk_q3_k *b, int64_t nb)
+{
+    for (int64_t i = 0; i < nb; i++, x += QKK) {
+        float s[16];
+        for (int j = 0; j < 16; j++)
+            s[j] = fit_scale_sym(x + (size_t)16 * j, 16, 4);
+        float smax = signed_absmax(s, 16);
+        memset(&b[i], 0, sizeof(b[i]));
+        uint16_t dh = sw_f32_to_fp16(smax / -32.0f);
+        float d = sw_fp16_to_f32(dh);
+        b[i].d = dh;
+        int8_t sc[16];
+        for (int j = 0; j < 16; j++) {
+            int l = d != 0 ? clampi(round_even(s[j] / d), -32, 31) : 0;
+            sc[j] = (int8_t)l;
+            int u = l + 32;
+            if (j < 8)
+                b[i].scales[j] = (uint8_t)(u & 0xF);
+            else
+                b[i].scales[j - 8] |= (uint8_t)((u & 0xF) << 4);
+            b[i].scales[8 + j % 4] |= (uint8_t)((u >> 4) << (2 * (j / 4)));
+        }
+        for (int e = 0; e < QKK; e++) {
+            float ds = d * (float)sc[e / 16];
+            int q = ds != 0 ? clampi(round_even(x[e] / ds), -4, 3) : 0;
+            q += 4; /* 0..7: bit 2 set means "no -4" */
+            int h = e / 128, j = (e % 128) / 32, l = e % 32;
+            b[i].qs[32 * h + l] |= (uint8_t)((q & 3) << (2 * j));
+            if (q & 4) b[i].hmask[l] |= (uint8_t)(1u << (e / 32));
+        }
+    }
+}
+
+/* Nearest IQ4_NL level index for v (in units of the block scale). */
+static int iq4_index(float v)
+{
+    int best = 0;
+    float be = fabsf(v - (float)sw_iq4nl_values[0]);
+    for (int k = 1; k < 16; k++) {
+        float e = fabsf(v - (float)sw_iq4nl_values[k]);
+        if (e < be) {
+            be = e;
+            best = k;
+        }
+    }
+    return best;
+}
+
+/* Fits x ~= s * value[L]: sweeps scales around the one mapping the largest
+ * magnitude to -127 and refits s by least squares for each set of levels. */
+static float fit_scale_iq4(const float *x, int n)
+{
+    float max = signed_absmax(x, n);
+    if (max == 0) return 0;
+    double sxx = 0;
+    for (int i = 0; i < n; i++)
+        sxx += (double)x[i] * x[i];
+    float best_s = max / -127.0f;
+    double best_err = INFINITY;
+    for (int k = -7; k <= 7; k++) {
+        float s0 = max / (-127.0f + 2.0f * (float)k);
+        double sxl = 0, sll = 0;
+        for (int i = 0; i < n; i++) {
+            float l = (float)sw_iq4nl_values[iq4_index(x[i] / s0)];
+            sxl += (double)x[i] * l;
+            sll += (double)l * l;
+        }
+        if (sll <= 0) continue;
+        double s = sxl / sll;
+        double err = sxx - 2 * s * sxl + s * s * sll;
+        if (err < best_err) {
+            best_err = err;
+            best_s = (float)s;
+        }
+    }
+    return best_s;
+}
+
+static void iq4_pack(const float *x, float d, uint8_t qs[16])
+{
+    float id = d != 0 ? 1.0f / d : 0.0f;
+    for (int j = 0; j < 16; j++)
+        qs[j] = (uint8_t)(iq4_index(x[j] * id) | iq4_index(x[j + 16] * id) << 4);
+}
+
+static void quantize_iq4_nl(const float *x, blk_iq4_nl *b, int64_t nb)
+{
+    for (int64_t i = 0; i < nb; i++, x += QK32) {
+        b[i].d = sw_f32_to_fp16(fit_scale_iq4(x, QK32));
+        iq4_pack(x, sw_fp16_to_f32(b[i].d), b[i].qs);
+    }
+}
+
+static void quantize_iq4_xs(const float *x, blk_iq4_xs *b, int64_t nb)
+{
+    for (int64_t i = 0; i < nb; i++, x += QKK) {
+        float s[8];
+        for (int ib = 0; ib < 8; ib++)
+            s[ib] = fit_scale_iq4(x + (size_t)32 * ib, 32);
+        float smax = signed_absmax(s, 8);
+        memset(&b[i], 0, sizeof(b[i]));
+        uint16_t dh = sw_f32_to_fp16(smax / -32.0f);
+        float d = sw_fp16_to_f32(dh);
+        b[i].d = dh;
+        for (int ib = 0; ib < 8; ib++) {
+            int l = d != 0 ? clampi(round_even(s[ib] / d), -32, 31) : 0;
+            int u = l + 32;
+            b[i].scales_l[ib / 2] |= (uint8_t)((u & 0xF) << (4 * (ib % 2)));
+            b[i].scales_h |= (uint16_t)((u >> 4) << (2 * ib));
+            iq4_pack(x + (size_t)32 * ib, d * (float)l, b[i].qs + 16 * ib);
+        }
+    }
+}
+
 void sw_quantize_row(uint32_t type, const float *src, void *dst, int64_t n)
 {
     switch (type) {
@@ -591,6 +896,21 @@ void sw_quantize_row(uint32_t type, const float *src, void *dst, int64_t n)
     case SW_TYPE_Q8_1:
         sw_quantize_q8_1_ref(src, dst, n);
         return;
+    case SW_TYPE_Q2_K:
+        quantize_q2_k(src, dst, n / QKK);
+        return;
+    case SW_TYPE_Q3_K:
+        quantize_q3_k(src, dst, n / QKK);
+        return;
+    case SW_TYPE_Q5_K:
+        quantize_q5_k(src, dst, n / QKK);
+        return;
+    case SW_TYPE_IQ4_NL:
+        quantize_iq4_nl(src, dst, n / QK32);
+        return;
+    case SW_TYPE_IQ4_XS:
+        quantize_iq4_xs(src, dst, n / QKK);
+        return;
     default:
         SWARM_ASSERT(!"sw_quantize_row: unsupported type");
     }
@@ -604,12 +924,17 @@ enum sw_act sw_act_of(uint32_t type)
     case SW_TYPE_Q8_0:
     case SW_TYPE_Q4_0:
     case SW_TYPE_Q5_0:
+    case SW_TYPE_IQ4_NL:
         return SW_ACT_Q8_0;
     case SW_TYPE_Q4_1:
     case SW_TYPE_Q5_1:
         return SW_ACT_Q8_1;
     case SW_TYPE_Q4_K:
     case SW_TYPE_Q6_K:
+    case SW_TYPE_Q2_K:
+    case SW_TYPE_Q3_K:
+    case SW_TYPE_Q5_K:
+    case SW_TYPE_IQ4_XS:
         return SW_ACT_Q8_K;
     case SW_TYPE_BF16:
         return SW_ACT_BF16;
