@@ -263,14 +263,46 @@ static void print_quantization(FILE *out, const model_file *m)
             if (counts[t]) fprintf(out, " %s x %zu", type_name(t), counts[t]);
         fprintf(out, ")\n");
     }
-    for (size_t i = 0; i < m->n_t; i++) {
-        const sw_type_traits *tt = sw_type_get(m->t[i].type);
-        if (tt && !tt->supported) {
-            fprintf(out, "note:           type %s (tensor '%s') is not supported by the engine\n",
-                   tt->name, m->t[i].name);
-            break;
-        }
+    /* every type the engine cannot compute with, with a count and one example */
+    for (uint32_t ty = 0; ty < SW_TYPE_COUNT; ty++) {
+        const sw_type_traits *tt = sw_type_get(ty);
+        size_t n = 0, first = 0;
+        for (size_t i = 0; i < m->n_t; i++)
+            if (m->t[i].type == ty && n++ == 0) first = i;
+        if (tt && !tt->supported && n > 0)
+            fprintf(out,
+                    "note:           type %s (%zu tensor%s, e.g. '%s') is not supported by the "
+                    "engine\n",
+                    tt->name, n, n == 1 ? "" : "s", m->t[first].name);
     }
+    for (size_t i = 0; i < m->n_t; i++)
+        if (sw_type_get(m->t[i].type) == NULL)
+            fprintf(out, "note:           tensor '%s' has unknown type %u\n", m->t[i].name,
+                    m->t[i].type);
+}
+
+/* Whether the engine can run the file, and if not the first reason (the
+ * binder's and tokenizer's messages name the key, tensor, type or feature). */
+static void print_engine_verdict(FILE *out, const sw_gguf *g)
+{
+    swarm_diag d = {{0}};
+    sw_hparams hp;
+    sw_weights w;
+    swarm_err rc = sw_model_bind_gguf(g, &hp, &w, &d);
+    if (rc != SWARM_OK) {
+        fprintf(out, "engine:         cannot run it: %s\n", d.msg);
+        return;
+    }
+    sw_free(w.layers);
+    sw_tokenizer *tok = NULL;
+    rc = sw_tokenizer_from_gguf(g, &tok, &d);
+    if (rc != SWARM_OK) {
+        fprintf(out, "engine:         cannot run it: tokenizer: %s\n", d.msg);
+        return;
+    }
+    sw_tokenizer_destroy(tok);
+    fprintf(out, "engine:         runs it (%s, %d layers, dim %d, %d heads / %d kv, head dim %d)\n",
+            sw_arch_name(hp.arch), hp.n_layers, hp.dim, hp.n_heads, hp.n_kv_heads, hp.head_dim);
 }
 
 static void inspect_gguf(FILE *out, const char *path, const model_file *m)
@@ -285,6 +317,7 @@ static void inspect_gguf(FILE *out, const char *path, const model_file *m)
     fprintf(out, "architecture:   %.*s\n", (int)arch.len, arch.ptr);
     if (sw_gguf_get_str(g, "general.name", &s)) fprintf(out, "name:           %.*s\n", (int)s.len, s.ptr);
     print_quantization(out, m);
+    print_engine_verdict(out, g);
     char key[256];
     uint32_t u;
     snprintf(key, sizeof(key), "%.*s.context_length", (int)arch.len, arch.ptr);

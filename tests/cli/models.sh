@@ -36,6 +36,14 @@ has "$T/out" "context length: 2048" "gguf context length"
 has "$T/out" "tokenizer:      llama, 512 tokens" "gguf tokenizer"
 has "$T/out" "chat template:  none" "gguf chat template"
 has "$T/out" "blk.4.ffn_down.weight     F32     [172, 64]" "gguf tensor table"
+has "$T/out" "engine:         runs it (llama, 5 layers" "gguf engine verdict"
+# a file the engine cannot run: the architecture value patched in place (the
+# string after the key, its u32 type and u64 length); inspect names the reason
+cp "$M/stories260K.gguf" "$T/arch.gguf"
+off=$(grep -oba 'general.architecture' "$T/arch.gguf" | head -1 | cut -d: -f1)
+printf 'lla9a' | dd of="$T/arch.gguf" bs=1 seek=$((off + 20 + 4 + 8)) conv=notrunc 2>/dev/null
+expect_code 0 "inspect unsupported architecture" "$BIN" models inspect "$T/arch.gguf"
+has "$T/out" "engine:         cannot run it: architecture 'lla9a' is not supported" "unsupported architecture named"
 expect_code 0 "inspect stories260K.bin" "$BIN" models inspect "$M/stories260K.bin"
 has "$T/out" "dim 64, hidden_dim 172, n_layers 5, n_heads 8, n_kv_heads 4, vocab_size 512, seq_len 512" "llama2.c header"
 has "$T/out" "classifier:     shared with the token embedding" "llama2.c classifier"
