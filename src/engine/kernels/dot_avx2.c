@@ -28,6 +28,14 @@ static inline float hsum8(__m256 v)
     return _mm_cvtss_f32(s);
 }
 
+static inline int hsum_i32_8(__m256i v)
+{
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    s = _mm_add_epi32(s, _mm_unpackhi_epi64(s, s));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 1));
+    return _mm_cvtsi128_si32(s);
+}
+
 static inline float h2f(uint16_t h)
 {
     return _cvtsh_ss(h);
@@ -489,6 +497,232 @@ INL void k_q6_k(KARGS, const int R, const int T)
     UNR for (int r = 0; r < R; r++) UNR for (int t = 0; t < T; t++) res[r * MAXT + t] = hsum8(acc[r][t]);
 }
 
+/* Q5_K: Q4_K with the 5th bits of chunk j (64 elements) in bits 2j, 2j+1 of qh. */
+INL void k_q5_k(KARGS, const int R, const int T)
+{
+    __m256 acc[MAXR][MAXT];
+    float mins[MAXR][MAXT];
+    UNR for (int r = 0; r < R; r++) UNR for (int t = 0; t < T; t++) {
+        acc[r][t] = _mm256_setzero_ps();
+        mins[r][t] = 0.0f;
+    }
+    const __m256i m4 = _mm256_set1_epi8(0xF), one = _mm256_set1_epi8(1);
+    for (int64_t i = 0; i < n / QKK; i++) {
+        PF_NEXT(i, sizeof(blk_q5_k));
+        uint8_t sc[MAXR][8];
+        __m128i mnv[MAXR];
+        __m256i qh[MAXR];
+        float dw[MAXR], dmw[MAXR];
+        UNR for (int r = 0; r < R; r++) {
+            const blk_q5_k *a = (const blk_q5_k *)(W + r * ws) + i;
+            uint32_t u[3], v[2];
+            memcpy(u, a->scales, 12);
+            v[0] = u[0] & 0x3f3f3f3f;
+            v[1] = (u[2] & 0x0f0f0f0f) | ((u[0] >> 2) & 0x30303030);
+            memcpy(sc[r], v, 8);
+            uint32_t mn_lo = u[1] & 0x3f3f3f3f, mn_hi = ((u[2] >> 4) & 0x0f0f0f0f) | ((u[1] >> 2) & 0x30303030);
+            mnv[r] = _mm_cvtepu8_epi16(_mm_set_epi32(0, 0, (int)mn_hi, (int)mn_lo));
+            qh[r] = _mm256_loadu_si256((const __m256i *)a->qh);
+            dw[r] = h2f(a->d);
+            dmw[r] = h2f(a->dmin);
+        }
+        __m256i sumi[MAXR][MAXT];
+        UNR for (int r = 0; r < R; r++) UNR for (int t = 0; t < T; t++) sumi[r][t] = _mm256_setzero_si256();
+        UNR for (int t = 0; t < T; t++) {
+            const blk_q8_k *b = (const blk_q8_k *)(X + t * xs) + i;
+            __m256i bs = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)b->bsums), _mm256_set1_epi16(1));
+            __m128i bs2 = _mm_packs_epi32(_mm256_castsi256_si128(bs), _mm256_extracti128_si256(bs, 1));
+            UNR for (int r = 0; r < R; r++) {
+                __m128i m = _mm_madd_epi16(bs2, mnv[r]);
+                m = _mm_add_epi32(m, _mm_unpackhi_epi64(m, m));
+                m = _mm_add_epi32(m, _mm_shuffle_epi32(m, 1));
+                mins[r][t] += dmw[r] * b->d * (float)_mm_cvtsi128_si32(m);
+            }
+        }
+        for (int j = 0; j < 4; j++) {
+            __m256i lo[MAXR], hi[MAXR];
+            UNR for (int r = 0; r < R; r++) {
+                const blk_q5_k *a = (const blk_q5_k *)(W + r * ws) + i;
+                __m256i q = _mm256_loadu_si256((const __m256i *)(a->qs + (size_t)32 * j));
+                __m256i h0 = _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh[r], 2 * j), one), 4);
+                __m256i h1 = _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh[r], 2 * j + 1), one), 4);
+                lo[r] = _mm256_or_si256(_mm256_and_si256(q, m4), h0);
+                hi[r] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q, 4), m4), h1);
+            }
+            UNR for (int t = 0; t < T; t++) {
+                const blk_q8_k *b = (const blk_q8_k *)(X + t * xs) + i;
+                __m256i ylo = _mm256_loadu_si256((const __m256i *)(b->qs + (size_t)64 * j));
+                __m256i yhi = _mm256_loadu_si256((const __m256i *)(b->qs + (size_t)64 * j + 32));
+                UNR for (int r = 0; r < R; r++) {
+                    __m256i plo = _mm256_madd_epi16(_mm256_maddubs_epi16(lo[r], ylo), _mm256_set1_epi16(sc[r][(size_t)2 * j]));
+                    __m256i phi = _mm256_madd_epi16(_mm256_maddubs_epi16(hi[r], yhi), _mm256_set1_epi16(sc[r][2 * j + 1]));
+                    sumi[r][t] = _mm256_add_epi32(sumi[r][t], _mm256_add_epi32(plo, phi));
+                }
+            }
+        }
+        UNR for (int t = 0; t < T; t++) {
+            float yd = ((const blk_q8_k *)(X + t * xs) + i)->d;
+            UNR for (int r = 0; r < R; r++)
+                acc[r][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sumi[r][t]), _mm256_set1_ps(dw[r] * yd), acc[r][t]);
+        }
+    }
+    UNR for (int r = 0; r < R; r++) UNR for (int t = 0; t < T; t++) res[r * MAXT + t] = hsum8(acc[r][t]) - mins[r][t];
+}
+
+/* Q2_K / Q3_K: per 128 elements 32 bytes of 2-bit fields, shift 2j giving
+ * elements 32j..32j+31 (groups of 16 with their own scale). Q2_K subtracts
+ * its mins through bsums; Q3_K stores q + 4 (the hmask bit is the 4) and
+ * subtracts 4 * scale * bsum. */
+INL void k_q23_k(KARGS, const int R, const int T, const int three)
+{
+    __m256 acc[MAXR][MAXT];
+    float mins[MAXR][MAXT];
+    UNR for (int r = 0; r < R; r++) UNR for (int t = 0; t < T; t++) {
+        acc[r][t] = _mm256_setzero_ps();
+        mins[r][t] = 0.0f;
+    }
+    const __m256i m2 = _mm256_set1_epi8(3), one = _mm256_set1_epi8(1);
+    const size_t bsz = three ? sizeof(blk_q3_k) : sizeof(blk_q2_k);
+    for (int64_t i = 0; i < n / QKK; i++) {
+        PF_NEXT(i, bsz);
+        int16_t sc[MAXR][16];
+        __m256i sc16[MAXR], mn16[MAXR], hm[MAXR];
+        float dw[MAXR], dmw[MAXR];
+        UNR for (int r = 0; r < R; r++) {
+            if (three) {
+                const blk_q3_k *a = (const blk_q3_k *)(W + r * ws) + i;
+                int8_t s8[16];
+                sw_q3k_scales(a->scales, s8);
+                for (int g = 0; g < 16; g++) sc[r][g] = s8[g];
+                hm[r] = _mm256_loadu_si256((const __m256i *)a->hmask);
+                dw[r] = h2f(a->d);
+                dmw[r] = 0.0f;
+            } else {
+                const blk_q2_k *a = (const blk_q2_k *)(W + r * ws) + i;
+                __m128i s = _mm_loadu_si128((const __m128i *)a->scales);
+                mn16[r] = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(s, 4), _mm_set1_epi8(0xF)));
+                _mm256_storeu_si256((__m256i *)sc[r], _mm256_cvtepu8_epi16(_mm_and_si128(s, _mm_set1_epi8(0xF))));
+                dw[r] = h2f(a->d);
+                dmw[r] = h2f(a->dmin);
+            }
+            sc16[r] = _mm256_loadu_si256((const __m256i *)sc[r]);
+        }
+        __m256i sumi[MAXR][MAXT];
+        UNR for (int t = 0; t < T; t++) {
+            const blk_q8_k *b = (const blk_q8_k *)(X + t * xs) + i;
+            __m256i bs = _mm256_loadu_si256((const __m256i *)b->bsums);
+            UNR for (int r = 0; r < R; r++) {
+                if (three) { /* start from -4 * sum_g sc[g] bsums[g] */
+                    sumi[r][t] = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(_mm256_madd_epi16(bs, sc16[r]), 2));
+                } else {
+                    sumi[r][t] = _mm256_setzero_si256();
+                    __m256i m = _mm256_madd_epi16(bs, mn16[r]);
+                    mins[r][t] += dmw[r] * b->d * (float)hsum_i32_8(m);
+                }
+            }
+        }
+        for (int h = 0; h < 2; h++) {
+            __m256i q[MAXR];
+            UNR for (int r = 0; r < R; r++) {
+                const uint8_t *qs = three ? ((const blk_q3_k *)(W + r * ws) + i)->qs : ((const blk_q2_k *)(W + r * ws) + i)->qs;
+                q[r] = _mm256_loadu_si256((const __m256i *)(qs + (size_t)32 * h));
+            }
+            for (int j = 0; j < 4; j++) {
+                __m256i qj[MAXR], s[MAXR];
+                int g = 8 * h + 2 * j;
+                UNR for (int r = 0; r < R; r++) {
+                    qj[r] = _mm256_and_si256(_mm256_srli_epi16(q[r], 2 * j), m2);
+                    if (three)
+                        qj[r] = _mm256_or_si256(qj[r], _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hm[r], 4 * h + j), one), 2));
+                    s[r] = _mm256_set_m128i(_mm_set1_epi16(sc[r][g + 1]), _mm_set1_epi16(sc[r][g]));
+                }
+                UNR for (int t = 0; t < T; t++) {
+                    __m256i y = _mm256_loadu_si256((const __m256i *)(((const blk_q8_k *)(X + t * xs) + i)->qs + (size_t)128 * h + (size_t)32 * j));
+                    UNR for (int r = 0; r < R; r++)
+                        sumi[r][t] = _mm256_add_epi32(sumi[r][t], _mm256_madd_epi16(_mm256_maddubs_epi16(qj[r], y), s[r]));
+                }
+            }
+        }
+        UNR for (int t = 0; t < T; t++) {
+            float yd = ((const blk_q8_k *)(X + t * xs) + i)->d;
+            UNR for (int r = 0; r < R; r++)
+                acc[r][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sumi[r][t]), _mm256_set1_ps(dw[r] * yd), acc[r][t]);
+        }
+    }
+    UNR for (int r = 0; r < R; r++) UNR for (int t = 0; t < T; t++) res[r * MAXT + t] = hsum8(acc[r][t]) - mins[r][t];
+}
+INL void k_q2_k(KARGS, const int R, const int T) { k_q23_k(n, W, ws, X, xs, res, R, T, 0); }
+INL void k_q3_k(KARGS, const int R, const int T) { k_q23_k(n, W, ws, X, xs, res, R, T, 1); }
+
+/* IQ4_NL (against Q8_0) / IQ4_XS (against Q8_K): the nibbles index the
+ * 16 levels with one byte shuffle, then the Q8_0 sign trick (|w| unsigned,
+ * x with w's sign). */
+INL __m256i iq4_lookup(const uint8_t *qs)
+{
+    const __m256i tab = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)sw_iq4nl_values));
+    return _mm256_shuffle_epi8(tab, q4_0_unpack(qs));
+}
+
+INL void k_iq4_nl(KARGS, const int R, const int T)
+{
+    __m256 acc[MAXR][MAXT];
+    UNR for (int r = 0; r < R; r++) UNR for (int t = 0; t < T; t++) acc[r][t] = _mm256_setzero_ps();
+    for (int64_t i = 0; i < n / QK32; i++) {
+        PF_NEXT(i, sizeof(blk_iq4_nl));
+        __m256i w[MAXR], aw[MAXR];
+        __m256 dw[MAXR];
+        UNR for (int r = 0; r < R; r++) {
+            const blk_iq4_nl *a = (const blk_iq4_nl *)(W + r * ws) + i;
+            w[r] = iq4_lookup(a->qs);
+            aw[r] = _mm256_sign_epi8(w[r], w[r]);
+            dw[r] = _mm256_set1_ps(h2f(a->d));
+        }
+        UNR for (int t = 0; t < T; t++) {
+            const blk_q8_0 *b = (const blk_q8_0 *)(X + t * xs) + i;
+            __m256i x = _mm256_loadu_si256((const __m256i *)b->qs);
+            __m256 dx = _mm256_set1_ps(h2f(b->d));
+            UNR for (int r = 0; r < R; r++) {
+                __m256i p = dot_us8(aw[r], _mm256_sign_epi8(x, w[r]));
+                acc[r][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_mul_ps(dw[r], dx), acc[r][t]);
+            }
+        }
+    }
+    UNR for (int r = 0; r < R; r++) UNR for (int t = 0; t < T; t++) res[r * MAXT + t] = hsum8(acc[r][t]);
+}
+
+INL void k_iq4_xs(KARGS, const int R, const int T)
+{
+    __m256 acc[MAXR][MAXT];
+    UNR for (int r = 0; r < R; r++) UNR for (int t = 0; t < T; t++) acc[r][t] = _mm256_setzero_ps();
+    for (int64_t i = 0; i < n / QKK; i++) {
+        PF_NEXT(i, sizeof(blk_iq4_xs));
+        __m256i sumi[MAXR][MAXT];
+        UNR for (int r = 0; r < R; r++) UNR for (int t = 0; t < T; t++) sumi[r][t] = _mm256_setzero_si256();
+        for (int ib = 0; ib < 8; ib++) {
+            __m256i w[MAXR], aw[MAXR], s[MAXR];
+            UNR for (int r = 0; r < R; r++) {
+                const blk_iq4_xs *a = (const blk_iq4_xs *)(W + r * ws) + i;
+                w[r] = iq4_lookup(a->qs + 16 * ib);
+                aw[r] = _mm256_sign_epi8(w[r], w[r]);
+                s[r] = _mm256_set1_epi16((short)sw_iq4xs_scale(a, ib));
+            }
+            UNR for (int t = 0; t < T; t++) {
+                __m256i y = _mm256_loadu_si256((const __m256i *)(((const blk_q8_k *)(X + t * xs) + i)->qs + (size_t)32 * ib));
+                UNR for (int r = 0; r < R; r++)
+                    sumi[r][t] = _mm256_add_epi32(sumi[r][t], _mm256_madd_epi16(_mm256_maddubs_epi16(aw[r], _mm256_sign_epi8(y, w[r])), s[r]));
+            }
+        }
+        UNR for (int t = 0; t < T; t++) {
+            float yd = ((const blk_q8_k *)(X + t * xs) + i)->d;
+            UNR for (int r = 0; r < R; r++) {
+                float dw = h2f(((const blk_iq4_xs *)(W + r * ws) + i)->d);
+                acc[r][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sumi[r][t]), _mm256_set1_ps(dw * yd), acc[r][t]);
+            }
+        }
+    }
+    UNR for (int r = 0; r < R; r++) UNR for (int t = 0; t < T; t++) res[r * MAXT + t] = hsum8(acc[r][t]);
+}
+
 /* Generation walks rows 4 at a time against one token; prompt batches take
  * 2 rows x 2 tokens (AVX2 has 16 vector registers). */
 #define AVX2_RT_TILE(name)                                                                        \
@@ -525,6 +759,11 @@ AVX2_RT_TILE(q4_0)
 AVX2_RT_TILE(q5_0)
 AVX2_RT_TILE(q4_k)
 AVX2_RT_TILE(q6_k)
+AVX2_RT_TILE(q5_k)
+AVX2_RT_TILE(q2_k)
+AVX2_RT_TILE(q3_k)
+AVX2_RT_TILE(iq4_nl)
+AVX2_RT_TILE(iq4_xs)
 
 /* clang-format on */
 
@@ -563,6 +802,11 @@ static const sw_kernel_table table_avx2 = {
             [SW_TYPE_Q5_0] = sw_avx2_tile_q5_0,
             [SW_TYPE_Q4_1] = sw_avx2_tile_q4_1,
             [SW_TYPE_Q5_1] = sw_avx2_tile_q5_1,
+            [SW_TYPE_Q5_K] = sw_avx2_tile_q5_k,
+            [SW_TYPE_Q2_K] = sw_avx2_tile_q2_k,
+            [SW_TYPE_Q3_K] = sw_avx2_tile_q3_k,
+            [SW_TYPE_IQ4_NL] = sw_avx2_tile_iq4_nl,
+            [SW_TYPE_IQ4_XS] = sw_avx2_tile_iq4_xs,
         },
     .act = {[SW_ACT_Q8_0] = act_q8_0,
             [SW_ACT_Q8_K] = act_q8_k,

@@ -672,6 +672,12 @@ AVX512_TILE(q6_k)
 #pragma GCC pop_options
 #endif
 
+/* Types with no AVX-512 kernel of their own yet: the AVX2 tiles. */
+#define AVX512_MORE_TILES                                                                          \
+    [SW_TYPE_Q5_K] = sw_avx2_tile_q5_k, [SW_TYPE_Q2_K] = sw_avx2_tile_q2_k,                        \
+    [SW_TYPE_Q3_K] = sw_avx2_tile_q3_k, [SW_TYPE_IQ4_NL] = sw_avx2_tile_iq4_nl,                    \
+    [SW_TYPE_IQ4_XS] = sw_avx2_tile_iq4_xs,
+
 static const sw_kernel_table table_avx512 = {
     .name = "avx512",
     .tile =
@@ -686,6 +692,7 @@ static const sw_kernel_table table_avx512 = {
             [SW_TYPE_Q5_1] = tile_q5_1,
             [SW_TYPE_Q4_K] = tile_q4_k,
             [SW_TYPE_Q6_K] = tile_q6_k,
+            AVX512_MORE_TILES
         },
     .act = {[SW_ACT_Q8_0] = act_q8_0,
             [SW_ACT_Q8_K] = act_q8_k,
@@ -708,6 +715,7 @@ static const sw_kernel_table table_avx512_nobf16 = {
             [SW_TYPE_Q5_1] = tile_q5_1,
             [SW_TYPE_Q4_K] = tile_q4_k,
             [SW_TYPE_Q6_K] = tile_q6_k,
+            AVX512_MORE_TILES
         },
 };
 
@@ -728,6 +736,7 @@ static const sw_kernel_table table_amx = {
             [SW_TYPE_Q5_1] = tile_q5_1,
             [SW_TYPE_Q4_K] = tile_q4_k,
             [SW_TYPE_Q6_K] = tile_q6_k,
+            AVX512_MORE_TILES
         },
     .act = {[SW_ACT_Q8_0] = act_q8_0,
             [SW_ACT_Q8_K] = act_q8_k,

@@ -211,6 +211,11 @@ SW_TILE_DECL(sw_avx2_tile_q6_k);
 SW_TILE_DECL(sw_avx2_tile_q5_0);
 SW_TILE_DECL(sw_avx2_tile_q4_1);
 SW_TILE_DECL(sw_avx2_tile_q5_1);
+SW_TILE_DECL(sw_avx2_tile_q5_k);
+SW_TILE_DECL(sw_avx2_tile_q2_k);
+SW_TILE_DECL(sw_avx2_tile_q3_k);
+SW_TILE_DECL(sw_avx2_tile_iq4_nl);
+SW_TILE_DECL(sw_avx2_tile_iq4_xs);
 
 /* ---- AMX (dot_amx.c) ---- */
 /* True when the CPU has AMX-INT8 and the OS granted the tile state (asked
