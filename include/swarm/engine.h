@@ -39,7 +39,7 @@ SWARM_API swarm_err swarm_model_load(const swarm_model_params *p, swarm_model **
 SWARM_API void swarm_model_destroy(swarm_model *m);
 
 typedef struct swarm_model_info {
-    const char *arch;        /* "llama", "qwen2" */
+    const char *arch;        /* "llama", "qwen2", "qwen3", "gemma2", "gemma3", "phi3" */
     const char *format;      /* "gguf" or "llama2c" */
     const char *quant;       /* most common matrix type, e.g. "Q4_K" */
     const char *tokenizer;   /* "spm" or "bpe:<pre>" */
@@ -136,6 +136,20 @@ SWARM_API void swarm_gen_result_destroy(swarm_gen_result *r);
  * tokens follow without a dummy prefix). n_tokens may be NULL. */
 SWARM_API swarm_err swarm_score(swarm_session *s, const char *context, const char *continuation,
                                 double *out_logprob, int32_t *out_n_tokens);
+
+/* Runs the token ids[0..n) at positions pos..pos+n-1 of the session's KV
+ * cache, in batches, reading the cache rows of positions < pos: the token-id
+ * entry point for callers that tokenize, sample or batch themselves.
+ * pos == 0 starts a new sequence; pos == swarm_session_n_filled continues
+ * one; a smaller pos rewinds (the positions from pos on are recomputed).
+ * Afterwards swarm_session_logits holds the logits after ids[n-1].
+ * SWARM_EINVAL: n <= 0, pos < 0 or past swarm_session_n_filled, pos + n
+ * beyond the session's n_ctx, or an id outside [0, n_vocab). swarm_generate
+ * and swarm_score use the same cache: after them, start again at pos 0. */
+SWARM_API swarm_err swarm_session_eval(swarm_session *s, const int32_t *ids, int32_t n,
+                                       int32_t pos);
+/* Positions filled by swarm_session_eval (0 after create, generate or score). */
+SWARM_API int32_t swarm_session_n_filled(const swarm_session *s);
 
 /* Logits of the last forward pass (n_vocab floats); borrowed until the next call. */
 SWARM_API const float *swarm_session_logits(const swarm_session *s, int32_t *n_vocab);

@@ -54,6 +54,9 @@ struct swarm_session {
      * whose cached masks serve the next generation with an equal grammar */
     swarm_grammar *gcopy;
     sw_gm *gm;
+    /* Positions [0, n_filled) of the cache hold what swarm_session_eval put
+     * there; swarm_generate and swarm_score overwrite the cache and reset it. */
+    int32_t n_filled;
 };
 
 /* ------------------------------------------------------------------------ */
@@ -424,6 +427,23 @@ void swarm_session_destroy(swarm_session *s)
     sw_free(s);
 }
 
+swarm_err swarm_session_eval(swarm_session *s, const int32_t *ids, int32_t n, int32_t pos)
+{
+    if (s == NULL || ids == NULL || n <= 0 || pos < 0 || pos > s->n_filled || n > s->n_ctx - pos)
+        return SWARM_EINVAL;
+    for (int32_t i = 0; i < n; i++)
+        if (ids[i] < 0 || ids[i] >= s->m->hp.n_vocab) return SWARM_EINVAL;
+    s->n_scored = -1; /* swarm_score's cached context is overwritten */
+    sw_fwd_eval_all(s->fwd, ids, n, pos);
+    s->n_filled = pos + n;
+    return SWARM_OK;
+}
+
+int32_t swarm_session_n_filled(const swarm_session *s)
+{
+    return s != NULL ? s->n_filled : 0;
+}
+
 const float *swarm_session_logits(const swarm_session *s, int32_t *n_vocab)
 {
     if (s == NULL) return NULL;
@@ -561,6 +581,7 @@ swarm_err swarm_generate(swarm_session *s, const swarm_gen_params *p, swarm_gen_
     }
 
     s->n_scored = -1; /* the cache is about to be overwritten */
+    s->n_filled = 0;
     sw_sampler smp;
     /* only ids the tokenizer knows can be picked: some GGUF files pad the
      * embedding matrix beyond the vocabulary (Qwen2: 151936 rows, 151665 tokens) */
@@ -681,6 +702,7 @@ swarm_err swarm_score(swarm_session *s, const char *context, const char *continu
     bool cached = n_head == s->n_scored &&
                   memcmp(all, s->scored, (size_t)n_head * sizeof(int32_t)) == 0;
     s->n_scored = -1;
+    s->n_filled = 0;
     if (n_head > 0 && !cached) sw_fwd_eval_all(s->fwd, all, n_head, 0);
     double lp = 0.0;
     int32_t nb = sw_fwd_n_logit_rows(s->fwd), nv = m->hp.n_vocab;
