@@ -681,7 +681,7 @@ swarm_err sw_bench_model_run(const sw_bench_model_opts *o, FILE *out, swarm_diag
 
     /* The timed runs drive the forward pass directly with token ids (the
      * public API takes text), on the same file mapping the loader uses. */
-    rc = sw_gguf_open(path, &g, d);
+    rc = sw_gguf_load(path, &g, d); /* as swarm_model_load does */
     if (rc != SWARM_OK) goto done;
     rc = sw_model_bind_gguf(&g, &hp, &w, d);
     if (rc != SWARM_OK) goto done;

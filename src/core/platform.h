@@ -17,7 +17,12 @@
  * directory, a FIFO or a device is SWARM_EINVAL; messages name the path.
  * Subject to sw_io_fail injection. */
 swarm_err sw_map_file(const char *path, void **map, size_t *len, swarm_diag *d);
-/* Releases a mapping from sw_map_file; a NULL map or a 0 length is a no-op. */
+/* Like sw_map_file but reads the file into private anonymous memory
+ * (released with sw_unmap_file too): model loads, so that truncating or
+ * rewriting the file later cannot fault the reader with SIGBUS. */
+swarm_err sw_load_file(const char *path, void **map, size_t *len, swarm_diag *d);
+/* Releases a mapping from sw_map_file or sw_load_file; a NULL map or a 0
+ * length is a no-op. */
 void sw_unmap_file(void *map, size_t len);
 
 #endif /* SW_PLATFORM_H */

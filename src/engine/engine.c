@@ -223,7 +223,7 @@ static void fill_info(swarm_model *m)
 
 static swarm_err load_gguf(swarm_model *m, swarm_diag *d)
 {
-    swarm_err rc = sw_gguf_open(m->path, &m->gguf, d);
+    swarm_err rc = sw_gguf_load(m->path, &m->gguf, d); /* a private copy: no SIGBUS */
     if (rc != SWARM_OK) return rc;
     if ((rc = sw_model_bind_gguf(&m->gguf, &m->hp, &m->w, d)) != SWARM_OK) {
         diag_name(d, m->path, rc);

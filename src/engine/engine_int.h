@@ -81,6 +81,8 @@ typedef struct sw_gguf {
 swarm_err sw_gguf_parse(const void *buf, size_t size, sw_gguf *g, swarm_diag *d);
 /* Maps path read-only and parses it; messages are prefixed with the path. */
 swarm_err sw_gguf_open(const char *path, sw_gguf *g, swarm_diag *d);
+/* The same on a private copy of the file (sw_load_file): model loads. */
+swarm_err sw_gguf_load(const char *path, sw_gguf *g, swarm_diag *d);
 /* Releases the tables and the mapping; safe on a zeroed or failed g. */
 void sw_gguf_close(sw_gguf *g);
 
@@ -201,7 +203,8 @@ typedef struct sw_weights {
 } sw_weights;
 
 /* llama2.c checkpoint (llama2c.c): the legacy 7-int32 header (negative
- * vocab_size = separate classifier), F32 weights mapped read-only. Fills hp
+ * vocab_size = separate classifier), F32 weights in a private copy of the file
+ * (sw_load_file). Fills hp
  * and w (w->layers is sw_malloc'd; the caller frees it) and keeps the mapping
  * in *map / *map_len for the caller to unmap with sw_unmap_file. Rejects any
  * header that disagrees with the file size. */
@@ -210,7 +213,7 @@ swarm_err sw_llama2c_open(const char *path, sw_hparams *hp, sw_weights *w, void 
 /* Same from a memory image (fuzzing). */
 swarm_err sw_llama2c_parse(const void *buf, size_t size, sw_hparams *hp, sw_weights *w,
                            swarm_diag *d);
-/* sw_map_file / sw_unmap_file: the platform layer's (core/platform.h) */
+/* sw_map_file / sw_load_file / sw_unmap_file: the platform layer's (core/platform.h) */
 
 /* GGUF binder (model.c): hyperparameters and tensors from GGUF metadata, for
  * arch llama and qwen2. Missing or mis-shaped tensors are errors naming the tensor. */

@@ -502,13 +502,14 @@ fail:
     return rc;
 }
 
-swarm_err sw_gguf_open(const char *path, sw_gguf *g, swarm_diag *d)
+static swarm_err open_file(const char *path, bool copy, sw_gguf *g, swarm_diag *d)
 {
     SWARM_ASSERT(path != NULL && g != NULL);
     memset(g, 0, sizeof(*g));
     void *map = NULL;
     size_t len = 0;
-    swarm_err rc = sw_map_file(path, &map, &len, d); /* its messages name the path */
+    /* their messages name the path */
+    swarm_err rc = copy ? sw_load_file(path, &map, &len, d) : sw_map_file(path, &map, &len, d);
     if (rc != SWARM_OK) return rc;
     rc = sw_gguf_parse(map, len, g, d);
     if (rc != SWARM_OK) {
@@ -519,6 +520,16 @@ swarm_err sw_gguf_open(const char *path, sw_gguf *g, swarm_diag *d)
     g->map = map;
     g->map_len = len;
     return SWARM_OK;
+}
+
+swarm_err sw_gguf_open(const char *path, sw_gguf *g, swarm_diag *d)
+{
+    return open_file(path, false, g, d);
+}
+
+swarm_err sw_gguf_load(const char *path, sw_gguf *g, swarm_diag *d)
+{
+    return open_file(path, true, g, d);
 }
 
 void sw_gguf_close(sw_gguf *g)

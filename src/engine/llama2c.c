@@ -129,7 +129,7 @@ swarm_err sw_llama2c_open(const char *path, sw_hparams *hp, sw_weights *w, void 
 {
     void *m = NULL;
     size_t len = 0;
-    swarm_err rc = sw_map_file(path, &m, &len, d);
+    swarm_err rc = sw_load_file(path, &m, &len, d); /* a private copy: no SIGBUS */
     if (rc != SWARM_OK) return rc;
     rc = sw_llama2c_parse(m, len, hp, w, d);
     if (rc != SWARM_OK) {
