@@ -446,6 +446,7 @@ typedef struct run_stats {
     double prompt_tok_s, prompt_sd; /* mean and standard deviation over reps */
     double gen_tok_s, gen_sd;
     double prompt_ms, gen_ms;       /* mean per rep */
+    sw_fwd_profile prof;            /* --profile: generation steps only */
 } run_stats;
 
 static void mean_sd(const double *v, int n, double *mean, double *sd)
@@ -501,6 +502,17 @@ static swarm_err run_threads(const sw_bench_model_opts *o, const sw_hparams *hp,
         gr[r] = gm > 0 ? G / (gm * 1e-3) : 0.0;
         psum += pm;
         gsum += gm;
+    }
+    memset(&out->prof, 0, sizeof(out->prof));
+    if (o->profile) { /* the prompt untimed, then G profiled generation steps */
+        const float *logits = sw_fwd_eval(f, prompt, P, 0, SW_LOGITS_LAST);
+        int32_t tok = sw_argmax(logits, hp->n_vocab);
+        sw_fwd_set_profile(f, &out->prof);
+        for (int32_t g = 0; g < G; g++) {
+            logits = sw_fwd_eval(f, &tok, 1, P + g, SW_LOGITS_LAST);
+            tok = sw_argmax(logits, hp->n_vocab);
+        }
+        sw_fwd_set_profile(f, NULL);
     }
     sw_fwd_destroy(f);
     out->threads = nth;
@@ -601,6 +613,27 @@ static void report_table(FILE *out, const sw_bench_model_opts *o, const synth *s
     }
     fprintf(out, "(prompt: one batch from position 0; gen: greedy, one token per step after the "
                  "prompt;\n limit = bandwidth / weights read per token; fraction = gen / limit)\n");
+    if (!o->profile) return;
+    fprintf(out, "profile of generation (us per token; %% of the profiled total):\n%-14s", "step");
+    for (int i = 0; i < n_runs; i++) fprintf(out, "  %9d thr", runs[i].threads);
+    fprintf(out, "\n");
+    double total[SW_BENCH_MAX_THREAD_COUNTS] = {0};
+    for (int i = 0; i < n_runs; i++)
+        for (int op = 0; op < SW_OP_COUNT; op++) total[i] += runs[i].prof.ms[op];
+    for (int op = 0; op < SW_OP_COUNT; op++) {
+        fprintf(out, "%-14s", sw_fwd_op_name((enum sw_fwd_op)op));
+        for (int i = 0; i < n_runs; i++) {
+            const sw_fwd_profile *p = &runs[i].prof;
+            double us = p->evals > 0 ? 1e3 * p->ms[op] / (double)p->evals : 0.0;
+            fprintf(out, "  %7.0f %3.0f%%", us, total[i] > 0 ? 100.0 * p->ms[op] / total[i] : 0.0);
+        }
+        fprintf(out, "\n");
+    }
+    fprintf(out, "%-14s", "total");
+    for (int i = 0; i < n_runs; i++)
+        fprintf(out, "  %7.0f     ",
+                runs[i].prof.evals > 0 ? 1e3 * total[i] / (double)runs[i].prof.evals : 0.0);
+    fprintf(out, "\n");
 }
 
 // ----------------------------------------------------------------------------

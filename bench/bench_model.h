@@ -28,6 +28,7 @@ typedef struct sw_bench_model_opts {
     const char *keep;       /* write the model here and keep it; NULL = temp file, removed */
     uint64_t seed;          /* weights and token ids */
     bool json;
+    bool profile;           /* per-step timing of one more generation run */
 } sw_bench_model_opts;
 
 /* Defaults: threads 1 and 2, P 128, G 64, 3 reps, 1 GiB bandwidth buffer. */

@@ -14,6 +14,7 @@ static void usage(FILE *f)
             "usage: swarm bench-model --shape %s --type F32|Q8_0|Q4_0|Q4_K\n"
             "                         [--threads K[,K...]] [--prompt-tokens P] [--gen-tokens G]\n"
             "                         [--reps R] [--bw-mb MB] [--seed S] [--keep FILE] [--json]\n"
+            "                         [--profile]\n"
             "\n"
             "Writes a GGUF model with random weights in a real small-LM shape (temp file,\n"
             "removed unless --keep FILE), loads it, and times a prompt of P tokens in one\n"
@@ -22,6 +23,9 @@ static void usage(FILE *f)
             "Beside them: the memory read bandwidth measured in the same run with the same\n"
             "threads over an MB-megabyte buffer (default 1024), and the limit it sets:\n"
             "bandwidth / weight bytes read per generated token.\n"
+            "  --profile  after the timed runs, one more generation of G tokens with a\n"
+            "           clock read around every step of the forward pass: time per token\n"
+            "           by kind of step (matmuls include waiting for the other threads)\n"
             "  --json   one JSON object: prompt_tok_s, gen_tok_s, weight_bytes, bandwidth_gb_s,\n"
             "           limit_tok_s, fraction_of_limit (last thread count), and runs[] per count\n"
             "Q4_K: rows that are not a multiple of 256 (dim 288/576/896) are stored as Q5_0,\n"
@@ -60,6 +64,10 @@ int cmd_bench_model(int argc, char **argv)
         }
         if (strcmp(a, "--json") == 0) {
             o.json = true;
+            continue;
+        }
+        if (strcmp(a, "--profile") == 0) {
+            o.profile = true;
             continue;
         }
         if (a[0] != '-' || a[1] != '-')

@@ -40,7 +40,29 @@ struct sw_fwd {
     float *logits;   /* (n_logit_rows, n_vocab) */
     const float *last_logits;
     int n_threads;
+    sw_fwd_profile *prof; /* NULL: no timing */
 };
+
+/* Timing of one step into f->prof (a clock read per step when profiling). */
+#define PROF_BEGIN(f) double prof_t0_ = (f)->prof ? sw_now_ms() : 0.0
+#define PROF_END(f, op)                                                                            \
+    do {                                                                                           \
+        if ((f)->prof) {                                                                           \
+            double prof_t1_ = sw_now_ms();                                                         \
+            (f)->prof->ms[op] += prof_t1_ - prof_t0_;                                              \
+            prof_t0_ = prof_t1_;                                                                   \
+        }                                                                                          \
+    } while (0)
+
+const char *sw_fwd_op_name(enum sw_fwd_op op)
+{
+    static const char *const names[SW_OP_COUNT] = {"embed", "norm",    "qkv",  "qk-norm+rope",
+                                                   "attention", "wo", "residual", "gate+up",
+                                                   "activation", "down", "head"};
+    return op < SW_OP_COUNT ? names[op] : "?";
+}
+
+void sw_fwd_set_profile(sw_fwd *f, sw_fwd_profile *p) { f->prof = p; }
 
 /* ------------------------------------------------------------------------ */
 /* rope tables                                                              */
@@ -447,6 +469,8 @@ const float *sw_fwd_eval(sw_fwd *f, const int32_t *tokens, int32_t n, int32_t po
     SWARM_ASSERT(n >= 1 && n <= f->n_batch && pos0 >= 0 && pos0 + n <= f->n_ctx);
     int32_t dim = hp->dim, ffn = hp->ffn_dim, qd = f->q_dim, kvd = f->kv_dim;
     int32_t group = hp->n_heads / hp->n_kv_heads;
+    PROF_BEGIN(f);
+    if (f->prof) f->prof->evals++;
 
     /* token embeddings (dequantized rows) */
     for (int32_t t = 0; t < n; t++) {
@@ -456,6 +480,7 @@ const float *sw_fwd_eval(sw_fwd *f, const int32_t *tokens, int32_t n, int32_t po
         if (hp->embd_scale > 0.0f)
             for (int32_t i = 0; i < dim; i++) f->x[(size_t)t * dim + i] *= hp->embd_scale;
     }
+    PROF_END(f, SW_OP_EMBED);
 
     for (int32_t l = 0; l < hp->n_layers; l++) {
         const sw_layer *L = &w->layers[l];
@@ -465,6 +490,7 @@ const float *sw_fwd_eval(sw_fwd *f, const int32_t *tokens, int32_t n, int32_t po
         for (int32_t t = 0; t < n; t++)
             rmsnorm(f->xb + (size_t)t * dim, f->x + (size_t)t * dim, L->attn_norm.data, dim,
                     hp->norm_eps);
+        PROF_END(f, SW_OP_NORM);
         /* the K and V rows of these positions are contiguous in the cache,
          * so the matmuls write them in place */
         matmul(f, f->q, &L->wq, f->xb, n);
@@ -473,6 +499,7 @@ const float *sw_fwd_eval(sw_fwd *f, const int32_t *tokens, int32_t n, int32_t po
         add_bias(f->q, &L->bq, n, qd);
         add_bias(kc, &L->bk, n, kvd);
         add_bias(vc, &L->bv, n, kvd);
+        PROF_END(f, SW_OP_QKV);
         bool swa = sw_layer_swa(hp, l);
         for (int32_t t = 0; t < n; t++) {
             if (L->q_norm.data != NULL) {
@@ -483,6 +510,7 @@ const float *sw_fwd_eval(sw_fwd *f, const int32_t *tokens, int32_t n, int32_t po
             rope_apply(f, f->q + (size_t)t * qd, hp->n_heads, pos0 + t, swa);
             rope_apply(f, kc + (size_t)t * kvd, hp->n_kv_heads, pos0 + t, swa);
         }
+        PROF_END(f, SW_OP_ROPE);
 
         /* small jobs are cheaper on this thread than a pool wake-up */
         double work = (double)n * hp->n_heads * (pos0 + n) * hp->head_dim;
@@ -500,19 +528,25 @@ const float *sw_fwd_eval(sw_fwd *f, const int32_t *tokens, int32_t n, int32_t po
         } else {
             attention_worker(&job, 0, 1);
         }
+        PROF_END(f, SW_OP_ATTN);
 
         matmul(f, f->xb2, &L->wo, f->att_out, n);
+        PROF_END(f, SW_OP_WO);
         if (L->post_attn_norm.data != NULL)
             for (int32_t t = 0; t < n; t++)
                 rmsnorm(f->xb2 + (size_t)t * dim, f->xb2 + (size_t)t * dim, L->post_attn_norm.data,
                         dim, hp->norm_eps);
+        PROF_END(f, SW_OP_NORM);
         for (size_t i = 0; i < (size_t)n * dim; i++) f->x[i] += f->xb2[i];
+        PROF_END(f, SW_OP_RESID);
 
         for (int32_t t = 0; t < n; t++)
             rmsnorm(f->xb + (size_t)t * dim, f->x + (size_t)t * dim, L->ffn_norm.data, dim,
                     hp->norm_eps);
+        PROF_END(f, SW_OP_NORM);
         matmul(f, f->hb, &L->w_gate, f->xb, n);
         matmul(f, f->hb2, &L->w_up, f->xb, n);
+        PROF_END(f, SW_OP_GATE_UP);
         if (hp->geglu) {
             for (size_t i = 0; i < (size_t)n * ffn; i++) f->hb[i] = gelu_tanh(f->hb[i]) * f->hb2[i];
         } else {
@@ -522,12 +556,16 @@ const float *sw_fwd_eval(sw_fwd *f, const int32_t *tokens, int32_t n, int32_t po
                 f->hb[i] = g * f->hb2[i];
             }
         }
+        PROF_END(f, SW_OP_ACT);
         matmul(f, f->xb2, &L->w_down, f->hb, n);
+        PROF_END(f, SW_OP_DOWN);
         if (L->post_ffn_norm.data != NULL)
             for (int32_t t = 0; t < n; t++)
                 rmsnorm(f->xb2 + (size_t)t * dim, f->xb2 + (size_t)t * dim, L->post_ffn_norm.data,
                         dim, hp->norm_eps);
+        PROF_END(f, SW_OP_NORM);
         for (size_t i = 0; i < (size_t)n * dim; i++) f->x[i] += f->xb2[i];
+        PROF_END(f, SW_OP_RESID);
     }
 
     if (mode == SW_LOGITS_NONE) return NULL;
@@ -540,6 +578,7 @@ const float *sw_fwd_eval(sw_fwd *f, const int32_t *tokens, int32_t n, int32_t po
     matmul(f, f->logits, &w->output, f->xb, rows);
     if (hp->final_softcap > 0.0f)
         softcap(f->logits, (size_t)rows * (size_t)hp->n_vocab, hp->final_softcap);
+    PROF_END(f, SW_OP_HEAD);
     f->last_logits = f->logits + (size_t)(rows - 1) * hp->n_vocab;
     return f->logits;
 }

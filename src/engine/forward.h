@@ -52,6 +52,31 @@ const float *sw_fwd_eval_all(sw_fwd *f, const int32_t *tokens, int32_t n, int32_
 /* The logits of the most recent eval's last row (NULL before any). */
 const float *sw_fwd_last_logits(const sw_fwd *f);
 
+/* Per-operation timing of sw_fwd_eval (bench-model --profile): wall time
+ * summed per kind of step, as the calling thread sees it (a matmul's time
+ * includes waiting for the pool). Off unless a profile is attached. */
+enum sw_fwd_op {
+    SW_OP_EMBED,    /* token embedding rows */
+    SW_OP_NORM,     /* attention / FFN RMSNorms (and gemma's post norms) */
+    SW_OP_QKV,      /* q, k, v matmuls and biases */
+    SW_OP_ROPE,     /* q/k head norms and rope */
+    SW_OP_ATTN,     /* attention over the cache */
+    SW_OP_WO,       /* attention output matmul */
+    SW_OP_RESID,    /* residual adds */
+    SW_OP_GATE_UP,  /* FFN gate and up matmuls */
+    SW_OP_ACT,      /* SiLU / GELU times up */
+    SW_OP_DOWN,     /* FFN down matmul */
+    SW_OP_HEAD,     /* final norm, output matmul, soft-cap */
+    SW_OP_COUNT
+};
+typedef struct sw_fwd_profile {
+    double ms[SW_OP_COUNT];
+    int64_t evals;
+} sw_fwd_profile;
+const char *sw_fwd_op_name(enum sw_fwd_op op);
+/* Attaches p (NULL detaches); eval adds to it. */
+void sw_fwd_set_profile(sw_fwd *f, sw_fwd_profile *p);
+
 /* Angles per rotated pair for hparams (base^(-2i/rope_dim), llama3 scaling
  * from hp, optional rope_freqs factors dividing them). out has rope_dim/2. */
 void sw_rope_freqs(const sw_hparams *hp, const float *factors, float *out);

@@ -48,6 +48,12 @@ toks=$(sed -n 's/.*"tokens": \[\([0-9, ]*\)\].*/\1/p' "$TMP/g1.json")
 grep -q 'fraction' "$TMP/table.txt" || fail "table header missing"
 grep -Eq 'Q5_0|Q4_0' "$TMP/table.txt" || fail "Q4_K fallback (dim 288) not reported"
 
+# --profile: a per-step table whose rows name the steps
+"$BIN" bench-model --shape stories15m --type Q8_0 --threads 1 --prompt-tokens 4 \
+    --gen-tokens 2 --reps 1 --bw-mb 32 --profile >"$TMP/prof.txt" 2>/dev/null || fail "profile run failed"
+grep -q '^gate+up ' "$TMP/prof.txt" && grep -q '^attention ' "$TMP/prof.txt" &&
+    grep -q '^total ' "$TMP/prof.txt" || fail "profile table missing"
+
 # Bad flags: exit 2 with a message.
 for args in "--shape nope --type Q8_0" "--shape stories15m --type Q5_K" \
             "--shape stories15m --type Q8_0 --threads 0" "--type Q8_0" \
