@@ -447,6 +447,7 @@ typedef struct run_stats {
     double gen_tok_s, gen_sd;
     double prompt_ms, gen_ms;       /* mean per rep */
     sw_fwd_profile prof;            /* --profile: generation steps only */
+    double batch_tok_s;             /* --batch K: aggregate generated tok/s of K sequences */
 } run_stats;
 
 static void mean_sd(const double *v, int n, double *mean, double *sd)
@@ -502,6 +503,47 @@ static swarm_err run_threads(const sw_bench_model_opts *o, const sw_hparams *hp,
         gr[r] = gm > 0 ? G / (gm * 1e-3) : 0.0;
         psum += pm;
         gsum += gm;
+    }
+    out->batch_tok_s = 0.0;
+    if (o->batch > 1) {
+        /* K sequences with the same prompt, then G steps of one token each,
+         * all K in one forward pass per step (f is sequence 0 and the workspace) */
+        int K = o->batch;
+        sw_fwd *seqs[64] = {f};
+        int32_t toks[64], pos[64];
+        if (K > sw_fwd_n_batch(f) || K > sw_fwd_n_logit_rows(f)) {
+            int lim = sw_fwd_n_batch(f) < sw_fwd_n_logit_rows(f) ? sw_fwd_n_batch(f)
+                                                                 : sw_fwd_n_logit_rows(f);
+            sw_fwd_destroy(f);
+            return sw_diag_set(d, SWARM_EINVAL,
+                               "--batch %d is more than this shape and prompt allow (%d; "
+                               "raise --prompt-tokens)",
+                               K, lim);
+        }
+        for (int i = 1; i < K && rc == SWARM_OK; i++)
+            rc = sw_fwd_create(hp, w, freqs, P + G, P, 1, &seqs[i]);
+        if (rc == SWARM_OK) {
+            for (int i = 0; i < K; i++) {
+                const float *lg = sw_fwd_eval(seqs[i], prompt, P, 0, SW_LOGITS_LAST);
+                toks[i] = sw_argmax(lg, hp->n_vocab);
+                pos[i] = P;
+            }
+            double t0 = sw_now_ms();
+            for (int32_t g = 0; g < G; g++) {
+                const float *rows = sw_fwd_eval_multi(f, seqs, toks, pos, K);
+                for (int i = 0; i < K; i++) {
+                    toks[i] = sw_argmax(rows + (size_t)i * hp->n_vocab, hp->n_vocab);
+                    pos[i]++;
+                }
+            }
+            double ms = sw_now_ms() - t0;
+            out->batch_tok_s = ms > 0 ? (double)K * G / (ms * 1e-3) : 0.0;
+        }
+        for (int i = 1; i < K; i++) sw_fwd_destroy(seqs[i]);
+        if (rc != SWARM_OK) {
+            sw_fwd_destroy(f);
+            return sw_diag_set(d, rc, "cannot create %d sessions for --batch", K);
+        }
     }
     memset(&out->prof, 0, sizeof(out->prof));
     if (o->profile) { /* the prompt untimed, then G profiled generation steps */
@@ -613,6 +655,13 @@ static void report_table(FILE *out, const sw_bench_model_opts *o, const synth *s
     }
     fprintf(out, "(prompt: one batch from position 0; gen: greedy, one token per step after the "
                  "prompt;\n limit = bandwidth / weights read per token; fraction = gen / limit)\n");
+    if (o->batch > 1) {
+        fprintf(out, "batched decoding, %d sequences in one forward pass per step (aggregate gen "
+                     "tok/s, ratio to one sequence):\n", o->batch);
+        for (int i = 0; i < n_runs; i++)
+            fprintf(out, "%7d  %9.1f  %5.2fx\n", runs[i].threads, runs[i].batch_tok_s,
+                    runs[i].gen_tok_s > 0 ? runs[i].batch_tok_s / runs[i].gen_tok_s : 0.0);
+    }
     if (!o->profile) return;
     fprintf(out, "profile of generation (us per token; %% of the profiled total):\n%-14s", "step");
     for (int i = 0; i < n_runs; i++) fprintf(out, "  %9d thr", runs[i].threads);

@@ -29,6 +29,7 @@ typedef struct sw_bench_model_opts {
     uint64_t seed;          /* weights and token ids */
     bool json;
     bool profile;           /* per-step timing of one more generation run */
+    int batch;              /* > 1: also K sequences decoding together (sw_fwd_eval_multi) */
 } sw_bench_model_opts;
 
 /* Defaults: threads 1 and 2, P 128, G 64, 3 reps, 1 GiB bandwidth buffer. */

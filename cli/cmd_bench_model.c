@@ -14,7 +14,7 @@ static void usage(FILE *f)
             "usage: swarm bench-model --shape %s --type F32|Q8_0|Q4_0|Q4_K\n"
             "                         [--threads K[,K...]] [--prompt-tokens P] [--gen-tokens G]\n"
             "                         [--reps R] [--bw-mb MB] [--seed S] [--keep FILE] [--json]\n"
-            "                         [--profile]\n"
+            "                         [--profile] [--batch K]\n"
             "\n"
             "Writes a GGUF model with random weights in a real small-LM shape (temp file,\n"
             "removed unless --keep FILE), loads it, and times a prompt of P tokens in one\n"
@@ -26,6 +26,9 @@ static void usage(FILE *f)
             "  --profile  after the timed runs, one more generation of G tokens with a\n"
             "           clock read around every step of the forward pass: time per token\n"
             "           by kind of step (matmuls include waiting for the other threads)\n"
+            "  --batch K  also K sequences decoding G tokens together, one forward pass\n"
+            "           per step for all K (batched decoding): aggregate tok/s and its ratio\n"
+            "           to one sequence\n"
             "  --json   one JSON object: prompt_tok_s, gen_tok_s, weight_bytes, bandwidth_gb_s,\n"
             "           limit_tok_s, fraction_of_limit (last thread count), and runs[] per count\n"
             "Q4_K: rows that are not a multiple of 256 (dim 288/576/896) are stored as Q5_0,\n"
@@ -102,6 +105,10 @@ int cmd_bench_model(int argc, char **argv)
             if (!cli_parse_int(v, 1, 1024, &n))
                 return cli_usage_error(cmd, "--gen-tokens wants 1..1024, not '%s'", v);
             o.gen_tokens = (int32_t)n;
+        } else if (strcmp(a, "--batch") == 0) {
+            if (!cli_parse_int(v, 2, 64, &n))
+                return cli_usage_error(cmd, "--batch wants 2..64, not '%s'", v);
+            o.batch = (int)n;
         } else if (strcmp(a, "--reps") == 0) {
             if (!cli_parse_int(v, 1, 50, &n))
                 return cli_usage_error(cmd, "--reps wants 1..50, not '%s'", v);

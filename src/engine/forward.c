@@ -370,6 +370,8 @@ typedef struct att_job {
     sw_fwd *f;
     int32_t layer, n_tok, pos0;
     int32_t n_chunks, chunk; /* the query heads of a KV head, split for parallelism */
+    sw_fwd *const *seqs;     /* batched decoding: token t's cache is seqs[t]'s (NULL: f's) */
+    const int32_t *positions; /* and its position (NULL: pos0 + t) */
 } att_job;
 
 /*
@@ -391,8 +393,6 @@ static void attention_worker(void *arg, int ith, int nth)
     float scale = hp->attn_scale > 0.0f ? hp->attn_scale : 1.0f / sqrtf((float)hd);
     float cap = hp->attn_softcap;
     bool swa = sw_layer_swa(hp, j->layer);
-    const float *kc = f->k_cache + (size_t)j->layer * n_ctx * kvd;
-    const float *vc = f->v_cache + (size_t)j->layer * n_ctx * kvd;
     float *att = f->att + (size_t)ith * group * n_ctx; /* (group, n_ctx) */
     int32_t per_tok = hp->n_kv_heads * j->n_chunks;
     int32_t n_items = j->n_tok * per_tok;
@@ -401,8 +401,11 @@ static void attention_worker(void *arg, int ith, int nth)
         int32_t kvh = r / j->n_chunks, c = r % j->n_chunks;
         int32_t h0 = kvh * group + c * j->chunk;
         int32_t h1 = h0 + j->chunk < (kvh + 1) * group ? h0 + j->chunk : (kvh + 1) * group;
-        int32_t G = h1 - h0, pos = j->pos0 + t;
+        int32_t G = h1 - h0, pos = j->positions ? j->positions[t] : j->pos0 + t;
         if (G <= 0) continue;
+        const sw_fwd *src = j->seqs ? j->seqs[t] : f; /* same n_ctx as f */
+        const float *kc = src->k_cache + (size_t)j->layer * n_ctx * kvd;
+        const float *vc = src->v_cache + (size_t)j->layer * n_ctx * kvd;
         /* sliding layers: key p is seen when pos - p < window (llama.cpp's rule) */
         int32_t p0 = swa && pos - hp->swa_window + 1 > 0 ? pos - hp->swa_window + 1 : 0;
         const float *q = f->q + (size_t)t * qd + (size_t)h0 * hd;
@@ -461,12 +464,18 @@ static void matmul(sw_fwd *f, float *out, const sw_tensor *w, const float *x, in
     sw_matmul(p, out, w->data, w->type, w->rows, w->cols, x, n_tok);
 }
 
-const float *sw_fwd_eval(sw_fwd *f, const int32_t *tokens, int32_t n, int32_t pos0,
-                         enum sw_logits_mode mode)
+/*
+ * One forward pass over n tokens. Single sequence (seqs == NULL): positions
+ * pos0.. of f's cache, the K/V rows written in place. Batched decoding:
+ * token t belongs to seqs[t] at positions[t]; the matmuls run once over
+ * all n rows (the weights are read once), the K/V rows go through f's FFN
+ * buffers into each sequence's cache, and attention reads each token's own cache.
+ */
+static const float *eval_core(sw_fwd *f, sw_fwd *const *seqs, const int32_t *tokens, int32_t n,
+                              int32_t pos0, const int32_t *positions, enum sw_logits_mode mode)
 {
     const sw_hparams *hp = &f->hp;
     const sw_weights *w = f->w;
-    SWARM_ASSERT(n >= 1 && n <= f->n_batch && pos0 >= 0 && pos0 + n <= f->n_ctx);
     int32_t dim = hp->dim, ffn = hp->ffn_dim, qd = f->q_dim, kvd = f->kv_dim;
     int32_t group = hp->n_heads / hp->n_kv_heads;
     PROF_BEGIN(f);
@@ -482,10 +491,16 @@ const float *sw_fwd_eval(sw_fwd *f, const int32_t *tokens, int32_t n, int32_t po
     }
     PROF_END(f, SW_OP_EMBED);
 
+    int32_t max_pos = pos0 + n - 1;
+    if (positions != NULL)
+        for (int32_t t = 0; t < n; t++) max_pos = positions[t] > max_pos ? positions[t] : max_pos;
+#define POS(t) (positions != NULL ? positions[t] : pos0 + (t))
+
     for (int32_t l = 0; l < hp->n_layers; l++) {
         const sw_layer *L = &w->layers[l];
-        float *kc = f->k_cache + ((size_t)l * f->n_ctx + pos0) * kvd;
-        float *vc = f->v_cache + ((size_t)l * f->n_ctx + pos0) * kvd;
+        /* single sequence: straight into the cache; batched: staged in hb / hb2 */
+        float *kc = seqs ? f->hb : f->k_cache + ((size_t)l * f->n_ctx + pos0) * kvd;
+        float *vc = seqs ? f->hb2 : f->v_cache + ((size_t)l * f->n_ctx + pos0) * kvd;
 
         for (int32_t t = 0; t < n; t++)
             rmsnorm(f->xb + (size_t)t * dim, f->x + (size_t)t * dim, L->attn_norm.data, dim,
@@ -507,15 +522,22 @@ const float *sw_fwd_eval(sw_fwd *f, const int32_t *tokens, int32_t n, int32_t po
                 head_norm(kc + (size_t)t * kvd, &L->k_norm, hp->n_kv_heads, hp->head_dim,
                           hp->norm_eps);
             }
-            rope_apply(f, f->q + (size_t)t * qd, hp->n_heads, pos0 + t, swa);
-            rope_apply(f, kc + (size_t)t * kvd, hp->n_kv_heads, pos0 + t, swa);
+            rope_apply(f, f->q + (size_t)t * qd, hp->n_heads, POS(t), swa);
+            rope_apply(f, kc + (size_t)t * kvd, hp->n_kv_heads, POS(t), swa);
         }
+        if (seqs != NULL)
+            for (int32_t t = 0; t < n; t++) {
+                size_t off = ((size_t)l * f->n_ctx + (size_t)positions[t]) * kvd;
+                memcpy(seqs[t]->k_cache + off, kc + (size_t)t * kvd, (size_t)kvd * sizeof(float));
+                memcpy(seqs[t]->v_cache + off, vc + (size_t)t * kvd, (size_t)kvd * sizeof(float));
+            }
         PROF_END(f, SW_OP_ROPE);
 
         /* small jobs are cheaper on this thread than a pool wake-up */
-        double work = (double)n * hp->n_heads * (pos0 + n) * hp->head_dim;
+        double work = (double)n * hp->n_heads * (max_pos + 1) * hp->head_dim;
         bool threaded = f->n_threads > 1 && work > 32768.0;
-        att_job job = {.f = f, .layer = l, .n_tok = n, .pos0 = pos0, .n_chunks = 1, .chunk = group};
+        att_job job = {.f = f, .layer = l, .n_tok = n, .pos0 = pos0, .n_chunks = 1, .chunk = group,
+                       .seqs = seqs, .positions = positions};
         if (threaded) {
             /* at least two items per thread, splitting head groups if needed */
             int32_t items = n * hp->n_kv_heads, want = 2 * f->n_threads;
@@ -581,6 +603,27 @@ const float *sw_fwd_eval(sw_fwd *f, const int32_t *tokens, int32_t n, int32_t po
     PROF_END(f, SW_OP_HEAD);
     f->last_logits = f->logits + (size_t)(rows - 1) * hp->n_vocab;
     return f->logits;
+#undef POS
+}
+
+const float *sw_fwd_eval(sw_fwd *f, const int32_t *tokens, int32_t n, int32_t pos0,
+                         enum sw_logits_mode mode)
+{
+    SWARM_ASSERT(n >= 1 && n <= f->n_batch && pos0 >= 0 && pos0 + n <= f->n_ctx);
+    return eval_core(f, NULL, tokens, n, pos0, NULL, mode);
+}
+
+const float *sw_fwd_eval_multi(sw_fwd *f, sw_fwd *const *seqs, const int32_t *tokens,
+                               const int32_t *positions, int32_t n)
+{
+    SWARM_ASSERT(n >= 1 && n <= f->n_batch && n <= f->n_logit_rows && seqs && positions);
+    /* the K/V rows are staged in the FFN buffers */
+    SWARM_ASSERT(f->kv_dim <= f->hp.ffn_dim);
+    for (int32_t t = 0; t < n; t++) {
+        SWARM_ASSERT(seqs[t]->w == f->w && seqs[t]->n_ctx == f->n_ctx);
+        SWARM_ASSERT(positions[t] >= 0 && positions[t] < f->n_ctx);
+    }
+    return eval_core(f, seqs, tokens, n, 0, positions, SW_LOGITS_ALL);
 }
 
 const float *sw_fwd_eval_all(sw_fwd *f, const int32_t *tokens, int32_t n, int32_t pos)

@@ -46,6 +46,19 @@ int32_t sw_fwd_n_logit_rows(const sw_fwd *f);
  */
 const float *sw_fwd_eval(sw_fwd *f, const int32_t *tokens, int32_t n, int32_t pos,
                          enum sw_logits_mode mode);
+/*
+ * Batched decoding: token t of seqs[t] at position positions[t] (that
+ * sequence's next position: its cache holds positions < positions[t]), all
+ * n in one forward pass, so every weight is read once for the n sequences.
+ * f supplies the activations and the thread pool (it may be one of seqs);
+ * every seqs[t] must be a state of the same weights with the same n_ctx,
+ * and n <= min(n_batch, n_logit_rows) of f. Writes each sequence's K/V row;
+ * returns n rows of logits (row t for seqs[t]), valid until f's next call.
+ * Each row equals what sw_fwd_eval of that token alone on seqs[t] gives, up
+ * to float summation order.
+ */
+const float *sw_fwd_eval_multi(sw_fwd *f, sw_fwd *const *seqs, const int32_t *tokens,
+                               const int32_t *positions, int32_t n);
 /* Like sw_fwd_eval for any n: splits into batches of n_batch. With
  * SW_LOGITS_LAST the returned row is that of tokens[n-1]. */
 const float *sw_fwd_eval_all(sw_fwd *f, const int32_t *tokens, int32_t n, int32_t pos);
