@@ -591,9 +591,16 @@ INL void k_q23_k(KARGS, const int R, const int T, const int three)
         UNR for (int r = 0; r < R; r++) {
             if (three) {
                 const blk_q3_k *a = (const blk_q3_k *)(W + r * ws) + i;
-                int8_t s8[16];
-                sw_q3k_scales(a->scales, s8);
-                for (int g = 0; g < 16; g++) sc[r][g] = s8[g];
+                /* the 16 6-bit scales in four 32-bit words (as sw_q3k_scales) */
+                uint32_t aux[4];
+                memcpy(aux, a->scales, 12);
+                uint32_t tmp = aux[2];
+                aux[2] = ((aux[0] >> 4) & 0x0f0f0f0f) | (((tmp >> 4) & 0x03030303) << 4);
+                aux[3] = ((aux[1] >> 4) & 0x0f0f0f0f) | (((tmp >> 6) & 0x03030303) << 4);
+                aux[0] = (aux[0] & 0x0f0f0f0f) | (((tmp >> 0) & 0x03030303) << 4);
+                aux[1] = (aux[1] & 0x0f0f0f0f) | (((tmp >> 2) & 0x03030303) << 4);
+                __m128i s8 = _mm_sub_epi8(_mm_loadu_si128((const __m128i *)aux), _mm_set1_epi8(32));
+                _mm256_storeu_si256((__m256i *)sc[r], _mm256_cvtepi8_epi16(s8));
                 hm[r] = _mm256_loadu_si256((const __m256i *)a->hmask);
                 dw[r] = h2f(a->d);
                 dmw[r] = 0.0f;

@@ -428,6 +428,166 @@ INL void k_q4_k(KARGS, const int R, const int T)
         }
 }
 
+/* Q5_K: k_q4_k with the 5th bits (qh bit 2c: low nibbles of chunk c, bit
+ * 2c+1: high nibbles), shifted per 256-bit half with a variable shift. */
+INL void k_q5_k(KARGS, const int R, const int T)
+{
+    __m512 acc[MAXR][MAXT];
+    __m128 macc[MAXR][MAXT]; /* the min terms, summed separately */
+    UNR for (int r = 0; r < R; r++)
+        UNR for (int t = 0; t < T; t++) {
+            acc[r][t] = _mm512_setzero_ps();
+            macc[r][t] = _mm_setzero_ps();
+        }
+    const __m512i m4z = _mm512_set1_epi8(0xF), one = _mm512_set1_epi8(1);
+    for (int64_t i = 0; i < n / QKK; i++) {
+        __m512i scv[MAXR];
+        __m128i mnv[MAXR];
+        float dw[MAXR], dmw[MAXR];
+        PF_NEXT(i, sizeof(blk_q5_k));
+        UNR for (int r = 0; r < R; r++) {
+            const blk_q5_k *a = (const blk_q5_k *)(W + r * ws) + i;
+            /* 6-bit scales and mins: low 4 sub-blocks in bytes 0..7, high 4
+             * split over bytes 8..11 (low bits) and the top bits of 0..7 */
+            uint32_t u[3];
+            __builtin_memcpy(u, a->scales, 12);
+            uint32_t sc_lo = u[0] & 0x3f3f3f3f, mn_lo = u[1] & 0x3f3f3f3f;
+            uint32_t sc_hi = (u[2] & 0x0f0f0f0f) | ((u[0] >> 2) & 0x30303030);
+            uint32_t mn_hi = ((u[2] >> 4) & 0x0f0f0f0f) | ((u[1] >> 2) & 0x30303030);
+            scv[r] = _mm512_castsi256_si512(
+                _mm256_cvtepu8_epi16(_mm_set_epi32(0, 0, (int)sc_hi, (int)sc_lo)));
+            mnv[r] = _mm_cvtepu8_epi16(_mm_set_epi32(0, 0, (int)mn_hi, (int)mn_lo));
+            dw[r] = h2f(a->d);
+            dmw[r] = h2f(a->dmin);
+        }
+        float yd[MAXT];
+        UNR for (int t = 0; t < T; t++) {
+            const blk_q8_k *b = (const blk_q8_k *)(X + t * xs) + i;
+            yd[t] = b->d;
+            /* 16 sums of 16 activations -> 8 sums of 32, one per sub-block */
+            __m256i bs = _mm256_loadu_si256((const __m256i *)b->bsums);
+            __m128i bs2 = _mm256_cvtepi32_epi16(_mm256_madd_epi16(bs, _mm256_set1_epi16(1)));
+            UNR for (int r = 0; r < R; r++)
+                macc[r][t] = _mm_fmadd_ps(_mm_cvtepi32_ps(_mm_madd_epi16(bs2, mnv[r])),
+                                          _mm_set1_ps(dmw[r] * yd[t]), macc[r][t]);
+        }
+        __m512i sumi[MAXR][MAXT];
+        UNR for (int r = 0; r < R; r++)
+            UNR for (int t = 0; t < T; t++) sumi[r][t] = _mm512_setzero_si512();
+        /* 128 elements (64 bytes of nibbles) per step: the low nibbles are
+         * sub-blocks 4jj and 4jj+2, the high ones 4jj+1 and 4jj+3; the
+         * activations are re-paired to match with two 128-bit lane shuffles
+         * per token (shared by the R rows). */
+        UNR for (int jj = 0; jj < 2; jj++) {
+            const __m512i ilo = _mm512_inserti64x4(_mm512_set1_epi16((short)(4 * jj)),
+                                                   _mm256_set1_epi16((short)(4 * jj + 2)), 1);
+            const __m512i ihi = _mm512_inserti64x4(_mm512_set1_epi16((short)(4 * jj + 1)),
+                                                   _mm256_set1_epi16((short)(4 * jj + 3)), 1);
+            __m512i qlo[MAXR], qhi[MAXR], slo[MAXR], shi[MAXR];
+            /* chunks 2jj (first half) and 2jj+1 (second half) */
+            const __m512i sh_lo = _mm512_inserti64x4(_mm512_set1_epi16((short)(4 * jj)),
+                                                     _mm256_set1_epi16((short)(4 * jj + 2)), 1);
+            const __m512i sh_hi = _mm512_inserti64x4(_mm512_set1_epi16((short)(4 * jj + 1)),
+                                                     _mm256_set1_epi16((short)(4 * jj + 3)), 1);
+            UNR for (int r = 0; r < R; r++) {
+                const blk_q5_k *a = (const blk_q5_k *)(W + r * ws) + i;
+                __m512i q = _mm512_loadu_si512(a->qs + (size_t)64 * jj);
+                __m512i qh = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)a->qh));
+                __m512i hlo = _mm512_slli_epi16(_mm512_and_si512(_mm512_srlv_epi16(qh, sh_lo), one), 4);
+                __m512i hhi = _mm512_slli_epi16(_mm512_and_si512(_mm512_srlv_epi16(qh, sh_hi), one), 4);
+                qlo[r] = _mm512_or_si512(_mm512_and_si512(q, m4z), hlo);
+                qhi[r] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(q, 4), m4z), hhi);
+                slo[r] = _mm512_permutexvar_epi16(ilo, scv[r]);
+                shi[r] = _mm512_permutexvar_epi16(ihi, scv[r]);
+            }
+            UNR for (int t = 0; t < T; t++) {
+                const blk_q8_k *b = (const blk_q8_k *)(X + t * xs) + i;
+                __m512i y01 = _mm512_loadu_si512(b->qs + (size_t)128 * jj);      /* sub-blocks 4jj, 4jj+1 */
+                __m512i y23 = _mm512_loadu_si512(b->qs + (size_t)128 * jj + 64); /* 4jj+2, 4jj+3 */
+                __m512i ylo = _mm512_shuffle_i64x2(y01, y23, 0x44);      /* 4jj, 4jj+2 */
+                __m512i yhi = _mm512_shuffle_i64x2(y01, y23, 0xEE);      /* 4jj+1, 4jj+3 */
+                UNR for (int r = 0; r < R; r++) {
+                    sumi[r][t] = _mm512_dpwssd_epi32(sumi[r][t], _mm512_maddubs_epi16(qlo[r], ylo), slo[r]);
+                    sumi[r][t] = _mm512_dpwssd_epi32(sumi[r][t], _mm512_maddubs_epi16(qhi[r], yhi), shi[r]);
+                }
+            }
+        }
+        UNR for (int r = 0; r < R; r++)
+            UNR for (int t = 0; t < T; t++)
+                acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sumi[r][t]), _mm512_set1_ps(dw[r] * yd[t]),
+                                            acc[r][t]);
+    }
+    UNR for (int r = 0; r < R; r++)
+        UNR for (int t = 0; t < T; t++) {
+            __m128 m = macc[r][t];
+            m = _mm_add_ps(m, _mm_movehl_ps(m, m));
+            m = _mm_add_ss(m, _mm_movehdup_ps(m));
+            res[r * MAXT + t] = hsum16(acc[r][t]) - _mm_cvtss_f32(m);
+        }
+}
+
+/* IQ4_NL against Q8_0: the nibbles (two blocks per step, laid out as in
+ * k_q45_0) index the 16 levels with one byte shuffle; then the Q8_0 trick:
+ * dpbusd(x + 128, w) - 128 * sum w, the correction seeding the sum. */
+INL void k_iq4_nl(KARGS, const int R, const int T)
+{
+    __m512 acc[MAXR][MAXT];
+    UNR for (int r = 0; r < R; r++)
+        UNR for (int t = 0; t < T; t++) acc[r][t] = _mm512_setzero_ps();
+    const __m512i m4 = _mm512_set1_epi8(0xF), b80 = _mm512_set1_epi8((char)0x80);
+    const __m512i tab = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)sw_iq4nl_values));
+    const int64_t nb = n / QK32;
+    int64_t i = 0;
+    for (; i + 2 <= nb; i += 2) {
+        __m512i w[MAXR], corr[MAXR];
+        __m512 dw[MAXR];
+        PF_NEXT(i, sizeof(blk_iq4_nl));
+        PF_NEXT(i + 1, sizeof(blk_iq4_nl));
+        UNR for (int r = 0; r < R; r++) {
+            const blk_iq4_nl *a = (const blk_iq4_nl *)(W + r * ws) + i;
+            __m512i v = _mm512_inserti64x4(
+                _mm512_castsi256_si512(_mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)a[0].qs))),
+                _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)a[1].qs)), 1);
+            __m512i idx = _mm512_mask_blend_epi64(0xCC, _mm512_and_si512(v, m4),
+                                                  _mm512_and_si512(_mm512_srli_epi16(v, 4), m4));
+            w[r] = _mm512_shuffle_epi8(tab, idx);
+            corr[r] = _mm512_sub_epi32(_mm512_setzero_si512(),
+                                       _mm512_dpbusd_epi32(_mm512_setzero_si512(), b80, w[r]));
+            dw[r] = bcast_h2(a[0].d, a[1].d);
+        }
+        UNR for (int t = 0; t < T; t++) {
+            const blk_q8_0 *b = (const blk_q8_0 *)(X + t * xs) + i;
+            __m512i xu = _mm512_xor_si512(
+                _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)b[0].qs)),
+                                   _mm256_loadu_si256((const __m256i *)b[1].qs), 1), b80);
+            __m512 dx = bcast_h2(b[0].d, b[1].d);
+            UNR for (int r = 0; r < R; r++) {
+                __m512i p = _mm512_dpbusd_epi32(corr[r], xu, w[r]);
+                acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), _mm512_mul_ps(dw[r], dx), acc[r][t]);
+            }
+        }
+    }
+    for (; i < nb; i++) { /* odd last block */
+        const __m256i c80 = _mm512_castsi512_si256(b80);
+        UNR for (int r = 0; r < R; r++) {
+            const blk_iq4_nl *a = (const blk_iq4_nl *)(W + r * ws) + i;
+            __m256i w = _mm256_shuffle_epi8(_mm512_castsi512_si256(tab), unpack_nib(a->qs));
+            __m256i corr = _mm256_sub_epi32(_mm256_setzero_si256(),
+                                            _mm256_dpbusd_epi32(_mm256_setzero_si256(), c80, w));
+            float dw = h2f(a->d);
+            UNR for (int t = 0; t < T; t++) {
+                const blk_q8_0 *b = (const blk_q8_0 *)(X + t * xs) + i;
+                __m256i xu = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)b->qs), c80);
+                __m256i p = _mm256_dpbusd_epi32(corr, xu, w);
+                __m256 f = _mm256_mul_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(dw * h2f(b->d)));
+                acc[r][t] = _mm512_add_ps(acc[r][t], _mm512_castps256_ps512(f));
+            }
+        }
+    }
+    UNR for (int r = 0; r < R; r++)
+        UNR for (int t = 0; t < T; t++) res[r * MAXT + t] = hsum16(acc[r][t]);
+}
+
 INL void k_q6_k(KARGS, const int R, const int T)
 {
     __m512 acc[MAXR][MAXT];
@@ -665,6 +825,8 @@ AVX512_TILE(q4_1)
 AVX512_TILE(q5_1)
 AVX512_TILE(q4_k)
 AVX512_TILE(q6_k)
+AVX512_TILE(q5_k)
+AVX512_TILE(iq4_nl)
 
 #if defined(__clang__)
 #pragma clang attribute pop
@@ -672,10 +834,10 @@ AVX512_TILE(q6_k)
 #pragma GCC pop_options
 #endif
 
-/* Types with no AVX-512 kernel of their own yet: the AVX2 tiles. */
+/* Q5_K and IQ4_NL have AVX-512 kernels; Q2_K, Q3_K and IQ4_XS use the AVX2 tiles. */
 #define AVX512_MORE_TILES                                                                          \
-    [SW_TYPE_Q5_K] = sw_avx2_tile_q5_k, [SW_TYPE_Q2_K] = sw_avx2_tile_q2_k,                        \
-    [SW_TYPE_Q3_K] = sw_avx2_tile_q3_k, [SW_TYPE_IQ4_NL] = sw_avx2_tile_iq4_nl,                    \
+    [SW_TYPE_Q5_K] = tile_q5_k, [SW_TYPE_Q2_K] = sw_avx2_tile_q2_k,                                \
+    [SW_TYPE_Q3_K] = sw_avx2_tile_q3_k, [SW_TYPE_IQ4_NL] = tile_iq4_nl,                            \
     [SW_TYPE_IQ4_XS] = sw_avx2_tile_iq4_xs,
 
 static const sw_kernel_table table_avx512 = {
