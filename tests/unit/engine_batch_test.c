@@ -103,5 +103,5 @@ int main(void)
         cmocka_unit_test(test_batch_qwen2_q4_k), cmocka_unit_test(test_batch_qwen3_f32),
         cmocka_unit_test(test_batch_gemma2_f32),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return CHECK_RUN(tests, NULL, NULL);
 }

@@ -194,5 +194,5 @@ int main(void)
         cmocka_unit_test(test_eval_bad_arguments),
         cmocka_unit_test(test_eval_qwen3_reference),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return CHECK_RUN(tests, NULL, NULL);
 }

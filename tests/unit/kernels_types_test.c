@@ -197,7 +197,7 @@ static void test_simd_equals_ref(void **st)
     static const int64_t toks[] = {1, 2, 3, 5};
     for (size_t p = 0; p < 2; p++) {
         if (!sw_kernels_select(paths[p])) {
-            print_message("SKIPPED: path %s (this CPU/build lacks it)\n", paths[p]);
+            print_message("SKIP path %s: not available on this CPU or build\n", paths[p]);
             continue;
         }
         int checked = 0;
@@ -265,5 +265,5 @@ int main(void)
         cmocka_unit_test(test_ref_equals_dequantized),
         cmocka_unit_test(test_simd_equals_ref),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return CHECK_RUN(tests, NULL, NULL);
 }
