@@ -148,6 +148,17 @@ SWARM_API swarm_err swarm_score(swarm_session *s, const char *context, const cha
  * and swarm_score use the same cache: after them, start again at pos 0. */
 SWARM_API swarm_err swarm_session_eval(swarm_session *s, const int32_t *ids, int32_t n,
                                        int32_t pos);
+/* Batched decoding: the next token of each of n sessions (ids[i] for ss[i],
+ * at position swarm_session_n_filled(ss[i])) in one forward pass, so the
+ * weights are read once for all n (a node serving several requests).
+ * Afterwards swarm_session_logits(ss[i]) holds session i's logits and its
+ * n_filled has grown by one; each row equals what swarm_session_eval of
+ * that token alone gives. ss[0]'s threads do the work. SWARM_EINVAL: n < 1
+ * or above min(64, ss[0]'s batch and logits rows: at least 16 for n_ctx >= 16),
+ * sessions of different models or n_ctx, a session twice, a full session,
+ * or an id outside [0, n_vocab). */
+SWARM_API swarm_err swarm_sessions_eval_next(swarm_session *const *ss, const int32_t *ids,
+                                             int32_t n);
 /* Positions filled by swarm_session_eval (0 after create, generate or score). */
 SWARM_API int32_t swarm_session_n_filled(const swarm_session *s);
 

@@ -439,6 +439,37 @@ swarm_err swarm_session_eval(swarm_session *s, const int32_t *ids, int32_t n, in
     return SWARM_OK;
 }
 
+swarm_err swarm_sessions_eval_next(swarm_session *const *ss, const int32_t *ids, int32_t n)
+{
+    enum { MAX_SEQ = 64 };
+    if (ss == NULL || ids == NULL || n <= 0 || n > MAX_SEQ || ss[0] == NULL) return SWARM_EINVAL;
+    sw_fwd *fwds[MAX_SEQ];
+    int32_t pos[MAX_SEQ];
+    const swarm_model *m = ss[0]->m;
+    sw_fwd *lead = ss[0]->fwd;
+    if (n > sw_fwd_n_batch(lead) || n > sw_fwd_n_logit_rows(lead)) return SWARM_EINVAL;
+    /* the K/V rows are staged in the FFN buffers (true of every real model) */
+    if ((int64_t)m->hp.n_kv_heads * m->hp.head_dim > m->hp.ffn_dim) return SWARM_EUNSUPPORTED;
+    for (int32_t i = 0; i < n; i++) {
+        const swarm_session *s = ss[i];
+        if (s == NULL || s->m != m || s->n_ctx != ss[0]->n_ctx || s->n_filled >= s->n_ctx ||
+            ids[i] < 0 || ids[i] >= m->hp.n_vocab)
+            return SWARM_EINVAL;
+        for (int32_t k = 0; k < i; k++)
+            if (ss[k] == s) return SWARM_EINVAL; /* one token per session per call */
+        fwds[i] = s->fwd;
+        pos[i] = s->n_filled;
+    }
+    const float *rows = sw_fwd_eval_multi(lead, fwds, ids, pos, n);
+    /* each session's logits into its own state; the lead's row 0 is already there */
+    for (int32_t i = n - 1; i >= 0; i--) {
+        sw_fwd_set_last_logits(fwds[i], rows + (size_t)i * (size_t)m->hp.n_vocab);
+        ss[i]->n_filled++;
+        ss[i]->n_scored = -1;
+    }
+    return SWARM_OK;
+}
+
 int32_t swarm_session_n_filled(const swarm_session *s)
 {
     return s != NULL ? s->n_filled : 0;

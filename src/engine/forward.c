@@ -626,6 +626,13 @@ const float *sw_fwd_eval_multi(sw_fwd *f, sw_fwd *const *seqs, const int32_t *to
     return eval_core(f, seqs, tokens, n, 0, positions, SW_LOGITS_ALL);
 }
 
+void sw_fwd_set_last_logits(sw_fwd *f, const float *row)
+{
+    /* memmove: row may be f's own row 0 (batched decoding's workspace) */
+    memmove(f->logits, row, sizeof(float) * (size_t)f->hp.n_vocab);
+    f->last_logits = f->logits;
+}
+
 const float *sw_fwd_eval_all(sw_fwd *f, const int32_t *tokens, int32_t n, int32_t pos)
 {
     const float *lg = NULL;

@@ -59,6 +59,8 @@ const float *sw_fwd_eval(sw_fwd *f, const int32_t *tokens, int32_t n, int32_t po
  */
 const float *sw_fwd_eval_multi(sw_fwd *f, sw_fwd *const *seqs, const int32_t *tokens,
                                const int32_t *positions, int32_t n);
+/* Makes row (n_vocab floats, copied) f's last logits. */
+void sw_fwd_set_last_logits(sw_fwd *f, const float *row);
 /* Like sw_fwd_eval for any n: splits into batches of n_batch. With
  * SW_LOGITS_LAST the returned row is that of tokens[n-1]. */
 const float *sw_fwd_eval_all(sw_fwd *f, const int32_t *tokens, int32_t n, int32_t pos);

@@ -3,7 +3,9 @@
  * (swarm_session_eval / swarm_session_n_filled): one batch equals the same
  * ids one at a time, greedy decoding through it reproduces swarm_generate's
  * tokens, rewinding recomputes, a new architecture (reference2 qwen3) runs
- * through the public API, and every bad argument is SWARM_EINVAL.
+ * through the public API, batched decoding of several sessions
+ * (swarm_sessions_eval_next) equals each alone, and every bad argument is
+ * SWARM_EINVAL.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -187,12 +189,69 @@ static void test_eval_qwen3_reference(void **st)
     swarm_model_destroy(m);
 }
 
+/* Batched decoding through the public API: three sessions at different
+ * positions step together; each equals a lone session fed the same ids. */
+static void test_sessions_eval_next(void **st)
+{
+    (void)st;
+    char path[512];
+    REQUIRE_SHARED(path, "models/stories260K.gguf");
+    swarm_model *m = load(path);
+    enum { K = 3 };
+    swarm_session *batch[K], *alone[K];
+    int32_t next[K], nv = swarm_model_get_info(m)->n_vocab;
+    const char *prompts[K] = {"Once upon a time", "The little dog", "Lily and Tom went to the park"};
+    for (int i = 0; i < K; i++) {
+        batch[i] = session(m, 64, i == 0 ? 2 : 1);
+        alone[i] = session(m, 64, 1);
+        int32_t *ids = NULL;
+        size_t n = 0;
+        CHECK_OK(swarm_model_tokenize(m, prompts[i], &ids, &n));
+        CHECK_OK(swarm_session_eval(batch[i], ids, (int32_t)n, 0));
+        CHECK_OK(swarm_session_eval(alone[i], ids, (int32_t)n, 0));
+        next[i] = argmax(swarm_session_logits(alone[i], NULL), nv);
+        swarm_free(ids);
+    }
+    double worst = 0;
+    for (int step = 0; step < 10; step++) {
+        CHECK_OK(swarm_sessions_eval_next(batch, next, K));
+        for (int i = 0; i < K; i++) {
+            CHECK_OK(swarm_session_eval(alone[i], &next[i], 1, swarm_session_n_filled(alone[i])));
+            assert_int_equal(swarm_session_n_filled(batch[i]), swarm_session_n_filled(alone[i]));
+            const float *a = swarm_session_logits(batch[i], NULL);
+            const float *b = swarm_session_logits(alone[i], NULL);
+            worst = fmax(worst, max_diff(a, b, nv));
+            next[i] = argmax(b, nv);
+        }
+    }
+    fprintf(stderr, "swarm_sessions_eval_next: 3 sessions x 10 steps, max abs diff %.3e\n", worst);
+    assert_true(worst < 1e-5);
+    /* errors: a session twice, different n_ctx, bad id, n out of range */
+    swarm_session *twice[2] = {batch[0], batch[0]};
+    int32_t two[2] = {1, 2};
+    CHECK_ERR(swarm_sessions_eval_next(twice, two, 2), SWARM_EINVAL);
+    swarm_session *other = session(m, 32, 1);
+    swarm_session *mixed[2] = {batch[1], other};
+    CHECK_ERR(swarm_sessions_eval_next(mixed, two, 2), SWARM_EINVAL);
+    int32_t bad[2] = {1, nv};
+    CHECK_ERR(swarm_sessions_eval_next(batch, bad, 2), SWARM_EINVAL);
+    CHECK_ERR(swarm_sessions_eval_next(batch, two, 0), SWARM_EINVAL);
+    CHECK_ERR(swarm_sessions_eval_next(NULL, two, 1), SWARM_EINVAL);
+    swarm_session_destroy(other);
+    for (int i = 0; i < K; i++) {
+        swarm_session_destroy(batch[i]);
+        swarm_session_destroy(alone[i]);
+    }
+    swarm_model_destroy(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_eval_batch_sequential_generate),
         cmocka_unit_test(test_eval_bad_arguments),
         cmocka_unit_test(test_eval_qwen3_reference),
+        cmocka_unit_test(test_sessions_eval_next),
     };
     return CHECK_RUN(tests, NULL, NULL);
 }
