@@ -9,6 +9,7 @@
  * time (SWARM_SOURCE_DIR, else the tree this was built from).
  */
 #include <dirent.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -138,6 +139,112 @@ static void gguf_seeds(const char *dir)
     for (int i = 0; i < 64 + 176; i++)
         u8(&b, 0);
     save(dir, "shapes.gguf", &b);
+}
+
+/* Bytes per block and block size of the tensor types the model seeds use. */
+static void type_size(uint32_t type, uint64_t *bs, uint64_t *ts)
+{
+    switch (type) {
+    case 0: *bs = 1, *ts = 4; return;       /* F32 */
+    case 3: *bs = 32, *ts = 20; return;     /* Q4_1 */
+    case 6: *bs = 32, *ts = 22; return;     /* Q5_0 */
+    case 7: *bs = 32, *ts = 24; return;     /* Q5_1 */
+    case 8: *bs = 32, *ts = 34; return;     /* Q8_0 */
+    case 10: *bs = 256, *ts = 84; return;   /* Q2_K */
+    case 11: *bs = 256, *ts = 110; return;  /* Q3_K */
+    case 12: *bs = 256, *ts = 144; return;  /* Q4_K */
+    case 13: *bs = 256, *ts = 176; return;  /* Q5_K */
+    case 20: *bs = 32, *ts = 18; return;    /* IQ4_NL */
+    case 23: *bs = 256, *ts = 136; return;  /* IQ4_XS */
+    default: *bs = 1, *ts = 2; return;      /* F16 */
+    }
+}
+
+/* A complete tiny model of architecture arch (1 layer, dim x ffn, 2 heads,
+ * 1 KV head, 8 tokens) whose matrices have type mt, with pseudo-random
+ * bytes as weights (fp16 fields come out finite most of the time). */
+static void model_seed(const char *dir, const char *name, const char *arch, uint64_t dim,
+                       uint64_t ffn, uint32_t mt)
+{
+    bool phi3 = strcmp(arch, "phi3") == 0, gemma = strncmp(arch, "gemma", 5) == 0;
+    bool qk = strcmp(arch, "qwen3") == 0 || strcmp(arch, "gemma3") == 0;
+    uint64_t hd = dim / 2, kvd = hd, vocab = 8;
+    struct { char name[64]; uint32_t nd; uint64_t ne[2]; uint32_t type; } t[24];
+    int nt = 0;
+#define T(nm, c, r, ty)                                                                            \
+    do {                                                                                           \
+        snprintf(t[nt].name, sizeof(t[nt].name), "%s", nm);                                        \
+        t[nt].nd = (r) == 1 ? 1 : 2, t[nt].ne[0] = (c), t[nt].ne[1] = (r), t[nt].type = (ty);      \
+        nt++;                                                                                      \
+    } while (0)
+    T("token_embd.weight", dim, vocab, mt);
+    T("output_norm.weight", dim, 1, 0);
+    T("blk.0.attn_norm.weight", dim, 1, 0);
+    if (phi3) {
+        T("blk.0.attn_qkv.weight", dim, dim + 2 * kvd, mt);
+        T("blk.0.ffn_up.weight", dim, 2 * ffn, mt);
+    } else {
+        T("blk.0.attn_q.weight", dim, dim, mt);
+        T("blk.0.attn_k.weight", dim, kvd, mt);
+        T("blk.0.attn_v.weight", dim, kvd, mt);
+        T("blk.0.ffn_gate.weight", dim, ffn, mt);
+        T("blk.0.ffn_up.weight", dim, ffn, mt);
+    }
+    if (qk) {
+        T("blk.0.attn_q_norm.weight", hd, 1, 0);
+        T("blk.0.attn_k_norm.weight", hd, 1, 0);
+    }
+    if (gemma) {
+        T("blk.0.post_attention_norm.weight", dim, 1, 0);
+        T("blk.0.post_ffw_norm.weight", dim, 1, 0);
+    }
+    T("blk.0.attn_output.weight", dim, dim, mt);
+    T("blk.0.ffn_norm.weight", dim, 1, 0);
+    T("blk.0.ffn_down.weight", ffn, dim, mt);
+#undef T
+    char key[96];
+    bytes b = {0};
+    int n_kv = 8 + (gemma ? 2 : 0);
+    put(&b, "GGUF", 4), u32(&b, 3), u64(&b, (uint64_t)nt), u64(&b, (uint64_t)n_kv);
+    str(&b, "general.architecture"), u32(&b, 8), str(&b, arch);
+    const char *u32keys[] = {"embedding_length", "feed_forward_length", "block_count",
+                             "attention.head_count", "attention.head_count_kv", "context_length"};
+    uint32_t u32vals[] = {(uint32_t)dim, (uint32_t)ffn, 1, 2, 1, 16};
+    for (int i = 0; i < 6; i++) {
+        snprintf(key, sizeof(key), "%s.%s", arch, u32keys[i]);
+        str(&b, key), u32(&b, 4), u32(&b, u32vals[i]);
+    }
+    snprintf(key, sizeof(key), "%s.rope.freq_base", arch);
+    str(&b, key), u32(&b, 6), f32(&b, 10000.0f);
+    if (gemma) {
+        snprintf(key, sizeof(key), "%s.attention.sliding_window", arch);
+        str(&b, key), u32(&b, 4), u32(&b, 2);
+        snprintf(key, sizeof(key), "%s.attention.sliding_window_pattern", arch);
+        str(&b, key), u32(&b, 4), u32(&b, 2);
+    }
+    uint64_t off = 0, sizes[24];
+    for (int i = 0; i < nt; i++) {
+        uint64_t bs, ts;
+        type_size(t[i].type, &bs, &ts);
+        sizes[i] = t[i].ne[0] / bs * ts * (t[i].nd == 2 ? t[i].ne[1] : 1);
+        tinfo(&b, t[i].name, t[i].nd, t[i].ne, t[i].type, off);
+        off += (sizes[i] + 31) / 32 * 32;
+    }
+    pad(&b, 32);
+    uint32_t x = 2463534242u;
+    for (int i = 0; i < nt; i++) {
+        for (uint64_t k = 0; k < sizes[i]; k++) {
+            x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+            /* F32 norms near 1; quantized bytes random but with high bits of
+             * every other byte cleared so fp16 scales stay small and finite */
+            if (t[i].type == 0)
+                u8(&b, k % 4 == 3 ? 0x3f : (k % 4 == 2 ? 0x80 : (uint8_t)x));
+            else
+                u8(&b, k % 2 ? (uint8_t)(x & 0x1f) : (uint8_t)x);
+        }
+        pad(&b, 32);
+    }
+    save(dir, name, &b);
 }
 
 /* A llama2.c checkpoint with small shapes, shared or separate classifier. */
@@ -701,17 +808,31 @@ int main(int argc, char **argv)
 {
     static const char *const kinds[] = {"gguf",     "llama2c",    "tokbin", "spm",
                                         "tokenize", "gguf_vocab", "task",   "aggregate",
-                                        "swarmfile", "assign",    "grammar", "wire"};
+                                        "swarmfile", "assign",    "grammar", "wire",
+                                        "model"};
     int k = -1;
     for (int i = 0; argc == 3 && i < (int)(sizeof(kinds) / sizeof(kinds[0])); i++)
         if (strcmp(argv[1], kinds[i]) == 0) k = i;
     if (k < 0) {
         fprintf(stderr, "usage: fuzz_seeds gguf|llama2c|tokbin|spm|tokenize|gguf_vocab|task|"
-                        "aggregate|swarmfile|assign|grammar|wire DIR\n");
+                        "aggregate|swarmfile|assign|grammar|wire|model DIR\n");
         return 2;
     }
     if (k == 10) {
         grammar_seeds(argv[2]);
+    } else if (k == 12) {
+        /* every architecture, and every weight type (blocks of 32 at dim 64,
+         * K-quants and IQ4_XS at dim 256) */
+        model_seed(argv[2], "llama-q8_0.gguf", "llama", 64, 128, 8);
+        model_seed(argv[2], "qwen3-q4_1.gguf", "qwen3", 64, 128, 3);
+        model_seed(argv[2], "gemma3-q5_0.gguf", "gemma3", 64, 128, 6);
+        model_seed(argv[2], "gemma2-q5_1.gguf", "gemma2", 64, 128, 7);
+        model_seed(argv[2], "phi3-iq4_nl.gguf", "phi3", 64, 128, 20);
+        model_seed(argv[2], "llama-q2_k.gguf", "llama", 256, 256, 10);
+        model_seed(argv[2], "qwen3-q3_k.gguf", "qwen3", 256, 256, 11);
+        model_seed(argv[2], "gemma3-q5_k.gguf", "gemma3", 256, 256, 13);
+        model_seed(argv[2], "phi3-iq4_xs.gguf", "phi3", 256, 256, 23);
+        model_seed(argv[2], "gemma2-f32.gguf", "gemma2", 64, 128, 0);
     } else if (k == 6) {
         task_seeds(argv[2]);
     } else if (k == 7) {

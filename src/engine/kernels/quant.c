@@ -20,6 +20,14 @@ static inline int round_even(float v)
     v = v > 4e6f ? 4e6f : v < -4e6f ? -4e6f : v;
     return (int)((v + 12582912.0f) - 12582912.0f);
 }
+/* To int8, saturating. Finite activations never leave -127..127; a block
+ * whose largest value is subnormal overflows its inverse scale to inf and
+ * round_even's +-4e6 clamp, which must not reach an int8 conversion (UB;
+ * found by fuzz_model). -128 is what the SIMD conversions give there. */
+static inline int8_t sat_i8(int v)
+{
+    return (int8_t)(v < -128 ? -128 : v > 127 ? 127 : v);
+}
 /* max / min without the libm call (no NaN semantics needed here) */
 static inline float max_f(float a, float b)
 {
@@ -304,7 +312,7 @@ void sw_quantize_q8_0_ref(const float *x, void *dst, int64_t n)
         float id = d != 0.0f ? 1.0f / d : 0.0f;
         b[i].d = sw_f32_to_fp16(d);
         for (int j = 0; j < QK32; j++)
-            b[i].qs[j] = (int8_t)round_even(x[j] * id);
+            b[i].qs[j] = sat_i8(round_even(x[j] * id));
     }
 }
 
@@ -321,7 +329,7 @@ void sw_quantize_q8_1_ref(const float *x, void *dst, int64_t n)
         float id = d != 0.0f ? 1.0f / d : 0.0f;
         int sum = 0;
         for (int j = 0; j < QK32; j++) {
-            b[i].qs[j] = (int8_t)round_even(x[j] * id);
+            b[i].qs[j] = sat_i8(round_even(x[j] * id));
             sum += b[i].qs[j];
         }
         b[i].d = sw_f32_to_fp16(d);
@@ -349,7 +357,7 @@ void sw_quantize_q8_k_ref(const float *x, void *dst, int64_t n)
         float iscale = -127.0f / max;
         for (int j = 0; j < QKK; j++) {
             float v = (float)round_even(iscale * x[j]);
-            b[i].qs[j] = (int8_t)(v > 127.0f ? 127.0f : v);
+            b[i].qs[j] = sat_i8((int)v);
         }
         for (int g = 0; g < QKK / 16; g++) {
             int s = 0;
