@@ -879,6 +879,12 @@ static const sw_kernel_table table_avx512_nobf16 = {
             [SW_TYPE_Q6_K] = tile_q6_k,
             AVX512_MORE_TILES
         },
+    /* the same activation quantizers as table_avx512 (they did not fall
+     * back to the scalar ones on purpose) */
+    .act = {[SW_ACT_Q8_0] = act_q8_0,
+            [SW_ACT_Q8_K] = act_q8_k,
+            [SW_ACT_BF16] = act_bf16,
+            [SW_ACT_Q8_1] = act_q8_1},
 };
 
 /* avx512 plus AMX for prompt batches (needs AVX512_BF16 too: the CPUs
