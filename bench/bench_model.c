@@ -222,7 +222,9 @@ static void text_piece(int32_t i, int attempt, char *buf, size_t cap)
     uint64_t st = (uint64_t)i * 0x9E3779B97F4A7C15ull + (uint64_t)attempt * 7919u;
     size_t n = 0;
     int kind = (int)(rng_next(&st) % 10);
-    #define PUT(str) do { size_t l_ = strlen(str); if (n + l_ < cap) { memcpy(buf + n, str, l_); n += l_; } } while (0)
+    /* str is evaluated once: it is often punct[rng_next(...)], and a second
+     * draw copied strlen(one piece) bytes of another (ASan: overflow) */
+    #define PUT(str) do { const char *s_ = (str); size_t l_ = strlen(s_); if (n + l_ < cap) { memcpy(buf + n, s_, l_); n += l_; } } while (0)
     if (kind <= 5 || kind == 8) {
         if (rng_next(&st) % 2 == 0) PUT("\xe2\x96\x81");
         if (kind == 8) PUT(punct[rng_next(&st) % 13]);

@@ -308,6 +308,7 @@ static size_t fault_recv(sw_transport *t, sw_event *evs, size_t max, double time
         release_due(f);
     }
     size_t n = f->n_out < max ? f->n_out : max;
+    if (n == 0) return 0; /* f->out may still be NULL (UBSan: memcpy from NULL) */
     memcpy(evs, f->out, n * sizeof(sw_event));
     memmove(f->out, f->out + n, (f->n_out - n) * sizeof(sw_event));
     f->n_out -= n;
