@@ -34,3 +34,34 @@ const char *shared_path(char *buf, size_t cap, const char *rel)
     snprintf(buf, cap, "%s/%s", dir, rel);
     return access(buf, R_OK) == 0 ? buf : NULL;
 }
+
+size_t check_json_numbers(const char *text, const char *key, double *out, size_t cap)
+{
+    char pat[64];
+    snprintf(pat, sizeof(pat), "\"%s\":", key);
+    const char *p = strstr(text, pat);
+    if (p == NULL) return 0;
+    p += strlen(pat);
+    int depth = 0;
+    size_t n = 0;
+    for (;;) {
+        while (*p == ' ' || *p == '\n' || *p == ',' || *p == '\r') p++;
+        if (*p == '[') {
+            depth++;
+            p++;
+            continue;
+        }
+        if (*p == ']') {
+            depth--;
+            p++;
+            if (depth <= 0) return n;
+            continue;
+        }
+        char *end;
+        double v = strtod(p, &end);
+        if (end == p) return n;
+        if (n < cap) out[n] = v;
+        n++;
+        p = end;
+    }
+}

@@ -73,4 +73,9 @@ int check_under_ci(void);
         }                                                                                  \
     } while (0)
 
+/* The reference files' JSON (llama.cpp's logits): parses up to cap numbers
+ * that follow "key": in text, skipping brackets and commas, up to the
+ * closing bracket of the value. Returns how many there were. */
+size_t check_json_numbers(const char *text, const char *key, double *out, size_t cap);
+
 #endif

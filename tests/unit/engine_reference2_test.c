@@ -72,37 +72,6 @@ static const ref2_case cases[] = {
 };
 #define N_CASES (sizeof(cases) / sizeof(cases[0]))
 
-/* Parses up to cap numbers that follow "key": in text (see engine_reference_test.c). */
-static size_t json_numbers(const char *text, const char *key, double *out, size_t cap)
-{
-    char pat[64];
-    snprintf(pat, sizeof(pat), "\"%s\":", key);
-    const char *p = strstr(text, pat);
-    if (p == NULL) return 0;
-    p += strlen(pat);
-    int depth = 0;
-    size_t n = 0;
-    for (;;) {
-        while (*p == ' ' || *p == '\n' || *p == ',' || *p == '\r') p++;
-        if (*p == '[') {
-            depth++;
-            p++;
-            continue;
-        }
-        if (*p == ']') {
-            depth--;
-            p++;
-            if (depth <= 0) return n;
-            continue;
-        }
-        char *end;
-        double v = strtod(p, &end);
-        if (end == p) return n;
-        if (n < cap) out[n] = v;
-        n++;
-        p = end;
-    }
-}
 
 typedef struct loaded {
     sw_gguf g;
@@ -195,10 +164,10 @@ static void run_case(const ref2_case *c)
     CHECK_OK(sw_read_file(jpath, &json, &jlen, NULL));
     static double want[N_POS * N_VOCAB];
     double toks[N_POS], gp[8], gg[32];
-    assert_int_equal(json_numbers(json, "tokens", toks, N_POS), N_POS);
-    assert_int_equal(json_numbers(json, "logits", want, N_POS * N_VOCAB), N_POS * N_VOCAB);
-    assert_int_equal(json_numbers(json, "greedy_prompt", gp, 8), 5);
-    assert_int_equal(json_numbers(json, "greedy", gg, 32), 24);
+    assert_int_equal(check_json_numbers(json, "tokens", toks, N_POS), N_POS);
+    assert_int_equal(check_json_numbers(json, "logits", want, N_POS * N_VOCAB), N_POS * N_VOCAB);
+    assert_int_equal(check_json_numbers(json, "greedy_prompt", gp, 8), 5);
+    assert_int_equal(check_json_numbers(json, "greedy", gg, 32), 24);
     sw_free(json);
     int32_t ids[N_POS], prompt[5];
     for (int i = 0; i < N_POS; i++) ids[i] = (int32_t)toks[i];

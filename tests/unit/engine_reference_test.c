@@ -46,42 +46,6 @@ static const ref_case ref_cases[] = {
 };
 
 /* ------------------------------------------------------------------------ */
-/* a minimal reader for the reference JSON (numbers after a key)            */
-
-/* Parses up to cap numbers that follow "key": in text, skipping brackets and
- * commas, stopping at the closing bracket of the value. Returns the count. */
-static size_t json_numbers(const char *text, const char *key, double *out, size_t cap)
-{
-    char pat[64];
-    snprintf(pat, sizeof(pat), "\"%s\":", key);
-    const char *p = strstr(text, pat);
-    if (p == NULL) return 0;
-    p += strlen(pat);
-    int depth = 0;
-    size_t n = 0;
-    for (;;) {
-        while (*p == ' ' || *p == '\n' || *p == ',' || *p == '\r') p++;
-        if (*p == '[') {
-            depth++;
-            p++;
-            continue;
-        }
-        if (*p == ']') {
-            depth--;
-            p++;
-            if (depth <= 0) return n;
-            continue;
-        }
-        char *end;
-        double v = strtod(p, &end);
-        if (end == p) return n;
-        if (n < cap) out[n] = v;
-        n++;
-        p = end;
-    }
-}
-
-/* ------------------------------------------------------------------------ */
 
 typedef struct loaded {
     sw_gguf g;
@@ -123,10 +87,10 @@ static void run_case(const ref_case *c, int n_threads)
     CHECK_OK(sw_read_file(jpath, &json, &jlen, NULL));
     static double want[N_POS * N_VOCAB];
     double toks[N_POS], gp[8], gg[32];
-    assert_int_equal(json_numbers(json, "tokens", toks, N_POS), N_POS);
-    assert_int_equal(json_numbers(json, "logits", want, N_POS * N_VOCAB), N_POS * N_VOCAB);
-    assert_int_equal(json_numbers(json, "greedy_prompt", gp, 8), 5);
-    assert_int_equal(json_numbers(json, "greedy", gg, 32), 24);
+    assert_int_equal(check_json_numbers(json, "tokens", toks, N_POS), N_POS);
+    assert_int_equal(check_json_numbers(json, "logits", want, N_POS * N_VOCAB), N_POS * N_VOCAB);
+    assert_int_equal(check_json_numbers(json, "greedy_prompt", gp, 8), 5);
+    assert_int_equal(check_json_numbers(json, "greedy", gg, 32), 24);
     sw_free(json);
 
     loaded L;
