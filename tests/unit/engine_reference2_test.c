@@ -35,6 +35,7 @@
 
 #include "check.h"
 #include "engine/forward.h"
+#include "engine_ref.h"
 #include "engine/kernels/kernels.h"
 
 #define N_VOCAB 512
@@ -73,33 +74,6 @@ static const ref2_case cases[] = {
 #define N_CASES (sizeof(cases) / sizeof(cases[0]))
 
 
-typedef struct loaded {
-    sw_gguf g;
-    sw_hparams hp;
-    sw_weights w;
-    float freq[256];
-} loaded;
-
-static void load(const char *path, loaded *L)
-{
-    swarm_diag d = {{0}};
-    memset(L, 0, sizeof(*L));
-    swarm_err rc = sw_gguf_open(path, &L->g, &d);
-    if (rc != SWARM_OK) print_error("%s: %s\n", path, d.msg);
-    CHECK_OK(rc);
-    rc = sw_model_bind_gguf(&L->g, &L->hp, &L->w, &d);
-    if (rc != SWARM_OK) print_error("%s: %s\n", path, d.msg);
-    CHECK_OK(rc);
-    const float *factors = NULL;
-    CHECK_OK(sw_model_rope_factors(&L->g, &L->hp, &factors, &d));
-    sw_rope_freqs(&L->hp, factors, L->freq);
-}
-
-static void unload(loaded *L)
-{
-    sw_free(L->w.layers);
-    sw_gguf_close(&L->g);
-}
 
 typedef struct result {
     double max_err;

@@ -11,6 +11,7 @@
 
 #include "check.h"
 #include "engine/forward.h"
+#include "engine_ref.h"
 
 #define N_VOCAB 512
 #define N_POS 16
@@ -47,33 +48,6 @@ static const ref_case ref_cases[] = {
 
 /* ------------------------------------------------------------------------ */
 
-typedef struct loaded {
-    sw_gguf g;
-    sw_hparams hp;
-    sw_weights w;
-    float freq[256];
-} loaded;
-
-static void load(const char *path, loaded *L)
-{
-    swarm_diag d = {{0}};
-    memset(L, 0, sizeof(*L));
-    swarm_err rc = sw_gguf_open(path, &L->g, &d);
-    if (rc != SWARM_OK) print_error("%s\n", d.msg);
-    CHECK_OK(rc);
-    rc = sw_model_bind_gguf(&L->g, &L->hp, &L->w, &d);
-    if (rc != SWARM_OK) print_error("%s\n", d.msg);
-    CHECK_OK(rc);
-    const float *factors = NULL;
-    CHECK_OK(sw_model_rope_factors(&L->g, &L->hp, &factors, &d));
-    sw_rope_freqs(&L->hp, factors, L->freq);
-}
-
-static void unload(loaded *L)
-{
-    sw_free(L->w.layers);
-    sw_gguf_close(&L->g);
-}
 
 static void run_case(const ref_case *c, int n_threads)
 {
