@@ -48,10 +48,11 @@ typedef struct progress {
     size_t shown;
 } progress;
 
-static void on_progress(void *ud, size_t done, size_t total)
+static void on_progress(void *ud, const swarm_task_event *ev)
 {
     progress *p = ud;
-    if (!p->on || total == 0) return;
+    size_t done = ev->done, total = ev->total;
+    if (!p->on || total == 0 || ev->type != SWARM_TASK_EVENT_PROGRESS) return;
     int w = 30, f = (int)((double)done / (double)total * w);
     fprintf(stderr, "\r[%.*s%*s] %zu/%zu subtasks", f, "##############################", w - f, "",
             done, total);
@@ -210,8 +211,6 @@ int cmd_run(int argc, char **argv)
     }
     swarm_plan_destroy(plan);
     progress pr = {!json && isatty(2), 0};
-    p.on_progress = on_progress;
-    p.progress_ud = &pr;
     swarm_err rc = swarm_runtime_create(sw, &p, &rt, &d);
     if (rc) {
         /* bad input named by the swarm file or a flag: a missing, truncated
@@ -223,7 +222,12 @@ int cmd_run(int argc, char **argv)
     /* The seed is in the result (text and JSON); a terminal also sees it
      * up front. Scripts get exactly one line on stderr for a refused task. */
     if (pr.on) fprintf(stderr, "swarm run: seed %llu\n", (unsigned long long)swarm_runtime_seed(rt));
-    rc = swarm_runtime_run(rt, task, &res, &d);
+    swarm_submit_opts so = swarm_submit_opts_default();
+    so.on_event = on_progress;
+    so.ud = &pr;
+    uint64_t ticket = 0;
+    rc = swarm_runtime_submit(rt, task, &so, &ticket, &d);
+    if (rc == SWARM_OK) rc = swarm_runtime_wait(rt, ticket, -1, &res, &d);
     if (rc == SWARM_EINVAL || rc == SWARM_EINFEASIBLE || rc == SWARM_EFORMAT) {
         code = cli_fail(CLI_EXIT_USAGE, "%s: %s", task_path, d.msg);
         goto out;

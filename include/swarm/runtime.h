@@ -149,7 +149,7 @@ typedef struct swarm_runtime_params {
     double comm_weight;                /* communication cost: seconds added to T_ik per
                                         * (coordinate distance x KiB) of each dependency's
                                         * output moved to node i (0 = off, the default) */
-    size_t queue_cap;                  /* bounded task queue (64) */
+    size_t queue_cap;                  /* tasks submitted and not collected (64) */
     const char *chaos;                 /* fault-injection spec or NULL (copied) */
     uint64_t seed;                     /* chaos and sampling seed (0 = from the clock) */
     const char *journal_path;          /* SQLite journal or NULL (copied) */
@@ -157,9 +157,6 @@ typedef struct swarm_runtime_params {
                                         * same task (done subtasks are not run again) */
     bool force_echo;                   /* every node uses the echo backend */
     double unavailable_timeout_ms;     /* no node able to run ready work this long: fail (5000) */
-    /* Called from the coordinator thread when subtasks finish (progress bar). */
-    void (*on_progress)(void *ud, size_t done, size_t total);
-    void *progress_ud;
 } swarm_runtime_params;
 
 SWARM_API swarm_runtime_params swarm_runtime_params_default(void);
@@ -240,30 +237,101 @@ typedef struct swarm_run_result {
     swarm_trace_row *trace;   /* in dispatch order */
 } swarm_run_result;
 
-/* Runs one task to completion: plan, assign per wave, dispatch, recover,
- * aggregate. On SWARM_OK *out holds the result (its status may still be an
- * error when the task itself failed visibly: a subtask failed for good, no
- * node could run it, or P_min is infeasible); release it with
- * swarm_run_result_destroy. Not thread-safe: one coordinator per runtime. */
+/* ------------------------------------------------------------------------ */
+/* the coordinator: many tasks at once (docs/runtime.md)                     */
+/*
+ * A runtime has one coordinator thread, started by swarm_runtime_create,
+ * that runs every submitted task at once over the shared node pool: a
+ * node's capacity B_i counts the attempts of all tasks, each assignment
+ * wave sees the residual capacity, and a fairness rule (higher priority
+ * first; within one priority the task with the fewest attempts in flight
+ * first, each task at most its share of the free slots per wave) keeps
+ * one huge task from starving small ones.
+ *
+ * Thread-safety: swarm_runtime_submit, _cancel, _wait, _poll, _active,
+ * _run and _exec may be called from any thread, concurrently. Event
+ * callbacks run on the coordinator thread: they must return quickly, may
+ * call submit and cancel, and must not call wait, run, exec or destroy.
+ */
+
+typedef enum {
+    SWARM_TASK_EVENT_PROGRESS, /* a subtask reached a terminal state: done of total */
+    SWARM_TASK_EVENT_TOKEN,    /* generated text of a running attempt (with stream) */
+    SWARM_TASK_EVENT_DONE,     /* finished: swarm_runtime_wait returns at once now */
+    SWARM_TASK_EVENT_COUNT
+} swarm_task_event_type;
+
+typedef struct swarm_task_event {
+    swarm_task_event_type type;
+    uint64_t ticket;
+    size_t done, total;       /* PROGRESS (and DONE): terminal subtasks of all */
+    /* TOKEN: which attempt produced the text (several may stream at once:
+     * redundancy, hedges, ensemble members) and the piece, borrowed for the
+     * call, not NUL-terminated inside a larger text (use len) */
+    int32_t subtask;
+    const char *subtask_name;
+    const char *node_name;
+    uint32_t epoch;
+    const char *text;
+    size_t len;
+    swarm_err status;         /* DONE: SWARM_OK when the task produced an answer */
+} swarm_task_event;
+
+typedef struct swarm_submit_opts {
+    int32_t priority;         /* higher runs first when capacity is short (0) */
+    double deadline_ms;       /* the whole task: after this long it is canceled and
+                               * finishes with SWARM_ETIMEDOUT (0 = none) */
+    bool stream;              /* TOKEN events with the generated text */
+    void (*on_event)(void *ud, const swarm_task_event *ev); /* NULL = none */
+    void *ud;
+} swarm_submit_opts;
+
+SWARM_API swarm_submit_opts swarm_submit_opts_default(void);
+
+/* Submits a task (the plan is built and checked here: an invalid or
+ * infeasible plan fails at once with d saying why) and returns its ticket.
+ * The task is borrowed until its ticket is collected by wait or poll.
+ * SWARM_EFULL when queue_cap tasks are already submitted and not collected
+ * (back-pressure: fail fast, never block); SWARM_ECLOSED while the runtime
+ * is being destroyed. o may be NULL (swarm_submit_opts_default). */
+SWARM_API swarm_err swarm_runtime_submit(swarm_runtime *rt, const swarm_task *task,
+                                         const swarm_submit_opts *o, uint64_t *out_ticket,
+                                         swarm_diag *d);
+/* Cancels a task: its attempts are canceled and its node slots freed as
+ * the nodes answer; it finishes with SWARM_ECANCELED (still collected by
+ * wait). SWARM_ENOTFOUND for an unknown or collected ticket. */
+SWARM_API swarm_err swarm_runtime_cancel(swarm_runtime *rt, uint64_t ticket);
+/* Waits up to timeout_ms (< 0: without limit) for a task to finish and
+ * collects it: on SWARM_OK *out holds its result (release with
+ * swarm_run_result_destroy; its status says whether the task produced an
+ * answer). A task the coordinator could not start (its journal failed)
+ * returns that error with d saying why. SWARM_ETIMEDOUT when it is still
+ * running (the ticket stays valid), SWARM_ENOTFOUND for an unknown or
+ * already collected ticket. */
+SWARM_API swarm_err swarm_runtime_wait(swarm_runtime *rt, uint64_t ticket, double timeout_ms,
+                                       swarm_run_result **out, swarm_diag *d);
+/* Collects any one finished task (the earliest finished first) without
+ * waiting: *out_ticket and *out as for wait. SWARM_ENOTFOUND when none has
+ * finished. */
+SWARM_API swarm_err swarm_runtime_poll(swarm_runtime *rt, uint64_t *out_ticket,
+                                       swarm_run_result **out, swarm_diag *d);
+/* Tasks submitted and not yet collected. */
+SWARM_API size_t swarm_runtime_active(swarm_runtime *rt);
+
+/* The one-task use of the coordinator: submit with default options and
+ * wait without limit. Plan errors and an infeasible plan are returned as
+ * errors with d saying why; on SWARM_OK *out holds the result, whose status
+ * may still be an error when the task itself failed visibly (a subtask
+ * failed for good, no node could run it). Thread-safe. */
 SWARM_API swarm_err swarm_runtime_run(swarm_runtime *rt, const swarm_task *task,
                                       swarm_run_result **out, swarm_diag *d);
-
-/* The bounded priority task queue in front of the coordinator. Submitting to
- * a full queue fails fast with SWARM_EFULL (back-pressure); the task is
- * borrowed until it has run. Higher priority runs first; FIFO within one. */
-SWARM_API swarm_err swarm_runtime_submit(swarm_runtime *rt, const swarm_task *task,
-                                         int32_t priority, uint64_t *out_ticket);
-/* Runs the next queued task. SWARM_ENOTFOUND when the queue is empty. */
-SWARM_API swarm_err swarm_runtime_run_next(swarm_runtime *rt, uint64_t *out_ticket,
-                                           swarm_run_result **out, swarm_diag *d);
-SWARM_API size_t swarm_runtime_queue_len(const swarm_runtime *rt);
 
 /* Runs one subtask directly on node `node` (no plan, no assignment; used by
  * `swarm calibrate` and health checks) and waits up to timeout_ms. On
  * SWARM_OK *out_text (free with swarm_free; classify: the winning label),
  * *out_value and *out_confidence are written (each may be NULL).
- * SWARM_ETIMEDOUT when the node did not answer in time. Not thread-safe
- * with swarm_runtime_run. */
+ * SWARM_ETIMEDOUT when the node did not answer in time. Thread-safe: it
+ * goes through the coordinator, beside running tasks (it takes no slot). */
 SWARM_API swarm_err swarm_runtime_exec(swarm_runtime *rt, size_t node, swarm_subtask_kind kind,
                                        const char *prompt, const char *const *labels,
                                        size_t n_labels, int32_t max_tokens, double timeout_ms,

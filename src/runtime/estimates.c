@@ -36,7 +36,10 @@ double sw_est_ms_per_token(swarm_runtime *rt, size_t i, const char *skill)
 
 double sw_runtime_ms_per_token(swarm_runtime *rt, size_t node, const char *skill)
 {
-    return sw_est_ms_per_token(rt, node, skill);
+    sw_runtime_pause(rt); /* the coordinator thread owns the estimates */
+    double v = sw_est_ms_per_token(rt, node, skill);
+    sw_runtime_resume(rt);
+    return v;
 }
 
 void sw_est_update(swarm_runtime *rt, size_t i, const char *skill, double busy_ms,

@@ -329,7 +329,14 @@ static void fault_destroy(sw_transport *t)
     sw_free(f);
 }
 
-static const sw_transport_ops fault_ops = {fault_send, fault_cancel, fault_recv, fault_destroy};
+static void fault_wake(sw_transport *t)
+{
+    fault *f = (fault *)t;
+    f->inner->ops->wake(f->inner);
+}
+
+static const sw_transport_ops fault_ops = {fault_send, fault_cancel, fault_recv, fault_wake,
+                                           fault_destroy};
 
 sw_transport *sw_transport_unwrap(sw_transport *t)
 {

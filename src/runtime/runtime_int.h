@@ -77,28 +77,6 @@ bool sw_readmit_heartbeat(const sw_readmit_rule *r, int32_t *count, double last_
                           double now_ms, double not_before_ms);
 
 /* ------------------------------------------------------------------------ */
-/* bounded priority queue (binary heap; higher priority first, then FIFO)    */
-
-typedef struct sw_pq_item {
-    int64_t priority;
-    uint64_t seq;
-    void *ptr;
-} sw_pq_item;
-
-typedef struct sw_pq {
-    sw_pq_item *heap;
-    size_t n, cap;
-    uint64_t next_seq;
-} sw_pq;
-
-swarm_err sw_pq_init(sw_pq *q, size_t cap);
-void sw_pq_fini(sw_pq *q);
-/* SWARM_EFULL when n == cap (never grows). *out_seq may be NULL. */
-swarm_err sw_pq_push(sw_pq *q, int64_t priority, void *ptr, uint64_t *out_seq);
-/* false when empty. */
-bool sw_pq_pop(sw_pq *q, sw_pq_item *out);
-
-/* ------------------------------------------------------------------------ */
 /* fault injection (--chaos SPEC)                                           */
 
 #define SW_CHAOS_MAX_PAUSES 8
@@ -216,6 +194,10 @@ sw_transport *sw_transport_unwrap(sw_transport *t);
 /* Child pid of node i (tests kill it), or -1; looks through a fault wrapper. */
 int sw_transport_proc_pid(sw_transport *t, size_t i);
 sw_transport *sw_runtime_transport(swarm_runtime *rt);
+/* Tests: parks the coordinator thread (it touches neither the transport
+ * nor the nodes' state until resumed), so a test may look at them. */
+void sw_runtime_pause(swarm_runtime *rt);
+void sw_runtime_resume(swarm_runtime *rt);
 /* Tests: distinct model files loaded; the current T estimate (ms/token). */
 size_t sw_runtime_model_count(const swarm_runtime *rt);
 double sw_runtime_ms_per_token(swarm_runtime *rt, size_t node, const char *skill);

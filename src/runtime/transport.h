@@ -18,7 +18,8 @@
  * that crosses a process boundary is encoded with the wire format
  * (wire.h). Fault injection (--chaos) is a wrapper around any transport
  * (fault.c). One coordinator thread calls a transport; its implementation
- * may run threads of its own. Never installed.
+ * may run threads of its own; only wake may be called from any thread.
+ * Never installed.
  */
 #ifndef SW_TRANSPORT_H
 #define SW_TRANSPORT_H
@@ -83,6 +84,10 @@ typedef struct sw_transport_ops {
     void (*cancel)(sw_transport *t, int32_t node, int32_t sub, uint32_t epoch);
     /* Waits up to timeout_ms for events; returns how many were written. */
     size_t (*recv)(sw_transport *t, sw_event *evs, size_t max, double timeout_ms);
+    /* Makes a recv waiting in the coordinator thread return now (with what
+     * it has, maybe nothing): a task was submitted or canceled. The one
+     * call that may come from any thread. */
+    void (*wake)(sw_transport *t);
     void (*destroy)(sw_transport *t);
 } sw_transport_ops;
 

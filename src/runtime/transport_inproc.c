@@ -47,6 +47,7 @@ struct inproc {
     sw_event *evq;
     size_t ehead, ecount, ecap;
     bool waiting;
+    bool woken; /* wake() since the last recv */
     _Atomic bool stop;
 };
 
@@ -99,10 +100,11 @@ static size_t inproc_recv(sw_transport *t, sw_event *evs, size_t max, double tim
         struct timespec ts;
         abs_deadline(&ts, timeout_ms);
         tp->waiting = true;
-        while (tp->ecount == 0 && !atomic_load(&tp->stop))
+        while (tp->ecount == 0 && !tp->woken && !atomic_load(&tp->stop))
             if (pthread_cond_timedwait(&tp->ecv, &tp->emu, &ts) != 0) break;
         tp->waiting = false;
     }
+    tp->woken = false;
     size_t n = tp->ecount < max ? tp->ecount : max;
     for (size_t i = 0; i < n; i++) evs[i] = tp->evq[(tp->ehead + i) % tp->ecap];
     tp->ehead = tp->ecap ? (tp->ehead + n) % tp->ecap : 0;
@@ -305,7 +307,16 @@ static void inproc_destroy(sw_transport *t)
     sw_free(tp);
 }
 
-static const sw_transport_ops inproc_ops = {inproc_send, inproc_cancel, inproc_recv,
+static void inproc_wake(sw_transport *t)
+{
+    inproc *tp = (inproc *)t;
+    pthread_mutex_lock(&tp->emu);
+    tp->woken = true;
+    pthread_cond_signal(&tp->ecv);
+    pthread_mutex_unlock(&tp->emu);
+}
+
+static const sw_transport_ops inproc_ops = {inproc_send, inproc_cancel, inproc_recv, inproc_wake,
                                             inproc_destroy};
 
 swarm_err sw_transport_inproc_create(sw_node_env *env, sw_transport **out, swarm_diag *d)

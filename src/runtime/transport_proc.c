@@ -14,6 +14,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -191,6 +192,7 @@ typedef struct proc {
     child *ch;
     sw_event *pend; /* decoded but not yet returned */
     size_t pend_n, pend_cap, pend_off;
+    int wake_fd;    /* eventfd: wake() makes the poll in recv return */
 } proc;
 
 static void child_gone(child *c)
@@ -321,7 +323,7 @@ static size_t proc_recv(sw_transport *t, sw_event *evs, size_t max, double timeo
 {
     proc *P = (proc *)t;
     if (P->pend_off < P->pend_n) timeout_ms = 0;
-    struct pollfd pf[MAX_CHILDREN];
+    struct pollfd pf[MAX_CHILDREN + 1];
     size_t map[MAX_CHILDREN], np = 0;
     uint64_t t0 = atomic_load(&P->env->t0_ns);
     for (size_t i = 0; i < P->n && np < MAX_CHILDREN; i++) {
@@ -339,7 +341,14 @@ static size_t proc_recv(sw_transport *t, sw_event *evs, size_t max, double timeo
         pf[np].revents = 0;
         map[np++] = i;
     }
-    int pr = poll(pf, (nfds_t)np, timeout_ms > 0 ? (int)(timeout_ms + 0.999) : 0);
+    pf[np].fd = P->wake_fd; /* last: map[] covers the children only */
+    pf[np].events = POLLIN;
+    pf[np].revents = 0;
+    int pr = poll(pf, (nfds_t)np + 1, timeout_ms > 0 ? (int)(timeout_ms + 0.999) : 0);
+    if (pr > 0 && (pf[np].revents & POLLIN)) {
+        uint64_t v;
+        if (read(P->wake_fd, &v, sizeof(v)) < 0) { /* EAGAIN: another read took it */ }
+    }
     for (size_t k = 0; pr > 0 && k < np; k++) {
         child *c = &P->ch[map[k]];
         if (pf[k].revents & POLLOUT) flush_out(c);
@@ -392,12 +401,21 @@ static void proc_destroy(sw_transport *t)
         stream_free(&c->out);
     }
     for (size_t i = P->pend_off; i < P->pend_n; i++) sw_free(P->pend[i].text);
+    if (P->wake_fd >= 0) close(P->wake_fd);
     sw_free(P->pend);
     sw_free(P->ch);
     sw_free(P);
 }
 
-static const sw_transport_ops proc_ops = {proc_send, proc_cancel, proc_recv, proc_destroy};
+static void proc_wake(sw_transport *t)
+{
+    proc *P = (proc *)t;
+    uint64_t one = 1;
+    if (write(P->wake_fd, &one, sizeof(one)) < 0) { /* EAGAIN: a wake is pending already */ }
+}
+
+static const sw_transport_ops proc_ops = {proc_send, proc_cancel, proc_recv, proc_wake,
+                                          proc_destroy};
 
 int sw_transport_proc_pid(sw_transport *t, size_t i)
 {
@@ -425,6 +443,7 @@ swarm_err sw_transport_proc_create(sw_node_env *env, sw_transport **out, swarm_d
         return SWARM_ENOMEM;
     }
     P->n = env->n;
+    P->wake_fd = -1;
     for (size_t i = 0; i < P->n; i++) P->ch[i].fd = -1;
     for (size_t i = 0; i < P->n; i++) {
         int sv[2];
@@ -453,6 +472,12 @@ swarm_err sw_transport_proc_create(sw_node_env *env, sw_transport **out, swarm_d
         close(sv[1]);
         P->ch[i].pid = pid;
         P->ch[i].fd = sv[0];
+    }
+    /* after the forks: no child holds it */
+    if ((P->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0) {
+        int e = errno;
+        proc_destroy(&P->base);
+        return sw_diag_set(d, SWARM_ESYS, "eventfd: %s", strerror(e));
     }
     *out = &P->base;
     return SWARM_OK;

@@ -107,10 +107,11 @@ typedef struct progress_killer {
     bool fired[2];
 } progress_killer;
 
-static void kill_on_progress(void *ud, size_t done, size_t total)
+static void kill_on_progress(void *ud, const swarm_task_event *ev)
 {
-    (void)total;
     progress_killer *k = ud;
+    size_t done = ev->done;
+    if (ev->type != SWARM_TASK_EVENT_PROGRESS) return;
     for (int v = 0; v < k->n; v++) {
         if (k->fired[v] || done < k->at_done[v]) continue;
         kill(k->pid[v], SIGKILL);
@@ -203,10 +204,11 @@ static void test_runtime_a1r_kills_identical_outputs(void **state)
             p.chaos = chaos;
         }
         progress_killer k = {0};
+        swarm_submit_opts so = swarm_submit_opts_default();
         if (process) {
             k.n = n_kill;
-            p.on_progress = kill_on_progress;
-            p.progress_ud = &k;
+            so.on_event = kill_on_progress;
+            so.ud = &k;
         }
         CHECK_OK(swarm_runtime_create(s, &p, &rt, &d));
         for (int v = 0; process && v < n_kill; v++) {
@@ -215,7 +217,9 @@ static void test_runtime_a1r_kills_identical_outputs(void **state)
             assert_true(k.pid[v] > 0);
         }
         swarm_run_result *r = NULL;
-        swarm_err rc = swarm_runtime_run(rt, t, &r, &d);
+        uint64_t ticket = 0;
+        swarm_err rc = swarm_runtime_submit(rt, t, &so, &ticket, &d);
+        if (rc == SWARM_OK) rc = swarm_runtime_wait(rt, ticket, -1, &r, &d);
         swarm_runtime_destroy(rt);
         if (rc) print_error("seed %llu: %s\n", (unsigned long long)seed, d.msg);
         CHECK_OK(rc);

@@ -190,32 +190,6 @@ static void test_runtime_hlc_monotonic(void **state)
     assert_int_equal(sw_hlc_physical(t1), 1000);
 }
 
-static void test_runtime_queue_bound_and_priority(void **state)
-{
-    (void)state;
-    sw_pq q;
-    CHECK_OK(sw_pq_init(&q, 4));
-    int v[6] = {0, 1, 2, 3, 4, 5};
-    CHECK_OK(sw_pq_push(&q, 0, &v[0], NULL));
-    CHECK_OK(sw_pq_push(&q, 5, &v[1], NULL));
-    CHECK_OK(sw_pq_push(&q, 0, &v[2], NULL));
-    CHECK_OK(sw_pq_push(&q, 5, &v[3], NULL));
-    CHECK_ERR(sw_pq_push(&q, 9, &v[4], NULL), SWARM_EFULL); /* back-pressure, no growth */
-    int order[4];
-    sw_pq_item it;
-    for (int i = 0; i < 4; i++) {
-        assert_true(sw_pq_pop(&q, &it));
-        order[i] = *(int *)it.ptr;
-    }
-    assert_false(sw_pq_pop(&q, &it));
-    /* higher priority first, FIFO within a priority */
-    assert_int_equal(order[0], 1);
-    assert_int_equal(order[1], 3);
-    assert_int_equal(order[2], 0);
-    assert_int_equal(order[3], 2);
-    sw_pq_fini(&q);
-}
-
 static const char *swarm3 =
     "{\"nodes\": ["
     "{\"name\": \"a\", \"backend\": {\"type\": \"echo\"}, \"capacity\": 2, \"zone\": \"z1\","
@@ -359,7 +333,6 @@ int main(void)
         cmocka_unit_test(test_runtime_phi_detection_latency),
         cmocka_unit_test(test_runtime_phi_bootstrap_and_forgive),
         cmocka_unit_test(test_runtime_hlc_monotonic),
-        cmocka_unit_test(test_runtime_queue_bound_and_priority),
         cmocka_unit_test(test_runtime_swarm_file),
         cmocka_unit_test(test_runtime_openai_refused),
         cmocka_unit_test(test_runtime_alloc_failure_sweep),

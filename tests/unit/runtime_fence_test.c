@@ -67,15 +67,20 @@ static void test_runtime_stale_run_results_fenced(void **state)
     CHECK_OK(swarm_runtime_run(rt, t, &first, &d));
     assert_int_equal(first->status, SWARM_OK);
 
+    /* the coordinator thread calls the transport: parked while its ops change */
     sw_transport *tp = sw_runtime_transport(rt);
+    sw_runtime_pause(rt);
     wrap.real = tp->ops;
     wrap.ops = *tp->ops;
     wrap.ops.recv = recv_with_stale;
     wrap.injected = 0;
     tp->ops = &wrap.ops;
+    sw_runtime_resume(rt);
     swarm_run_result *r = NULL;
     CHECK_OK(swarm_runtime_run(rt, t, &r, &d));
+    sw_runtime_pause(rt);
     tp->ops = wrap.real;
+    sw_runtime_resume(rt);
     print_message("injected %zu stale results; status %s\n", wrap.injected,
                   r->status == SWARM_OK ? "ok" : r->error);
     assert_true(wrap.injected >= 8);

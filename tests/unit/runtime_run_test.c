@@ -526,22 +526,41 @@ static void test_runtime_queue_backpressure(void **state)
     swarm_runtime *rt = NULL;
     swarm_diag d;
     CHECK_OK(swarm_runtime_create(s, &p, &rt, &d));
-    uint64_t tk[4];
-    CHECK_OK(swarm_runtime_submit(rt, t, 0, &tk[0]));
-    CHECK_OK(swarm_runtime_submit(rt, t, 1, &tk[1]));
-    CHECK_OK(swarm_runtime_submit(rt, t, 0, &tk[2]));
-    CHECK_ERR(swarm_runtime_submit(rt, t, 9, &tk[3]), SWARM_EFULL);
-    assert_int_equal(swarm_runtime_queue_len(rt), 3);
-    uint64_t got;
+    /* queue_cap counts tasks submitted and not collected: finished ones
+     * still count until wait or poll takes them */
+    uint64_t tk[5];
+    for (int k = 0; k < 3; k++) CHECK_OK(swarm_runtime_submit(rt, t, NULL, &tk[k], &d));
+    CHECK_ERR(swarm_runtime_submit(rt, t, NULL, &tk[3], &d), SWARM_EFULL);
+    assert_non_null(strstr(d.msg, "queue_cap"));
+    assert_int_equal(swarm_runtime_active(rt), 3);
     swarm_run_result *r = NULL;
-    CHECK_OK(swarm_runtime_run_next(rt, &got, &r, &d));
-    assert_int_equal(got, tk[1]); /* higher priority first */
+    CHECK_OK(swarm_runtime_wait(rt, tk[1], -1, &r, &d));
+    assert_int_equal(r->status, SWARM_OK);
     swarm_run_result_destroy(r);
-    CHECK_OK(swarm_runtime_run_next(rt, &got, &r, &d));
-    swarm_run_result_destroy(r);
-    CHECK_OK(swarm_runtime_run_next(rt, &got, &r, &d));
-    swarm_run_result_destroy(r);
-    CHECK_ERR(swarm_runtime_run_next(rt, &got, &r, &d), SWARM_ENOTFOUND);
+    CHECK_ERR(swarm_runtime_wait(rt, tk[1], 0, &r, &d), SWARM_ENOTFOUND); /* collected */
+    assert_null(r);
+    CHECK_OK(swarm_runtime_submit(rt, t, NULL, &tk[3], &d)); /* room again */
+    assert_true(tk[3] > tk[2]);
+    /* poll collects the rest in the order they finished */
+    size_t got = 0;
+    double end = sw_now_ms() + 10000;
+    while (got < 3 && sw_now_ms() < end) {
+        uint64_t which = 0;
+        swarm_err rc = swarm_runtime_poll(rt, &which, &r, &d);
+        if (rc == SWARM_ENOTFOUND) {
+            sw_sleep_ms(1);
+            continue;
+        }
+        CHECK_OK(rc);
+        assert_true(which == tk[0] || which == tk[2] || which == tk[3]);
+        swarm_run_result_destroy(r);
+        got++;
+    }
+    assert_int_equal(got, 3);
+    assert_int_equal(swarm_runtime_active(rt), 0);
+    CHECK_ERR(swarm_runtime_poll(rt, NULL, &r, &d), SWARM_ENOTFOUND);
+    CHECK_ERR(swarm_runtime_wait(rt, 999, 0, &r, &d), SWARM_ENOTFOUND);
+    CHECK_ERR(swarm_runtime_cancel(rt, 999), SWARM_ENOTFOUND);
     swarm_runtime_destroy(rt);
     swarm_task_destroy(t);
     swarm_swarm_destroy(s);
@@ -584,10 +603,10 @@ static void test_runtime_journal_audit(void **state)
 /* The crashing coordinator kills itself once this many subtasks are done:
  * a kill point chosen by progress (a fixed time may come before any work on
  * a loaded machine, or after the end on a fast one). */
-static void die_on_progress(void *ud, size_t done, size_t total)
+static void die_on_progress(void *ud, const swarm_task_event *ev)
 {
-    (void)total;
-    if (done >= *(const size_t *)ud) kill(getpid(), SIGKILL);
+    if (ev->type == SWARM_TASK_EVENT_PROGRESS && ev->done >= *(const size_t *)ud)
+        kill(getpid(), SIGKILL);
 }
 
 /* The coordinator dies (SIGKILL of a forked child running it) mid-task;
@@ -621,9 +640,13 @@ static void test_runtime_journal_resume_after_crash(void **state)
         swarm_run_result *r = NULL;
         swarm_diag d;
         size_t crash_at = 6;
-        p.on_progress = die_on_progress;
-        p.progress_ud = &crash_at;
-        if (swarm_runtime_create(s, &p, &rt, &d) == SWARM_OK) swarm_runtime_run(rt, t, &r, &d);
+        swarm_submit_opts so = swarm_submit_opts_default();
+        so.on_event = die_on_progress;
+        so.ud = &crash_at;
+        uint64_t ticket = 0;
+        if (swarm_runtime_create(s, &p, &rt, &d) == SWARM_OK &&
+            swarm_runtime_submit(rt, t, &so, &ticket, &d) == SWARM_OK)
+            swarm_runtime_wait(rt, ticket, -1, &r, &d);
         _exit(3); /* not reached: killed mid-run */
     }
     int st;

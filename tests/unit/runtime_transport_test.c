@@ -97,6 +97,7 @@ static void test_runtime_transport_node_down_event(void **state)
     swarm_swarm *s = echo_swarm(2);
     swarm_runtime *rt = open_rt(s, "proc:");
     sw_transport *tp = sw_runtime_transport(rt);
+    sw_runtime_pause(rt); /* this test reads the transport's events itself */
     int pid = sw_transport_proc_pid(tp, 1);
     assert_true(pid > 0);
     assert_int_equal(kill((pid_t)pid, SIGKILL), 0);
@@ -121,6 +122,7 @@ static void test_runtime_transport_node_down_event(void **state)
     }
     assert_int_equal(down[1], 1);
     assert_int_equal(down[0], 0);
+    sw_runtime_resume(rt);
     swarm_runtime_destroy(rt);
     swarm_swarm_destroy(s);
 }

@@ -1,11 +1,13 @@
 /*
- * sched.c: the coordinator: runtime lifecycle, the bounded task queue, and
- * the run loop that executes a plan DAG over the transport: per-wave
- * assignment (swarm_assign_solve) or dynamic load balancing, capacity,
- * deadlines, retries with backoff and a budget, hedging, redundancy with
- * first-good-result, early-stop voting, cascade escalation, failure
- * detection (phi-accrual or timeout, watchdog, probes, circuit breaker),
- * epoch fencing, estimates, journal and the trace. Written once over
+ * task_run.c: one task's run, the state machine the coordinator
+ * (coordinator.c) steps for every task it holds: the plan DAG's subtasks
+ * from pending to a terminal state, per-wave assignment
+ * (swarm_assign_solve) or dynamic load balancing over the residual
+ * capacity, deadlines, retries with backoff and a budget, hedging,
+ * redundancy with first-good-result, early-stop voting, cascade
+ * escalation, epoch fencing, the journal (runlog.c) and the trace, and the
+ * result with its aggregation. Node health is health.c's; this file only
+ * reports failures and successes to it. Written once over
  * sw_transport_ops; it never knows whether a node is a thread or a process.
  */
 #include <math.h>
@@ -22,208 +24,13 @@
  * faster than linearly in m: measured on 4 nodes, waves of 1024 cost
  * 1.5 us per subtask against 12 us at 4096 (docs/performance.md). */
 #define MAX_WAVE 1024
-#define RECV_BATCH 512
-#define LOOP_TICK_MS 10.0
 
-
-swarm_runtime_params swarm_runtime_params_default(void)
-{
-    swarm_runtime_params p = {0};
-    p.dispatch = SWARM_DISPATCH_ASSIGN;
-    p.assign_method = SWARM_ASSIGN_METHOD_FAST;
-    p.heartbeat_ms = 100;
-    p.detector = SWARM_DETECT_PHI;
-    p.phi_threshold = 8;
-    p.acceptable_pause_ms = 200;
-    p.min_std_ms = 20;
-    p.timeout_ms = 500;
-    p.max_local_pause_ms = 1000;
-    p.progress_timeout_ms = 10000;
-    p.probe_timeout_ms = 2000;
-    p.breaker_failures = 5;
-    p.breaker_cooldown_ms = 5000;
-    p.max_ejected_fraction = 0.5;
-    p.readmit_heartbeats = 3;
-    p.flap_backoff_ms = 30000;
-    p.comm_weight = 0;
-    p.hedge = true;
-    p.hedge_min_samples = 20;
-    p.retry_backoff_ms = 10;
-    p.retry_budget = 0.2;
-    p.early_stop = true;
-    p.queue_cap = 64;
-    p.unavailable_timeout_ms = 5000;
-    return p;
-}
-
-/* ------------------------------------------------------------------------ */
-/* lifecycle                                                                 */
-
-void swarm_runtime_destroy(swarm_runtime *rt)
-{
-    if (rt == NULL) return;
-    if (rt->tp) rt->tp->ops->destroy(rt->tp);
-    for (size_t i = 0; rt->backends && i < rt->n; i++)
-        if (rt->backends[i]) rt->backends[i]->ops->destroy(rt->backends[i]);
-    sw_free(rt->backends);
-    sw_model_cache_destroy(rt->mc);
-    sw_chaos_fini(&rt->chaos);
-    sw_journal_close(rt->journal);
-    sw_pq_fini(&rt->queue);
-    for (size_t i = 0; rt->nodes && i < rt->n; i++) {
-        for (size_t k = 0; k < rt->nodes[i].n_est; k++) sw_free(rt->nodes[i].est[k].skill);
-        sw_free(rt->nodes[i].est);
-    }
-    sw_free(rt->nodes);
-    for (size_t i = 0; i < rt->n_hc; i++) sw_free(rt->hc[i].key);
-    sw_free(rt->hc);
-    sw_free(rt->chaos_spec);
-    sw_free(rt->journal_path);
-    sw_free(rt);
-}
-
-swarm_err swarm_runtime_create(const swarm_swarm *s, const swarm_runtime_params *p,
-                               swarm_runtime **out, swarm_diag *d)
-{
-    SWARM_ASSERT(s != NULL && out != NULL);
-    swarm_runtime_params def = swarm_runtime_params_default();
-    if (p == NULL) p = &def;
-    if (!(p->heartbeat_ms > 0) || !(p->phi_threshold > 0) || p->queue_cap == 0 ||
-        p->breaker_failures < 1 || !(p->progress_timeout_ms > 0) || !(p->flap_backoff_ms >= 0) ||
-        !(p->comm_weight >= 0 && p->comm_weight < 1e12) ||
-        !(p->max_ejected_fraction >= 0 && p->max_ejected_fraction <= 1))
-        return sw_diag_set(d, SWARM_EINVAL, "runtime parameters out of range");
-    swarm_runtime *rt = sw_calloc(1, sizeof(*rt));
-    if (rt == NULL) return SWARM_ENOMEM;
-    swarm_err rc = SWARM_ENOMEM;
-    rt->swarm = s;
-    rt->p = *p;
-    rt->n = swarm_swarm_count(s);
-    rt->seed = p->seed ? p->seed : (sw_now_ns() ^ (sw_wall_ms() << 20));
-    rt->rng = rt->seed;
-    if (p->chaos && (rt->chaos_spec = sw_strdup(p->chaos)) == NULL) goto fail;
-    if (p->journal_path && (rt->journal_path = sw_strdup(p->journal_path)) == NULL) goto fail;
-    rt->p.chaos = rt->chaos_spec;
-    rt->p.journal_path = rt->journal_path;
-    if ((rc = sw_pq_init(&rt->queue, p->queue_cap))) goto fail;
-    if ((rc = sw_chaos_parse(rt->chaos_spec, s, &rt->chaos, d))) goto fail;
-    rc = SWARM_ENOMEM;
-    rt->nodes = sw_calloc(rt->n, sizeof(node_state));
-    rt->backends = sw_calloc(rt->n, sizeof(sw_backend *));
-    if (!rt->nodes || !rt->backends) goto fail;
-    if ((rc = sw_model_cache_create(&rt->mc))) goto fail;
-    for (size_t i = 0; i < rt->n; i++) {
-        if ((rc = sw_backend_create(swarm_swarm_node(s, i), p->force_echo, rt->mc,
-                                    &rt->backends[i], d)))
-            goto fail;
-        sw_phi_init(&rt->nodes[i].phi, p->heartbeat_ms, p->acceptable_pause_ms, p->min_std_ms);
-    }
-    if (rt->journal_path && (rc = sw_journal_open(rt->journal_path, &rt->journal, d))) goto fail;
-    rt->env.n = rt->n;
-    rt->env.swarm = s;
-    rt->env.backends = rt->backends;
-    rt->env.seed = rt->seed;
-    rt->env.heartbeat_ms = p->heartbeat_ms;
-    rt->env.only = -1;
-    /* by URL: the transport_url given, else the kind's ("inproc:", "proc:") */
-    rc = sw_transport_open(p->transport_url ? p->transport_url : sw_transport_url(p->transport),
-                           &rt->env, &rt->tp, d);
-    rt->p.transport_url = NULL; /* borrowed: only read here */
-    if (rc) goto fail;
-    /* Faults are injected by a wrapper around the transport (fault.c), so
-     * they act alike on every transport; the workers run without them. */
-    if (rt->chaos.active) {
-        sw_transport *wrapped = NULL;
-        if ((rc = sw_transport_fault_wrap(rt->tp, &rt->chaos, &rt->env, &wrapped))) goto fail;
-        rt->tp = wrapped;
-    }
-    *out = rt;
-    return SWARM_OK;
-fail:
-    swarm_runtime_destroy(rt);
-    return rc;
-}
-
-uint64_t swarm_runtime_seed(const swarm_runtime *rt) { return rt->seed; }
-
-sw_transport *sw_runtime_transport(swarm_runtime *rt) { return rt->tp; }
-
-size_t sw_runtime_model_count(const swarm_runtime *rt) { return sw_model_cache_count(rt->mc); }
-
-/* ------------------------------------------------------------------------ */
-/* per-run state                                                             */
-
-enum { S_PENDING, S_READY, S_RUNNING, S_DONE, S_FAILED, S_CANCELED };
-
-typedef struct sub_rt {
-    const swarm_subtask *st;
-    char *prompt;        /* rendered prompt (owned) or NULL = st->prompt */
-    int state;
-    int32_t deps_left;
-    int32_t live;        /* attempts RUNNING */
-    uint32_t epochs;     /* highest epoch dispatched so far */
-    uint32_t epoch0;     /* epochs before this run (from a journal); att[e - epoch0 - 1] */
-    int32_t retries;
-    double ready_at;     /* retry backoff */
-    bool queued, delayed, hedged, held;
-    int32_t *att;        /* trace row of epoch e at att[e-1] */
-    size_t n_att, cap_att;
-    bool *excluded;      /* [n] nodes that failed it, lazily allocated */
-    char *text;
-    double value, confidence;
-    int32_t node;
-    uint64_t hlc;
-    const char *note;
-} sub_rt;
-
-typedef struct row_rt {
-    swarm_trace_row r;
-    double last_progress;
-    bool holds_slot;
-} row_rt;
-
-typedef struct run {
-    swarm_runtime *rt;
-    const swarm_task *task;
-    const swarm_plan *plan;
-    swarm_decomp decomp;
-    const swarm_agg_spec *agg;
-    size_t m;
-    sub_rt *subs;
-    int32_t *dep_off, *dep_list; /* reverse edges: dependents of i */
-    row_rt *rows;
-    size_t n_rows, cap_rows;
-    int32_t *ready;              /* ring of sub ids */
-    size_t rq_head, rq_n;
-    int32_t *delayed;
-    size_t n_delayed;
-    int32_t *running;            /* row ids possibly RUNNING */
-    size_t n_running, cap_running;
-    size_t n_terminal;
-    double t0, now;
-    double deadline_ms, p_min, w_e, w_t, threshold;
-    int32_t max_retries, retries_used, retry_cap;
-    int32_t n_reassigned, n_hedges, n_discarded, n_canceled;
-    int32_t n_ejections, n_readmitted, n_convicted;
-    double energy;
-    int64_t tokens;
-    sw_runlog log;               /* the run's record: every transition goes through it */
-    double stall_since;
-    int32_t dispatch_failures;   /* dispatches that failed before any attempt ran */
-    const char **outputs;        /* [m] for rendering */
-    uint32_t rr;                 /* round-robin cursor */
-    bool ens_distinct;           /* ensemble with k <= nodes: members on distinct nodes */
-    uint32_t run_id;
-    /* scratch for assignment */
-    double *E, *T, *B, *C;
-    int32_t *av;
-} run;
 
 static bool terminal(int s) { return s == S_DONE || s == S_FAILED || s == S_CANCELED; }
 
 /* The one place a subtask's terminal transition is recorded (assigned is
  * recorded in dispatch, its one place). */
-static void record_terminal(run *R, int32_t k, int state, const char *note)
+static void record_terminal(sw_run *R, int32_t k, int state, const char *note)
 {
     sub_rt *s = &R->subs[k];
     switch (state) {
@@ -235,19 +42,10 @@ static void record_terminal(run *R, int32_t k, int state, const char *note)
     }
 }
 
-static bool node_available(run *R, size_t i)
-{
-    node_state *ns = &R->rt->nodes[i];
-    return !ns->dead && !ns->ejected && !ns->unhealthy;
-}
+static bool node_available(sw_run *R, size_t i) { return sw_node_available(R->rt, i); }
+static int32_t node_free(sw_run *R, size_t i) { return sw_node_free(R->rt, i); }
 
-static int32_t node_free(run *R, size_t i)
-{
-    int32_t f = swarm_swarm_node(R->rt->swarm, i)->capacity - R->rt->nodes[i].inflight;
-    return f > 0 ? f : 0;
-}
-
-static void ready_push(run *R, int32_t k)
+static void ready_push(sw_run *R, int32_t k)
 {
     sub_rt *s = &R->subs[k];
     if (s->queued || terminal(s->state)) return;
@@ -257,7 +55,7 @@ static void ready_push(run *R, int32_t k)
     R->rq_n++;
 }
 
-static int32_t ready_pop(run *R)
+static int32_t ready_pop(sw_run *R)
 {
     while (R->rq_n > 0) {
         int32_t k = R->ready[R->rq_head];
@@ -269,7 +67,7 @@ static int32_t ready_pop(run *R)
     return -1;
 }
 
-static void ready_unpop(run *R, int32_t k)
+static void ready_unpop(sw_run *R, int32_t k)
 {
     R->rq_head = (R->rq_head + R->m - 1) % R->m;
     R->ready[R->rq_head] = k;
@@ -277,7 +75,7 @@ static void ready_unpop(run *R, int32_t k)
     R->subs[k].queued = true;
 }
 
-static bool excluded(run *R, sub_rt *s, size_t i)
+static bool excluded(sw_run *R, sub_rt *s, size_t i)
 {
     if (s->excluded && s->excluded[i]) return true;
     for (size_t a = 0; a < s->n_att; a++) {
@@ -300,15 +98,15 @@ static bool excluded(run *R, sub_rt *s, size_t i)
     return false;
 }
 
-static void exclude(run *R, sub_rt *s, size_t i)
+static void exclude(sw_run *R, sub_rt *s, size_t i)
 {
     if (s->excluded == NULL) s->excluded = sw_calloc(R->rt->n, sizeof(bool));
     if (s->excluded) s->excluded[i] = true;
 }
 
-static bool zone_taken(run *R, sub_rt *s, size_t i, const int32_t *chosen, int32_t nc);
+static bool zone_taken(sw_run *R, sub_rt *s, size_t i, const int32_t *chosen, int32_t nc);
 
-static int32_t copies_wanted(run *R, sub_rt *s)
+static int32_t copies_wanted(sw_run *R, sub_rt *s)
 {
     int32_t r = s->st->redundancy > 0 ? s->st->redundancy : 1;
     return r;
@@ -317,9 +115,9 @@ static int32_t copies_wanted(run *R, sub_rt *s)
 /* ------------------------------------------------------------------------ */
 /* dispatch                                                                  */
 
-static void schedule_retry(run *R, int32_t k, const char *why);
+static void schedule_retry(sw_run *R, int32_t k, const char *why);
 
-static swarm_err dispatch(run *R, int32_t k, int32_t node, bool hedge)
+static swarm_err dispatch(sw_run *R, int32_t k, int32_t node, bool hedge)
 {
     swarm_runtime *rt = R->rt;
     sub_rt *s = &R->subs[k];
@@ -419,7 +217,7 @@ static swarm_err dispatch(run *R, int32_t k, int32_t node, bool hedge)
  * retry pending and no place in the ready queue goes back to the queue, so
  * no failure path can lose it (an out-of-memory dispatch changed nothing;
  * a failed send already scheduled a retry). */
-static void requeue_if_idle(run *R, int32_t k)
+static void requeue_if_idle(sw_run *R, int32_t k)
 {
     sub_rt *s = &R->subs[k];
     if (terminal(s->state) || s->live > 0 || s->delayed || s->queued) return;
@@ -430,14 +228,14 @@ static void requeue_if_idle(run *R, int32_t k)
 
 /* dispatch() whose failure leaves the subtask where the scheduler finds it
  * again; true when the attempt is running. */
-static bool dispatch_checked(run *R, int32_t k, int32_t node, bool hedge)
+static bool dispatch_checked(sw_run *R, int32_t k, int32_t node, bool hedge)
 {
     if (dispatch(R, k, node, hedge) == SWARM_OK) return true;
     requeue_if_idle(R, k);
     return false;
 }
 
-static void cancel_row(run *R, row_rt *rw, const char *note)
+static void cancel_row(sw_run *R, row_rt *rw, const char *note)
 {
     rw->r.outcome = SWARM_OUTCOME_CANCELED;
     rw->r.note = note;
@@ -450,9 +248,9 @@ static void cancel_row(run *R, row_rt *rw, const char *note)
 /* ------------------------------------------------------------------------ */
 /* subtask completion and the DAG                                             */
 
-static void sub_terminal(run *R, int32_t k);
+static void sub_terminal(sw_run *R, int32_t k);
 
-static void sub_set_terminal(run *R, int32_t k, int state, const char *note)
+static void sub_set_terminal(sw_run *R, int32_t k, int state, const char *note)
 {
     sub_rt *s = &R->subs[k];
     if (terminal(s->state)) return;
@@ -467,9 +265,9 @@ static void sub_set_terminal(run *R, int32_t k, int state, const char *note)
     sub_terminal(R, k);
 }
 
-static bool is_cascade(run *R, const sub_rt *s) { return R->decomp == SWARM_DECOMP_CASCADE && s->st->level >= 0; }
+static bool is_cascade(sw_run *R, const sub_rt *s) { return R->decomp == SWARM_DECOMP_CASCADE && s->st->level >= 0; }
 
-static void cascade_next(run *R, int32_t k)
+static void cascade_next(sw_run *R, int32_t k)
 {
     /* release the next level (the plan lists levels in order) */
     for (size_t j = (size_t)k + 1; j < R->m; j++) {
@@ -482,7 +280,7 @@ static void cascade_next(run *R, int32_t k)
     }
 }
 
-static void cascade_cancel_rest(run *R, int32_t k, const char *note)
+static void cascade_cancel_rest(sw_run *R, int32_t k, const char *note)
 {
     for (size_t j = (size_t)k + 1; j < R->m; j++) {
         sub_rt *n = &R->subs[j];
@@ -505,7 +303,7 @@ static double agg_weight(const swarm_agg_spec *sp, const swarm_node_spec *n)
 
 /* Adaptive consistency: once the leading answer cannot be overtaken by the
  * members still running, the rest are canceled. */
-static void early_stop_check(run *R)
+static void early_stop_check(sw_run *R)
 {
     if (!R->rt->p.early_stop || R->decomp != SWARM_DECOMP_ENSEMBLE || R->agg == NULL ||
         (R->agg->method != SWARM_AGG_VOTE && R->agg->method != SWARM_AGG_WEIGHTED_VOTE))
@@ -556,7 +354,7 @@ static void early_stop_check(run *R)
     }
 }
 
-static void sub_terminal(run *R, int32_t k)
+static void sub_terminal(sw_run *R, int32_t k)
 {
     sub_rt *s = &R->subs[k];
     R->n_terminal++;
@@ -590,7 +388,7 @@ static void sub_terminal(run *R, int32_t k)
     }
 }
 
-static void schedule_retry(run *R, int32_t k, const char *why)
+static void schedule_retry(sw_run *R, int32_t k, const char *why)
 {
     sub_rt *s = &R->subs[k];
     if (terminal(s->state)) return;
@@ -611,51 +409,17 @@ static void schedule_retry(run *R, int32_t k, const char *why)
 }
 
 /* ------------------------------------------------------------------------ */
-/* node health                                                               */
+/* node health, as one run sees it (health.c holds the node's state)         */
 
-static void breaker_failure(run *R, size_t i)
+static void breaker_failure(sw_run *R, size_t i)
 {
-    swarm_runtime *rt = R->rt;
-    node_state *ns = &rt->nodes[i];
-    if (++ns->consec_fail < rt->p.breaker_failures || ns->ejected) return;
-    size_t ej = 0;
-    for (size_t j = 0; j < rt->n; j++) ej += rt->nodes[j].ejected;
-    size_t cap = (size_t)floor(rt->p.max_ejected_fraction * (double)rt->n);
-    if (cap < 1) cap = 1; /* at least one host is always ejectable */
-    if (ej >= cap) return;
-    ns->ejected = true;
-    ns->half_open = false;
-    ns->n_ejections++;
-    R->n_ejections++;
-    ns->eject_until = R->now + rt->p.breaker_cooldown_ms * ns->n_ejections;
-    ns->consec_fail = 0;
-    sw_log_info("node %s: circuit open for %.0f ms after %d consecutive failures",
-                swarm_swarm_node(rt->swarm, i)->name, rt->p.breaker_cooldown_ms * ns->n_ejections,
-                rt->p.breaker_failures);
+    if (sw_health_failure(R->rt, i)) R->n_ejections++;
 }
 
-static sw_readmit_rule readmit_rule(const swarm_runtime *rt)
-{
-    sw_readmit_rule r = {rt->p.heartbeat_ms, rt->p.acceptable_pause_ms, rt->p.flap_backoff_ms,
-                         rt->p.readmit_heartbeats};
-    return r;
-}
-
-static void node_declare_dead(run *R, size_t i, const char *why)
+void sw_run_node_dead(sw_run *R, size_t i, const char *why)
 {
     swarm_runtime *rt = R->rt;
-    node_state *ns = &rt->nodes[i];
-    if (ns->dead) return;
-    ns->dead = true;
-    ns->healthy_hb = 0;
     R->n_convicted++;
-    ns->inflight = 0;
-    /* Envoy-style ejection back-off for a node that keeps dying: the first
-     * conviction may be a transient pause and readmits on heartbeats alone */
-    ns->n_deaths++;
-    sw_readmit_rule rule = readmit_rule(rt);
-    ns->readmit_at = sw_readmit_not_before(&rule, R->now, ns->n_deaths);
-    sw_log_info("node %s: declared dead (%s)", swarm_swarm_node(rt->swarm, i)->name, why);
     for (size_t q = 0; q < R->n_running; q++) {
         row_rt *rw = &R->rows[R->running[q]];
         if (rw->r.outcome != SWARM_OUTCOME_RUNNING || (size_t)rw->r.node != i) continue;
@@ -673,33 +437,10 @@ static void node_declare_dead(run *R, size_t i, const char *why)
     }
 }
 
-static void send_probe(run *R, size_t i)
-{
-    swarm_runtime *rt = R->rt;
-    node_state *ns = &rt->nodes[i];
-    sw_dispatch *msg = sw_calloc(1, sizeof(*msg));
-    char *p = sw_strdup("Once");
-    if (!msg || !p) {
-        sw_free(msg);
-        sw_free(p);
-        return;
-    }
-    msg->node = (int32_t)i;
-    msg->sub = SW_SUB_PROBE;
-    msg->epoch = ++ns->probe_epoch;
-    msg->probe = true;
-    msg->kind = SWARM_SUBTASK_GENERATE;
-    msg->prompt = p;
-    msg->max_tokens = 1;
-    ns->probe_sent_ms = R->now;
-    /* a probe that did not go out is sent again on a later tick */
-    ns->probing = rt->tp->ops->send(rt->tp, msg) == SWARM_OK;
-}
-
 /* ------------------------------------------------------------------------ */
 /* events                                                                    */
 
-static void hedge_sample(run *R, const sub_rt *s, double lat)
+static void hedge_sample(sw_run *R, const sub_rt *s, double lat)
 {
     swarm_runtime *rt = R->rt;
     char key[160];
@@ -737,7 +478,7 @@ static void hedge_sample(run *R, const sub_rt *s, double lat)
     }
 }
 
-static double hedge_p95(run *R, const sub_rt *s)
+static double hedge_p95(sw_run *R, const sub_rt *s)
 {
     swarm_runtime *rt = R->rt;
     char key[160];
@@ -748,22 +489,10 @@ static double hedge_p95(run *R, const sub_rt *s)
     return -1;
 }
 
-static void on_result(run *R, sw_event *ev)
+static void on_result(sw_run *R, sw_event *ev)
 {
     swarm_runtime *rt = R->rt;
     node_state *ns = &rt->nodes[ev->node];
-    if (ev->probe) {
-        if (ev->epoch == ns->probe_epoch) {
-            ns->probing = false;
-            if (ev->rc == SWARM_OK) {
-                if (ns->unhealthy) R->n_readmitted++; /* the probe passed */
-                ns->unhealthy = false;
-                ns->consec_fail = 0;
-            }
-        }
-        sw_free(ev->text);
-        return;
-    }
     if (ev->run != R->run_id || ev->sub < 0 || (size_t)ev->sub >= R->m) {
         sw_free(ev->text); /* from an earlier run: never counted */
         return;
@@ -813,11 +542,7 @@ static void on_result(run *R, sw_event *ev)
         if (s->live == 0) schedule_retry(R, ev->sub, rw->r.note);
         return;
     }
-    ns->consec_fail = 0;
-    if (ns->half_open) {
-        ns->half_open = false; /* the half-open breaker closes on a success */
-        R->n_readmitted++;
-    }
+    if (sw_health_success(rt, (size_t)ev->node)) R->n_readmitted++;
     sw_est_update(rt, (size_t)ev->node, s->st->skill, ev->busy_ms, ev->tokens);
     hedge_sample(R, s, rw->r.end_ms - rw->r.start_ms);
     rw->r.outcome = SWARM_OUTCOME_DONE;
@@ -829,56 +554,37 @@ static void on_result(run *R, sw_event *ev)
     sub_set_terminal(R, ev->sub, S_DONE, "");
 }
 
-static void on_event(run *R, sw_event *ev)
+/* A token piece of a running attempt, streamed to the task's caller. */
+static void emit_token(sw_run *R, const row_rt *rw, const char *text)
 {
-    swarm_runtime *rt = R->rt;
-    if (ev->node < 0 || (size_t)ev->node >= rt->n) {
-        sw_free(ev->text);
-        return;
-    }
-    node_state *ns = &rt->nodes[ev->node];
-    switch (ev->type) {
-    case SW_EV_HEARTBEAT:
-        if (ns->dead) {
-            /* Re-admission needs N consecutive heartbeats (a gap longer
-             * than the detector's pause starts the count again) and, for a
-             * node convicted before, its back-off to have passed. */
-            sw_readmit_rule rule = readmit_rule(rt);
-            if (sw_readmit_heartbeat(&rule, &ns->healthy_hb, ns->last_hb_ms, R->now,
-                                     ns->readmit_at)) {
-                ns->dead = false;
-                sw_phi_init(&ns->phi, rt->p.heartbeat_ms, rt->p.acceptable_pause_ms,
-                            rt->p.min_std_ms);
-                sw_phi_heartbeat(&ns->phi, R->now);
-                sw_log_info("node %s: re-admitted", swarm_swarm_node(rt->swarm, (size_t)ev->node)->name);
-            }
-        } else {
-            sw_phi_heartbeat(&ns->phi, R->now);
-        }
-        ns->last_hb_ms = R->now;
-        break;
-    case SW_EV_PROGRESS:
-        if (ev->run == R->run_id && ev->sub >= 0 && (size_t)ev->sub < R->m &&
-            ev->epoch > R->subs[ev->sub].epoch0 &&
-            ev->epoch - R->subs[ev->sub].epoch0 <= R->subs[ev->sub].n_att) {
-            sub_rt *ps = &R->subs[ev->sub];
-            row_rt *rw = &R->rows[ps->att[ev->epoch - ps->epoch0 - 1]];
-            if ((size_t)rw->r.node == (size_t)ev->node) rw->last_progress = R->now;
-        }
-        break;
-    case SW_EV_RESULT:
+    if (!R->o.stream || R->o.on_event == NULL || text == NULL || text[0] == '\0') return;
+    swarm_task_event te = {0};
+    te.type = SWARM_TASK_EVENT_TOKEN;
+    te.ticket = R->ticket;
+    te.subtask = rw->r.subtask;
+    te.subtask_name = rw->r.subtask_name;
+    te.node_name = rw->r.node_name;
+    te.epoch = rw->r.epoch;
+    te.text = text;
+    te.len = strlen(text);
+    R->o.on_event(R->o.ud, &te);
+}
+
+void sw_run_event(sw_run *R, sw_event *ev)
+{
+    if (ev->type == SW_EV_RESULT) {
         on_result(R, ev);
         return;
-    case SW_EV_NODE_UP:
-    case SW_EV_NODE_DOWN:
-        /* Membership as the transport knows it. The failure detector stays
-         * the judge (a gone node falls silent and is convicted as before);
-         * dynamic membership (add, drain, remove) builds on these. */
-        sw_log_debug("node %s: transport reports it %s",
-                     swarm_swarm_node(rt->swarm, (size_t)ev->node)->name,
-                     ev->type == SW_EV_NODE_UP ? "up" : "down");
-        break;
-    case SW_EV_TYPE_COUNT: break;
+    }
+    if (ev->type == SW_EV_PROGRESS && ev->sub >= 0 && (size_t)ev->sub < R->m &&
+        ev->epoch > R->subs[ev->sub].epoch0 &&
+        ev->epoch - R->subs[ev->sub].epoch0 <= R->subs[ev->sub].n_att) {
+        sub_rt *ps = &R->subs[ev->sub];
+        row_rt *rw = &R->rows[ps->att[ev->epoch - ps->epoch0 - 1]];
+        if ((size_t)rw->r.node == (size_t)ev->node && rw->r.outcome == SWARM_OUTCOME_RUNNING) {
+            rw->last_progress = R->now;
+            emit_token(R, rw, ev->text);
+        }
     }
     sw_free(ev->text);
 }
@@ -899,38 +605,9 @@ static const char *attempt_expiry_note(enum attempt_expiry ex)
     }
 }
 
-static void check_timers(run *R)
+void sw_run_timers(sw_run *R)
 {
     swarm_runtime *rt = R->rt;
-    for (size_t i = 0; i < rt->n; i++) {
-        node_state *ns = &rt->nodes[i];
-        if (!ns->dead) {
-            bool convict;
-            if (rt->p.detector == SWARM_DETECT_TIMEOUT)
-                convict = ns->phi.last_ms >= 0 && R->now - ns->phi.last_ms > rt->p.timeout_ms;
-            else
-                convict = sw_phi_value(&ns->phi, R->now) > rt->p.phi_threshold;
-            if (convict) {
-                /* B2: every suspicion is logged with phi and the history */
-                const sw_phi *ph = &ns->phi;
-                double mean = ph->n ? ph->sum / ph->n : 0;
-                double var = ph->n ? ph->sumsq / ph->n - mean * mean : 0;
-                sw_log_warn("node %s: suspected: phi %.2f after %.0f ms of silence (heartbeat "
-                            "intervals: n %d, mean %.1f ms, sd %.1f ms)",
-                            swarm_swarm_node(rt->swarm, i)->name, sw_phi_value(ph, R->now),
-                            R->now - ph->last_ms, ph->n, mean, var > 0 ? sqrt(var) : 0);
-                node_declare_dead(R, i, "node dead (heartbeats stopped)");
-            }
-        }
-        if (ns->ejected && R->now >= ns->eject_until) {
-            ns->ejected = false; /* half-open: the next failure re-opens it */
-            ns->half_open = true;
-            ns->consec_fail = rt->p.breaker_failures - 1;
-        }
-        if (ns->unhealthy && !ns->dead) {
-            if (!ns->probing || R->now - ns->probe_sent_ms > rt->p.probe_timeout_ms) send_probe(R, i);
-        }
-    }
     size_t w = 0;
     for (size_t q = 0; q < R->n_running; q++) {
         int32_t rid = R->running[q];
@@ -951,11 +628,7 @@ static void check_timers(run *R)
             rt->tp->ops->cancel(rt->tp, rw->r.node, rw->r.subtask, rw->r.epoch);
             exclude(R, s, (size_t)rw->r.node);
             breaker_failure(R, (size_t)rw->r.node);
-            if (ex == ATTEMPT_STUCK) {
-                /* alive but stuck: only a real one-token generation clears it */
-                rt->nodes[rw->r.node].unhealthy = true;
-                send_probe(R, (size_t)rw->r.node);
-            }
+            if (ex == ATTEMPT_STUCK) sw_health_stuck(rt, (size_t)rw->r.node);
             w--;
             if (s->live == 0) schedule_retry(R, rw->r.subtask, why);
             continue;
@@ -1007,13 +680,13 @@ static void check_timers(run *R)
 /* ------------------------------------------------------------------------ */
 /* waves: assignment of ready subtasks to nodes with free slots               */
 
-static double est_T(run *R, size_t i, const sub_rt *s)
+static double est_T(sw_run *R, size_t i, const sub_rt *s)
 {
     int64_t tok = s->st->est_tokens > 0 ? s->st->est_tokens : (int64_t)s->st->max_tokens + 1;
     return sw_est_ms_per_token(R->rt, i, s->st->skill) * (double)tok / 1000.0;
 }
 
-static double est_E(run *R, size_t i, const sub_rt *s)
+static double est_E(sw_run *R, size_t i, const sub_rt *s)
 {
     int64_t tok = s->st->est_tokens > 0 ? s->st->est_tokens : (int64_t)s->st->max_tokens + 1;
     return sw_est_energy(R->rt, i, est_T(R, i, s) * 1000.0, tok);
@@ -1024,7 +697,7 @@ static double est_E(run *R, size_t i, const sub_rt *s)
  * them, over the distance between node coordinates; comm_weight turns it
  * into seconds added to T_ik. The producers are known when s is ready, so
  * the term is linear in x_ik and the solver needs no third criterion. */
-static double comm_s(run *R, size_t i, const sub_rt *s)
+static double comm_s(sw_run *R, size_t i, const sub_rt *s)
 {
     double w = R->rt->p.comm_weight;
     if (!(w > 0) || s->st->n_deps == 0) return 0;
@@ -1040,7 +713,7 @@ static double comm_s(run *R, size_t i, const sub_rt *s)
 
 /* With distinct zones: is node i's zone already held by a running copy of
  * s, or by one of the nc nodes chosen for it in this placement? */
-static bool zone_taken(run *R, sub_rt *s, size_t i, const int32_t *chosen, int32_t nc)
+static bool zone_taken(sw_run *R, sub_rt *s, size_t i, const int32_t *chosen, int32_t nc)
 {
     const char *z = swarm_swarm_node(R->rt->swarm, i)->zone;
     for (int32_t c = 0; c < nc; c++)
@@ -1056,7 +729,7 @@ static bool zone_taken(run *R, sub_rt *s, size_t i, const int32_t *chosen, int32
 
 /* Dynamic choice for one copy (assignment off, cascade, and fallback);
  * with zones, nodes whose zone is taken (zone_taken) are skipped. */
-static int32_t pick_node_ex(run *R, sub_rt *s, swarm_dispatch_policy pol, bool zones,
+static int32_t pick_node_ex(sw_run *R, sub_rt *s, swarm_dispatch_policy pol, bool zones,
                             const int32_t *chosen, int32_t nc)
 {
     swarm_runtime *rt = R->rt;
@@ -1086,7 +759,7 @@ static int32_t pick_node_ex(run *R, sub_rt *s, swarm_dispatch_policy pol, bool z
 /* How many more copies of s could run now ignoring load: alive feasible
  * nodes not already running one (with distinct zones: their distinct zones
  * not already held by a running copy). Only asked for r > 1. */
-static int32_t copies_possible(run *R, sub_rt *s)
+static int32_t copies_possible(sw_run *R, sub_rt *s)
 {
     swarm_runtime *rt = R->rt;
     bool zones = rt->p.distinct_zones;
@@ -1111,7 +784,7 @@ static int32_t copies_possible(run *R, sub_rt *s)
  * of its running copies; when that cannot be met now nothing is dispatched
  * and the subtask waits for a slot in another zone (never a silent
  * same-zone copy: the user asked for zone-level fault tolerance). */
-static void place_copies(run *R, int32_t k, int32_t need, swarm_dispatch_policy pol)
+static void place_copies(sw_run *R, int32_t k, int32_t need, swarm_dispatch_policy pol)
 {
     sub_rt *s = &R->subs[k];
     bool zones = R->rt->p.distinct_zones && copies_wanted(R, s) > 1;
@@ -1130,7 +803,7 @@ static void place_copies(run *R, int32_t k, int32_t need, swarm_dispatch_policy 
 }
 
 /* Could any node ever take it (ignoring load)? */
-static bool sub_placeable(run *R, sub_rt *s)
+static bool sub_placeable(sw_run *R, sub_rt *s)
 {
     for (size_t i = 0; i < R->rt->n; i++) {
         if (s->excluded && s->excluded[i]) continue;
@@ -1139,7 +812,7 @@ static bool sub_placeable(run *R, sub_rt *s)
     return false;
 }
 
-static void cascade_dispatch(run *R, int32_t k)
+static void cascade_dispatch(sw_run *R, int32_t k)
 {
     sub_rt *s = &R->subs[k];
     /* the cheapest feasible node not used by an earlier level */
@@ -1166,7 +839,7 @@ static void cascade_dispatch(run *R, int32_t k)
 
 /* The first dispatch of an ensemble is the paper's problem for one subtask
  * with redundancy k: k distinct nodes, chosen by the solver together. */
-static bool ensemble_wave(run *R, int32_t n_av)
+static bool ensemble_wave(sw_run *R, int32_t n_av)
 {
     swarm_runtime *rt = R->rt;
     int32_t members[SW_RT_MAX_JOINT_MEMBERS], k = 0;
@@ -1228,10 +901,10 @@ out:
     return ok;
 }
 
-static void wave(run *R)
+void sw_run_wave(sw_run *R, int32_t limit)
 {
     swarm_runtime *rt = R->rt;
-    if (R->rq_n == 0) return;
+    if (R->rq_n == 0 || limit <= 0) return;
     int32_t free_total = 0, n_av = 0;
     for (size_t i = 0; i < rt->n; i++)
         if (node_available(R, i) && node_free(R, i) > 0) {
@@ -1239,6 +912,7 @@ static void wave(run *R)
             R->av[n_av++] = (int32_t)i;
         }
     if (free_total == 0) return;
+    if (free_total > limit) free_total = limit; /* this task's share (coordinator.c) */
     if (R->ens_distinct && rt->p.dispatch == SWARM_DISPATCH_ASSIGN && ensemble_wave(R, n_av))
         return;
     int32_t batch[MAX_WAVE];
@@ -1382,9 +1056,9 @@ out:
 /* ------------------------------------------------------------------------ */
 /* the run                                                                   */
 
-swarm_err sw_run_finish(run *R, swarm_run_result **out); /* result.c-like tail, below */
+static swarm_err build_result(sw_run *R, swarm_run_result **out); /* the result, below */
 
-static void run_free(run *R)
+static void run_free(sw_run *R)
 {
     for (size_t k = 0; R->subs && k < R->m; k++) {
         sw_free(R->subs[k].prompt);
@@ -1406,7 +1080,7 @@ static void run_free(run *R)
 /* The runtime's named limits (runtime_int.h): a plan beyond them is refused
  * before any work, never truncated. The task parser stays within them, so
  * this holds plans built some other way. */
-static bool plan_within_limits(run *R, char *why, size_t cap)
+static bool plan_within_limits(sw_run *R, char *why, size_t cap)
 {
     for (size_t k = 0; k < R->m; k++) {
         const swarm_subtask *st = R->subs[k].st;
@@ -1426,7 +1100,7 @@ static bool plan_within_limits(run *R, char *why, size_t cap)
  * subtask needs a node with C > 0 for its skill, and r distinct such nodes
  * for redundancy r. Refusing here beats waiting unavailable_timeout_ms for
  * a node that cannot exist. */
-static bool plan_feasible(run *R, char *why, size_t cap)
+static bool plan_feasible(sw_run *R, char *why, size_t cap)
 {
     for (size_t k = 0; k < R->m; k++) {
         const swarm_subtask *st = R->subs[k].st;
@@ -1472,7 +1146,7 @@ static bool plan_feasible(run *R, char *why, size_t cap)
 }
 
 /* Best achievable total compatibility (capacity ignored: it is per wave). */
-static bool p_min_feasible(run *R, char *why, size_t cap)
+static bool p_min_feasible(sw_run *R, char *why, size_t cap)
 {
     if (R->p_min <= 0) return true;
     double total = 0;
@@ -1500,12 +1174,49 @@ static bool p_min_feasible(run *R, char *why, size_t cap)
     return false;
 }
 
-static swarm_err run_plan(swarm_runtime *rt, const swarm_task *task, const swarm_plan *plan,
-                          swarm_run_result **out, swarm_diag *d)
+/* The reverse edges of the DAG (dependents of each subtask), after
+ * checking that every dependency comes before its dependent. */
+static swarm_err build_dependents(sw_run *R, swarm_diag *d)
 {
-    run Rs = {0}, *R = &Rs;
+    size_t n_edges = 0;
+    for (size_t k = 0; k < R->m; k++) {
+        const swarm_subtask *st = R->subs[k].st;
+        for (size_t e = 0; e < st->n_deps; e++) {
+            int32_t dep = st->deps[e];
+            if (dep < 0 || (size_t)dep >= k)
+                return sw_diag_set(d, SWARM_EINVAL, "subtask %zu depends on %d (not before it)", k,
+                                   dep);
+            R->dep_off[dep + 1]++;
+            n_edges++;
+        }
+    }
+    for (size_t k = 0; k < R->m; k++) R->dep_off[k + 1] += R->dep_off[k];
+    R->dep_list = sw_calloc(n_edges ? n_edges : 1, sizeof(int32_t));
+    int32_t *fill = sw_calloc(R->m, sizeof(int32_t));
+    if (!R->dep_list || !fill) {
+        sw_free(fill);
+        return SWARM_ENOMEM;
+    }
+    for (size_t k = 0; k < R->m; k++) {
+        const swarm_subtask *st = R->subs[k].st;
+        for (size_t e = 0; e < st->n_deps; e++) {
+            int32_t dep = st->deps[e];
+            R->dep_list[R->dep_off[dep] + fill[dep]++] = (int32_t)k;
+        }
+    }
+    sw_free(fill);
+    return SWARM_OK;
+}
+
+swarm_err sw_run_prepare(swarm_runtime *rt, const swarm_task *task, swarm_plan *plan,
+                         sw_run **out, swarm_diag *d)
+{
+    sw_run *R = sw_calloc(1, sizeof(*R));
+    if (R == NULL) {
+        swarm_plan_destroy(plan);
+        return SWARM_ENOMEM;
+    }
     R->rt = rt;
-    R->run_id = ++rt->run_seq;
     R->task = task;
     R->plan = plan;
     R->m = swarm_plan_count(plan);
@@ -1519,119 +1230,89 @@ static swarm_err run_plan(swarm_runtime *rt, const swarm_task *task, const swarm
     R->max_retries = swarm_task_max_retries(task);
     if (R->max_retries < 0) R->max_retries = 0;
     R->retry_cap = (int32_t)(rt->p.retry_budget * (double)R->m) + 3;
-    if (R->m == 0) return sw_diag_set(d, SWARM_EINVAL, "the plan has no subtasks");
     swarm_err rc = SWARM_ENOMEM;
+    if (R->m == 0) {
+        rc = sw_diag_set(d, SWARM_EINVAL, "the plan has no subtasks");
+        goto fail;
+    }
     R->subs = sw_calloc(R->m, sizeof(sub_rt));
     R->dep_off = sw_calloc(R->m + 1, sizeof(int32_t));
     R->ready = sw_calloc(R->m, sizeof(int32_t));
     R->delayed = sw_calloc(R->m, sizeof(int32_t));
     R->outputs = sw_calloc(R->m, sizeof(char *));
-    R->av = sw_calloc(rt->n, sizeof(int32_t));
+    R->av = sw_calloc(rt->n ? rt->n : 1, sizeof(int32_t));
     if (!R->subs || !R->dep_off || !R->ready || !R->delayed || !R->outputs || !R->av) goto fail;
-    size_t n_edges = 0;
     for (size_t k = 0; k < R->m; k++) {
-        const swarm_subtask *st = swarm_plan_get(plan, k);
-        R->subs[k].st = st;
+        R->subs[k].st = swarm_plan_get(plan, k);
         R->subs[k].node = -1;
-        for (size_t e = 0; e < st->n_deps; e++) {
-            int32_t dep = st->deps[e];
-            if (dep < 0 || (size_t)dep >= k) {
-                rc = sw_diag_set(d, SWARM_EINVAL, "subtask %zu depends on %d (not before it)", k, dep);
-                goto fail;
-            }
-            R->dep_off[dep + 1]++;
-            n_edges++;
-        }
     }
-    for (size_t k = 0; k < R->m; k++) R->dep_off[k + 1] += R->dep_off[k];
-    R->dep_list = sw_calloc(n_edges ? n_edges : 1, sizeof(int32_t));
-    int32_t *fill = sw_calloc(R->m, sizeof(int32_t));
-    if (!R->dep_list || !fill) {
-        sw_free(fill);
-        goto fail;
-    }
-    for (size_t k = 0; k < R->m; k++) {
-        const swarm_subtask *st = R->subs[k].st;
-        for (size_t e = 0; e < st->n_deps; e++) {
-            int32_t dep = st->deps[e];
-            R->dep_list[R->dep_off[dep] + fill[dep]++] = (int32_t)k;
-        }
-    }
-    sw_free(fill);
+    if ((rc = build_dependents(R, d))) goto fail;
     char why[256] = "";
     if (!plan_within_limits(R, why, sizeof(why))) {
-        run_free(R);
-        return sw_diag_set(d, SWARM_EINVAL, "%s", why);
+        rc = sw_diag_set(d, SWARM_EINVAL, "%s", why);
+        goto fail;
     }
     if (!plan_feasible(R, why, sizeof(why)) || !p_min_feasible(R, why, sizeof(why))) {
-        run_free(R);
-        return sw_diag_set(d, SWARM_EINFEASIBLE, "%s", why);
-    }
-    /* start */
-    uint64_t t0ns = sw_now_ns();
-    uint64_t zero = 0;
-    atomic_compare_exchange_strong(&rt->env.t0_ns, &zero, t0ns);
-    R->t0 = R->now = sw_now_ms();
-    sw_journal_sub *resumed = NULL;
-    if (rt->journal && (rc = sw_runlog_add_sink(&R->log, &sw_journal_sink_ops, rt->journal)))
+        rc = sw_diag_set(d, SWARM_EINFEASIBLE, "%s", why);
         goto fail;
-    if (sw_runlog_active(&R->log)) {
-        char digest[32];
-        snprintf(digest, sizeof(digest), "%016llx",
-                 (unsigned long long)(sw_fnv1a(swarm_task_input(task)) ^
-                                      sw_fnv1a(swarm_decomp_name(R->decomp))));
-        const char **names = sw_calloc(R->m, sizeof(char *));
-        resumed = rt->p.resume ? sw_calloc(R->m, sizeof(*resumed)) : NULL;
-        if (names == NULL || (rt->p.resume && resumed == NULL)) {
-            sw_free(names);
-            rc = SWARM_ENOMEM;
-            goto fail_resumed;
-        }
-        for (size_t k = 0; k < R->m; k++) names[k] = R->subs[k].st->name;
-        bool was_resumed = false;
-        rc = sw_runlog_task_begin(&R->log, swarm_task_name(task), digest, R->m, names,
-                                  rt->p.resume, resumed, &was_resumed);
+    }
+    *out = R;
+    return SWARM_OK;
+fail:
+    sw_run_free(R);
+    return rc;
+}
+
+static void free_resumed(sw_journal_sub *resumed, size_t m)
+{
+    for (size_t k = 0; resumed && k < m; k++) sw_free(resumed[k].output);
+    sw_free(resumed);
+}
+
+/* With a journal: records the task, and when resuming an interrupted run
+ * of the same task, reads its subtasks into *resumed (NULL when there is
+ * none to resume). */
+static swarm_err journal_begin(sw_run *R, sw_journal_sub **resumed, swarm_diag *d)
+{
+    swarm_runtime *rt = R->rt;
+    *resumed = NULL;
+    swarm_err rc = sw_runlog_add_sink(&R->log, &sw_journal_sink_ops, rt->journal);
+    if (rc) return rc;
+    char digest[32];
+    snprintf(digest, sizeof(digest), "%016llx",
+             (unsigned long long)(sw_fnv1a(swarm_task_input(R->task)) ^
+                                  sw_fnv1a(swarm_decomp_name(R->decomp))));
+    const char **names = sw_calloc(R->m, sizeof(char *));
+    sw_journal_sub *subs = rt->p.resume ? sw_calloc(R->m, sizeof(*subs)) : NULL;
+    if (names == NULL || (rt->p.resume && subs == NULL)) {
         sw_free(names);
-        if (rc) {
-            sw_diag_set(d, rc, "journal: cannot %s the task",
-                        rt->p.resume ? "read the interrupted task or record" : "record");
-            goto fail_resumed;
-        }
-        if (!was_resumed) {
-            for (size_t k = 0; resumed && k < R->m; k++) sw_free(resumed[k].output);
-            sw_free(resumed);
-            resumed = NULL;
-        }
+        sw_free(subs);
+        return SWARM_ENOMEM;
     }
-    /* Drop stale events (heartbeats queued between runs) and give every
-     * node a fresh detector history starting now. */
-    sw_event evs[RECV_BATCH];
-    size_t ne;
-    while ((ne = rt->tp->ops->recv(rt->tp, evs, RECV_BATCH, 0)) > 0)
-        for (size_t q = 0; q < ne; q++) sw_free(evs[q].text);
-    for (size_t i = 0; i < rt->n; i++) {
-        node_state *ns = &rt->nodes[i];
-        if (!ns->dead) {
-            sw_phi_init(&ns->phi, rt->p.heartbeat_ms, rt->p.acceptable_pause_ms, rt->p.min_std_ms);
-            sw_phi_heartbeat(&ns->phi, R->now);
-        }
-        ns->inflight = 0;
-        ns->probing = false;
+    for (size_t k = 0; k < R->m; k++) names[k] = R->subs[k].st->name;
+    bool was_resumed = false;
+    rc = sw_runlog_task_begin(&R->log, swarm_task_name(R->task), digest, R->m, names,
+                              rt->p.resume, subs, &was_resumed);
+    sw_free(names);
+    if (rc) {
+        free_resumed(subs, R->m);
+        return sw_diag_set(d, rc, "journal: cannot %s the task",
+                           rt->p.resume ? "read the interrupted task or record" : "record");
     }
-    for (size_t k = 0; k < R->m; k++) {
-        sub_rt *s = &R->subs[k];
-        s->deps_left = (int32_t)s->st->n_deps;
-        if (is_cascade(R, s)) {
-            s->deps_left = 0;
-            s->held = true;
-        }
-    }
-    /* Resuming: subtasks the journal holds as done are committed from it (a
-     * trace row "from journal"), and every epoch continues above the last
-     * one assigned, so the journal's history stays legal. */
+    if (was_resumed) *resumed = subs;
+    else free_resumed(subs, R->m);
+    return SWARM_OK;
+}
+
+/* Resuming: subtasks the journal holds as done are committed from it (a
+ * trace row "from journal"), and every epoch continues above the last one
+ * assigned, so the journal's history stays legal. */
+static swarm_err apply_resumed(sw_run *R, sw_journal_sub *resumed)
+{
+    swarm_runtime *rt = R->rt;
     R->log.replay = resumed;
-    for (size_t k = 0; resumed && k < R->m; k++) R->subs[k].epochs = R->subs[k].epoch0 = resumed[k].epoch;
-    for (size_t k = 0; resumed && k < R->m; k++) {
+    for (size_t k = 0; k < R->m; k++) R->subs[k].epochs = R->subs[k].epoch0 = resumed[k].epoch;
+    for (size_t k = 0; k < R->m; k++) {
         sub_rt *s = &R->subs[k];
         if (resumed[k].state == SW_J_OPEN || terminal(s->state)) continue;
         if (is_cascade(R, s)) s->held = false;
@@ -1644,7 +1325,10 @@ static swarm_err run_plan(swarm_runtime *rt, const swarm_task *task, const swarm
         if (R->n_rows == R->cap_rows) {
             size_t nc = R->cap_rows ? R->cap_rows * 2 : 64;
             row_rt *nr = sw_realloc(R->rows, nc * sizeof(*nr));
-            if (nr == NULL) goto fail_resumed;
+            if (nr == NULL) {
+                R->log.replay = NULL;
+                return SWARM_ENOMEM;
+            }
             R->rows = nr;
             R->cap_rows = nc;
         }
@@ -1668,17 +1352,38 @@ static swarm_err run_plan(swarm_runtime *rt, const swarm_task *task, const swarm
         sub_terminal(R, (int32_t)k);
     }
     R->log.replay = NULL;
-    if (resumed) {
-        for (size_t k = 0; k < R->m; k++) sw_free(resumed[k].output);
-        sw_free(resumed);
-        resumed = NULL;
+    return SWARM_OK;
+}
+
+swarm_err sw_run_start(sw_run *R, swarm_diag *d)
+{
+    swarm_runtime *rt = R->rt;
+    R->run_id = ++rt->run_seq;
+    R->t0 = R->now = rt->now;
+    R->stall_since = -1;
+    uint64_t zero = 0;
+    atomic_compare_exchange_strong(&rt->env.t0_ns, &zero, sw_now_ns());
+    for (size_t k = 0; k < R->m; k++) {
+        sub_rt *s = &R->subs[k];
+        s->deps_left = (int32_t)s->st->n_deps;
+        if (is_cascade(R, s)) {
+            s->deps_left = 0;
+            s->held = true;
+        }
+    }
+    if (rt->journal) {
+        sw_journal_sub *resumed = NULL;
+        swarm_err rc = journal_begin(R, &resumed, d);
+        if (rc == SWARM_OK && resumed) rc = apply_resumed(R, resumed);
+        free_resumed(resumed, R->m);
+        if (rc) return rc;
     }
     /* the first cascade level starts; other roots are ready at once */
     bool first_level = true;
     for (size_t k = 0; k < R->m; k++) {
         sub_rt *s = &R->subs[k];
         if (is_cascade(R, s)) {
-            if (first_level) {
+            if (first_level && s->held) {
                 s->held = false;
                 ready_push(R, (int32_t)k);
                 first_level = false;
@@ -1692,60 +1397,84 @@ static swarm_err run_plan(swarm_runtime *rt, const swarm_task *task, const swarm
         for (size_t q = 0; q < R->m; q++) k += R->subs[q].st->is_output;
         R->ens_distinct = k <= rt->n;
     }
-    double last_loop = R->now;
-    size_t last_terminal = 0;
-    R->stall_since = -1;
-    while (R->n_terminal < R->m) {
-        double timeout = LOOP_TICK_MS;
-        if (R->rq_n > 0) timeout = 1;
-        ne = rt->tp->ops->recv(rt->tp, evs, RECV_BATCH, timeout);
-        R->now = sw_now_ms();
-        if (R->now - last_loop > rt->p.max_local_pause_ms) {
-            /* The observer itself stalled: silence it saw is its own fault. */
-            for (size_t i = 0; i < rt->n; i++) sw_phi_forgive(&rt->nodes[i].phi, R->now);
-        }
-        last_loop = R->now;
-        for (size_t q = 0; q < ne; q++) on_event(R, &evs[q]);
-        while (ne == RECV_BATCH && (ne = rt->tp->ops->recv(rt->tp, evs, RECV_BATCH, 0)) > 0)
-            for (size_t q = 0; q < ne; q++) on_event(R, &evs[q]);
-        check_timers(R);
-        wave(R);
-        if (rt->p.on_progress && R->n_terminal != last_terminal) {
-            last_terminal = R->n_terminal;
-            rt->p.on_progress(rt->p.progress_ud, R->n_terminal, R->m);
-        }
-        if (!R->log.broken && sw_runlog_commit(&R->log) != SWARM_OK) {
-            /* The journal is the commit point: a failed write or fsync is
-             * fatal for it (no retry-and-continue, the fsyncgate lesson).
-             * Work still open fails visibly; the result says why. */
-            sw_log_error("journal %s: write or commit failed; stopping the run",
-                         rt->journal_path ? rt->journal_path : "");
-            for (size_t k = 0; k < R->m; k++)
-                if (!terminal(R->subs[k].state))
-                    sub_set_terminal(R, (int32_t)k, S_FAILED, "journal write failed");
-        }
-        /* Nothing in flight, work waiting, nobody able to take it: fail
-         * visibly after unavailable_timeout instead of hanging. */
-        bool inflight = false;
-        for (size_t q = 0; q < R->n_running && !inflight; q++)
-            inflight = R->rows[R->running[q]].r.outcome == SWARM_OUTCOME_RUNNING;
-        if (!inflight && (R->rq_n > 0 || R->n_delayed > 0) && R->n_terminal < R->m) {
-            if (R->stall_since < 0) R->stall_since = R->now;
-            else if (R->now - R->stall_since > rt->p.unavailable_timeout_ms) {
-                /* say so when dispatching itself kept failing (out of memory) */
-                const char *why = R->dispatch_failures > 0
-                                      ? "no node available (dispatches failed: out of memory)"
-                                      : "no node available";
-                for (size_t k = 0; k < R->m; k++)
-                    if (!terminal(R->subs[k].state))
-                        sub_set_terminal(R, (int32_t)k, S_FAILED, why);
-            }
-        } else {
-            R->stall_since = -1;
-        }
+    return SWARM_OK;
+}
+
+int32_t sw_run_inflight(const sw_run *R)
+{
+    int32_t n = 0;
+    for (size_t q = 0; q < R->n_running; q++) n += R->rows[R->running[q]].holds_slot;
+    return n;
+}
+
+bool sw_run_finished(const sw_run *R) { return R->n_terminal >= R->m; }
+
+void sw_run_cancel(sw_run *R, const char *why)
+{
+    for (size_t k = 0; k < R->m; k++)
+        if (!terminal(R->subs[k].state)) sub_set_terminal(R, (int32_t)k, S_CANCELED, why);
+}
+
+static void emit_progress(sw_run *R)
+{
+    if (R->n_terminal == R->last_terminal || R->o.on_event == NULL) return;
+    R->last_terminal = R->n_terminal;
+    swarm_task_event te = {0};
+    te.type = SWARM_TASK_EVENT_PROGRESS;
+    te.ticket = R->ticket;
+    te.done = R->n_terminal;
+    te.total = R->m;
+    R->o.on_event(R->o.ud, &te);
+}
+
+void sw_run_after_loop(sw_run *R)
+{
+    swarm_runtime *rt = R->rt;
+    emit_progress(R);
+    if (!R->log.broken && sw_runlog_commit(&R->log) != SWARM_OK) {
+        /* The journal is the commit point: a failed write or fsync is fatal
+         * for it (no retry-and-continue, the fsyncgate lesson). Work still
+         * open fails visibly; the result says why. */
+        sw_log_error("journal %s: write or commit failed; stopping the run",
+                     rt->journal_path ? rt->journal_path : "");
+        for (size_t k = 0; k < R->m; k++)
+            if (!terminal(R->subs[k].state))
+                sub_set_terminal(R, (int32_t)k, S_FAILED, "journal write failed");
     }
-    /* Every subtask is terminal; attempts still running were canceled. */
-    rc = sw_run_finish(R, out);
+    /* Nothing in flight, work waiting, nobody able to take it: fail visibly
+     * after unavailable_timeout instead of hanging. */
+    bool inflight = false;
+    for (size_t q = 0; q < R->n_running && !inflight; q++)
+        inflight = R->rows[R->running[q]].r.outcome == SWARM_OUTCOME_RUNNING;
+    if (inflight || (R->rq_n == 0 && R->n_delayed == 0) || R->n_terminal >= R->m) {
+        R->stall_since = -1;
+        return;
+    }
+    if (R->stall_since < 0) {
+        R->stall_since = R->now;
+    } else if (R->now - R->stall_since > rt->p.unavailable_timeout_ms) {
+        /* say so when dispatching itself kept failing (out of memory) */
+        const char *why = R->dispatch_failures > 0
+                              ? "no node available (dispatches failed: out of memory)"
+                              : "no node available";
+        for (size_t k = 0; k < R->m; k++)
+            if (!terminal(R->subs[k].state)) sub_set_terminal(R, (int32_t)k, S_FAILED, why);
+    }
+}
+
+swarm_err sw_run_end(sw_run *R, swarm_run_result **out)
+{
+    swarm_runtime *rt = R->rt;
+    emit_progress(R);
+    /* Every subtask is terminal; attempts still running were canceled and
+     * hold their node's slot until the node answers. */
+    for (size_t q = 0; q < R->n_running; q++) {
+        row_rt *rw = &R->rows[R->running[q]];
+        if (!rw->holds_slot) continue;
+        rw->holds_slot = false;
+        sw_orphan_add(rt, rw->r.node, R->run_id, rw->r.subtask, rw->r.epoch);
+    }
+    swarm_err rc = build_result(R, out);
     if (!R->log.broken) {
         const swarm_run_result *res = *out;
         sw_runlog_task_end(&R->log, res && res->status == SWARM_OK, res && res->text ? res->text : "");
@@ -1758,120 +1487,21 @@ static swarm_err run_plan(swarm_runtime *rt, const swarm_task *task, const swarm
                  "journal %.200s: write or commit failed, results are not durable",
                  rt->journal_path ? rt->journal_path : "");
     }
+    if (rc == SWARM_OK && *out && R->cancel_asked) {
+        (*out)->status = R->cancel_why;
+        snprintf((*out)->error, sizeof((*out)->error), "%s",
+                 R->cancel_why == SWARM_ETIMEDOUT ? "the task's deadline passed"
+                                                  : "canceled by the caller");
+    }
+    return rc;
+}
+
+void sw_run_free(sw_run *R)
+{
+    if (R == NULL) return;
     run_free(R);
-    return rc;
-fail_resumed:
-    for (size_t k = 0; resumed && k < R->m; k++) sw_free(resumed[k].output);
-    sw_free(resumed);
-fail:
-    run_free(R);
-    return rc;
-}
-
-swarm_err swarm_runtime_run(swarm_runtime *rt, const swarm_task *task, swarm_run_result **out,
-                            swarm_diag *d)
-{
-    SWARM_ASSERT(rt && task && out);
-    swarm_plan *plan = NULL;
-    swarm_err rc = swarm_plan_build(task, &plan, d);
-    if (rc) return rc;
-    rc = run_plan(rt, task, plan, out, d);
-    swarm_plan_destroy(plan);
-    return rc;
-}
-
-swarm_err swarm_runtime_submit(swarm_runtime *rt, const swarm_task *task, int32_t priority,
-                               uint64_t *out_ticket)
-{
-    return sw_pq_push(&rt->queue, priority, (void *)task, out_ticket);
-}
-
-swarm_err swarm_runtime_run_next(swarm_runtime *rt, uint64_t *out_ticket, swarm_run_result **out,
-                                 swarm_diag *d)
-{
-    sw_pq_item it;
-    if (!sw_pq_pop(&rt->queue, &it)) return SWARM_ENOTFOUND;
-    if (out_ticket) *out_ticket = it.seq;
-    return swarm_runtime_run(rt, it.ptr, out, d);
-}
-
-size_t swarm_runtime_queue_len(const swarm_runtime *rt) { return rt->queue.n; }
-
-swarm_err swarm_runtime_exec(swarm_runtime *rt, size_t node, swarm_subtask_kind kind,
-                             const char *prompt, const char *const *labels, size_t n_labels,
-                             int32_t max_tokens, double timeout_ms, char **out_text,
-                             double *out_value, double *out_confidence, swarm_diag *d)
-{
-    if (node >= rt->n || prompt == NULL || n_labels > 256)
-        return sw_diag_set(d, SWARM_EINVAL, "exec: bad node or arguments");
-    size_t lbytes = 0;
-    for (size_t j = 0; j < n_labels; j++) lbytes += strlen(labels[j]) + 1;
-    sw_dispatch *msg = sw_calloc(1, sizeof(*msg) + n_labels * sizeof(char *) + lbytes);
-    char *pc = sw_strdup(prompt);
-    if (msg == NULL || pc == NULL) {
-        sw_free(msg);
-        sw_free(pc);
-        return SWARM_ENOMEM;
-    }
-    char **lab = (char **)(msg + 1);
-    char *lp = (char *)(lab + n_labels);
-    for (size_t j = 0; j < n_labels; j++) {
-        size_t l = strlen(labels[j]) + 1;
-        memcpy(lp, labels[j], l);
-        lab[j] = lp;
-        lp += l;
-    }
-    uint32_t epoch = ++rt->exec_epoch;
-    msg->node = (int32_t)node;
-    msg->sub = SW_SUB_EXEC; /* outside any run: never confused with a plan subtask */
-    msg->epoch = epoch;
-    msg->kind = kind;
-    msg->prompt = pc;
-    msg->labels = (const char *const *)lab;
-    msg->n_labels = n_labels;
-    msg->max_tokens = max_tokens;
-    uint64_t zero = 0;
-    atomic_compare_exchange_strong(&rt->env.t0_ns, &zero, sw_now_ns());
-    swarm_err rc = rt->tp->ops->send(rt->tp, msg);
-    if (rc) return rc;
-    double end = sw_now_ms() + timeout_ms;
-    sw_event evs[64];
-    for (;;) {
-        double left = end - sw_now_ms();
-        if (left <= 0) {
-            rt->tp->ops->cancel(rt->tp, (int32_t)node, SW_SUB_EXEC, epoch);
-            return sw_diag_set(d, SWARM_ETIMEDOUT, "node %s did not answer within %.0f ms",
-                               swarm_swarm_node(rt->swarm, node)->name, timeout_ms);
-        }
-        size_t ne = rt->tp->ops->recv(rt->tp, evs, 64, left < 50 ? left : 50);
-        swarm_err got = SWARM_ECANCELED;
-        bool found = false;
-        for (size_t q = 0; q < ne; q++) {
-            sw_event *ev = &evs[q];
-            if (ev->type == SW_EV_RESULT && ev->sub == SW_SUB_EXEC && ev->epoch == epoch &&
-                (size_t)ev->node == node && !found) {
-                found = true;
-                got = ev->rc;
-                if (got == SWARM_OK && (ev->text ? sw_crc32(ev->text, strlen(ev->text)) : 0) != ev->crc)
-                    got = SWARM_EFORMAT;
-                if (got == SWARM_OK) {
-                    if (out_value) *out_value = ev->value;
-                    if (out_confidence) *out_confidence = ev->confidence;
-                    if (out_text) {
-                        *out_text = ev->text;
-                        ev->text = NULL;
-                    }
-                }
-            }
-            sw_free(ev->text);
-        }
-        if (found) {
-            if (got != SWARM_OK)
-                return sw_diag_set(d, got, "node %s: %s", swarm_swarm_node(rt->swarm, node)->name,
-                                   got == SWARM_EFORMAT ? "corrupt result" : swarm_strerror(got));
-            return SWARM_OK;
-        }
-    }
+    swarm_plan_destroy(R->plan);
+    sw_free(R);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1885,7 +1515,7 @@ static bool numeric_method(swarm_agg_method m)
 /* Votes compare and report labels trimmed (docs/aggregation.md); a classify
  * task's answer is its declared label, as a single subtask or a cascade
  * gives it, so a trimmed winner is mapped back to the label. */
-static const char *label_of(run *R, swarm_subtask_kind kind, const char *text)
+static const char *label_of(sw_run *R, swarm_subtask_kind kind, const char *text)
 {
     if (kind != SWARM_SUBTASK_CLASSIFY) return text;
     for (size_t k = 0; k < R->m; k++) {
@@ -1905,7 +1535,7 @@ static const char *label_of(run *R, swarm_subtask_kind kind, const char *text)
     return text;
 }
 
-static void aggregate_into(run *R, swarm_run_result *res)
+static void aggregate_into(sw_run *R, swarm_run_result *res)
 {
     swarm_runtime *rt = R->rt;
     size_t n_items = 0, n_out = 0, n_failed_out = 0;
@@ -1996,7 +1626,7 @@ static void aggregate_into(run *R, swarm_run_result *res)
     sw_free(items);
 }
 
-swarm_err sw_run_finish(run *R, swarm_run_result **out)
+static swarm_err build_result(sw_run *R, swarm_run_result **out)
 {
     swarm_runtime *rt = R->rt;
     swarm_run_result *res = sw_calloc(1, sizeof(*res));
