@@ -86,25 +86,47 @@ void sw_echo_compute(const sw_work *w, sw_work_out *out)
     }
 }
 
+/* The length of the next streamed piece of text at off: up to and
+ * including the next space, so the pieces in order make the text. */
+static size_t echo_piece(const char *text, size_t off)
+{
+    size_t n = 0;
+    while (text[off + n] != '\0' && text[off + n] != ' ') n++;
+    return text[off + n] == ' ' ? n + 1 : n;
+}
+
 static swarm_err echo_run(sw_backend *b, void *slot, const sw_work *w, sw_work_out *out)
 {
     (void)slot;
     echo_backend *e = (echo_backend *)b;
+    /* The answer is known at once; a generation streams it word by word
+     * over the latency, like a model would (labels and scores do not). */
+    sw_echo_compute(w, out);
+    if (out->text == NULL) return SWARM_ENOMEM;
+    const char *text = w->kind == SWARM_SUBTASK_GENERATE && !w->probe ? out->text : "";
+    size_t off = 0, len = strlen(text);
+    int64_t t = 0;
+    int stop = 0;
     if (e->latency_ms > 0) {
         /* Sleep in small steps that count as progress, so cancellation and
          * the watchdog see an echo node like a generating one. */
         double end = sw_now_ms() + e->latency_ms;
-        int64_t t = 0;
-        for (double now = sw_now_ms(); now < end; now = sw_now_ms()) {
+        for (double now = sw_now_ms(); now < end && !stop; now = sw_now_ms()) {
             double left = end - now;
             sw_sleep_ms(left < 2 ? left : 2);
-            if (w->tick && w->tick(w->ud, ++t)) return SWARM_ECANCELED;
+            size_t n = echo_piece(text, off);
+            if (w->tick) stop = w->tick(w->ud, ++t, n ? text + off : NULL, n);
+            off += n;
         }
-    } else if (w->tick && w->tick(w->ud, 1)) {
+    }
+    if (!stop && w->tick && (off < len || t == 0))
+        stop = w->tick(w->ud, ++t, off < len ? text + off : NULL, len - off);
+    if (stop) {
+        sw_free(out->text);
+        out->text = NULL;
         return SWARM_ECANCELED;
     }
-    sw_echo_compute(w, out);
-    return out->text ? SWARM_OK : SWARM_ENOMEM;
+    return SWARM_OK;
 }
 
 static void echo_destroy(sw_backend *b) { sw_free(b); }
@@ -236,10 +258,10 @@ typedef struct tick_ctx {
 
 static int on_token(void *ud, int32_t id, const char *piece, size_t len)
 {
-    (void)id, (void)piece, (void)len;
+    (void)id;
     tick_ctx *t = ud;
     t->n++;
-    return t->w->tick ? t->w->tick(t->w->ud, t->n) : 0;
+    return t->w->tick ? t->w->tick(t->w->ud, t->n, piece, len) : 0;
 }
 
 static swarm_err local_generate(local_backend *l, swarm_session *s, const sw_work *w,
@@ -294,7 +316,7 @@ static swarm_err local_run(sw_backend *b, void *slot, const sw_work *w, sw_work_
         if (rc) return rc;
         toks += nt;
         if (lp[j] > mx) mx = lp[j];
-        if (w->tick && w->tick(w->ud, toks)) return SWARM_ECANCELED;
+        if (w->tick && w->tick(w->ud, toks, NULL, 0)) return SWARM_ECANCELED;
     }
     double z = 0;
     for (size_t j = 0; j < w->n_labels; j++) z += (p[j] = exp(lp[j] - mx));

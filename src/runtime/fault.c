@@ -238,6 +238,7 @@ static void filter(fault *f, sw_event *ev)
     }
     if (ev->type == SW_EV_PROGRESS) {
         if (pl == 0 && a == NULL) deliver(f, ev);
+        else sw_free(ev->text); /* a silent node streams nothing either */
         return;
     }
     /* a result */

@@ -128,8 +128,10 @@ typedef struct sw_work {
     const char *const *labels;
     size_t n_labels;
     int32_t max_tokens;
-    /* Called per generated token; non-zero stops the work (cancellation). */
-    int (*tick)(void *ud, int64_t tokens);
+    /* Called per generated token with its text (piece, len; NULL when the
+     * work yields no text, as label scoring); non-zero stops the work
+     * (cancellation). The pieces of a generation, in order, make its text. */
+    int (*tick)(void *ud, int64_t tokens, const char *piece, size_t len);
     void *ud;
 } sw_work;
 

@@ -174,6 +174,7 @@ static swarm_err dispatch(sw_run *R, int32_t k, int32_t node, bool hedge)
     msg->labels = (const char *const *)lab;
     msg->n_labels = nl;
     msg->max_tokens = s->st->max_tokens;
+    msg->stream = R->o.stream && R->o.on_event && s->st->kind == SWARM_SUBTASK_GENERATE;
     int32_t rid = (int32_t)R->n_rows++;
     row_rt *rw = &R->rows[rid];
     memset(rw, 0, sizeof(*rw));

@@ -47,6 +47,7 @@ typedef struct sw_dispatch {
     const char *const *labels;  /* borrowed from the plan (outlives the run) */
     size_t n_labels;
     int32_t max_tokens;
+    bool stream;                /* the text of each token comes back in progress events */
     _Atomic int cancel;
     struct sw_dispatch *next;
 } sw_dispatch;
@@ -54,7 +55,7 @@ typedef struct sw_dispatch {
 typedef enum {
     SW_EV_RESULT,
     SW_EV_HEARTBEAT,
-    SW_EV_PROGRESS,
+    SW_EV_PROGRESS,  /* tokens so far; with stream, text is the new piece */
     SW_EV_NODE_UP,   /* membership: the node joined (or came back) */
     SW_EV_NODE_DOWN, /* membership: the transport knows the node is gone */
     SW_EV_TYPE_COUNT

@@ -122,12 +122,28 @@ typedef struct run_ctx {
     double last_progress;
 } run_ctx;
 
-static int worker_tick(void *ud, int64_t tokens)
+/* Progress: every token's text when the dispatch streams (a piece that
+ * cannot be copied is left out of the stream, never out of the result),
+ * else a token count every PROGRESS_EVERY_MS for the watchdog. */
+static int worker_tick(void *ud, int64_t tokens, const char *piece, size_t len)
 {
     run_ctx *rc = ud;
     node_rt *nd = rc->node;
     if (atomic_load(&rc->msg->cancel) || atomic_load(&nd->tp->stop)) return 1;
     double now = sw_now_ms();
+    if (rc->msg->stream && piece && len > 0) {
+        char *text = sw_malloc(len + 1);
+        if (text) {
+            memcpy(text, piece, len);
+            text[len] = '\0';
+            rc->last_progress = now;
+            sw_event ev = {.type = SW_EV_PROGRESS, .node = nd->idx, .sub = rc->msg->sub,
+                           .epoch = rc->msg->epoch, .run = rc->msg->run, .tokens = tokens,
+                           .text = text};
+            push_event(nd->tp, &ev);
+            return 0;
+        }
+    }
     if (now - rc->last_progress >= PROGRESS_EVERY_MS) {
         rc->last_progress = now;
         sw_event ev = {.type = SW_EV_PROGRESS, .node = nd->idx, .sub = rc->msg->sub,

@@ -79,6 +79,7 @@ void sw_wire_put_dispatch(sw_buf *b, const sw_dispatch *m, uint64_t t0_ns)
     put_u32(b, m->epoch);
     put_u32(b, m->run);
     put_u8(b, m->probe ? 1 : 0);
+    put_u8(b, m->stream ? 1 : 0);
     put_u32(b, (uint32_t)m->kind);
     put_u32(b, (uint32_t)m->max_tokens);
     put_u64(b, t0_ns);
@@ -267,6 +268,7 @@ swarm_err sw_wire_get_dispatch(const sw_wire_frame *f, sw_dispatch **out, uint64
     h.epoch = get_u32(&r);
     h.run = get_u32(&r);
     h.probe = get_bool(&r);
+    h.stream = get_bool(&r);
     uint32_t kind = get_u32(&r);
     h.max_tokens = (int32_t)get_u32(&r);
     uint64_t t0 = get_u64(&r);

@@ -13,8 +13,9 @@
  * Strings: u32 length, the bytes (no NUL; a NUL inside is refused).
  * Doubles: the IEEE-754 bits as u64. Booleans: u8 0 or 1.
  *
- * DISPATCH: i32 node, i32 sub, u32 epoch, u32 run, u8 probe, u32 kind,
- *           i32 max_tokens, u64 t0_ns, str prompt, u32 n_labels, str label...
+ * DISPATCH: i32 node, i32 sub, u32 epoch, u32 run, u8 probe, u8 stream,
+ *           u32 kind, i32 max_tokens, u64 t0_ns, str prompt, u32 n_labels,
+ *           str label...  (version 2 added stream)
  * CANCEL:   i32 node, i32 sub, u32 epoch
  * (EVENT types: sw_ev_type of transport.h, membership events included)
  * EVENT:    u32 type, i32 node, i32 sub, u32 epoch, u32 run, u8 probe,
@@ -31,7 +32,7 @@
 
 #include "runtime_int.h"
 
-#define SW_WIRE_VERSION 1
+#define SW_WIRE_VERSION 2
 #define SW_WIRE_HEADER 8               /* version, type, length */
 #define SW_WIRE_FRAME_MAX (64u << 20)  /* a larger payload means a broken peer */
 

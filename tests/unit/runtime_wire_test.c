@@ -30,6 +30,7 @@ static sw_dispatch *make_dispatch(void)
     m->epoch = 0xfffffff0u;
     m->run = 7;
     m->probe = true;
+    m->stream = true;
     m->kind = SWARM_SUBTASK_CLASSIFY;
     m->prompt = sw_strdup("Is this \xe2\x80\x9cgood\xe2\x80\x9d?\nyes");
     m->labels = labels;
@@ -57,6 +58,7 @@ static void test_runtime_wire_round_trips(void **state)
     assert_int_equal(r->epoch, 0xfffffff0u);
     assert_int_equal(r->run, 7);
     assert_true(r->probe);
+    assert_true(r->stream);
     assert_int_equal(r->kind, SWARM_SUBTASK_CLASSIFY);
     assert_int_equal(r->max_tokens, -1);
     assert_string_equal(r->prompt, m->prompt);
@@ -126,14 +128,14 @@ static void test_runtime_wire_round_trips(void **state)
     sw_dispatch_free(m);
 }
 
-/* The header's bytes are the same on any host: version 1 and type 2 as
+/* The header's bytes are the same on any host: version 2 and type 2 as
  * little-endian u16, the length as a little-endian u32. */
 static void test_runtime_wire_little_endian(void **state)
 {
     (void)state;
     sw_buf b = {0};
     sw_wire_put_cancel(&b, 0x01020304, -2, 0xa0b0c0d0u);
-    static const uint8_t want[] = {1, 0, 2, 0, 12, 0, 0, 0,          /* header */
+    static const uint8_t want[] = {2, 0, 2, 0, 12, 0, 0, 0,          /* header */
                                    4, 3, 2, 1,                       /* node */
                                    0xfe, 0xff, 0xff, 0xff,           /* sub -2 */
                                    0xd0, 0xc0, 0xb0, 0xa0};          /* epoch */
@@ -202,8 +204,11 @@ static void test_runtime_wire_hostile_frames(void **state)
     }
     /* wrong version, unknown type, oversized */
     memcpy(x, p, n);
-    x[0] = 2;
-    refused(x, n, "version 2");
+    x[0] = 1; /* version 1 had no stream flag: refused, never guessed */
+    refused(x, n, "version 1");
+    memcpy(x, p, n);
+    x[0] = 3;
+    refused(x, n, "version 3");
     memcpy(x, p, n);
     x[2] = 9;
     refused(x, n, "unknown frame type 9");
@@ -211,7 +216,7 @@ static void test_runtime_wire_hostile_frames(void **state)
     set_u32(x + 4, SW_WIRE_FRAME_MAX + 1);
     refused(x, n, "limit");
     /* the prompt's length points past the end of the frame */
-    size_t prompt_len_at = SW_WIRE_HEADER + 4 * 4 + 1 + 4 + 4 + 8;
+    size_t prompt_len_at = SW_WIRE_HEADER + 4 * 4 + 1 + 1 + 4 + 4 + 8;
     memcpy(x, p, n);
     set_u32(x + prompt_len_at, 0x7fffffff);
     refused(x, n, "malformed dispatch");
@@ -220,7 +225,10 @@ static void test_runtime_wire_hostile_frames(void **state)
     x[SW_WIRE_HEADER + 16] = 2;
     refused(x, n, "malformed dispatch");
     memcpy(x, p, n);
-    set_u32(x + SW_WIRE_HEADER + 17, SWARM_SUBTASK_KIND_COUNT);
+    x[SW_WIRE_HEADER + 17] = 2; /* stream */
+    refused(x, n, "malformed dispatch");
+    memcpy(x, p, n);
+    set_u32(x + SW_WIRE_HEADER + 18, SWARM_SUBTASK_KIND_COUNT);
     refused(x, n, "malformed dispatch");
     /* a NUL inside the prompt */
     memcpy(x, p, n);
