@@ -375,22 +375,32 @@ static void route_event(swarm_runtime *rt, sw_event *ev)
     sw_free(ev->text);
 }
 
+/* One task's wave; a task that got a slot is marked as served now. */
+static void serve(swarm_runtime *rt, sw_run *R, int32_t limit)
+{
+    size_t before = R->n_rows;
+    sw_run_wave(R, limit);
+    if (R->n_rows != before) R->last_served = ++rt->serve_seq;
+}
+
 static int wave_order_cmp(const void *a, const void *b)
 {
     const sw_run *x = *(sw_run *const *)a, *y = *(sw_run *const *)b;
     if (x->o.priority != y->o.priority) return x->o.priority > y->o.priority ? -1 : 1;
     if (x->wave_inflight != y->wave_inflight) return x->wave_inflight < y->wave_inflight ? -1 : 1;
+    if (x->last_served != y->last_served) return x->last_served < y->last_served ? -1 : 1;
     return x->ticket < y->ticket ? -1 : x->ticket > y->ticket;
 }
 
 /*
  * The fairness rule. Tasks with ready work are served in order: higher
- * priority first, then the one with the fewest attempts in flight (the
- * least served), then the oldest. In a first pass each takes at most its
- * share of the free slots (free / tasks waiting, rounded up); slots left
- * over go, in the same order, to whoever can still use them. A small task
- * thus gets a slot as soon as one frees up, however large the task that
- * holds the others.
+ * priority first, then the one with the fewest attempts in flight, then
+ * the one served least recently (round robin: a task that just got a slot
+ * goes to the back), then the oldest. In a first pass each takes at most
+ * its share of the free slots (free / tasks waiting, rounded up); slots
+ * left over go, in the same order, to whoever can still use them. A small
+ * task thus gets a slot as soon as one frees up, however large the task
+ * that holds the others, and no task of equal priority waits for ever.
  */
 static void fair_waves(swarm_runtime *rt)
 {
@@ -403,15 +413,15 @@ static void fair_waves(swarm_runtime *rt)
         if (sw_node_available(rt, i)) free_total += sw_node_free(rt, i);
     if (free_total == 0) return;
     if (nw == 1) {
-        sw_run_wave(rt->wave_order[0], free_total);
+        serve(rt, rt->wave_order[0], free_total);
         return;
     }
     for (size_t k = 0; k < nw; k++) rt->wave_order[k]->wave_inflight = sw_run_inflight(rt->wave_order[k]);
     qsort(rt->wave_order, nw, sizeof(sw_run *), wave_order_cmp);
     int32_t share = (free_total + (int32_t)nw - 1) / (int32_t)nw;
-    for (size_t k = 0; k < nw; k++) sw_run_wave(rt->wave_order[k], share);
+    for (size_t k = 0; k < nw; k++) serve(rt, rt->wave_order[k], share);
     for (size_t k = 0; k < nw; k++)
-        if (rt->wave_order[k]->rq_n > 0) sw_run_wave(rt->wave_order[k], free_total);
+        if (rt->wave_order[k]->rq_n > 0) serve(rt, rt->wave_order[k], free_total);
 }
 
 /* One loop's work after the events: deadlines, health, timers, waves, and

@@ -91,7 +91,8 @@ struct sw_run {
     uint64_t ticket;
     struct sw_ticket *tk;        /* its ticket (guarded by the runtime's mu) */
     swarm_submit_opts o;
-    int32_t wave_inflight;       /* fair_waves' sort key: attempts in flight */
+    int32_t wave_inflight;       /* fair_waves' sort keys: attempts in flight, */
+    uint64_t last_served;        /* and when it last got a slot (round robin) */
     double submitted_ms;         /* o.deadline_ms counts from here */
     bool cancel_asked;           /* swarm_runtime_cancel or the deadline: finish now */
     swarm_err cancel_why;        /* SWARM_ECANCELED or SWARM_ETIMEDOUT */
@@ -205,7 +206,7 @@ struct swarm_runtime {
     /* the coordinator thread's own */
     double now;                 /* sw_now_ms() of this loop */
     sw_event *evs;              /* recv buffer */
-    bool busy;                  /* tasks were running at the last loop */
+    uint64_t serve_seq;         /* fair_waves' clock */
     sw_run **runs;              /* running tasks */
     sw_run **wave_order;        /* scratch of fair_waves, [cap_runs] */
     size_t n_runs, cap_runs;

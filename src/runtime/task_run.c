@@ -1469,8 +1469,8 @@ swarm_err sw_run_end(sw_run *R, swarm_run_result **out)
     emit_progress(R);
     /* Every subtask is terminal; attempts still running were canceled and
      * hold their node's slot until the node answers. */
-    for (size_t q = 0; q < R->n_running; q++) {
-        row_rt *rw = &R->rows[R->running[q]];
+    for (size_t q = 0; q < R->n_rows; q++) { /* canceled rows left the running list */
+        row_rt *rw = &R->rows[q];
         if (!rw->holds_slot) continue;
         rw->holds_slot = false;
         sw_orphan_add(rt, rw->r.node, R->run_id, rw->r.subtask, rw->r.epoch);
