@@ -19,6 +19,7 @@ sw_bench_runtime_opts sw_bench_runtime_opts_default(void)
     o.subtasks = 100000;
     o.real_subtasks = 64;
     o.detect_trials = 10;
+    o.concurrent_tasks = 2000;
     return o;
 }
 
@@ -36,6 +37,35 @@ typedef struct bench_res {
     int32_t hedges;
     bool ok;
 } bench_res;
+
+/* A map-reduce task of `chunks` one-word chunks (+1 reduce); NULL on error. */
+static swarm_task *mr_task(int64_t chunks, int32_t max_tokens, const char *reduce, FILE *err)
+{
+    if (chunks > 10000) chunks = 10000;
+    if (chunks < 1) chunks = 1;
+    /* input: `chunks` distinct words; one chunk per word */
+    size_t cap = (size_t)chunks * 12 + 1024;
+    char *task = malloc(cap + 1024);
+    char *input = malloc(cap);
+    swarm_task *t = NULL;
+    if (!task || !input) goto out;
+    size_t o = 0;
+    for (int64_t i = 0; i < chunks; i++) o += (size_t)snprintf(input + o, cap - o, "w%lld ", (long long)i);
+    snprintf(task, cap + 1024,
+             "{\"name\": \"bench\", \"input\": \"%s\", \"skill\": \"story\", \"kind\": \"generate\","
+             " \"decomposition\": {\"strategy\": \"map-reduce\", \"chunk\": {\"by\": \"tokens\","
+             " \"size\": 1, \"overlap\": 0}, \"map_prompt\": \"{{chunk}}\", \"reduce_prompt\":"
+             " \"%s\"}, \"aggregation\": {\"method\": \"max-weight\"},"
+             " \"limits\": {\"max_tokens\": %d, \"max_retries\": 2}}",
+             input, reduce, (int)max_tokens);
+    swarm_diag d = {{0}};
+    if (swarm_task_parse(task, strlen(task), &t, &d) != SWARM_OK)
+        fprintf(err, "bench-runtime: task: %s\n", d.msg);
+out:
+    free(task);
+    free(input);
+    return t;
+}
 
 /* Runs tasks of `chunks` map subtasks (+1 reduce) until `total` subtasks. */
 static bench_res run_mr(const char *swarm_json, swarm_dispatch_policy pol,
@@ -59,27 +89,8 @@ static bench_res run_mr(const char *swarm_json, swarm_dispatch_policy pol,
         swarm_swarm_destroy(s);
         return br;
     }
-    if (chunks > 10000) chunks = 10000;
-    if (chunks < 1) chunks = 1;
-    /* input: `chunks` distinct words; one chunk per word */
-    size_t cap = (size_t)chunks * 12 + 1024;
-    char *task = malloc(cap + 1024);
-    char *input = malloc(cap);
-    if (!task || !input) goto out;
-    size_t o = 0;
-    for (int64_t i = 0; i < chunks; i++) o += (size_t)snprintf(input + o, cap - o, "w%lld ", (long long)i);
-    snprintf(task, cap + 1024,
-             "{\"name\": \"bench\", \"input\": \"%s\", \"skill\": \"story\", \"kind\": \"generate\","
-             " \"decomposition\": {\"strategy\": \"map-reduce\", \"chunk\": {\"by\": \"tokens\","
-             " \"size\": 1, \"overlap\": 0}, \"map_prompt\": \"{{chunk}}\", \"reduce_prompt\":"
-             " \"%s\"}, \"aggregation\": {\"method\": \"max-weight\"},"
-             " \"limits\": {\"max_tokens\": %d, \"max_retries\": 2}}",
-             input, reduce, (int)max_tokens);
-    swarm_task *t = NULL;
-    if (swarm_task_parse(task, strlen(task), &t, &d) != SWARM_OK) {
-        fprintf(err, "bench-runtime: task: %s\n", d.msg);
-        goto out;
-    }
+    swarm_task *t = mr_task(chunks, max_tokens, reduce, err);
+    if (t == NULL) goto out;
     br.ok = true;
     /* warm-up run (allocator, threads), not timed */
     swarm_run_result *r = NULL;
@@ -101,8 +112,6 @@ static bench_res run_mr(const char *swarm_json, swarm_dispatch_policy pol,
     br.wall_ms = now_ms() - t0;
     swarm_task_destroy(t);
 out:
-    free(task);
-    free(input);
     swarm_runtime_destroy(rt);
     swarm_swarm_destroy(s);
     return br;
@@ -162,6 +171,56 @@ static int cmp_d(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* Tasks per second for n_tasks map-reduce tasks of `chunks` chunks kept
+ * `inflight` at a time on one runtime (inflight 1: one at a time). */
+static double tasks_per_s(const char *swarm_json, int n_tasks, int chunks, int inflight, FILE *err)
+{
+    swarm_swarm *s = NULL;
+    swarm_runtime *rt = NULL;
+    swarm_diag d = {{0}};
+    swarm_task *t = NULL;
+    uint64_t *tk = malloc((size_t)inflight * sizeof(uint64_t));
+    double rate = 0;
+    if (tk == NULL || swarm_swarm_parse(swarm_json, strlen(swarm_json), NULL, &s, &d) != SWARM_OK)
+        goto out;
+    swarm_runtime_params p = swarm_runtime_params_default();
+    p.seed = 1;
+    p.queue_cap = (size_t)inflight;
+    if (swarm_runtime_create(s, &p, &rt, &d) != SWARM_OK || (t = mr_task(chunks, 1, "{{results}}", err)) == NULL)
+        goto out;
+    double t0 = now_ms();
+    int submitted = 0, done = 0;
+    bool ok = true;
+    while (ok && done < n_tasks) {
+        while (ok && submitted < n_tasks && submitted - done < inflight)
+            ok = swarm_runtime_submit(rt, t, NULL, &tk[submitted++ % inflight], &d) == SWARM_OK;
+        swarm_run_result *r = NULL;
+        /* the oldest first: the others finish meanwhile */
+        if (ok && swarm_runtime_wait(rt, tk[done % inflight], -1, &r, &d) == SWARM_OK &&
+            r->status == SWARM_OK)
+            done++;
+        else ok = false;
+        swarm_run_result_destroy(r);
+    }
+    if (ok) rate = n_tasks / ((now_ms() - t0) / 1e3);
+    else fprintf(err, "bench-runtime: concurrent tasks failed: %s\n", d.msg);
+out:
+    swarm_task_destroy(t);
+    swarm_runtime_destroy(rt);
+    swarm_swarm_destroy(s);
+    free(tk);
+    return rate;
+}
+
+/* Nodes that take 5 ms per subtask, 4 slots each: the case where tasks
+ * at once fill slots one task alone leaves idle. */
+static const char *echo5_swarm =
+    "{\"nodes\": ["
+    "{\"name\": \"e1\", \"backend\": {\"type\": \"echo\", \"latency_ms\": 5}, \"capacity\": 4, \"skills\": {\"*\": 1}},"
+    "{\"name\": \"e2\", \"backend\": {\"type\": \"echo\", \"latency_ms\": 5}, \"capacity\": 4, \"skills\": {\"*\": 1}},"
+    "{\"name\": \"e3\", \"backend\": {\"type\": \"echo\", \"latency_ms\": 5}, \"capacity\": 4, \"skills\": {\"*\": 1}},"
+    "{\"name\": \"e4\", \"backend\": {\"type\": \"echo\", \"latency_ms\": 5}, \"capacity\": 4, \"skills\": {\"*\": 1}}]}";
+
 static const char *echo_swarm =
     "{\"nodes\": ["
     "{\"name\": \"e1\", \"backend\": {\"type\": \"echo\"}, \"capacity\": 2048, \"skills\": {\"*\": 1}, \"power_watts\": 10},"
@@ -177,6 +236,14 @@ int sw_bench_runtime_run(const sw_bench_runtime_opts *o, FILE *out)
     bench_res e = run_mr(echo_swarm, SWARM_DISPATCH_ASSIGN, SWARM_TRANSPORT_PROCESS, o->subtasks,
                          per_task, 1, "{{results}}", stderr);
     double re = e.wall_ms > 0 ? (double)e.subtasks / (e.wall_ms / 1e3) : 0;
+    /* many tasks at once vs one at a time: instant nodes (coordinator
+     * overhead) and 5 ms nodes (slots a lone task leaves idle) */
+    int nt = o->concurrent_tasks;
+    double inst1 = nt ? tasks_per_s(echo_swarm, nt, 8, 1, stderr) : 0;
+    double inst64 = nt ? tasks_per_s(echo_swarm, nt, 8, 64, stderr) : 0;
+    double lat1 = nt ? tasks_per_s(echo5_swarm, nt / 8 > 0 ? nt / 8 : 1, 8, 1, stderr) : 0;
+    double lat64 = nt ? tasks_per_s(echo5_swarm, nt / 8 > 0 ? nt / 8 : 1, 8, 64, stderr) : 0;
+    bool conc_ok = nt == 0 || (inst1 > 0 && inst64 > 0 && lat1 > 0 && lat64 > 0);
     bench_res c = {0};
     char model[4096] = "", tok[4096] = "";
     bool have_real = false;
@@ -241,6 +308,10 @@ int sw_bench_runtime_run(const sw_bench_runtime_opts *o, FILE *out)
                     c.subtasks ? c.wall_ms / (double)c.subtasks : 0, (long long)c.tokens);
         if (have_real && c.ok) fprintf(out, "}");
         else fprintf(out, "null");
+        fprintf(out, ", \"concurrent\": {\"tasks\": %d, \"subtasks_per_task\": 9,"
+                     " \"instant_one_at_a_time_tasks_per_s\": %.0f, \"instant_64_at_once_tasks_per_s\": %.0f,"
+                     " \"latency5ms_one_at_a_time_tasks_per_s\": %.1f, \"latency5ms_64_at_once_tasks_per_s\": %.1f}",
+                nt, inst1, inst64, lat1, lat64);
         fprintf(out, ", \"detection\": {\"trials\": %d, \"p50_ms\": %.1f, \"p99_ms\": %.1f,"
                      " \"max_ms\": %.1f}}\n", nd, p50, p99, mx);
     } else {
@@ -261,9 +332,14 @@ int sw_bench_runtime_run(const sw_bench_runtime_opts *o, FILE *out)
             fprintf(out, "  real model skipped: %s not found\n", model);
         else if (o->real_subtasks > 0)
             fprintf(out, "  real model run FAILED (%s)\n", model);
+        if (nt)
+            fprintf(out, "tasks/s (map-reduce of 8 chunks + reduce): instant nodes %.0f one at a time,"
+                         " %.0f with 64 at once (x%.2f); 5 ms nodes, 16 slots: %.1f one at a time,"
+                         " %.1f with 64 at once (x%.2f)\n",
+                    inst1, inst64, inst1 > 0 ? inst64 / inst1 : 0, lat1, lat64, lat1 > 0 ? lat64 / lat1 : 0);
         if (nd)
             fprintf(out, "kill -> reassignment (phi 8, heartbeat 100 ms, %d trials): p50 %.0f ms,"
                          " p99 %.0f ms, max %.0f ms\n", nd, p50, p99, mx);
     }
-    return a.ok && b.ok && e.ok && (!have_real || c.ok) ? 0 : 1;
+    return a.ok && b.ok && e.ok && conc_ok && (!have_real || c.ok) ? 0 : 1;
 }

@@ -18,6 +18,7 @@ typedef struct sw_bench_runtime_opts {
     const char *model;     /* real model (default ../shared/models/stories260K.bin) */
     const char *tokenizer; /* its tokenizer (default tok512.bin beside it) */
     int detect_trials;     /* kill -> reassignment latency trials (default 10; 0 = skip) */
+    int concurrent_tasks;  /* tasks for the 64-at-once vs one-at-a-time figure (2000; 0 = skip) */
 } sw_bench_runtime_opts;
 
 sw_bench_runtime_opts sw_bench_runtime_opts_default(void);

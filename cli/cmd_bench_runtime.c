@@ -11,13 +11,15 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: swarm bench-runtime [--json] [--subtasks N] [--real N] [--detect N] [--model PATH]\n"
-            "                           [--tokenizer PATH]\n\n"
+            "usage: swarm bench-runtime [--json] [--subtasks N] [--real N] [--detect N] [--tasks N]\n"
+            "                           [--model PATH] [--tokenizer PATH]\n\n"
             "Subtasks per second through the embedded runtime (decompose, assign, dispatch,\n"
             "collect, aggregate) with the instant echo backend, and with the real tiny model.\n"
             "  --subtasks N   echo subtasks in total (default 100000)\n"
             "  --real N       real-model subtasks (default 64; 0 skips)\n"
             "  --detect N     kill -> reassignment latency trials (default 10; 0 skips)\n"
+            "  --tasks N      tasks for tasks/s with 64 at once vs one at a time (default 2000;\n"
+            "                 N/8 on 5 ms nodes; 0 skips)\n"
             "  --model PATH   real model (default $SWARM_SHARED_DIR or ../shared: models/stories260K.bin)\n");
 }
 
@@ -45,6 +47,10 @@ int cmd_bench_runtime(int argc, char **argv)
             if (!cli_parse_int(argv[++a], 0, 1000, &v))
                 return cli_usage_error(cmd, "--detect: want an integer in 0..1000");
             o.detect_trials = (int)v;
+        } else if (strcmp(s, "--tasks") == 0 && a + 1 < argc) {
+            if (!cli_parse_int(argv[++a], 0, 1000000, &v))
+                return cli_usage_error(cmd, "--tasks: want an integer in 0..1000000");
+            o.concurrent_tasks = (int)v;
         } else if (strcmp(s, "--model") == 0 && a + 1 < argc) {
             o.model = argv[++a];
         } else if (strcmp(s, "--tokenizer") == 0 && a + 1 < argc) {

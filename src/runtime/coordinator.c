@@ -424,8 +424,8 @@ static void fair_waves(swarm_runtime *rt)
         if (rt->wave_order[k]->rq_n > 0) serve(rt, rt->wave_order[k], free_total);
 }
 
-/* One loop's work after the events: deadlines, health, timers, waves, and
- * the tasks that finished. */
+/* One loop's work between the events: deadlines, health, timers, waves,
+ * and the tasks that finished. */
 static void step(swarm_runtime *rt)
 {
     for (size_t r = 0; r < rt->n_runs; r++) {
@@ -480,6 +480,8 @@ static void *coordinator_main(void *arg)
     sw_event *evs = rt->evs;
     double last_loop = sw_now_ms();
     while (take_requests(rt)) {
+        /* new tasks are placed before waiting for events */
+        step(rt);
         double timeout = rt->n_runs == 0 ? IDLE_TICK_MS : work_ready(rt) ? 1 : LOOP_TICK_MS;
         size_t ne = rt->tp->ops->recv(rt->tp, evs, RECV_BATCH, timeout);
         clock_tick(rt);
@@ -491,7 +493,6 @@ static void *coordinator_main(void *arg)
         for (size_t q = 0; q < ne; q++) route_event(rt, &evs[q]);
         while (ne == RECV_BATCH && (ne = rt->tp->ops->recv(rt->tp, evs, RECV_BATCH, 0)) > 0)
             for (size_t q = 0; q < ne; q++) route_event(rt, &evs[q]);
-        step(rt);
     }
     drain_runs(rt);
     return NULL;
