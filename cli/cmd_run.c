@@ -74,15 +74,24 @@ static void print_text(const swarm_run_result *r, const swarm_swarm *s)
     } else {
         printf("result: FAILED: %s\n", r->error);
     }
-    printf("\n%-4s %-12s %-10s %5s %5s %9s %9s %6s %9s  %-14s %s\n", "#", "subtask", "node",
+    /* columns as wide as the longest name (capped): a name cut short can
+     * make two nodes look alike and hide a reassignment */
+    int ws = 7, wn = 4;
+    for (size_t q = 0; q < r->n_trace; q++) {
+        int ls = (int)strlen(r->trace[q].subtask_name ? r->trace[q].subtask_name : "");
+        int ln = (int)strlen(r->trace[q].node_name ? r->trace[q].node_name : "");
+        if (ls > ws) ws = ls < 32 ? ls : 32;
+        if (ln > wn) wn = ln < 32 ? ln : 32;
+    }
+    printf("\n%-4s %-*s %-*s %5s %5s %9s %9s %6s %9s  %-14s %s\n", "#", ws, "subtask", wn, "node",
            "epoch", "retry", "start_ms", "end_ms", "tokens", "energy_J", "outcome", "note");
     for (size_t q = 0; q < r->n_trace; q++) {
         const swarm_trace_row *t = &r->trace[q];
         char end[32];
         if (t->end_ms >= 0) snprintf(end, sizeof(end), "%.1f", t->end_ms);
         else snprintf(end, sizeof(end), "-");
-        printf("%-4zu %-12.12s %-10.10s %5u %5d %9.1f %9s %6lld %9.4f  %-14s %s%s\n", q,
-               t->subtask_name, t->node_name, t->epoch, t->retry, t->start_ms, end,
+        printf("%-4zu %-*.*s %-*.*s %5u %5d %9.1f %9s %6lld %9.4f  %-14s %s%s\n", q, ws, ws,
+               t->subtask_name, wn, wn, t->node_name, t->epoch, t->retry, t->start_ms, end,
                (long long)t->tokens, t->energy_j, swarm_outcome_name(t->outcome),
                t->hedge ? "hedge " : "", t->note ? t->note : "");
     }

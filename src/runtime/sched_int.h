@@ -124,6 +124,7 @@ struct sw_run {
     const char **outputs;        /* [m] for rendering */
     uint32_t rr;                 /* round-robin cursor */
     bool ens_distinct;           /* ensemble with k <= nodes: members on distinct nodes */
+    size_t n_members;            /* the ensemble's k */
     uint32_t run_id;
     /* scratch for assignment */
     double *E, *T, *B, *C;

@@ -75,6 +75,14 @@ static void ready_unpop(sw_run *R, int32_t k)
     R->subs[k].queued = true;
 }
 
+/* Do the ensemble's members still fit on distinct live nodes? */
+static bool members_fit(const sw_run *R)
+{
+    size_t alive = 0;
+    for (size_t i = 0; i < R->rt->n; i++) alive += !R->rt->nodes[i].dead;
+    return R->n_members <= alive;
+}
+
 static bool excluded(sw_run *R, sub_rt *s, size_t i)
 {
     if (s->excluded && s->excluded[i]) return true;
@@ -83,8 +91,10 @@ static bool excluded(sw_run *R, sub_rt *s, size_t i)
         if (rw->r.outcome == SWARM_OUTCOME_RUNNING && (size_t)rw->r.node == i) return true;
     }
     /* Ensemble members ask k different SLMs: a node already running or
-     * having answered another member is out (while k <= nodes). */
-    if (R->ens_distinct && s->st->is_output) {
+     * having answered another member is out, while k <= the nodes alive
+     * (after a node died a member may share a node rather than wait for
+     * ever for a k-th one). */
+    if (R->ens_distinct && s->st->is_output && members_fit(R)) {
         for (size_t k = 0; k < R->m; k++) {
             sub_rt *o = &R->subs[k];
             if (o == s || !o->st->is_output) continue;
@@ -1396,6 +1406,7 @@ swarm_err sw_run_start(sw_run *R, swarm_diag *d)
     if (R->decomp == SWARM_DECOMP_ENSEMBLE) {
         size_t k = 0;
         for (size_t q = 0; q < R->m; q++) k += R->subs[q].st->is_output;
+        R->n_members = k;
         R->ens_distinct = k <= rt->n;
     }
     return SWARM_OK;

@@ -416,6 +416,33 @@ static void test_runtime_probe_readmits_stuck_node(void **state)
 
 /* Echo answers depend only on the prompt: every member agrees, so a vote of
  * 9 stops once 5 agree (a majority is certain), canceling the rest. */
+/* An ensemble as large as the swarm, one node killed: the lost member may
+ * share a live node (distinct nodes no longer exist) instead of waiting
+ * unavailable_timeout_ms and failing. */
+static void test_runtime_ensemble_of_all_nodes_survives_a_kill(void **state)
+{
+    (void)state;
+    swarm_swarm *s = echo_swarm(3, 2, 20);
+    swarm_task *t = task_of("{\"name\": \"all\", \"input\": \"q\", \"skill\": \"s\","
+                            " \"kind\": \"generate\", \"prompt\": \"{{input}}\", \"decomposition\":"
+                            " {\"strategy\": \"ensemble\", \"k\": 3}, \"aggregation\": {\"method\":"
+                            " \"vote\"}, \"limits\": {\"max_tokens\": 3, \"max_retries\": 2}}");
+    swarm_runtime_params p = swarm_runtime_params_default();
+    p.seed = 4;
+    p.early_stop = false;
+    p.hedge = false;
+    p.chaos = "kill=node2#1";
+    swarm_run_result *r = run_task(s, &p, t);
+    assert_clean(r);
+    assert_int_equal(r->status, SWARM_OK);
+    assert_int_equal(r->n_reassigned, 1);
+    for (size_t k = 0; k < r->n_subtasks; k++) assert_int_equal(r->subtasks[k].state, SWARM_OUTCOME_DONE);
+    print_message("ensemble of every node, one killed: %.0f ms\n", r->wall_ms);
+    swarm_run_result_destroy(r);
+    swarm_task_destroy(t);
+    swarm_swarm_destroy(s);
+}
+
 static void test_runtime_early_stop_vote(void **state)
 {
     (void)state;
@@ -1126,6 +1153,7 @@ int main(void)
         cmocka_unit_test(test_runtime_probe_readmits_stuck_node),
         cmocka_unit_test(test_runtime_early_stop_vote),
         cmocka_unit_test(test_runtime_cascade),
+        cmocka_unit_test(test_runtime_ensemble_of_all_nodes_survives_a_kill),
         cmocka_unit_test(test_runtime_progress_watchdog),
         cmocka_unit_test(test_runtime_queue_backpressure),
         cmocka_unit_test(test_runtime_journal_audit),
