@@ -272,6 +272,7 @@ static swarm_err local_generate(local_backend *l, swarm_session *s, const sw_wor
     gp.prompt = w->prompt;
     gp.max_tokens = max_tokens > 0 ? max_tokens : 1;
     gp.sampling = l->sampling;
+    gp.sampling.seed ^= w->seed; /* each subtask its own draw (the node's seed still counts) */
     gp.on_token = on_token;
     gp.ud = &tc;
     swarm_gen_result *r = NULL;

@@ -128,6 +128,7 @@ typedef struct sw_work {
     const char *const *labels;
     size_t n_labels;
     int32_t max_tokens;
+    uint64_t seed;                /* sampling seed (0: the node's own) */
     /* Called per generated token with its text (piece, len; NULL when the
      * work yields no text, as label scoring); non-zero stops the work
      * (cancellation). The pieces of a generation, in order, make its text. */

@@ -127,6 +127,18 @@ static int32_t copies_wanted(sw_run *R, sub_rt *s)
 
 static void schedule_retry(sw_run *R, int32_t k, const char *why);
 
+/* The sampling seed of subtask k: from the runtime's seed (--seed), the
+ * task and the subtask, so ensemble members draw differently and a run is
+ * reproducible. Not from the attempt: a subtask retried or reassigned
+ * after a fault draws the same text, so a fault never changes the answer. */
+static uint64_t subtask_seed(const sw_run *R, int32_t k)
+{
+    uint64_t x = R->rt->seed ^ sw_fnv1a(swarm_task_name(R->task)) ^
+                 sw_fnv1a(swarm_task_input(R->task)) ^ (0x9E3779B97F4A7C15ull * (uint64_t)(k + 1));
+    uint64_t seed = sw_rand64(&x);
+    return seed ? seed : 1;
+}
+
 static swarm_err dispatch(sw_run *R, int32_t k, int32_t node, bool hedge)
 {
     swarm_runtime *rt = R->rt;
@@ -185,6 +197,7 @@ static swarm_err dispatch(sw_run *R, int32_t k, int32_t node, bool hedge)
     msg->n_labels = nl;
     msg->max_tokens = s->st->max_tokens;
     msg->stream = R->o.stream && R->o.on_event && s->st->kind == SWARM_SUBTASK_GENERATE;
+    msg->seed = subtask_seed(R, k);
     int32_t rid = (int32_t)R->n_rows++;
     row_rt *rw = &R->rows[rid];
     memset(rw, 0, sizeof(*rw));

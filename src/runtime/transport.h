@@ -48,6 +48,7 @@ typedef struct sw_dispatch {
     size_t n_labels;
     int32_t max_tokens;
     bool stream;                /* the text of each token comes back in progress events */
+    uint64_t seed;              /* sampling seed of this subtask (0 = the node's own) */
     _Atomic int cancel;
     struct sw_dispatch *next;
 } sw_dispatch;

@@ -82,6 +82,7 @@ void sw_wire_put_dispatch(sw_buf *b, const sw_dispatch *m, uint64_t t0_ns)
     put_u8(b, m->stream ? 1 : 0);
     put_u32(b, (uint32_t)m->kind);
     put_u32(b, (uint32_t)m->max_tokens);
+    put_u64(b, m->seed);
     put_u64(b, t0_ns);
     put_str(b, m->prompt);
     if (m->n_labels > SW_RT_MAX_LABELS) b->oom = true;
@@ -271,6 +272,7 @@ swarm_err sw_wire_get_dispatch(const sw_wire_frame *f, sw_dispatch **out, uint64
     h.stream = get_bool(&r);
     uint32_t kind = get_u32(&r);
     h.max_tokens = (int32_t)get_u32(&r);
+    h.seed = get_u64(&r);
     uint64_t t0 = get_u64(&r);
     uint32_t plen;
     const char *prompt = get_str(&r, &plen);

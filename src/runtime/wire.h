@@ -14,8 +14,8 @@
  * Doubles: the IEEE-754 bits as u64. Booleans: u8 0 or 1.
  *
  * DISPATCH: i32 node, i32 sub, u32 epoch, u32 run, u8 probe, u8 stream,
- *           u32 kind, i32 max_tokens, u64 t0_ns, str prompt, u32 n_labels,
- *           str label...  (version 2 added stream)
+ *           u32 kind, i32 max_tokens, u64 seed, u64 t0_ns, str prompt,
+ *           u32 n_labels, str label...  (version 2 added stream and seed)
  * CANCEL:   i32 node, i32 sub, u32 epoch
  * (EVENT types: sw_ev_type of transport.h, membership events included)
  * EVENT:    u32 type, i32 node, i32 sub, u32 epoch, u32 run, u8 probe,

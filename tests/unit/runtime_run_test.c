@@ -736,6 +736,58 @@ static void test_runtime_p_min_infeasible(void **state)
     swarm_swarm_destroy(s);
 }
 
+/* Defect 2 of issue 13: each subtask draws with its own seed, from the run
+ * seed: an ensemble at temperature 1 gives different members, the same
+ * seed the same members, another seed other members. */
+static void test_runtime_real_model_members_draw_differently(void **state)
+{
+    (void)state;
+    char model[4096], tok[4096];
+    REQUIRE_SHARED(model, "models/stories260K.bin");
+    REQUIRE_SHARED(tok, "models/tok512.bin");
+    char js[10000];
+    size_t o = (size_t)snprintf(js, sizeof(js), "{\"nodes\": [");
+    for (int i = 0; i < 3; i++)
+        o += (size_t)snprintf(js + o, sizeof(js) - o,
+                              "%s{\"name\": \"n%d\", \"backend\": {\"type\": \"local\", \"model\":"
+                              " \"%s\", \"tokenizer\": \"%s\", \"sampling\": {\"temperature\": 1}},"
+                              " \"capacity\": 1, \"skills\": {\"story\": 0.9}}",
+                              i ? "," : "", i + 1, model, tok);
+    snprintf(js + o, sizeof(js) - o, "]}");
+    swarm_swarm *s = NULL;
+    swarm_diag d;
+    CHECK_OK(swarm_swarm_parse(js, strlen(js), NULL, &s, &d));
+    swarm_task *t = task_of("{\"name\": \"e\", \"input\": \"Once upon a time\", \"skill\": \"story\","
+                            " \"kind\": \"generate\", \"prompt\": \"{{input}}\", \"decomposition\":"
+                            " {\"strategy\": \"ensemble\", \"k\": 3}, \"aggregation\": {\"method\":"
+                            " \"consensus\"}, \"limits\": {\"max_tokens\": 24}}");
+    swarm_runtime_params p = swarm_runtime_params_default();
+    p.hedge = false;
+    p.early_stop = false;
+    swarm_run_result *r[3];
+    const uint64_t seeds[3] = {1, 1, 2};
+    for (int k = 0; k < 3; k++) {
+        p.seed = seeds[k];
+        r[k] = run_task(s, &p, t);
+        assert_int_equal(r[k]->status, SWARM_OK);
+        assert_int_equal(r[k]->n_subtasks, 3);
+    }
+    size_t distinct = 1 + (strcmp(r[0]->subtasks[0].text, r[0]->subtasks[1].text) != 0) +
+                      (strcmp(r[0]->subtasks[2].text, r[0]->subtasks[0].text) != 0 &&
+                       strcmp(r[0]->subtasks[2].text, r[0]->subtasks[1].text) != 0);
+    size_t moved = 0;
+    for (size_t m = 0; m < 3; m++) {
+        assert_string_equal(r[0]->subtasks[m].text, r[1]->subtasks[m].text); /* reproducible */
+        moved += strcmp(r[0]->subtasks[m].text, r[2]->subtasks[m].text) != 0;
+    }
+    print_message("temperature 1: %zu distinct members of 3; seed 2 changed %zu of 3\n", distinct, moved);
+    assert_true(distinct >= 2);
+    assert_true(moved >= 1);
+    for (int k = 0; k < 3; k++) swarm_run_result_destroy(r[k]);
+    swarm_task_destroy(t);
+    swarm_swarm_destroy(s);
+}
+
 /* A1r-style: real stories260K, greedy: a subtask reassigned after a kill
  * gives byte-identical output. */
 static void test_runtime_real_model_reassign_identical(void **state)
@@ -1154,6 +1206,7 @@ int main(void)
         cmocka_unit_test(test_runtime_early_stop_vote),
         cmocka_unit_test(test_runtime_cascade),
         cmocka_unit_test(test_runtime_ensemble_of_all_nodes_survives_a_kill),
+        cmocka_unit_test(test_runtime_real_model_members_draw_differently),
         cmocka_unit_test(test_runtime_progress_watchdog),
         cmocka_unit_test(test_runtime_queue_backpressure),
         cmocka_unit_test(test_runtime_journal_audit),

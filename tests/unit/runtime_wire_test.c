@@ -31,6 +31,7 @@ static sw_dispatch *make_dispatch(void)
     m->run = 7;
     m->probe = true;
     m->stream = true;
+    m->seed = 0x0102030405060708ull;
     m->kind = SWARM_SUBTASK_CLASSIFY;
     m->prompt = sw_strdup("Is this \xe2\x80\x9cgood\xe2\x80\x9d?\nyes");
     m->labels = labels;
@@ -59,6 +60,7 @@ static void test_runtime_wire_round_trips(void **state)
     assert_int_equal(r->run, 7);
     assert_true(r->probe);
     assert_true(r->stream);
+    assert_true(r->seed == 0x0102030405060708ull);
     assert_int_equal(r->kind, SWARM_SUBTASK_CLASSIFY);
     assert_int_equal(r->max_tokens, -1);
     assert_string_equal(r->prompt, m->prompt);
@@ -216,7 +218,7 @@ static void test_runtime_wire_hostile_frames(void **state)
     set_u32(x + 4, SW_WIRE_FRAME_MAX + 1);
     refused(x, n, "limit");
     /* the prompt's length points past the end of the frame */
-    size_t prompt_len_at = SW_WIRE_HEADER + 4 * 4 + 1 + 1 + 4 + 4 + 8;
+    size_t prompt_len_at = SW_WIRE_HEADER + 4 * 4 + 1 + 1 + 4 + 4 + 8 + 8;
     memcpy(x, p, n);
     set_u32(x + prompt_len_at, 0x7fffffff);
     refused(x, n, "malformed dispatch");
