@@ -80,6 +80,9 @@ SWARM_API const char *swarm_task_skill(const swarm_task *t);
 SWARM_API swarm_subtask_kind swarm_task_kind(const swarm_task *t);
 SWARM_API swarm_decomp swarm_task_decomp(const swarm_task *t);
 SWARM_API double swarm_task_p_min(const swarm_task *t);
+/* The task's "nodes" allow-list (names; *n = 0 and NULL: every node may run
+ * it). Borrowed from the task. */
+SWARM_API const char *const *swarm_task_nodes(const swarm_task *t, size_t *n);
 /* Objective weights of the assignment (energy, time); default 1, 1. */
 SWARM_API void swarm_task_objective(const swarm_task *t, double *out_energy, double *out_time);
 SWARM_API int32_t swarm_task_redundancy(const swarm_task *t);

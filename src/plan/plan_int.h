@@ -97,6 +97,8 @@ struct swarm_task {
     int32_t max_tokens;
     double deadline_ms;
     int32_t max_retries;
+    const char **nodes;        /* allow-list of node names (NULL: every node) */
+    size_t n_nodes;
 };
 
 #endif /* SW_PLAN_INT_H */

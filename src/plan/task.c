@@ -473,7 +473,7 @@ static swarm_err parse_steps(swarm_task *t, const json_t *arr, swarm_diag *d)
 static const char *const task_keys[] = {"name",      "input",       "skill",     "kind",
                                         "labels",    "prompt",      "decomposition",
                                         "aggregation", "p_min",     "objective", "redundancy",
-                                        "limits"};
+                                        "limits",    "nodes"};
 static const char *const decomp_keys[] = {"strategy",      "k",     "chunk",  "map_prompt",
                                           "reduce_prompt", "steps", "levels", "threshold"};
 static const char *const chunk_keys[] = {"by", "size", "overlap"};
@@ -699,6 +699,29 @@ static swarm_err parse_aggregation(swarm_task *t, const json_t *o, swarm_diag *d
     return SWARM_OK;
 }
 
+/* nodes: optional allow-list of node names (distinct, non-empty); the
+ * runtime checks them against the swarm. */
+static swarm_err parse_nodes(swarm_task *t, const json_t *v, swarm_diag *d)
+{
+    if (v == NULL) return SWARM_OK;
+    if (!json_is_array(v) || json_array_size(v) == 0 || json_array_size(v) > 4096)
+        return sw_diag_set(d, SWARM_EFORMAT, "nodes must be an array of 1 to 4096 node names");
+    size_t n = json_array_size(v);
+    t->nodes = sw_calloc(n, sizeof(char *));
+    if (t->nodes == NULL) return SWARM_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        const json_t *e = json_array_get(v, i);
+        if (!json_is_string(e) || json_string_length(e) == 0)
+            return sw_diag_set(d, SWARM_EFORMAT, "nodes[%zu] must be a non-empty string", i);
+        t->nodes[i] = json_string_value(e);
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(t->nodes[j], t->nodes[i]) == 0)
+                return sw_diag_set(d, SWARM_EFORMAT, "nodes[%zu] repeats \"%.64s\"", i, t->nodes[i]);
+    }
+    t->n_nodes = n;
+    return SWARM_OK;
+}
+
 static swarm_err parse_task(swarm_task *t, const char *base_dir, swarm_diag *d)
 {
     const json_t *root = t->root;
@@ -741,6 +764,7 @@ static swarm_err parse_task(swarm_task *t, const char *base_dir, swarm_diag *d)
     if ((rc = parse_aggregation(t, json_object_get(root, "aggregation"), d)) != SWARM_OK)
         return rc;
     if ((rc = get_number(root, "p_min", "", 0.0, 1e12, &t->p_min, d)) != SWARM_OK) return rc;
+    if ((rc = parse_nodes(t, json_object_get(root, "nodes"), d)) != SWARM_OK) return rc;
 
     t->w_energy = 1.0;
     t->w_time = 1.0;
@@ -835,6 +859,7 @@ void swarm_task_destroy(swarm_task *t)
     }
     sw_free(t->steps);
     sw_free(t->labels);
+    sw_free(t->nodes);
     sw_free(t->input_owned);
     json_decref(t->root);
     sw_free(t);
@@ -848,6 +873,12 @@ const char *swarm_task_skill(const swarm_task *t) { return t->skill; }
 swarm_subtask_kind swarm_task_kind(const swarm_task *t) { return t->kind; }
 swarm_decomp swarm_task_decomp(const swarm_task *t) { return t->decomp; }
 double swarm_task_p_min(const swarm_task *t) { return t->p_min; }
+
+const char *const *swarm_task_nodes(const swarm_task *t, size_t *n)
+{
+    *n = t->n_nodes;
+    return t->nodes;
+}
 void swarm_task_objective(const swarm_task *t, double *out_energy, double *out_time)
 {
     if (out_energy) *out_energy = t->w_energy;

@@ -125,6 +125,7 @@ struct sw_run {
     uint32_t rr;                 /* round-robin cursor */
     bool ens_distinct;           /* ensemble with k <= nodes: members on distinct nodes */
     size_t n_members;            /* the ensemble's k */
+    bool *allowed;               /* [n] the task's "nodes" allow-list, or NULL: all */
     uint32_t run_id;
     /* scratch for assignment */
     double *E, *T, *B, *C;

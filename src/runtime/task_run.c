@@ -75,6 +75,15 @@ static void ready_unpop(sw_run *R, int32_t k)
     R->subs[k].queued = true;
 }
 
+/* C_ik of node i for a skill within this task: 0 for a node the task's
+ * "nodes" allow-list leaves out (the solver and every placement treat C = 0
+ * as infeasible). */
+static double run_compat(const sw_run *R, size_t i, const char *skill)
+{
+    if (R->allowed && !R->allowed[i]) return 0;
+    return swarm_node_compat(swarm_swarm_node(R->rt->swarm, i), skill);
+}
+
 /* Do the ensemble's members still fit on distinct live nodes? */
 static bool members_fit(const sw_run *R)
 {
@@ -664,7 +673,7 @@ void sw_run_timers(sw_run *R)
                 int32_t best = -1;
                 for (size_t i = 0; i < rt->n; i++) {
                     if (!node_available(R, i) || node_free(R, i) == 0 || excluded(R, s, i)) continue;
-                    if (swarm_node_compat(swarm_swarm_node(rt->swarm, i), s->st->skill) <= 0) continue;
+                    if (run_compat(R, i, s->st->skill) <= 0) continue;
                     if (rt->p.distinct_zones && copies_wanted(R, s) > 1 && zone_taken(R, s, i, NULL, 0))
                         continue;
                     if (best < 0 || rt->nodes[i].inflight < rt->nodes[best].inflight) best = (int32_t)i;
@@ -764,7 +773,7 @@ static int32_t pick_node_ex(sw_run *R, sub_rt *s, swarm_dispatch_policy pol, boo
         if (!node_available(R, i) || node_free(R, i) == 0 || excluded(R, s, i)) continue;
         if (zones && zone_taken(R, s, i, chosen, nc)) continue;
         const swarm_node_spec *n = swarm_swarm_node(rt->swarm, i);
-        if (swarm_node_compat(n, s->st->skill) <= 0) continue;
+        if (run_compat(R, i, s->st->skill) <= 0) continue;
         double key;
         switch (pol) {
         case SWARM_DISPATCH_ROUND_ROBIN: R->rr = (uint32_t)((i + 1) % rt->n); return (int32_t)i;
@@ -790,12 +799,12 @@ static int32_t copies_possible(sw_run *R, sub_rt *s)
     int32_t n = 0;
     for (size_t i = 0; i < rt->n; i++) {
         if (!node_available(R, i) || (s->excluded && s->excluded[i])) continue;
-        if (swarm_node_compat(swarm_swarm_node(rt->swarm, i), s->st->skill) <= 0) continue;
+        if (run_compat(R, i, s->st->skill) <= 0) continue;
         if (zones ? zone_taken(R, s, i, NULL, 0) : excluded(R, s, i)) continue;
         bool dup = false;
         for (size_t j = 0; zones && j < i && !dup; j++) {
             if (!node_available(R, j) || (s->excluded && s->excluded[j])) continue;
-            if (swarm_node_compat(swarm_swarm_node(rt->swarm, j), s->st->skill) <= 0) continue;
+            if (run_compat(R, j, s->st->skill) <= 0) continue;
             dup = strcmp(swarm_swarm_node(rt->swarm, j)->zone, swarm_swarm_node(rt->swarm, i)->zone) == 0;
         }
         n += !dup;
@@ -831,7 +840,7 @@ static bool sub_placeable(sw_run *R, sub_rt *s)
 {
     for (size_t i = 0; i < R->rt->n; i++) {
         if (s->excluded && s->excluded[i]) continue;
-        if (swarm_node_compat(swarm_swarm_node(R->rt->swarm, i), s->st->skill) > 0) return true;
+        if (run_compat(R, i, s->st->skill) > 0) return true;
     }
     return false;
 }
@@ -845,7 +854,7 @@ static void cascade_dispatch(sw_run *R, int32_t k)
     for (int pass = 0; pass < 2 && best < 0; pass++) {
         for (size_t i = 0; i < R->rt->n; i++) {
             if (!node_available(R, i) || node_free(R, i) == 0 || excluded(R, s, i)) continue;
-            if (swarm_node_compat(swarm_swarm_node(R->rt->swarm, i), s->st->skill) <= 0) continue;
+            if (run_compat(R, i, s->st->skill) <= 0) continue;
             bool used = false;
             for (size_t j = 0; pass == 0 && j < (size_t)k; j++)
                 if (is_cascade(R, &R->subs[j]) && R->subs[j].node == (int32_t)i) used = true;
@@ -883,7 +892,7 @@ static bool ensemble_wave(sw_run *R, int32_t n_av)
         size_t i = (size_t)R->av[a];
         E[a] = est_E(R, i, s0);
         T[a] = est_T(R, i, s0);
-        C[a] = swarm_node_compat(swarm_swarm_node(rt->swarm, i), s0->st->skill);
+        C[a] = run_compat(R, i, s0->st->skill);
         Bv[a] = node_free(R, i);
         Z[a] = 0;
     }
@@ -999,7 +1008,6 @@ void sw_run_wave(sw_run *R, int32_t limit)
     for (size_t a = 0; a < n; a++) {
         size_t i = (size_t)R->av[a];
         Bv[a] = node_free(R, i);
-        const swarm_node_spec *ns = swarm_swarm_node(rt->swarm, i);
         for (size_t b = 0; b < m; b++) {
             sub_rt *s = &R->subs[batch[b]];
             E[a * m + b] = est_E(R, i, s);
@@ -1007,7 +1015,7 @@ void sw_run_wave(sw_run *R, int32_t limit)
             /* a copy in the zone of one already running is infeasible too */
             bool out = excluded(R, s, i) ||
                        (rt->p.distinct_zones && s->live > 0 && zone_taken(R, s, i, NULL, 0));
-            C[a * m + b] = out ? 0 : swarm_node_compat(ns, s->st->skill);
+            C[a * m + b] = out ? 0 : run_compat(R, i, s->st->skill);
         }
     }
     (void)csum_total;
@@ -1099,6 +1107,7 @@ static void run_free(sw_run *R)
     sw_free(R->running);
     sw_free(R->outputs);
     sw_free(R->av);
+    sw_free(R->allowed);
 }
 
 /* The runtime's named limits (runtime_int.h): a plan beyond them is refused
@@ -1130,7 +1139,7 @@ static bool plan_feasible(sw_run *R, char *why, size_t cap)
         const swarm_subtask *st = R->subs[k].st;
         size_t able = 0;
         for (size_t i = 0; i < R->rt->n; i++)
-            able += swarm_node_compat(swarm_swarm_node(R->rt->swarm, i), st->skill) > 0;
+            able += run_compat(R, i, st->skill) > 0;
         int32_t r = st->redundancy > 0 ? st->redundancy : 1;
         if (able == 0) {
             snprintf(why, cap, "subtask \"%.64s\": no node of the swarm has skill \"%.64s\" (C > 0)",
@@ -1141,11 +1150,11 @@ static bool plan_feasible(sw_run *R, char *why, size_t cap)
             size_t zones = 0;
             for (size_t i = 0; i < R->rt->n; i++) {
                 const swarm_node_spec *ni = swarm_swarm_node(R->rt->swarm, i);
-                if (swarm_node_compat(ni, st->skill) <= 0) continue;
+                if (run_compat(R, i, st->skill) <= 0) continue;
                 bool seen = false;
                 for (size_t j = 0; j < i && !seen; j++) {
                     const swarm_node_spec *nj = swarm_swarm_node(R->rt->swarm, j);
-                    seen = swarm_node_compat(nj, st->skill) > 0 && strcmp(nj->zone, ni->zone) == 0;
+                    seen = run_compat(R, j, st->skill) > 0 && strcmp(nj->zone, ni->zone) == 0;
                 }
                 zones += !seen;
             }
@@ -1179,7 +1188,7 @@ static bool p_min_feasible(sw_run *R, char *why, size_t cap)
     for (size_t k = 0; k < R->m; k++) {
         const swarm_subtask *st = R->subs[k].st;
         for (size_t i = 0; i < R->rt->n; i++)
-            c[i] = swarm_node_compat(swarm_swarm_node(R->rt->swarm, i), st->skill);
+            c[i] = run_compat(R, i, st->skill);
         int32_t r = st->redundancy > 0 ? st->redundancy : 1;
         for (int32_t t = 0; t < r; t++) {
             size_t bi = 0;
@@ -1232,6 +1241,24 @@ static swarm_err build_dependents(sw_run *R, swarm_diag *d)
     return SWARM_OK;
 }
 
+/* The task's node allow-list as a flag per node; a name the swarm does not
+ * have is refused (a typo must not silently widen or empty the list). */
+static swarm_err build_allowed(sw_run *R, swarm_diag *d)
+{
+    size_t n = 0;
+    const char *const *names = swarm_task_nodes(R->task, &n);
+    if (n == 0) return SWARM_OK;
+    if ((R->allowed = sw_calloc(R->rt->n ? R->rt->n : 1, sizeof(bool))) == NULL) return SWARM_ENOMEM;
+    for (size_t k = 0; k < n; k++) {
+        int32_t i = swarm_swarm_find(R->rt->swarm, names[k]);
+        if (i < 0)
+            return sw_diag_set(d, SWARM_EINVAL, "task \"%.64s\" names node \"%.64s\"; the swarm has "
+                               "no node of that name", swarm_task_name(R->task), names[k]);
+        R->allowed[i] = true;
+    }
+    return SWARM_OK;
+}
+
 swarm_err sw_run_prepare(swarm_runtime *rt, const swarm_task *task, swarm_plan *plan,
                          sw_run **out, swarm_diag *d)
 {
@@ -1271,6 +1298,7 @@ swarm_err sw_run_prepare(swarm_runtime *rt, const swarm_task *task, swarm_plan *
         R->subs[k].node = -1;
     }
     if ((rc = build_dependents(R, d))) goto fail;
+    if ((rc = build_allowed(R, d))) goto fail;
     char why[256] = "";
     if (!plan_within_limits(R, why, sizeof(why))) {
         rc = sw_diag_set(d, SWARM_EINVAL, "%s", why);

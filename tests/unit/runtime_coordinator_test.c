@@ -152,7 +152,9 @@ static void count_overlap(void *ud, const swarm_task_event *ev)
 static void test_runtime_64_concurrent_tasks_like_one_at_a_time(void **state)
 {
     (void)state;
-    swarm_swarm *s = echo_swarm(6, 2, 3);
+    /* 20 ms per subtask: the tasks outlast the detector (~0.4 s), so the
+     * kill is convicted while they run */
+    swarm_swarm *s = echo_swarm(6, 2, 20);
     swarm_task *t[N_TASKS];
     for (int i = 0; i < N_TASKS; i++) t[i] = mixed_task(i);
     swarm_runtime_params p = swarm_runtime_params_default();
@@ -168,8 +170,9 @@ static void test_runtime_64_concurrent_tasks_like_one_at_a_time(void **state)
         assert_int_equal(one[i]->status, SWARM_OK);
     }
     swarm_runtime_destroy(rt);
-    /* all at once, node2 killed on its 6th subtask, node3 silent for a while */
-    p.chaos = "kill=node2#6,pause=node3@20ms+300ms";
+    /* all at once, node2 and node5 killed on their 2nd and 5th subtasks, node3
+     * silent for a while */
+    p.chaos = "kill=node2#2,kill=node5#5,pause=node3@20ms+300ms";
     p.queue_cap = N_TASKS;
     CHECK_OK(swarm_runtime_create(s, &p, &rt, &d));
     overlap_meter m = {0};
@@ -208,7 +211,10 @@ static void test_runtime_64_concurrent_tasks_like_one_at_a_time(void **state)
     print_message("64 tasks at once: up to %d in progress together; %d reassignments, %d "
                   "convictions seen\n", m.max_running, reassigned, convicted);
     assert_true(m.max_running >= 4); /* they really ran together (one at a time: 1) */
-    assert_true(reassigned >= 1);    /* the kill fired mid-work */
+    /* the kill fired mid-work and was convicted while tasks ran (its
+     * attempt may have been a redundant copy whose twin won: then it was
+     * canceled, not reassigned) */
+    assert_true(convicted >= 1);
     assert_int_equal(swarm_runtime_active(rt), 0);
     swarm_runtime_destroy(rt);
     for (int i = 0; i < N_TASKS; i++) swarm_task_destroy(t[i]);
@@ -539,6 +545,44 @@ static void test_runtime_threads_submit_and_exec(void **state)
     swarm_swarm_destroy(s);
 }
 
+/* A task's "nodes" allow-list: only those nodes run it, even when others
+ * are free and cheaper; a name the swarm lacks is refused at submit. */
+static void test_runtime_task_node_allow_list(void **state)
+{
+    (void)state;
+    swarm_swarm *s = echo_swarm(4, 2, 1);
+    swarm_task *t = task_of("{\"name\": \"pinned\", \"input\": \"a b c d e f g h\", \"nodes\":"
+                            " [\"node2\", \"node4\"], \"decomposition\": {\"strategy\": \"map-reduce\","
+                            " \"chunk\": {\"by\": \"tokens\", \"size\": 1, \"overlap\": 0},"
+                            " \"map_prompt\": \"m {{chunk}}\", \"reduce_prompt\": \"r {{results}}\"},"
+                            " \"limits\": {\"max_tokens\": 2}}");
+    swarm_runtime *rt = NULL;
+    swarm_diag d = {{0}};
+    CHECK_OK(swarm_runtime_create(s, NULL, &rt, &d));
+    swarm_run_result *r = NULL;
+    CHECK_OK(swarm_runtime_run(rt, t, &r, &d));
+    assert_int_equal(r->status, SWARM_OK);
+    for (size_t q = 0; q < r->n_trace; q++)
+        assert_true(strcmp(r->trace[q].node_name, "node2") == 0 ||
+                    strcmp(r->trace[q].node_name, "node4") == 0);
+    swarm_run_result_destroy(r);
+    swarm_task *bad = task_of("{\"name\": \"typo\", \"input\": \"q\", \"nodes\": [\"node9\"]}");
+    CHECK_ERR(swarm_runtime_run(rt, bad, &r, &d), SWARM_EINVAL);
+    assert_non_null(strstr(d.msg, "node9"));
+    const char *hostile[] = {"{\"input\": \"q\", \"nodes\": []}", "{\"input\": \"q\", \"nodes\": \"node1\"}",
+                             "{\"input\": \"q\", \"nodes\": [\"\"]}", "{\"input\": \"q\", \"nodes\": [1]}",
+                             "{\"input\": \"q\", \"nodes\": [\"a\", \"a\"]}"};
+    for (size_t k = 0; k < sizeof(hostile) / sizeof(hostile[0]); k++) {
+        swarm_task *h = NULL;
+        CHECK_ERR(swarm_task_parse(hostile[k], strlen(hostile[k]), &h, &d), SWARM_EFORMAT);
+        assert_non_null(strstr(d.msg, "nodes"));
+    }
+    swarm_task_destroy(bad);
+    swarm_runtime_destroy(rt);
+    swarm_task_destroy(t);
+    swarm_swarm_destroy(s);
+}
+
 /* Destroying a runtime with tasks still running (uncollected) frees them. */
 static void test_runtime_destroy_with_tasks_running(void **state)
 {
@@ -566,6 +610,7 @@ int main(void)
         cmocka_unit_test(test_runtime_stream_inproc),
         cmocka_unit_test(test_runtime_stream_proc),
         cmocka_unit_test(test_runtime_threads_submit_and_exec),
+        cmocka_unit_test(test_runtime_task_node_allow_list),
         cmocka_unit_test(test_runtime_destroy_with_tasks_running),
     };
     return CHECK_RUN(tests, NULL, NULL);
