@@ -102,6 +102,9 @@ static void print_text(const swarm_run_result *r, const swarm_swarm *s)
            r->wall_ms, r->energy_j, (long long)r->tokens, r->n_reassigned, r->n_retries,
            r->n_hedges, r->n_discarded, r->n_canceled, r->n_ejections, r->n_readmitted,
            r->n_convicted);
+    if (r->p_min > 0)
+        printf("P_min %g: committed results total C = %g (%s)\n", r->p_min, r->sum_c,
+               r->sum_c + 1e-9 >= r->p_min ? "met" : "NOT met");
     printf("check: done-once %zu, duplicate-executed %zu, double-committed %zu, lost %zu, "
            "stuck %zu, failed %zu, canceled %zu\n",
            c.done_once, c.duplicate_executed, c.double_committed, c.lost, c.stuck, c.failed,

@@ -80,6 +80,11 @@ SWARM_API const char *swarm_task_skill(const swarm_task *t);
 SWARM_API swarm_subtask_kind swarm_task_kind(const swarm_task *t);
 SWARM_API swarm_decomp swarm_task_decomp(const swarm_task *t);
 SWARM_API double swarm_task_p_min(const swarm_task *t);
+/* "p_min_policy": "warn" (default: the run reports Σ C below P_min and
+ * succeeds) or "fail" (the task fails when its committed results' Σ C is
+ * below P_min). */
+typedef enum { SWARM_P_MIN_WARN, SWARM_P_MIN_FAIL, SWARM_P_MIN_POLICY_COUNT } swarm_p_min_policy;
+SWARM_API swarm_p_min_policy swarm_task_p_min_policy(const swarm_task *t);
 /* The task's "nodes" allow-list (names; *n = 0 and NULL: every node may run
  * it). Borrowed from the task. */
 SWARM_API const char *const *swarm_task_nodes(const swarm_task *t, size_t *n);

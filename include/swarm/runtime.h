@@ -230,6 +230,8 @@ typedef struct swarm_run_result {
     int32_t n_ejections;      /* circuit breaker openings in this run */
     int32_t n_readmitted;     /* half-open breakers closed by a success, probes passed */
     int32_t n_convicted;      /* nodes declared dead by the failure detector in this run */
+    double sum_c;             /* Σ C_ik of the committed results (the node that gave each) */
+    double p_min;             /* the task's P_min (0 = none); sum_c < p_min: not met */
     char *task_name, *decomp;
     size_t n_subtasks;
     swarm_subtask_result *subtasks;

@@ -98,6 +98,7 @@ struct swarm_task {
     double deadline_ms;
     int32_t max_retries;
     const char **nodes;        /* allow-list of node names (NULL: every node) */
+    swarm_p_min_policy p_min_policy;
     size_t n_nodes;
 };
 

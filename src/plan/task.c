@@ -473,7 +473,7 @@ static swarm_err parse_steps(swarm_task *t, const json_t *arr, swarm_diag *d)
 static const char *const task_keys[] = {"name",      "input",       "skill",     "kind",
                                         "labels",    "prompt",      "decomposition",
                                         "aggregation", "p_min",     "objective", "redundancy",
-                                        "limits",    "nodes"};
+                                        "limits",    "nodes",       "p_min_policy"};
 static const char *const decomp_keys[] = {"strategy",      "k",     "chunk",  "map_prompt",
                                           "reduce_prompt", "steps", "levels", "threshold"};
 static const char *const chunk_keys[] = {"by", "size", "overlap"};
@@ -765,6 +765,11 @@ static swarm_err parse_task(swarm_task *t, const char *base_dir, swarm_diag *d)
         return rc;
     if ((rc = get_number(root, "p_min", "", 0.0, 1e12, &t->p_min, d)) != SWARM_OK) return rc;
     if ((rc = parse_nodes(t, json_object_get(root, "nodes"), d)) != SWARM_OK) return rc;
+    const char *pol = "warn";
+    if ((rc = get_string(root, "p_min_policy", "", false, &pol, d)) != SWARM_OK) return rc;
+    if (strcmp(pol, "warn") == 0) t->p_min_policy = SWARM_P_MIN_WARN;
+    else if (strcmp(pol, "fail") == 0) t->p_min_policy = SWARM_P_MIN_FAIL;
+    else return sw_diag_set(d, SWARM_EFORMAT, "p_min_policy must be \"warn\" or \"fail\", got \"%.32s\"", pol);
 
     t->w_energy = 1.0;
     t->w_time = 1.0;
@@ -873,6 +878,7 @@ const char *swarm_task_skill(const swarm_task *t) { return t->skill; }
 swarm_subtask_kind swarm_task_kind(const swarm_task *t) { return t->kind; }
 swarm_decomp swarm_task_decomp(const swarm_task *t) { return t->decomp; }
 double swarm_task_p_min(const swarm_task *t) { return t->p_min; }
+swarm_p_min_policy swarm_task_p_min_policy(const swarm_task *t) { return t->p_min_policy; }
 
 const char *const *swarm_task_nodes(const swarm_task *t, size_t *n)
 {

@@ -96,6 +96,8 @@ swarm_err swarm_run_result_json(const swarm_run_result *r, char **out)
     json_object_set_new(st, "ejections", json_integer(r->n_ejections));
     json_object_set_new(st, "readmitted", json_integer(r->n_readmitted));
     json_object_set_new(st, "convicted", json_integer(r->n_convicted));
+    json_object_set_new(st, "sum_c", json_real(r->sum_c));
+    json_object_set_new(st, "p_min", json_real(r->p_min));
     json_t *ch = json_object();
     json_object_set_new(ch, "done_once", json_integer((json_int_t)c.done_once));
     json_object_set_new(ch, "duplicate_executed", json_integer((json_int_t)c.duplicate_executed));

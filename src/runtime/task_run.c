@@ -1679,6 +1679,31 @@ static void aggregate_into(sw_run *R, swarm_run_result *res)
     sw_free(items);
 }
 
+/* The paper's P_min over what was committed: each accepted result counts
+ * the C_ik of the node that gave it. Waves relax P_min when it cannot be
+ * met with the nodes available; the result says so, and with
+ * p_min_policy "fail" the task fails. */
+static void check_p_min(sw_run *R, swarm_run_result *res)
+{
+    res->p_min = R->p_min;
+    res->sum_c = 0;
+    for (size_t k = 0; k < R->m; k++) {
+        const sub_rt *s = &R->subs[k];
+        if (s->state == S_DONE && s->node >= 0)
+            res->sum_c += swarm_node_compat(swarm_swarm_node(R->rt->swarm, (size_t)s->node), s->st->skill);
+    }
+    if (R->p_min <= 0 || res->sum_c + 1e-9 >= R->p_min || res->status != SWARM_OK) return;
+    if (swarm_task_p_min_policy(R->task) == SWARM_P_MIN_FAIL) {
+        res->status = SWARM_EINFEASIBLE;
+        snprintf(res->error, sizeof(res->error),
+                 "P_min = %g not met: the committed results total C = %g (p_min_policy fail)",
+                 R->p_min, res->sum_c);
+        return;
+    }
+    sw_log_warn("task %s: P_min = %g not met: the committed results total C = %g",
+                swarm_task_name(R->task), R->p_min, res->sum_c);
+}
+
 static swarm_err build_result(sw_run *R, swarm_run_result **out)
 {
     swarm_runtime *rt = R->rt;
@@ -1731,6 +1756,7 @@ static swarm_err build_result(sw_run *R, swarm_run_result **out)
     for (size_t k = 0; k < R->m; k++) R->subs[k].text = res->subtasks[k].text;
     aggregate_into(R, res);
     for (size_t k = 0; k < R->m; k++) R->subs[k].text = NULL;
+    check_p_min(R, res);
     *out = res;
     return SWARM_OK;
 }

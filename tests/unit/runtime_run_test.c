@@ -443,6 +443,55 @@ static void test_runtime_ensemble_of_all_nodes_survives_a_kill(void **state)
     swarm_swarm_destroy(s);
 }
 
+/* Defect 5 of issue 13: P_min relaxed in the waves is reported (Σ C of the
+ * committed results), and p_min_policy "fail" fails the task. */
+static void test_runtime_p_min_reported_and_enforced(void **state)
+{
+    (void)state;
+    const char *sj = "{\"nodes\": ["
+                     "{\"name\": \"weak\", \"backend\": {\"type\": \"echo\", \"latency_ms\": 2},"
+                     " \"capacity\": 1, \"skills\": {\"*\": 0.3}},"
+                     "{\"name\": \"strong\", \"backend\": {\"type\": \"echo\", \"latency_ms\": 2},"
+                     " \"capacity\": 1, \"skills\": {\"*\": 0.9}}]}";
+    swarm_swarm *s = NULL;
+    swarm_diag d = {{0}};
+    CHECK_OK(swarm_swarm_parse(sj, strlen(sj), NULL, &s, &d));
+    const char *tj = "{\"name\": \"pm\", \"input\": \"a b c d\", \"p_min\": 4.0,%s"
+                     " \"decomposition\": {\"strategy\": \"map-reduce\", \"chunk\": {\"by\":"
+                     " \"tokens\", \"size\": 1, \"overlap\": 0}, \"map_prompt\": \"m {{chunk}}\","
+                     " \"reduce_prompt\": \"r {{results}}\"}, \"limits\": {\"max_tokens\": 2}}";
+    char buf[1024];
+    snprintf(buf, sizeof(buf), tj, "");
+    swarm_task *warn = task_of(buf);
+    snprintf(buf, sizeof(buf), tj, " \"p_min_policy\": \"fail\",");
+    swarm_task *fail = task_of(buf);
+    swarm_runtime_params p = swarm_runtime_params_default();
+    p.seed = 2;
+    p.hedge = false;
+    swarm_run_result *r = run_task(s, &p, warn);
+    print_message("P_min 4: sum_c %.2f, status %s\n", r->sum_c, swarm_err_name(r->status));
+    assert_true(r->p_min == 4.0);
+    assert_true(r->sum_c < 4.0);  /* both nodes had to work: 5 subtasks, one slot each */
+    assert_true(r->sum_c >= 5 * 0.3 - 1e-9);
+    assert_int_equal(r->status, SWARM_OK); /* warn: reported, not failed */
+    char *js = NULL;
+    CHECK_OK(swarm_run_result_json(r, &js));
+    assert_non_null(strstr(js, "\"sum_c\""));
+    assert_non_null(strstr(js, "\"p_min\":4"));
+    swarm_free(js);
+    swarm_run_result_destroy(r);
+    r = run_task(s, &p, fail);
+    assert_int_equal(r->status, SWARM_EINFEASIBLE);
+    assert_non_null(strstr(r->error, "P_min"));
+    swarm_run_result_destroy(r);
+    swarm_task *bad = NULL;
+    snprintf(buf, sizeof(buf), tj, " \"p_min_policy\": \"maybe\",");
+    CHECK_ERR(swarm_task_parse(buf, strlen(buf), &bad, &d), SWARM_EFORMAT);
+    swarm_task_destroy(warn);
+    swarm_task_destroy(fail);
+    swarm_swarm_destroy(s);
+}
+
 static void test_runtime_early_stop_vote(void **state)
 {
     (void)state;
@@ -1206,6 +1255,7 @@ int main(void)
         cmocka_unit_test(test_runtime_early_stop_vote),
         cmocka_unit_test(test_runtime_cascade),
         cmocka_unit_test(test_runtime_ensemble_of_all_nodes_survives_a_kill),
+        cmocka_unit_test(test_runtime_p_min_reported_and_enforced),
         cmocka_unit_test(test_runtime_real_model_members_draw_differently),
         cmocka_unit_test(test_runtime_progress_watchdog),
         cmocka_unit_test(test_runtime_queue_backpressure),
