@@ -1679,6 +1679,20 @@ static void aggregate_into(sw_run *R, swarm_run_result *res)
     sw_free(items);
 }
 
+/* An attempt given up without an answer (deadline, stuck, node dead,
+ * canceled) still ran for a while: its energy is estimated from the time
+ * it held the node (a late answer, when it comes in time, replaces it). */
+static void account_unanswered(sw_run *R)
+{
+    for (size_t q = 0; q < R->n_rows; q++) {
+        swarm_trace_row *t = &R->rows[q].r;
+        if (t->hlc != 0 || t->energy_j != 0 || t->end_ms < 0 || t->outcome == SWARM_OUTCOME_DONE)
+            continue;
+        t->energy_j = sw_est_energy(R->rt, (size_t)t->node, t->end_ms - t->start_ms, t->tokens);
+        R->energy += t->energy_j;
+    }
+}
+
 /* The paper's P_min over what was committed: each accepted result counts
  * the C_ik of the node that gave it. Waves relax P_min when it cannot be
  * met with the nodes available; the result says so, and with
@@ -1711,7 +1725,6 @@ static swarm_err build_result(sw_run *R, swarm_run_result **out)
     if (res == NULL) return SWARM_ENOMEM;
     res->seed = rt->seed;
     res->wall_ms = sw_now_ms() - R->t0;
-    res->energy_j = R->energy;
     res->tokens = R->tokens;
     res->n_reassigned = R->n_reassigned;
     res->n_retries = R->retries_used;
@@ -1748,6 +1761,8 @@ static swarm_err build_result(sw_run *R, swarm_run_result **out)
         o->node = s->node;
         o->hlc = s->hlc;
     }
+    account_unanswered(R);
+    res->energy_j = R->energy;
     for (size_t q = 0; q < R->n_rows; q++) {
         res->trace[q] = R->rows[q].r;
         res->trace[q].subtask_name = res->subtasks[R->rows[q].r.subtask].name;

@@ -492,6 +492,42 @@ static void test_runtime_p_min_reported_and_enforced(void **state)
     swarm_swarm_destroy(s);
 }
 
+/* Defect 8 of issue 13: an attempt given up at its deadline, with no answer
+ * before the run ended, still reports the energy of the time it ran. */
+static void test_runtime_energy_of_unanswered_attempts(void **state)
+{
+    (void)state;
+    char sj[1024];
+    snprintf(sj, sizeof(sj), "{\"nodes\": [");
+    for (int i = 0; i < 3; i++) /* a failed attempt excludes its node: three to retry on */
+        snprintf(sj + strlen(sj), sizeof(sj) - strlen(sj),
+                 "%s{\"name\": \"slow%d\", \"backend\": {\"type\": \"echo\", \"latency_ms\": 300},"
+                 " \"capacity\": 1, \"power_watts\": 9, \"skills\": {\"*\": 1}}", i ? "," : "", i);
+    snprintf(sj + strlen(sj), sizeof(sj) - strlen(sj), "]}");
+    swarm_swarm *s = NULL;
+    swarm_diag d = {{0}};
+    CHECK_OK(swarm_swarm_parse(sj, strlen(sj), NULL, &s, &d));
+    swarm_task *t = task_of("{\"name\": \"late\", \"input\": \"q\", \"limits\": {\"deadline_ms\": 50,"
+                            " \"max_retries\": 2, \"max_tokens\": 2}}");
+    swarm_runtime_params p = swarm_runtime_params_default();
+    p.hedge = false;
+    p.retry_backoff_ms = 1;
+    swarm_run_result *r = run_task(s, &p, t);
+    assert_int_not_equal(r->status, SWARM_OK); /* every attempt missed its deadline */
+    double sum = 0;
+    for (size_t q = 0; q < r->n_trace; q++) {
+        print_message("attempt %zu: %s %.1f-%.1f ms, %.4f J\n", q, swarm_outcome_name(r->trace[q].outcome),
+                      r->trace[q].start_ms, r->trace[q].end_ms, r->trace[q].energy_j);
+        assert_true(r->trace[q].energy_j > 0);
+        sum += r->trace[q].energy_j;
+    }
+    assert_int_equal(r->n_trace, 3);
+    assert_true(fabs(r->energy_j - sum) < 1e-9);
+    swarm_run_result_destroy(r);
+    swarm_task_destroy(t);
+    swarm_swarm_destroy(s);
+}
+
 static void test_runtime_early_stop_vote(void **state)
 {
     (void)state;
@@ -1256,6 +1292,7 @@ int main(void)
         cmocka_unit_test(test_runtime_cascade),
         cmocka_unit_test(test_runtime_ensemble_of_all_nodes_survives_a_kill),
         cmocka_unit_test(test_runtime_p_min_reported_and_enforced),
+        cmocka_unit_test(test_runtime_energy_of_unanswered_attempts),
         cmocka_unit_test(test_runtime_real_model_members_draw_differently),
         cmocka_unit_test(test_runtime_progress_watchdog),
         cmocka_unit_test(test_runtime_queue_backpressure),
