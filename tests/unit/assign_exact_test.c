@@ -166,7 +166,9 @@ static void exact_vs_brute(swarm_assign_solver solver, int seeds)
     swarm_assign_options o = swarm_assign_options_default();
     o.method = SWARM_ASSIGN_METHOD_EXACT;
     o.solver = solver;
-    o.time_limit_s = 5;
+    /* a limit, not a target: a solve returns once optimal. Generous, so a
+     * sanitizer build on a loaded machine does not fall back to greedy */
+    o.time_limit_s = 60;
     int n_feasible = 0, n_infeasible = 0;
     for (uint64_t seed = 1; seed <= (uint64_t)seeds; seed++) {
         inst in;

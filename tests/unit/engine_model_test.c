@@ -578,7 +578,13 @@ static void expect_copied_load(const char *path, const char *tok, size_t file_si
             path, (double)file_size / 1e6, (double)heap / 1e6, (double)grew / 1e6,
             (double)mapped / 1e6);
     assert_true(heap >= 0 && (size_t)heap < limit);
+#if defined(__SANITIZE_THREAD__)
+    /* TSan's shadow memory grows RSS with every page touched: the heap
+     * bound above still holds, the RSS bound does not apply */
+    fprintf(stderr, "RSS bound not checked under ThreadSanitizer\n");
+#else
     assert_true(grew < file_size + file_size / 8 + ((size_t)1 << 20));
+#endif
     assert_true(mapped == 0);
     /* the mapped weights are real: a session runs on them */
     swarm_session_params sp = {.n_ctx = 8, .n_threads = 1};
