@@ -313,8 +313,9 @@ static bool take_requests(swarm_runtime *rt)
         }
         rt->have_fresh = more;
     }
-    /* cancels are applied below, outside the lock: collect the runs */
-    sw_run *canceled[64];
+    /* cancels are applied below, after the new tasks started: collect the
+     * tickets (a task that failed to start is freed by then) */
+    uint64_t canceled[64];
     size_t n_canceled = 0;
     if (rt->have_cancel) {
         rt->have_cancel = false;
@@ -324,14 +325,20 @@ static bool take_requests(swarm_runtime *rt)
                     rt->have_cancel = true;
                     break;
                 }
-                canceled[n_canceled++] = t->R;
+                canceled[n_canceled++] = t->id;
             }
     }
     pthread_mutex_unlock(&rt->mu);
     for (size_t k = 0; k < n_fresh; k++) start_run(rt, fresh[k]);
     clock_tick(rt);
-    for (size_t k = 0; k < n_canceled; k++)
-        if (canceled[k]->run_id != 0) cancel_run(canceled[k], SWARM_ECANCELED);
+    for (size_t k = 0; k < n_canceled; k++) {
+        pthread_mutex_lock(&rt->mu);
+        sw_ticket *t = ticket_find(rt, canceled[k]);
+        sw_run *R = t ? t->R : NULL;
+        if (R && R->run_id == 0) rt->have_cancel = true; /* not started yet: next loop */
+        pthread_mutex_unlock(&rt->mu);
+        if (R && R->run_id != 0) cancel_run(R, SWARM_ECANCELED);
+    }
     return true;
 }
 
