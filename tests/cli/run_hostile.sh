@@ -160,6 +160,10 @@ task_case "redundancy > nodes" 2 'redundancy.*node' '{"input": "x", "redundancy"
 printf '%s' '{"input": "x", "redundancy": 2}' >"$TMP/r2.json"
 expect "task: redundancy 2 in distinct zones, one zone" 2 'distinct zones needs 2 zones' -- run "$TMP/r2.json" --swarm "$TMP/echo.json" --seed 1 --distinct-zones
 expect "task: file is a directory" 2 "modeldir" -- run "$TMP/modeldir" --swarm "$TMP/echo.json"
+# input.file a FIFO nobody writes to: refused with a reason, never read as an empty input
+mkfifo "$TMP/fifo"
+printf '{"name": "f", "input": {"file": "%s"}}' "$TMP/fifo" >"$TMP/fifo-task.json"
+expect "task: input.file a FIFO without a writer" 2 'FIFO that gave no data' -- run "$TMP/fifo-task.json" --swarm "$TMP/echo.json"
 expect "task: file does not exist" 2 "nope-task.json" -- run "$TMP/nope-task.json" --swarm "$TMP/echo.json"
 # the skill case needs a swarm whose nodes have only named skills
 printf '%s' '{"nodes": [{"name": "a", "backend": {"type": "echo"}, "skills": {"story": 0.9}}]}' >"$TMP/story.json"

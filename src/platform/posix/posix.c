@@ -116,6 +116,8 @@ static swarm_err read_bounded(const char *path, size_t max, bool user_input, cha
         return sw_diag_set(d, SWARM_ENOMEM, "%s: out of memory", path);
     }
     int err = 0;
+    struct stat st;
+    bool fifo = fstat(fileno(f), &st) == 0 && S_ISFIFO(st.st_mode);
     for (;;) {
         if (cap - len < 2) {
             if (len > max) break; /* a pipe that never ends: refused below */
@@ -153,6 +155,13 @@ static swarm_err read_bounded(const char *path, size_t max, bool user_input, cha
             return sw_diag_set(d, SWARM_EINVAL, "%s: larger than the limit of %zu bytes", path,
                                max);
         return sw_diag_set(d, SWARM_EFORMAT, "%s: larger than %zu MiB", path, max >> 20);
+    }
+    if (fifo && len == 0) {
+        /* opened without waiting for a writer (a FIFO nobody writes to would
+         * hang us): no writer means end of file at once, not an empty input */
+        sw_free(buf);
+        return sw_diag_set(d, SWARM_EINVAL, "%s: a pipe or FIFO that gave no data (no writer when "
+                           "it was opened?); write to it first, or pass a regular file", path);
     }
     buf[len] = '\0';
     *out = buf;
