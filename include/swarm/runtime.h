@@ -320,6 +320,25 @@ SWARM_API swarm_err swarm_runtime_poll(swarm_runtime *rt, uint64_t *out_ticket,
 /* Tasks submitted and not yet collected. */
 SWARM_API size_t swarm_runtime_active(swarm_runtime *rt);
 
+/* ---- membership: nodes by name, changed while tasks run ---- */
+typedef enum {
+    SWARM_NODE_ACTIVE,   /* takes work */
+    SWARM_NODE_DRAINING, /* takes no new work; its running attempts finish */
+    SWARM_NODE_REMOVED,  /* out: its running attempts are reassigned at once */
+    SWARM_NODE_ADMIN_COUNT
+} swarm_node_admin;
+/* Sets the membership state of the node named name; applied by the
+ * coordinator at its next loop (within milliseconds). Draining a node and
+ * making it active again is allowed; a removed node stays removed.
+ * SWARM_ENOTFOUND for an unknown name, SWARM_EINVAL for a removed node,
+ * SWARM_EFULL when 16 changes are already waiting. Thread-safe. */
+SWARM_API swarm_err swarm_runtime_node_set(swarm_runtime *rt, const char *name,
+                                           swarm_node_admin to);
+/* The state last asked for the node (SWARM_NODE_ACTIVE for an unknown name
+ * is not an answer: *out is written only on SWARM_OK). Thread-safe. */
+SWARM_API swarm_err swarm_runtime_node_get(swarm_runtime *rt, const char *name,
+                                           swarm_node_admin *out);
+
 /* The one-task use of the coordinator: submit with default options and
  * wait without limit. Plan errors and an infeasible plan are returned as
  * errors with d saying why; on SWARM_OK *out holds the result, whose status

@@ -298,6 +298,9 @@ static bool take_requests(swarm_runtime *rt)
     }
     clock_tick(rt);
     exec_send_locked(rt);
+    for (size_t k = 0; k < rt->n_admin_req; k++)
+        sw_health_admin(rt, rt->admin_req[k].node, rt->admin_req[k].to);
+    rt->n_admin_req = 0;
     if (rt->have_fresh || rt->have_cancel) {
         bool more = false;
         for (sw_ticket *t = rt->tickets; t; t = t->next) {
@@ -816,6 +819,48 @@ swarm_err swarm_runtime_run(swarm_runtime *rt, const swarm_task *task, swarm_run
     swarm_err rc = swarm_runtime_submit(rt, task, NULL, &ticket, d);
     if (rc) return rc;
     return swarm_runtime_wait(rt, ticket, -1, out, d);
+}
+
+/* ------------------------------------------------------------------------ */
+/* membership                                                                */
+
+/* The state asked last for node i: a waiting request, else the node's. */
+static swarm_node_admin admin_asked_locked(const swarm_runtime *rt, size_t i)
+{
+    for (size_t k = rt->n_admin_req; k-- > 0;)
+        if (rt->admin_req[k].node == i) return rt->admin_req[k].to;
+    return rt->nodes[i].admin;
+}
+
+swarm_err swarm_runtime_node_set(swarm_runtime *rt, const char *name, swarm_node_admin to)
+{
+    if (rt == NULL || name == NULL || (unsigned)to >= SWARM_NODE_ADMIN_COUNT) return SWARM_EINVAL;
+    int32_t i = swarm_swarm_find(rt->swarm, name);
+    if (i < 0) return SWARM_ENOTFOUND;
+    swarm_err rc = SWARM_OK;
+    pthread_mutex_lock(&rt->mu);
+    swarm_node_admin now = admin_asked_locked(rt, (size_t)i);
+    if (now == SWARM_NODE_REMOVED && to != SWARM_NODE_REMOVED) rc = SWARM_EINVAL;
+    else if (rt->n_admin_req == sizeof(rt->admin_req) / sizeof(rt->admin_req[0])) rc = SWARM_EFULL;
+    else {
+        rt->admin_req[rt->n_admin_req].node = (size_t)i;
+        rt->admin_req[rt->n_admin_req].to = to;
+        rt->n_admin_req++;
+    }
+    pthread_mutex_unlock(&rt->mu);
+    if (rc == SWARM_OK) rt->tp->ops->wake(rt->tp);
+    return rc;
+}
+
+swarm_err swarm_runtime_node_get(swarm_runtime *rt, const char *name, swarm_node_admin *out)
+{
+    if (rt == NULL || name == NULL || out == NULL) return SWARM_EINVAL;
+    int32_t i = swarm_swarm_find(rt->swarm, name);
+    if (i < 0) return SWARM_ENOTFOUND;
+    pthread_mutex_lock(&rt->mu);
+    *out = admin_asked_locked(rt, (size_t)i);
+    pthread_mutex_unlock(&rt->mu);
+    return SWARM_OK;
 }
 
 /* ------------------------------------------------------------------------ */

@@ -15,7 +15,24 @@
 bool sw_node_available(const swarm_runtime *rt, size_t i)
 {
     const node_state *ns = &rt->nodes[i];
-    return !ns->dead && !ns->ejected && !ns->unhealthy;
+    return !ns->dead && !ns->ejected && !ns->unhealthy && ns->admin == SWARM_NODE_ACTIVE;
+}
+
+void sw_health_admin(swarm_runtime *rt, size_t i, swarm_node_admin to)
+{
+    node_state *ns = &rt->nodes[i];
+    if (ns->admin == SWARM_NODE_REMOVED || ns->admin == to) return;
+    ns->admin = to;
+    sw_log_info("node %s: %s", swarm_swarm_node(rt->swarm, i)->name,
+                to == SWARM_NODE_ACTIVE ? "active" : to == SWARM_NODE_DRAINING ? "draining" : "removed");
+    if (to != SWARM_NODE_REMOVED) return;
+    /* its work moves on now, as if it had died (without a conviction) */
+    for (size_t r = 0; r < rt->n_runs; r++) sw_run_node_gone(rt->runs[r], i, "node removed");
+    ns->inflight = 0;
+    size_t w = 0;
+    for (size_t o = 0; o < rt->n_orphans; o++)
+        if ((size_t)rt->orphans[o].node != i) rt->orphans[w++] = rt->orphans[o];
+    rt->n_orphans = w;
 }
 
 int32_t sw_node_free(const swarm_runtime *rt, size_t i)
@@ -128,7 +145,10 @@ static void declare_dead(swarm_runtime *rt, size_t i, const char *why)
     sw_readmit_rule rule = readmit_rule(rt);
     ns->readmit_at = sw_readmit_not_before(&rule, rt->now, ns->n_deaths);
     sw_log_info("node %s: declared dead (%s)", swarm_swarm_node(rt->swarm, i)->name, why);
-    for (size_t r = 0; r < rt->n_runs; r++) sw_run_node_dead(rt->runs[r], i, why);
+    for (size_t r = 0; r < rt->n_runs; r++) {
+        rt->runs[r]->n_convicted++;
+        sw_run_node_gone(rt->runs[r], i, why);
+    }
     /* slots of finished tasks' attempts there are gone with it */
     size_t w = 0;
     for (size_t o = 0; o < rt->n_orphans; o++)
@@ -200,6 +220,7 @@ void sw_health_tick(swarm_runtime *rt)
 {
     for (size_t i = 0; i < rt->n; i++) {
         node_state *ns = &rt->nodes[i];
+        if (ns->admin == SWARM_NODE_REMOVED) continue; /* nobody listens to it any more */
         if (!ns->dead && convicted(rt, ns)) {
             log_suspicion(rt, i);
             declare_dead(rt, i, "node dead (heartbeats stopped)");

@@ -37,6 +37,7 @@ typedef struct node_state {
     int32_t n_ejections, consec_fail;
     bool unhealthy;         /* watchdog fired; probe pending or failed */
     bool probing;
+    swarm_node_admin admin;  /* membership: active, draining or removed */
     double probe_sent_ms;
     uint32_t probe_epoch;
     int32_t inflight;       /* attempts holding a slot */
@@ -201,6 +202,10 @@ struct swarm_runtime {
     size_t n_tickets;           /* submitted and not collected (<= queue_cap) */
     uint64_t next_ticket, finish_seq;
     bool have_fresh, have_cancel;
+    /* membership changes asked for (node index, new state), applied by
+     * the coordinator thread at its next loop */
+    struct { size_t node; swarm_node_admin to; } admin_req[16];
+    size_t n_admin_req;
     sw_exec_req *execs;
     uint32_t exec_epoch;
     struct { int32_t node; uint32_t epoch; } exec_cancel[SW_EXEC_CANCELS];
@@ -243,6 +248,9 @@ bool sw_health_success(swarm_runtime *rt, size_t i);
 /* An attempt on node i made no progress: it is unhealthy until a one-token
  * probe passes. */
 void sw_health_stuck(swarm_runtime *rt, size_t i);
+/* Membership: node i becomes active, draining or removed (its attempts
+ * reassigned at once). A removed node stays removed. */
+void sw_health_admin(swarm_runtime *rt, size_t i, swarm_node_admin to);
 /* Heartbeats, probe answers and membership events. */
 void sw_health_event(swarm_runtime *rt, sw_event *ev);
 /* The detector's verdicts, breaker cooldowns, probes due (every loop while
@@ -276,8 +284,9 @@ void sw_run_after_loop(sw_run *R);
 bool sw_run_finished(const sw_run *R);
 /* Ends every open subtask (canceled with note why). */
 void sw_run_cancel(sw_run *R, const char *why);
-/* Node i was declared dead: this run's attempts on it move on. */
-void sw_run_node_dead(sw_run *R, size_t i, const char *why);
+/* Node i is gone (declared dead, or removed): this run's attempts on it
+ * move on (reassigned). */
+void sw_run_node_gone(sw_run *R, size_t i, const char *why);
 /* The result (aggregation, trace, stats) and the journal's end record; the
  * slots its canceled attempts still hold become orphans of the runtime. */
 swarm_err sw_run_end(sw_run *R, swarm_run_result **out);

@@ -449,10 +449,9 @@ static void breaker_failure(sw_run *R, size_t i)
     if (sw_health_failure(R->rt, i)) R->n_ejections++;
 }
 
-void sw_run_node_dead(sw_run *R, size_t i, const char *why)
+void sw_run_node_gone(sw_run *R, size_t i, const char *why)
 {
     swarm_runtime *rt = R->rt;
-    R->n_convicted++;
     for (size_t q = 0; q < R->n_running; q++) {
         row_rt *rw = &R->rows[R->running[q]];
         if (rw->r.outcome != SWARM_OUTCOME_RUNNING || (size_t)rw->r.node != i) continue;

@@ -583,6 +583,94 @@ static void test_runtime_task_node_allow_list(void **state)
     swarm_swarm_destroy(s);
 }
 
+/* Membership while a task runs: node1 drained (it finishes what it runs,
+ * starts nothing new), node2 removed (its running attempts move on at once,
+ * never a conviction), node1 back to active; the answer is the fault-free
+ * one and nothing is lost. */
+typedef struct member_watch {
+    swarm_runtime *rt;
+    _Atomic size_t done;
+} member_watch;
+
+static void count_done(void *ud, const swarm_task_event *ev)
+{
+    member_watch *w = ud;
+    if (ev->type == SWARM_TASK_EVENT_PROGRESS) atomic_store(&w->done, ev->done);
+}
+
+static double row_start_after(const swarm_run_result *r, const char *node, double t)
+{
+    size_t n = 0;
+    for (size_t q = 0; q < r->n_trace; q++)
+        n += strcmp(r->trace[q].node_name, node) == 0 && r->trace[q].start_ms > t;
+    return (double)n;
+}
+
+static void test_runtime_membership_drain_remove(void **state)
+{
+    (void)state;
+    swarm_swarm *s = echo_swarm(4, 2, 10);
+    swarm_task *t = map_reduce_of("members", 150, 1);
+    swarm_runtime_params p = swarm_runtime_params_default();
+    p.seed = 3;
+    p.hedge = false;
+    swarm_runtime *rt = NULL;
+    swarm_diag d = {{0}};
+    CHECK_OK(swarm_runtime_create(s, &p, &rt, &d));
+    swarm_run_result *base = NULL;
+    CHECK_OK(swarm_runtime_run(rt, t, &base, &d));
+    assert_int_equal(base->status, SWARM_OK);
+    member_watch w = {rt, 0};
+    swarm_submit_opts o = swarm_submit_opts_default();
+    o.on_event = count_done;
+    o.ud = &w;
+    uint64_t tk = 0;
+    double t0 = sw_now_ms();
+    CHECK_OK(swarm_runtime_submit(rt, t, &o, &tk, &d));
+    while (atomic_load(&w.done) < 8) sw_sleep_ms(1);
+    CHECK_OK(swarm_runtime_node_set(rt, "node1", SWARM_NODE_DRAINING));
+    CHECK_OK(swarm_runtime_node_set(rt, "node2", SWARM_NODE_REMOVED));
+    double t_change = sw_now_ms() - t0;
+    swarm_node_admin a;
+    CHECK_OK(swarm_runtime_node_get(rt, "node2", &a));
+    assert_int_equal(a, SWARM_NODE_REMOVED);
+    CHECK_ERR(swarm_runtime_node_set(rt, "node2", SWARM_NODE_ACTIVE), SWARM_EINVAL);
+    CHECK_ERR(swarm_runtime_node_set(rt, "node9", SWARM_NODE_DRAINING), SWARM_ENOTFOUND);
+    while (atomic_load(&w.done) < 45) sw_sleep_ms(1);
+    double t_back = sw_now_ms() - t0;
+    CHECK_OK(swarm_runtime_node_set(rt, "node1", SWARM_NODE_ACTIVE));
+    swarm_run_result *r = NULL;
+    CHECK_OK(swarm_runtime_wait(rt, tk, -1, &r, &d));
+    swarm_run_check c;
+    swarm_run_check_trace(r, &c);
+    assert_int_equal(c.lost + c.double_committed + c.stuck, 0);
+    assert_int_equal(r->status, SWARM_OK);
+    assert_string_equal(r->text, base->text);
+    assert_int_equal(r->n_convicted, 0); /* removed, not dead */
+    /* 50 ms of slack each way: a change is applied at the coordinator's next
+     * loop, and the trace's clock starts when the coordinator takes the task */
+    double n2_after = row_start_after(r, "node2", t_change + 50);
+    double n1_between = 0;
+    for (size_t q = 0; q < r->n_trace; q++)
+        n1_between += strcmp(r->trace[q].node_name, "node1") == 0 &&
+                      r->trace[q].start_ms > t_change + 50 && r->trace[q].start_ms < t_back - 50;
+    size_t moved = 0, n1_later = (size_t)row_start_after(r, "node1", t_back + 50);
+    for (size_t q = 0; q < r->n_trace; q++)
+        moved += r->trace[q].outcome == SWARM_OUTCOME_REASSIGNED &&
+                 strcmp(r->trace[q].note, "node removed") == 0;
+    print_message("membership: changed at %.0f ms, node1 back at %.0f ms; node2 attempts after "
+                  "removal %.0f, node1 while draining %.0f, node1 after %zu; %zu moved off node2\n",
+                  t_change, t_back, n2_after, n1_between, n1_later, moved);
+    assert_true(n2_after == 0);
+    assert_true(n1_between == 0);
+    assert_true(n1_later >= 1);
+    swarm_run_result_destroy(r);
+    swarm_run_result_destroy(base);
+    swarm_runtime_destroy(rt);
+    swarm_task_destroy(t);
+    swarm_swarm_destroy(s);
+}
+
 /* Destroying a runtime with tasks still running (uncollected) frees them. */
 static void test_runtime_destroy_with_tasks_running(void **state)
 {
@@ -611,6 +699,7 @@ int main(void)
         cmocka_unit_test(test_runtime_stream_proc),
         cmocka_unit_test(test_runtime_threads_submit_and_exec),
         cmocka_unit_test(test_runtime_task_node_allow_list),
+        cmocka_unit_test(test_runtime_membership_drain_remove),
         cmocka_unit_test(test_runtime_destroy_with_tasks_running),
     };
     return CHECK_RUN(tests, NULL, NULL);
