@@ -493,6 +493,11 @@ static void *coordinator_main(void *arg)
         /* new tasks are placed before waiting for events */
         step(rt);
         double timeout = rt->n_runs == 0 ? IDLE_TICK_MS : work_ready(rt) ? 1 : LOOP_TICK_MS;
+        /* no later than the next deadline or retry: timers fire on time */
+        for (size_t r = 0; r < rt->n_runs; r++) {
+            double due = sw_run_next_due(rt->runs[r]) - sw_now_ms();
+            if (due < timeout) timeout = due > 0 ? due : 0;
+        }
         size_t ne = rt->tp->ops->recv(rt->tp, evs, RECV_BATCH, timeout);
         clock_tick(rt);
         if (rt->now - last_loop > rt->p.max_local_pause_ms) {

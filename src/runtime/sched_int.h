@@ -276,6 +276,9 @@ void sw_run_timers(sw_run *R);
 /* One assignment wave of this run's ready subtasks over at most limit
  * free slots. */
 void sw_run_wave(sw_run *R, int32_t limit);
+/* When the run's timers next have work (an attempt's deadline, a retry's
+ * backoff ends), on the sw_now_ms clock; INFINITY when nothing is due. */
+double sw_run_next_due(const sw_run *R);
 /* Attempts of this run holding a node slot. */
 int32_t sw_run_inflight(const sw_run *R);
 /* After a loop: journal commit, progress events, "no node available". */

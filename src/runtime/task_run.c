@@ -521,6 +521,19 @@ static double hedge_p95(sw_run *R, const sub_rt *s)
     return -1;
 }
 
+/* Why a running attempt is given up by the timers (none: still live). */
+enum attempt_expiry { ATTEMPT_LIVE, ATTEMPT_DEADLINE, ATTEMPT_STUCK, ATTEMPT_EXPIRY_COUNT };
+
+/* The trace note of an expiry (static strings: rows keep the pointer). */
+static const char *attempt_expiry_note(enum attempt_expiry ex)
+{
+    switch (ex) {
+    case ATTEMPT_DEADLINE: return "deadline";
+    case ATTEMPT_STUCK: return "stuck (no progress)";
+    default: return "";
+    }
+}
+
 static void on_result(sw_run *R, sw_event *ev)
 {
     swarm_runtime *rt = R->rt;
@@ -565,9 +578,14 @@ static void on_result(sw_run *R, sw_event *ev)
     }
     rw->r.end_ms = R->now - R->t0;
     s->live--;
-    if (!ok) {
+    /* an answer after the deadline is a missed deadline, whenever the
+     * timers would have looked */
+    bool late = ok && R->deadline_ms > 0 && rw->r.end_ms - rw->r.start_ms > R->deadline_ms;
+    if (!ok || late) {
         rw->r.outcome = SWARM_OUTCOME_FAILED;
-        rw->r.note = ev->rc == SWARM_OK ? "corrupt (checksum mismatch)" : swarm_strerror(ev->rc);
+        rw->r.note = late ? attempt_expiry_note(ATTEMPT_DEADLINE)
+                     : ev->rc == SWARM_OK ? "corrupt (checksum mismatch)"
+                                          : swarm_strerror(ev->rc);
         sw_free(ev->text);
         breaker_failure(R, (size_t)ev->node);
         exclude(R, s, (size_t)ev->node);
@@ -623,19 +641,6 @@ void sw_run_event(sw_run *R, sw_event *ev)
 
 /* ------------------------------------------------------------------------ */
 /* timers: detector, breaker cooldown, deadlines, watchdog, hedging, retries */
-
-/* Why a running attempt is given up by the timers (none: still live). */
-enum attempt_expiry { ATTEMPT_LIVE, ATTEMPT_DEADLINE, ATTEMPT_STUCK, ATTEMPT_EXPIRY_COUNT };
-
-/* The trace note of an expiry (static strings: rows keep the pointer). */
-static const char *attempt_expiry_note(enum attempt_expiry ex)
-{
-    switch (ex) {
-    case ATTEMPT_DEADLINE: return "deadline";
-    case ATTEMPT_STUCK: return "stuck (no progress)";
-    default: return "";
-    }
-}
 
 void sw_run_timers(sw_run *R)
 {
@@ -1450,6 +1455,20 @@ swarm_err sw_run_start(sw_run *R, swarm_diag *d)
         R->ens_distinct = k <= rt->n;
     }
     return SWARM_OK;
+}
+
+double sw_run_next_due(const sw_run *R)
+{
+    double due = INFINITY;
+    for (size_t q = 0; R->deadline_ms > 0 && q < R->n_running; q++) {
+        const row_rt *rw = &R->rows[R->running[q]];
+        if (rw->r.outcome != SWARM_OUTCOME_RUNNING) continue;
+        double at = R->t0 + rw->r.start_ms + R->deadline_ms;
+        if (at < due) due = at;
+    }
+    for (size_t q = 0; q < R->n_delayed; q++)
+        if (R->subs[R->delayed[q]].ready_at < due) due = R->subs[R->delayed[q]].ready_at;
+    return due;
 }
 
 int32_t sw_run_inflight(const sw_run *R)

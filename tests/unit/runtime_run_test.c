@@ -531,6 +531,28 @@ static void test_runtime_energy_of_unanswered_attempts(void **state)
     swarm_swarm_destroy(s);
 }
 
+/* Defect 7 of issue 13: a 1 ms deadline on a 5 ms node is missed, never
+ * "done" because the timers looked late or the answer came between looks. */
+static void test_runtime_deadline_is_exact(void **state)
+{
+    (void)state;
+    swarm_swarm *s = echo_swarm(1, 1, 5);
+    swarm_task *t = task_of("{\"name\": \"d\", \"input\": \"q\", \"skill\": \"s\", \"limits\":"
+                            " {\"deadline_ms\": 1, \"max_retries\": 0, \"max_tokens\": 2}}");
+    swarm_runtime_params p = swarm_runtime_params_default();
+    p.hedge = false;
+    for (int k = 0; k < 5; k++) {
+        swarm_run_result *r = run_task(s, &p, t);
+        assert_int_not_equal(r->status, SWARM_OK);
+        assert_int_equal(r->n_trace, 1);
+        assert_int_equal(r->trace[0].outcome, SWARM_OUTCOME_FAILED);
+        assert_string_equal(r->trace[0].note, "deadline");
+        swarm_run_result_destroy(r);
+    }
+    swarm_task_destroy(t);
+    swarm_swarm_destroy(s);
+}
+
 static void test_runtime_early_stop_vote(void **state)
 {
     (void)state;
@@ -1296,6 +1318,7 @@ int main(void)
         cmocka_unit_test(test_runtime_ensemble_of_all_nodes_survives_a_kill),
         cmocka_unit_test(test_runtime_p_min_reported_and_enforced),
         cmocka_unit_test(test_runtime_energy_of_unanswered_attempts),
+        cmocka_unit_test(test_runtime_deadline_is_exact),
         cmocka_unit_test(test_runtime_real_model_members_draw_differently),
         cmocka_unit_test(test_runtime_progress_watchdog),
         cmocka_unit_test(test_runtime_queue_backpressure),
