@@ -871,36 +871,6 @@ swarm_err swarm_runtime_node_get(swarm_runtime *rt, const char *name, swarm_node
 /* ------------------------------------------------------------------------ */
 /* exec: one subtask on one node, outside any task                           */
 
-static sw_dispatch *exec_message(size_t node, swarm_subtask_kind kind, const char *prompt,
-                                 const char *const *labels, size_t n_labels, int32_t max_tokens)
-{
-    size_t lbytes = 0;
-    for (size_t j = 0; j < n_labels; j++) lbytes += strlen(labels[j]) + 1;
-    sw_dispatch *msg = sw_calloc(1, sizeof(*msg) + n_labels * sizeof(char *) + lbytes);
-    char *pc = sw_strdup(prompt);
-    if (msg == NULL || pc == NULL) {
-        sw_free(msg);
-        sw_free(pc);
-        return NULL;
-    }
-    char **lab = (char **)(msg + 1);
-    char *lp = (char *)(lab + n_labels);
-    for (size_t j = 0; j < n_labels; j++) {
-        size_t l = strlen(labels[j]) + 1;
-        memcpy(lp, labels[j], l);
-        lab[j] = lp;
-        lp += l;
-    }
-    msg->node = (int32_t)node;
-    msg->sub = SW_SUB_EXEC; /* outside any run: never confused with a plan subtask */
-    msg->kind = kind;
-    msg->prompt = pc;
-    msg->labels = (const char *const *)lab;
-    msg->n_labels = n_labels;
-    msg->max_tokens = max_tokens;
-    return msg;
-}
-
 swarm_err swarm_runtime_exec(swarm_runtime *rt, size_t node, swarm_subtask_kind kind,
                              const char *prompt, const char *const *labels, size_t n_labels,
                              int32_t max_tokens, double timeout_ms, char **out_text,
@@ -911,7 +881,8 @@ swarm_err swarm_runtime_exec(swarm_runtime *rt, size_t node, swarm_subtask_kind 
         return sw_diag_set(d, SWARM_EINVAL, "exec: bad node or arguments");
     sw_exec_req q = {0};
     q.node = (int32_t)node;
-    q.msg = exec_message(node, kind, prompt, labels, n_labels, max_tokens);
+    /* outside any run: SW_SUB_EXEC is never confused with a plan subtask */
+    q.msg = sw_dispatch_new((int32_t)node, SW_SUB_EXEC, kind, prompt, labels, n_labels, max_tokens);
     if (q.msg == NULL) return SWARM_ENOMEM;
     uint64_t zero = 0;
     atomic_compare_exchange_strong(&rt->env.t0_ns, &zero, sw_now_ns());

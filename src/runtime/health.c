@@ -85,20 +85,10 @@ static void count_readmitted(swarm_runtime *rt)
 static void send_probe(swarm_runtime *rt, size_t i)
 {
     node_state *ns = &rt->nodes[i];
-    sw_dispatch *msg = sw_calloc(1, sizeof(*msg));
-    char *p = sw_strdup("Once");
-    if (!msg || !p) {
-        sw_free(msg);
-        sw_free(p);
-        return;
-    }
-    msg->node = (int32_t)i;
-    msg->sub = SW_SUB_PROBE;
+    sw_dispatch *msg = sw_dispatch_new((int32_t)i, SW_SUB_PROBE, SWARM_SUBTASK_GENERATE, "Once", NULL, 0, 1);
+    if (msg == NULL) return;
     msg->epoch = ++ns->probe_epoch;
     msg->probe = true;
-    msg->kind = SWARM_SUBTASK_GENERATE;
-    msg->prompt = p;
-    msg->max_tokens = 1;
     ns->probe_sent_ms = rt->now;
     /* a probe that did not go out is sent again on a later tick */
     ns->probing = rt->tp->ops->send(rt->tp, msg) == SWARM_OK;

@@ -173,38 +173,13 @@ static swarm_err dispatch(sw_run *R, int32_t k, int32_t node, bool hedge)
         R->running = nr;
         R->cap_running = nc;
     }
-    /* The message owns copies of prompt and labels: a zombie worker may
-     * still hold it after this run's plan is gone. */
     const char *prompt = s->prompt ? s->prompt : (s->st->prompt ? s->st->prompt : "");
-    size_t plen = strlen(prompt) + 1, lbytes = 0;
-    for (size_t j = 0; j < s->st->n_labels; j++) lbytes += strlen(s->st->labels[j]) + 1;
-    size_t nl = s->st->n_labels;
-    sw_dispatch *msg = sw_calloc(1, sizeof(*msg) + nl * sizeof(char *) + lbytes);
-    char *pc = sw_malloc(plen);
-    if (msg == NULL || pc == NULL) {
-        sw_free(msg);
-        sw_free(pc);
-        return SWARM_ENOMEM;
-    }
-    memcpy(pc, prompt, plen);
-    char **lab = (char **)(msg + 1);
-    char *lp = (char *)(lab + nl);
-    for (size_t j = 0; j < nl; j++) {
-        size_t l = strlen(s->st->labels[j]) + 1;
-        memcpy(lp, s->st->labels[j], l);
-        lab[j] = lp;
-        lp += l;
-    }
+    sw_dispatch *msg = sw_dispatch_new(node, k, s->st->kind, prompt, s->st->labels,
+                                       s->st->n_labels, s->st->max_tokens);
+    if (msg == NULL) return SWARM_ENOMEM;
     uint32_t epoch = ++s->epochs;
-    msg->node = node;
-    msg->sub = k;
     msg->epoch = epoch;
     msg->run = R->run_id;
-    msg->kind = s->st->kind;
-    msg->prompt = pc;
-    msg->labels = (const char *const *)lab;
-    msg->n_labels = nl;
-    msg->max_tokens = s->st->max_tokens;
     msg->stream = R->o.stream && R->o.on_event && s->st->kind == SWARM_SUBTASK_GENERATE;
     msg->seed = subtask_seed(R, k);
     int32_t rid = (int32_t)R->n_rows++;

@@ -37,3 +37,33 @@ swarm_err sw_transport_open(const char *url, sw_node_env *env, sw_transport **ou
     return sw_diag_set(d, SWARM_EINVAL, "transport '%.200s': unknown scheme (inproc: or proc:)",
                        url);
 }
+
+sw_dispatch *sw_dispatch_new(int32_t node, int32_t sub, swarm_subtask_kind kind, const char *prompt,
+                             const char *const *labels, size_t n_labels, int32_t max_tokens)
+{
+    size_t lbytes = 0;
+    for (size_t j = 0; j < n_labels; j++) lbytes += strlen(labels[j]) + 1;
+    sw_dispatch *msg = sw_calloc(1, sizeof(*msg) + n_labels * sizeof(char *) + lbytes);
+    char *pc = sw_strdup(prompt ? prompt : "");
+    if (msg == NULL || pc == NULL) {
+        sw_free(msg);
+        sw_free(pc);
+        return NULL;
+    }
+    char **lab = (char **)(msg + 1);
+    char *lp = (char *)(lab + n_labels);
+    for (size_t j = 0; j < n_labels; j++) {
+        size_t l = strlen(labels[j]) + 1;
+        memcpy(lp, labels[j], l);
+        lab[j] = lp;
+        lp += l;
+    }
+    msg->node = node;
+    msg->sub = sub;
+    msg->kind = kind;
+    msg->prompt = pc;
+    msg->labels = (const char *const *)lab;
+    msg->n_labels = n_labels;
+    msg->max_tokens = max_tokens;
+    return msg;
+}

@@ -97,6 +97,13 @@ struct sw_transport {
     const sw_transport_ops *ops;
 };
 
+/* A dispatch owning copies of prompt and labels (a zombie worker may hold
+ * it after the plan that made it is gone), the labels in the same
+ * allocation; the caller sets epoch, run and the flags. NULL when out of
+ * memory. Freed by the transport that takes it (sw_dispatch_free). */
+sw_dispatch *sw_dispatch_new(int32_t node, int32_t sub, swarm_subtask_kind kind, const char *prompt,
+                             const char *const *labels, size_t n_labels, int32_t max_tokens);
+
 /* What node workers need (runtime_int.h: the swarm, backends, faults). */
 typedef struct sw_node_env sw_node_env;
 

@@ -210,8 +210,10 @@ static void test_battery_early_stop(void **state)
     swarm_swarm_destroy(s);
 }
 
-/* Fencing: a result stamped with another run's id, injected at the
- * transport ahead of every genuine result, is never counted. */
+/* Fencing: a result stamped with an earlier run's id (a worker answering a
+ * dispatch of a run before, on the same runtime, with the same subtask,
+ * epoch and node), injected at the transport ahead of every genuine result,
+ * is never counted. */
 typedef struct fence_wrap {
     const sw_transport_ops *real;
     sw_transport_ops ops;
@@ -227,7 +229,7 @@ static size_t recv_with_stale(sw_transport *t, sw_event *evs, size_t max, double
         if (evs[i].type != SW_EV_RESULT || evs[i].probe || evs[i].rc != SWARM_OK || evs[i].sub < 0)
             continue;
         sw_event forged = evs[i];
-        forged.run = evs[i].run + 1000; /* no such run */
+        forged.run = evs[i].run - 1; /* the run before: same subtask, epoch and node */
         forged.text = sw_strdup("STALE");
         assert_non_null(forged.text);
         forged.crc = sw_crc32(forged.text, strlen(forged.text));
@@ -250,6 +252,9 @@ static void test_battery_fencing(void **state)
         swarm_runtime *rt = NULL;
         swarm_diag d = {{0}};
         CHECK_OK(swarm_runtime_create(s, &p, &rt, &d));
+        swarm_run_result *first = NULL; /* untouched: its id is the one forged */
+        CHECK_OK(swarm_runtime_run(rt, t, &first, &d));
+        swarm_run_result_destroy(first);
         sw_transport *tp = sw_runtime_transport(rt);
         sw_runtime_pause(rt);
         wrap.real = tp->ops;
