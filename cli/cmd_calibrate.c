@@ -172,7 +172,7 @@ int cmd_calibrate(int argc, char **argv)
     swarm_runtime *rt = NULL;
     json_t *task = NULL;
     char **prompts = NULL;
-    double *acc = NULL, *compat = NULL;
+    double *acc = NULL, *compat = NULL, *speed = NULL;
     swarm_diag d = {{0}};
     if (code) goto out;
     if (task_path) {
@@ -235,12 +235,13 @@ int cmd_calibrate(int argc, char **argv)
     size_t n = swarm_swarm_count(sw);
     acc = calloc(n, sizeof(double));
     compat = calloc(n, sizeof(double));
-    if (!acc || !compat) {
+    speed = calloc(n, sizeof(double));
+    if (!acc || !compat || !speed) {
         code = cli_fail(CLI_EXIT_FAIL, "out of memory");
         goto out;
     }
-    if (!json) printf("%-12s %8s %8s   (skill \"%s\", %zu examples, %zu labels)\n", "node", "correct",
-                      "accuracy", skill, e.n, e.n_labels);
+    if (!json) printf("%-12s %8s %8s %10s   (skill \"%s\", %zu examples, %zu labels)\n", "node", "correct",
+                      "accuracy", "ms/token", skill, e.n, e.n_labels);
     for (size_t i = 0; i < n; i++) {
         size_t correct = 0;
         for (size_t k = 0; k < e.n; k++) {
@@ -256,7 +257,11 @@ int cmd_calibrate(int argc, char **argv)
             swarm_free(got);
         }
         acc[i] = compat[i] = (double)correct / (double)e.n;
-        if (!json) printf("%-12s %8zu %8.4f\n", swarm_swarm_node(sw, i)->name, correct, acc[i]);
+        /* T_i measured on this workload; kept in the swarm file, the next
+         * run's assignment starts from it (E follows from its watts) */
+        swarm_runtime_node_speed(rt, i, &speed[i], NULL);
+        if (!json)
+            printf("%-12s %8zu %8.4f %10.4f\n", swarm_swarm_node(sw, i)->name, correct, acc[i], speed[i]);
     }
     if (json) {
         /* built with jansson: skill and node names are escaped */
@@ -266,6 +271,11 @@ int cmd_calibrate(int argc, char **argv)
         json_object_set_new(o, "skill", json_string(skill));
         json_object_set_new(o, "examples", json_integer((json_int_t)e.n));
         json_object_set_new(o, "nodes", nodes);
+        json_t *sp = json_object();
+        for (size_t i = 0; i < n; i++)
+            json_object_set_new(sp, swarm_swarm_node(sw, i)->name,
+                                isfinite(speed[i]) ? json_real(speed[i]) : json_null());
+        json_object_set_new(o, "ms_per_token", sp);
         json_object_set_new(o, "written", json_boolean(!dry));
         char *js = json_dumps(o, JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
         json_decref(o);
@@ -277,11 +287,12 @@ int cmd_calibrate(int argc, char **argv)
         free(js);
     }
     if (!dry) {
-        if (swarm_swarm_write_calibration(swarm_path, skill, acc, compat, n, &d) != SWARM_OK) {
+        swarm_calibration cal = {n, skill, acc, compat, speed};
+        if (swarm_swarm_write_calibration(swarm_path, &cal, &d) != SWARM_OK) {
             code = cli_fail(CLI_EXIT_FAIL, "%s", d.msg);
             goto out;
         }
-        if (!json) printf("wrote accuracy and skills.%s into %s\n", skill, swarm_path);
+        if (!json) printf("wrote accuracy, skills.%s and time_per_token_ms into %s\n", skill, swarm_path);
     }
 out:
     swarm_runtime_destroy(rt);
@@ -291,6 +302,7 @@ out:
     free(prompts);
     free(acc);
     free(compat);
+    free(speed);
     eval_free(&e);
     return code;
 }

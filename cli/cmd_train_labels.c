@@ -467,8 +467,8 @@ int cmd_train_labels(int argc, char **argv)
     fprintf(stderr, "measuring the specialists on %s\n", cal_path);
     if ((code = eval_swarm(swarm_path, cal_path, task_path, 0, false, false, &ev))) goto out;
     swarm_diag d = {{0}};
-    if (swarm_swarm_write_calibration(swarm_path, skill, ev.node_acc, ev.node_acc, ev.n_nodes, &d) !=
-        SWARM_OK) {
+    swarm_calibration cal = {ev.n_nodes, skill, ev.node_acc, ev.node_acc, NULL};
+    if (swarm_swarm_write_calibration(swarm_path, &cal, &d) != SWARM_OK) {
         free(ev.node_acc);
         code = cli_fail(CLI_EXIT_FAIL, "%s", d.msg);
         goto out;

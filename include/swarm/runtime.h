@@ -81,12 +81,19 @@ SWARM_API double swarm_swarm_distance(const swarm_swarm *s, size_t i, size_t j);
  * .gguf file); used by `make run MODEL=...`. */
 SWARM_API swarm_err swarm_swarm_override_model(swarm_swarm *s, const char *model_path,
                                                const char *tokenizer_path);
-/* Rewrites the swarm file at path atomically (temp file + rename), setting
- * each node's "accuracy" to accuracy[i] (NaN = keep) and its skill entry
- * skill to compat[i] (NaN = keep). Other content is kept. */
-SWARM_API swarm_err swarm_swarm_write_calibration(const char *path, const char *skill,
-                                                  const double *accuracy, const double *compat,
-                                                  size_t n, swarm_diag *d);
+/* What a calibration measured, node by node ([n] arrays in swarm file
+ * order; NULL: not measured; an entry NaN: keep the file's value). */
+typedef struct swarm_calibration {
+    size_t n;
+    const char *skill;           /* the skill whose C is written */
+    const double *accuracy;      /* P_i -> "accuracy" */
+    const double *compat;        /* C_ik for skill -> "skills": {skill: ...} */
+    const double *ms_per_token;  /* measured T per token -> "time_per_token_ms" */
+} swarm_calibration;
+/* Rewrites the swarm file at path atomically (temp file + rename) with the
+ * calibration's values; other content is kept. */
+SWARM_API swarm_err swarm_swarm_write_calibration(const char *path, const swarm_calibration *c,
+                                                  swarm_diag *d);
 
 /* ------------------------------------------------------------------------ */
 /* the runtime                                                               */
@@ -338,6 +345,13 @@ SWARM_API swarm_err swarm_runtime_node_set(swarm_runtime *rt, const char *name,
  * is not an answer: *out is written only on SWARM_OK). Thread-safe. */
 SWARM_API swarm_err swarm_runtime_node_get(swarm_runtime *rt, const char *name,
                                            swarm_node_admin *out);
+
+/* Node i's measured speed: an EWMA (alpha 0.2) of busy milliseconds per
+ * token over its exec answers (what swarm calibrate runs); *samples 0 and
+ * *ms_per_token NaN before any. SWARM_EINVAL for i out of range.
+ * Thread-safe. */
+SWARM_API swarm_err swarm_runtime_node_speed(swarm_runtime *rt, size_t i, double *ms_per_token,
+                                             int64_t *samples);
 
 /* The one-task use of the coordinator: submit with default options and
  * wait without limit. Plan errors and an infeasible plan are returned as

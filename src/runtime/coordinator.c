@@ -173,6 +173,13 @@ static void exec_answered(swarm_runtime *rt, sw_event *ev)
         q->rc = ev->rc;
         if (q->rc == SWARM_OK && (ev->text ? sw_crc32(ev->text, strlen(ev->text)) : 0) != ev->crc)
             q->rc = SWARM_EFORMAT;
+        if (q->rc == SWARM_OK && ev->tokens > 0 && ev->busy_ms >= 0) {
+            node_state *ns = &rt->nodes[ev->node];
+            double x = ev->busy_ms / (double)ev->tokens;
+            ns->exec_ms_per_token = ns->exec_samples++ == 0
+                                        ? x
+                                        : (1 - SW_EWMA_ALPHA) * ns->exec_ms_per_token + SW_EWMA_ALPHA * x;
+        }
         if (q->rc == SWARM_OK) {
             q->text = ev->text;
             ev->text = NULL;
@@ -855,6 +862,18 @@ swarm_err swarm_runtime_node_set(swarm_runtime *rt, const char *name, swarm_node
     pthread_mutex_unlock(&rt->mu);
     if (rc == SWARM_OK) rt->tp->ops->wake(rt->tp);
     return rc;
+}
+
+swarm_err swarm_runtime_node_speed(swarm_runtime *rt, size_t i, double *ms_per_token,
+                                   int64_t *samples)
+{
+    if (rt == NULL || i >= rt->n || ms_per_token == NULL) return SWARM_EINVAL;
+    pthread_mutex_lock(&rt->mu);
+    int64_t n = rt->nodes[i].exec_samples;
+    *ms_per_token = n > 0 ? rt->nodes[i].exec_ms_per_token : NAN;
+    pthread_mutex_unlock(&rt->mu);
+    if (samples) *samples = n;
+    return SWARM_OK;
 }
 
 swarm_err swarm_runtime_node_get(swarm_runtime *rt, const char *name, swarm_node_admin *out)

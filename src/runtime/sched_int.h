@@ -38,6 +38,8 @@ typedef struct node_state {
     bool unhealthy;         /* watchdog fired; probe pending or failed */
     bool probing;
     swarm_node_admin admin;  /* membership: active, draining or removed */
+    double exec_ms_per_token; /* EWMA over exec answers (guarded by the runtime's mu) */
+    int64_t exec_samples;
     double probe_sent_ms;
     uint32_t probe_epoch;
     int32_t inflight;       /* attempts holding a slot */

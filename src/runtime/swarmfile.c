@@ -470,10 +470,12 @@ swarm_err swarm_swarm_override_model(swarm_swarm *s, const char *model_path,
 /* calibration write-back: edit the JSON tree, write a temp file beside the
  * original, fsync, rename (atomic on POSIX). */
 
-swarm_err swarm_swarm_write_calibration(const char *path, const char *skill,
-                                        const double *accuracy, const double *compat, size_t n,
+swarm_err swarm_swarm_write_calibration(const char *path, const swarm_calibration *c,
                                         swarm_diag *d)
 {
+    size_t n = c->n;
+    const char *skill = c->skill;
+    const double *accuracy = c->accuracy, *compat = c->compat;
     json_t *root = sw_json_load_file(path, d); /* keeps key order: jansson >= 2.8 */
     if (root == NULL) return SWARM_EFORMAT;
     swarm_err rc = SWARM_OK;
@@ -489,6 +491,8 @@ swarm_err swarm_swarm_write_calibration(const char *path, const char *skill,
         int bad = 0;
         if (accuracy && isfinite(accuracy[i]))
             bad |= json_object_set_new(node, "accuracy", json_real(accuracy[i]));
+        if (c->ms_per_token && isfinite(c->ms_per_token[i]) && c->ms_per_token[i] > 0)
+            bad |= json_object_set_new(node, "time_per_token_ms", json_real(c->ms_per_token[i]));
         if (compat && skill && isfinite(compat[i])) {
             json_t *sk = json_object_get(node, "skills");
             if (sk == NULL) {

@@ -90,8 +90,12 @@ if "$BIN" calibrate "$TMP/echo.json" "$TMP/eval.jsonl" --skill demo >/dev/null 2
 # echo nodes answer every item correctly (3 of 3): exactly 1.0, not just a range
 bad = [(n["name"], n["accuracy"], n["skills"].get("demo")) for n in s["nodes"]
        if n["accuracy"] != 1.0 or n["skills"].get("demo") != 1.0]
-assert not bad, bad' "$TMP/echo.json"; then
-    ok "calibrate writes P_i and C_ik"
+assert not bad, bad
+# T_i measured (5 ms echo answers over a few tokens each) and kept
+slow = [(n["name"], n.get("time_per_token_ms")) for n in s["nodes"]
+        if not 0 < n.get("time_per_token_ms", 0) < 1000]
+assert not slow, slow' "$TMP/echo.json"; then
+    ok "calibrate writes P_i, C_ik and the measured T_i"
 else
     bad "calibrate"; cat "$TMP/err"
 fi
