@@ -294,6 +294,38 @@ static swarm_err count_vars(void *ctx, const char *name, size_t n, swarm_diag *d
     return SWARM_OK;
 }
 
+/* A tree reduction: while more than reduce_fanin results wait, reduce
+ * them in rounds, reduce_fanin at a time, in input order (reduce-R-J is
+ * round R's J-th). On return ids[0..*n) are the results the final reduce
+ * takes (at most reduce_fanin of them). Intermediate reduces generate
+ * text for the next round; their prompt is the task's reduce_prompt. */
+static swarm_err build_reduce_rounds(const swarm_task *t, swarm_plan *pl, const char *skill,
+                                     int32_t *ids, size_t *n)
+{
+    size_t f = (size_t)t->reduce_fanin;
+    for (int round = 1; *n > f; round++) {
+        size_t out = 0;
+        for (size_t at = 0; at < *n; at += f) {
+            size_t take = *n - at < f ? *n - at : f;
+            char name[48];
+            snprintf(name, sizeof(name), "reduce-%d-%zu", round, out);
+            swarm_subtask *s = add_sub(pl, name);
+            if (s == NULL) return SWARM_ENOMEM;
+            common(t, s, skill);
+            s->kind = SWARM_SUBTASK_GENERATE;
+            s->is_output = false;
+            swarm_err rc = set_deps(pl, s, ids + at, take);
+            if (rc != SWARM_OK) return rc;
+            if ((s->prompt = keep_str(pl, t->reduce_prompt)) == NULL) return SWARM_ENOMEM;
+            estimate(pl, s, true);
+            pl->tpl[s->id] = true;
+            ids[out++] = s->id; /* out <= at: the slice read is never overwritten first */
+        }
+        *n = out;
+    }
+    return SWARM_OK;
+}
+
 static swarm_err build_map_reduce(const swarm_task *t, swarm_plan *pl, const char *skill,
                                   swarm_diag *d)
 {
@@ -347,6 +379,9 @@ static swarm_err build_map_reduce(const swarm_task *t, swarm_plan *pl, const cha
         sw_free(chunk);
     }
     sw_free(c);
+    size_t nd = nc;
+    if (rc == SWARM_OK && reduce && t->reduce_fanin >= 2)
+        rc = build_reduce_rounds(t, pl, skill, deps, &nd);
     if (rc == SWARM_OK && reduce) {
         swarm_subtask *s = add_sub(pl, "reduce");
         if (s == NULL) {
@@ -356,7 +391,7 @@ static swarm_err build_map_reduce(const swarm_task *t, swarm_plan *pl, const cha
             s->group = 1;
             s->is_output = true;
             if ((rc = set_labels(pl, s, t->labels, t->n_labels)) == SWARM_OK &&
-                (rc = set_deps(pl, s, deps, nc)) == SWARM_OK) {
+                (rc = set_deps(pl, s, deps, nd)) == SWARM_OK) {
                 if ((s->prompt = keep_str(pl, t->reduce_prompt)) == NULL) rc = SWARM_ENOMEM;
                 else estimate(pl, s, true);
                 pl->tpl[s->id] = true;

@@ -90,6 +90,7 @@ struct swarm_task {
     sw_step *steps;            /* pipeline, declaration order */
     size_t n_steps;
     int32_t levels;            /* cascade */
+    int32_t reduce_fanin;      /* map-reduce: results per reduce (0 = all in one) */
     double threshold;
     swarm_agg_spec agg;
     double p_min, w_energy, w_time;

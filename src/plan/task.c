@@ -475,7 +475,8 @@ static const char *const task_keys[] = {"name",      "input",       "skill",    
                                         "aggregation", "p_min",     "objective", "redundancy",
                                         "limits",    "nodes",       "p_min_policy"};
 static const char *const decomp_keys[] = {"strategy",      "k",     "chunk",  "map_prompt",
-                                          "reduce_prompt", "steps", "levels", "threshold"};
+                                          "reduce_prompt", "steps", "levels", "threshold",
+                                          "reduce_fanin"};
 static const char *const chunk_keys[] = {"by", "size", "overlap"};
 static const char *const limits_keys[] = {"max_tokens", "deadline_ms", "max_retries"};
 static const char *const objective_keys[] = {"energy", "time"};
@@ -545,7 +546,7 @@ static bool decomp_key_ok(swarm_decomp s, const char *key)
     case SWARM_DECOMP_ENSEMBLE: return strcmp(key, "k") == 0;
     case SWARM_DECOMP_MAP_REDUCE:
         return strcmp(key, "chunk") == 0 || strcmp(key, "map_prompt") == 0 ||
-               strcmp(key, "reduce_prompt") == 0;
+               strcmp(key, "reduce_prompt") == 0 || strcmp(key, "reduce_fanin") == 0;
     case SWARM_DECOMP_PIPELINE: return strcmp(key, "steps") == 0;
     case SWARM_DECOMP_CASCADE: return strcmp(key, "levels") == 0 || strcmp(key, "threshold") == 0;
     default: return false;
@@ -590,6 +591,13 @@ static swarm_err parse_decomposition(swarm_task *t, const json_t *o, swarm_diag 
     if ((rc = get_number(o, "threshold", "decomposition.", 0.0, 1.0, &t->threshold, d)) !=
         SWARM_OK)
         return rc;
+    /* 0: one reduce over every map result; F >= 2: a tree of reduces over
+     * at most F results each, so each reduce prompt stays small */
+    if ((rc = get_int(o, "reduce_fanin", "decomposition.", 2, SW_PLAN_MAX_CHUNKS, &t->reduce_fanin,
+                      d)) != SWARM_OK)
+        return rc;
+    if (t->reduce_fanin > 0 && json_object_get(o, "reduce_prompt") == NULL)
+        return sw_diag_set(d, SWARM_EFORMAT, "decomposition.reduce_fanin needs a reduce_prompt");
 
     if (t->decomp == SWARM_DECOMP_MAP_REDUCE) {
         const json_t *c = json_object_get(o, "chunk");

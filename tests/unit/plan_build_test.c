@@ -136,6 +136,65 @@ static void test_map_reduce(void **state)
     swarm_plan_destroy(p);
 }
 
+/* reduce_fanin: a tree of reduces, at most F results each, so no reduce
+ * prompt carries every map result (issue 13, defect 3). 20 maps, F = 4:
+ * round 1 has 5 reduces, round 2 has 2, the final reduce takes those 2. */
+static void test_map_reduce_tree(void **state)
+{
+    (void)state;
+    char in[256] = "";
+    for (int i = 0; i < 20; i++) snprintf(in + strlen(in), sizeof(in) - strlen(in), "%sw%d", i ? " " : "", i);
+    char j[1024];
+    snprintf(j, sizeof(j),
+             "{\"input\": \"%s\", \"decomposition\": {\"strategy\": \"map-reduce\", \"chunk\":"
+             " {\"by\": \"tokens\", \"size\": 1, \"overlap\": 0}, \"map_prompt\": \"{{chunk}}\","
+             " \"reduce_prompt\": \"[{{results}}]\", \"reduce_fanin\": 4}}",
+             in);
+    swarm_task *t = NULL;
+    swarm_plan *p = build(j, &t);
+    check_topological(p);
+    assert_int_equal(swarm_plan_count(p), 20 + 5 + 2 + 1);
+    const char *want_name[] = {"reduce-1-0", "reduce-1-1", "reduce-1-2", "reduce-1-3", "reduce-1-4",
+                               "reduce-2-0", "reduce-2-1", "reduce"};
+    const size_t want_deps[] = {4, 4, 4, 4, 4, 4, 1, 2};
+    for (size_t k = 0; k < 8; k++) {
+        const swarm_subtask *s = swarm_plan_get(p, 20 + k);
+        assert_string_equal(s->name, want_name[k]);
+        assert_int_equal(s->n_deps, want_deps[k]);
+        assert_true(s->is_output == (k == 7));
+        assert_true(s->n_deps <= 4);
+    }
+    /* in input order: reduce-2-0 takes round 1's first four, reduce-2-1 the fifth */
+    const swarm_subtask *r20 = swarm_plan_get(p, 25);
+    for (size_t q = 0; q < 4; q++) assert_int_equal(r20->deps[q], 20 + (int32_t)q);
+    assert_int_equal(swarm_plan_get(p, 26)->deps[0], 24);
+    /* rendering follows the tree */
+    const char *outs[28] = {NULL};
+    char names[20][8];
+    for (int i = 0; i < 20; i++) {
+        snprintf(names[i], sizeof(names[i]), "m%d", i);
+        outs[i] = names[i];
+    }
+    char *txt = render(p, 20, outs);
+    assert_string_equal(txt, "[m0\n\nm1\n\nm2\n\nm3]");
+    swarm_free(txt);
+    swarm_task_destroy(t);
+    swarm_plan_destroy(p);
+    /* refused: fan-in 1, and a fan-in without a reduce */
+    const char *bad[] = {"{\"input\": \"a b\", \"decomposition\": {\"strategy\": \"map-reduce\", \"chunk\":"
+                         " {\"by\": \"tokens\", \"size\": 1}, \"map_prompt\": \"{{chunk}}\", \"reduce_prompt\":"
+                         " \"{{results}}\", \"reduce_fanin\": 1}}",
+                         "{\"input\": \"a b\", \"decomposition\": {\"strategy\": \"map-reduce\", \"chunk\":"
+                         " {\"by\": \"tokens\", \"size\": 1}, \"map_prompt\": \"{{chunk}}\", \"reduce_fanin\": 4}}",
+                         "{\"input\": \"a\", \"decomposition\": {\"strategy\": \"single\", \"reduce_fanin\": 4}}"};
+    for (size_t k = 0; k < 3; k++) {
+        swarm_task *bt = NULL;
+        swarm_diag d = {{0}};
+        CHECK_ERR(swarm_task_parse(bad[k], strlen(bad[k]), &bt, &d), SWARM_EFORMAT);
+        assert_non_null(strstr(d.msg, "reduce_fanin"));
+    }
+}
+
 static void test_map_only_classify(void **state)
 {
     (void)state;
@@ -380,6 +439,7 @@ int main(void)
         cmocka_unit_test(test_single),
         cmocka_unit_test(test_ensemble_classify),
         cmocka_unit_test(test_map_reduce),
+        cmocka_unit_test(test_map_reduce_tree),
         cmocka_unit_test(test_map_only_classify),
         cmocka_unit_test(test_map_reduce_empty_input),
         cmocka_unit_test(test_map_reduce_prompt_budget),
