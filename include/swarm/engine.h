@@ -126,14 +126,16 @@ typedef struct swarm_gen_result {
 } swarm_gen_result;
 
 /* Generates from a fresh KV cache. *out must be released with
- * swarm_gen_result_destroy. SWARM_EINVAL for a prompt longer than the context. */
+ * swarm_gen_result_destroy. SWARM_ETOOLONG for a prompt longer than the
+ * session's context, SWARM_EINVAL for an empty one. */
 SWARM_API swarm_err swarm_generate(swarm_session *s, const swarm_gen_params *p,
                                    swarm_gen_result **out);
 SWARM_API void swarm_gen_result_destroy(swarm_gen_result *r);
 
 /* Log-probability (natural log) of continuation given context, summed over
  * the continuation's tokens (context is encoded with BOS; continuation
- * tokens follow without a dummy prefix). n_tokens may be NULL. */
+ * tokens follow without a dummy prefix). n_tokens may be NULL.
+ * SWARM_ETOOLONG when context and continuation exceed the context. */
 SWARM_API swarm_err swarm_score(swarm_session *s, const char *context, const char *continuation,
                                 double *out_logprob, int32_t *out_n_tokens);
 

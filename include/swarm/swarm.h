@@ -36,7 +36,8 @@ extern "C" {
     X(EINFEASIBLE, 10, "problem has no feasible solution")              \
     X(EFULL, 11, "queue is full")                                       \
     X(ENOTFOUND, 12, "not found")                                       \
-    X(EUNSUPPORTED, 13, "unsupported feature")
+    X(EUNSUPPORTED, 13, "unsupported feature")                          \
+    X(ETOOLONG, 14, "prompt longer than the model's context")
 
 typedef enum {
 #define X(name, val, msg) SWARM_##name = val,

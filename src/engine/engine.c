@@ -571,7 +571,9 @@ swarm_err swarm_generate(swarm_session *s, const swarm_gen_params *p, swarm_gen_
     if (rc != SWARM_OK) return rc;
     if (n_ids == 0 || n_ids > (size_t)s->n_ctx) {
         sw_free(ids);
-        return SWARM_EINVAL; /* nothing to start from, or longer than the context */
+        /* nothing to start from, or longer than the context: a caller that
+         * can shorten the prompt (map-reduce's reduce_fanin) needs to know */
+        return n_ids == 0 ? SWARM_EINVAL : SWARM_ETOOLONG;
     }
     int32_t n_prompt = (int32_t)n_ids;
     /* run.c: `steps` positions including the prompt, at most the context */
@@ -725,7 +727,7 @@ swarm_err swarm_score(swarm_session *s, const char *context, const char *continu
         goto done;
     }
     if (k == 0 || n_all > (size_t)s->n_ctx) { /* no BOS to predict from, or too long */
-        rc = SWARM_EINVAL;
+        rc = k == 0 ? SWARM_EINVAL : SWARM_ETOOLONG;
         goto done;
     }
     /* the context: KV cache only, skipped when the cache already holds it */

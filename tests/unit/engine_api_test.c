@@ -68,14 +68,21 @@ static swarm_session *session(swarm_model *m, int32_t n_ctx)
     return s;
 }
 
-/* swarm_generate must refuse p and leave *out alone. */
-static void expect_gen_einval(swarm_session *s, const swarm_gen_params *p, const char *what)
+/* swarm_generate must refuse p with want and leave *out alone. */
+static void expect_gen_err(swarm_session *s, const swarm_gen_params *p, swarm_err want,
+                           const char *what)
 {
     swarm_gen_result *r = OUT_PTR;
     swarm_err rc = swarm_generate(s, p, &r);
-    if (rc != SWARM_EINVAL) print_error("%s: %s, want SWARM_EINVAL\n", what, swarm_err_name(rc));
-    assert_int_equal(rc, SWARM_EINVAL);
+    if (rc != want)
+        print_error("%s: %s, want %s\n", what, swarm_err_name(rc), swarm_err_name(want));
+    assert_int_equal(rc, want);
     assert_ptr_equal(r, OUT_PTR);
+}
+
+static void expect_gen_einval(swarm_session *s, const swarm_gen_params *p, const char *what)
+{
+    expect_gen_err(s, p, SWARM_EINVAL, what);
 }
 
 static swarm_gen_result *gen_ok(swarm_session *s, const swarm_gen_params *p)
@@ -266,7 +273,7 @@ static void test_api_prompts(void **st)
     memset(long_prompt, 0, sizeof(long_prompt));
     for (size_t i = 0; i + 12 < sizeof(long_prompt); i += 11) memcpy(long_prompt + i, "Lily and a ", 11);
     gp.prompt = long_prompt;
-    expect_gen_einval(s, &gp, "prompt longer than the context");
+    expect_gen_err(s, &gp, SWARM_ETOOLONG, "prompt longer than the context");
     /* control bytes, invalid UTF-8 and a lone NUL-free odd byte run */
     gp.prompt = "\x01\x02\xff\xfe\xc3(\xe2\x82 \x7f\t\n";
     swarm_gen_result *r = gen_ok(s, &gp);
@@ -356,8 +363,8 @@ static void test_api_score_edges(void **st)
     for (size_t i = 0; i + 6 < sizeof(big); i += 5) memcpy(big + i, " dog.", 5);
     lp = 5.0;
     n = 99;
-    CHECK_ERR(swarm_score(s, "Once", big, &lp, &n), SWARM_EINVAL);
-    CHECK_ERR(swarm_score(s, big, "x", &lp, &n), SWARM_EINVAL);
+    CHECK_ERR(swarm_score(s, "Once", big, &lp, &n), SWARM_ETOOLONG);
+    CHECK_ERR(swarm_score(s, big, "x", &lp, &n), SWARM_ETOOLONG);
     assert_true(lp == 5.0);
     assert_int_equal(n, 99);
     /* the session still works after refusals */

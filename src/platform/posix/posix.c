@@ -156,7 +156,7 @@ static swarm_err read_bounded(const char *path, size_t max, bool user_input, cha
                                max);
         return sw_diag_set(d, SWARM_EFORMAT, "%s: larger than %zu MiB", path, max >> 20);
     }
-    if (fifo && len == 0) {
+    if (fifo && len == 0 && user_input) {
         /* opened without waiting for a writer (a FIFO nobody writes to would
          * hang us): no writer means end of file at once, not an empty input */
         sw_free(buf);
