@@ -282,11 +282,13 @@ static void job_free(job *j)
     if (j->submitted && !j->collected) {
         /* the client left or the server stops: the task is canceled and
          * collected here so its ticket and node slots are freed */
+        double t0 = sw_now_ms();
         swarm_runtime_cancel(j->srv->rt, j->ticket);
         swarm_run_result *r = NULL;
         if (swarm_runtime_wait(j->srv->rt, j->ticket, -1, &r, NULL) == SWARM_OK)
             swarm_run_result_destroy(r);
-        logf_(j->srv, "task %llu canceled (client gone)", (unsigned long long)j->ticket);
+        logf_(j->srv, "task %llu canceled (client gone), collected %.1f ms after the cancel",
+              (unsigned long long)j->ticket, sw_now_ms() - t0);
     }
     swarm_run_result_destroy(j->res);
     swarm_task_destroy(j->task);
