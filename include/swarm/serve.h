@@ -147,11 +147,12 @@ SWARM_API size_t swarm_server_drain(swarm_server *srv, double timeout_ms);
 /* Drains without waiting if still running, then frees. NULL is a no-op. */
 SWARM_API void swarm_server_destroy(swarm_server *srv);
 
-/* Route table introspection for the default-deny test: the number of HTTP
- * routes and, for each, its method, path and whether it needs an API key
- * (every route but GET /healthz). Returns false out of range. */
+/* Route table introspection for the default-deny test: HTTP route i's
+ * method, path and access rule: "key" (needs an API key when keys are set),
+ * "open" (GET /healthz only) or "unset" (a route added without a decision:
+ * never served, answered 500). Returns false out of range. */
 SWARM_API bool swarm_server_route_info(size_t i, const char **method, const char **path,
-                                       bool *needs_key);
+                                       const char **access);
 
 #ifdef __cplusplus
 }

@@ -734,12 +734,15 @@ static const struct http_route {
 };
 #define N_ROUTES (sizeof(k_routes) / sizeof(k_routes[0]))
 
-bool swarm_server_route_info(size_t i, const char **method, const char **path, bool *needs_key)
+bool swarm_server_route_info(size_t i, const char **method, const char **path,
+                             const char **access)
 {
     if (i >= N_ROUTES) return false;
     if (method) *method = k_routes[i].method;
     if (path) *path = k_routes[i].path;
-    if (needs_key) *needs_key = k_routes[i].auth != AUTH_OPEN;
+    if (access)
+        *access = k_routes[i].auth == AUTH_KEY ? "key" : k_routes[i].auth == AUTH_OPEN ? "open"
+                                                                                       : "unset";
     return true;
 }
 
