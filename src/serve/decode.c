@@ -12,6 +12,7 @@
 
 #include "core/core_int.h"
 #include "swarm/serve.h"
+#include "serve/serve_int.h"
 
 #define MAX_MODEL_LEN 256
 #define MAX_STOP_LEN 256
@@ -32,10 +33,49 @@ swarm_err swarm_api_error_set(swarm_api_error *e, int http, const char *type, co
     return SWARM_EINVAL;
 }
 
+/* A copy of s[0..n) with every invalid UTF-8 byte replaced by U+FFFD, so
+ * that a model's stray bytes can always be put in a JSON string. */
+char *sw_utf8_clean(const char *s, size_t n)
+{
+    char *out = malloc(n * 3 + 1);
+    if (out == NULL) return NULL;
+    size_t o = 0;
+    for (size_t i = 0; i < n;) {
+        unsigned char c = (unsigned char)s[i];
+        size_t len = c < 0x80 ? 1 : (c >= 0xC2 && c <= 0xDF) ? 2 : (c >= 0xE0 && c <= 0xEF) ? 3
+                                 : (c >= 0xF0 && c <= 0xF4) ? 4 : 0;
+        bool ok = len > 0 && i + len <= n && c != 0;
+        for (size_t k = 1; ok && k < len; k++) ok = ((unsigned char)s[i + k] & 0xC0) == 0x80;
+        if (ok && len == 3) {
+            unsigned char c1 = (unsigned char)s[i + 1];
+            ok = !(c == 0xE0 && c1 < 0xA0) && !(c == 0xED && c1 >= 0xA0);
+        }
+        if (ok && len == 4) {
+            unsigned char c1 = (unsigned char)s[i + 1];
+            ok = !(c == 0xF0 && c1 < 0x90) && !(c == 0xF4 && c1 >= 0x90);
+        }
+        if (ok) {
+            memcpy(out + o, s + i, len);
+            o += len;
+            i += len;
+        } else {
+            memcpy(out + o, "\xEF\xBF\xBD", 3);
+            o += 3;
+            i++;
+        }
+    }
+    out[o] = '\0';
+    return out;
+}
+
 char *swarm_api_error_json(const swarm_api_error *e)
 {
+    /* a message cut to its buffer, or quoting the client's bytes, may not
+     * be valid UTF-8: jansson would refuse it */
+    char *msg = sw_utf8_clean(e->message, strnlen(e->message, sizeof(e->message)));
     json_t *in = json_object();
-    json_object_set_new(in, "message", json_string(e->message));
+    json_object_set_new(in, "message", json_string(msg ? msg : "error"));
+    free(msg);
     json_object_set_new(in, "type", json_string(e->type));
     json_object_set_new(in, "param", e->param[0] ? json_string(e->param) : json_null());
     json_object_set_new(in, "code", e->code[0] ? json_string(e->code) : json_null());

@@ -27,6 +27,7 @@
 #include "core/core_int.h"
 #include "swarm/plan.h"
 #include "swarm/serve.h"
+#include "serve/serve_int.h"
 
 #define MAX_KEYS 1024
 #define MAX_KEY_LEN 512
@@ -69,41 +70,6 @@ static size_t utf8_complete(const char *s, size_t n)
     size_t need = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
     if (c < 0x80) return n;
     return back + 1 >= need ? n : i - 1;
-}
-
-/* A copy of s[0..n) with every invalid UTF-8 byte replaced by U+FFFD, so
- * that a model's stray bytes can always be put in a JSON string. */
-static char *utf8_clean(const char *s, size_t n)
-{
-    char *out = malloc(n * 3 + 1);
-    if (out == NULL) return NULL;
-    size_t o = 0;
-    for (size_t i = 0; i < n;) {
-        unsigned char c = (unsigned char)s[i];
-        size_t len = c < 0x80 ? 1 : (c >= 0xC2 && c <= 0xDF) ? 2 : (c >= 0xE0 && c <= 0xEF) ? 3
-                                 : (c >= 0xF0 && c <= 0xF4) ? 4 : 0;
-        bool ok = len > 0 && i + len <= n && c != 0;
-        for (size_t k = 1; ok && k < len; k++) ok = ((unsigned char)s[i + k] & 0xC0) == 0x80;
-        if (ok && len == 3) {
-            unsigned char c1 = (unsigned char)s[i + 1];
-            ok = !(c == 0xE0 && c1 < 0xA0) && !(c == 0xED && c1 >= 0xA0);
-        }
-        if (ok && len == 4) {
-            unsigned char c1 = (unsigned char)s[i + 1];
-            ok = !(c == 0xF0 && c1 < 0x90) && !(c == 0xF4 && c1 >= 0x90);
-        }
-        if (ok) {
-            memcpy(out + o, s + i, len);
-            o += len;
-            i += len;
-        } else {
-            memcpy(out + o, "\xEF\xBF\xBD", 3);
-            o += 3;
-            i++;
-        }
-    }
-    out[o] = '\0';
-    return out;
 }
 
 static size_t word_count(const char *s)
@@ -372,7 +338,7 @@ static json_t *chunk(const job *j, const char *text, size_t n, const char *finis
 {
     json_t *choice = json_object();
     json_object_set_new(choice, "index", json_integer(0));
-    char *t = text ? utf8_clean(text, n) : NULL;
+    char *t = text ? sw_utf8_clean(text, n) : NULL;
     if (j->rq.kind == SWARM_API_CHAT) {
         json_t *delta = json_object();
         if (role) json_object_set_new(delta, "role", json_string("assistant"));
@@ -666,7 +632,7 @@ static enum MHD_Result completion(swarm_server *srv, req *q, struct MHD_Connecti
     const char *t = result_text(j->res);
     size_t tl = strlen(t);
     size_t cut = find_stop(t, tl, j->rq.stop, j->rq.n_stop);
-    char *clean = utf8_clean(t, cut);
+    char *clean = sw_utf8_clean(t, cut);
     json_t *choice;
     const char *fin = finish_reason(j, cut < tl);
     if (kind == SWARM_API_CHAT)

@@ -172,6 +172,16 @@ static void test_serve_error_body(void **state)
     assert_true(json_is_null(json_object_get(in, "code")));
     json_decref(o);
     free(s);
+    /* a message cut inside a UTF-8 character (or holding stray bytes)
+     * still gives valid JSON, the bad bytes replaced by U+FFFD */
+    swarm_api_error_set(&e, 400, NULL, NULL, NULL, "caf\xc3");
+    s = swarm_api_error_json(&e);
+    o = json_loads(s, 0, NULL);
+    assert_non_null(o);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(o, "error"), "message")),
+                        "caf\xef\xbf\xbd");
+    json_decref(o);
+    free(s);
 }
 
 /* The built-in routes follow the swarm: the skill most nodes have, a node
