@@ -1,7 +1,7 @@
 /*
  * routes.c: model names -> task templates. The built-in routes are derived
- * from the swarm (which skill most nodes have; which node can be pinned by a
- * skill only it has); a routes file adds or replaces routes. A template is
+ * from the swarm (which skill most nodes have; node/NAME pins its node with
+ * the task's "nodes" allow-list); a routes file adds or replaces routes. A template is
  * a task object without "input": the request's prompt becomes the input.
  */
 #include <jansson.h>
@@ -103,19 +103,21 @@ static const char *main_skill(const swarm_swarm *s)
     return best;
 }
 
-/* A skill only node i can serve (pins a task to it), or NULL. */
-static const char *unique_skill(const swarm_swarm *s, size_t i)
+/* The skill a node/NAME route asks for: the swarm's main skill when the
+ * node can serve it, else the node's best skill (the route's allow-list
+ * pins the node; the skill only has to give it C > 0). */
+static const char *node_skill(const swarm_swarm *s, size_t i, const char *gen)
 {
     const swarm_node_spec *ni = swarm_swarm_node(s, i);
-    for (size_t k = 0; k < ni->n_skills; k++) {
-        const char *sk = ni->skill_names[k];
-        if (strcmp(sk, "*") == 0 || ni->skill_compat[k] <= 0) continue;
-        bool alone = true;
-        for (size_t j = 0; j < swarm_swarm_count(s) && alone; j++)
-            if (j != i && swarm_node_compat(swarm_swarm_node(s, j), sk) > 0) alone = false;
-        if (alone) return sk;
-    }
-    return NULL;
+    if (swarm_node_compat(ni, gen) > 0) return gen;
+    const char *best = gen;
+    double best_c = 0;
+    for (size_t k = 0; k < ni->n_skills; k++)
+        if (strcmp(ni->skill_names[k], "*") != 0 && ni->skill_compat[k] > best_c) {
+            best = ni->skill_names[k];
+            best_c = ni->skill_compat[k];
+        }
+    return best;
 }
 
 static bool any_can(const swarm_swarm *s, const char *skill)
@@ -151,15 +153,13 @@ static swarm_err builtin_routes(const swarm_swarm *s, swarm_routes *r)
     if (rc) return rc;
     for (size_t i = 0; i < swarm_swarm_count(s); i++) {
         const swarm_node_spec *n = swarm_swarm_node(s, i);
-        const char *pin = unique_skill(s, i);
         char name[300];
         snprintf(name, sizeof(name), "node/%s", n->name);
-        /* Without a skill of its own a node cannot be pinned by the task
-         * format today: the route runs one subtask on whichever node the
-         * assignment picks (the response names it; docs/api.md). */
+        /* one subtask on this node only: the task's "nodes" allow-list */
         rc = put_route(r, name,
-                       json_pack("{s:s, s:s, s:{s:s}}", "name", "node", "skill", pin ? pin : gen,
-                                 "decomposition", "strategy", "single"));
+                       json_pack("{s:s, s:s, s:[s], s:{s:s}}", "name", "node", "skill",
+                                 node_skill(s, i, gen), "nodes", n->name, "decomposition",
+                                 "strategy", "single"));
         if (rc) return rc;
     }
     return SWARM_OK;

@@ -86,8 +86,8 @@ st=$(post "$A" /v1/chat/completions '{"model": "node/e1", "messages": [{"role": 
 check "chat status" "$st" 200
 check "chat answer is the transcript (echo)" "$(py "repr(j['choices'][0]['message']['content'])")" \
     "'User: say hi\\n\\nAssistant:'"
-check "chat object and usage" "$(py "(j['object'], j['choices'][0]['message']['role'], j['usage']['total_tokens']==j['usage']['prompt_tokens']+j['usage']['completion_tokens'], j['id'].startswith('chatcmpl-'))")" \
-    "('chat.completion', 'assistant', True, True)"
+check "chat object and usage" "$(py "(j['object'], j['choices'][0]['message']['role'], j['usage']['total_tokens']==j['usage']['prompt_tokens']+j['usage']['completion_tokens'], j['id'].startswith('chatcmpl-'), j['swarm']['winner'])")" \
+    "('chat.completion', 'assistant', True, True, 'e1')"
 
 st=$(post "$A" /v1/chat/completions '{"model": "swarm/ensemble-3", "messages": [{"role": "system", "content": "be brief"}, {"role": "user", "content": [{"type": "text", "text": "hello"}]}], "max_tokens": 8, "temperature": 0.5, "top_p": 0.9, "seed": 7}')
 check "ensemble chat status" "$st" 200
@@ -100,8 +100,12 @@ check "map-reduce ran 2 maps and a reduce" "$(py "(j['object'], j['swarm']['subt
 
 st=$(post "$A" /v1/completions '{"model": "node/e2", "prompt": ["Once upon a time there was a cat"], "stop": [" a cat", "zzz"]}')
 check "completion with stop status" "$st" 200
-check "stop sequence cuts the text" "$(py "(j['choices'][0]['text'], j['choices'][0]['finish_reason'])")" \
-    "('Once upon a time there was', 'stop')"
+check "stop sequence cuts the text; node/e2 runs on e2" "$(py "(j['choices'][0]['text'], j['choices'][0]['finish_reason'], j['swarm']['winner'])")" \
+    "('Once upon a time there was', 'stop', 'e2')"
+for n in e3 e4; do
+    st=$(post "$A" /v1/completions "{\"model\": \"node/$n\", \"prompt\": \"pinned\"}")
+    check "node/$n runs on $n" "$st $(py "j['swarm']['winner']")" "200 $n"
+done
 
 st=$(post "$A" /v1/chat/completions '{"model": "swarm/classify-sentiment", "messages": [{"role": "user", "content": "a fine day"}]}')
 check "classify route status" "$st" 200

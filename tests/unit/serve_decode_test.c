@@ -184,21 +184,22 @@ static void test_serve_error_body(void **state)
     free(s);
 }
 
-/* The built-in routes follow the swarm: the skill most nodes have, a node
- * pinned by a skill only it has. */
+/* The built-in routes follow the swarm: the skill most nodes have; node/NAME
+ * pinned by the task's allow-list, with a skill the node can serve. */
 static void test_serve_routes_from_swarm(void **state)
 {
     (void)state;
     const char *sw =
         "{\"nodes\": ["
-        "{\"name\": \"a\", \"backend\": {\"type\": \"echo\"}, \"skills\": {\"story\": 0.9, \"a-only\": 1, \"sentiment\": 0.5}},"
-        "{\"name\": \"b\", \"backend\": {\"type\": \"echo\"}, \"skills\": {\"story\": 0.8, \"sentiment\": 0.7}}]}";
+        "{\"name\": \"a\", \"backend\": {\"type\": \"echo\"}, \"skills\": {\"a-only\": 1}},"
+        "{\"name\": \"b\", \"backend\": {\"type\": \"echo\"}, \"skills\": {\"story\": 0.8, \"sentiment\": 0.7}},"
+        "{\"name\": \"c\", \"backend\": {\"type\": \"echo\"}, \"skills\": {\"story\": 0.8}}]}";
     swarm_swarm *s = NULL;
     swarm_diag d = {{0}};
     CHECK_OK(swarm_swarm_parse(sw, strlen(sw), NULL, &s, &d));
     swarm_routes *r = NULL;
     CHECK_OK(swarm_routes_load(s, NULL, &r, &d));
-    assert_int_equal(swarm_routes_count(r), 5);
+    assert_int_equal(swarm_routes_count(r), 6);
     assert_true(swarm_routes_find(r, "swarm/ensemble-3") >= 0);
     assert_true(swarm_routes_find(r, "swarm/map-reduce") >= 0);
     assert_true(swarm_routes_find(r, "swarm/classify-sentiment") >= 0);
@@ -209,15 +210,18 @@ static void test_serve_routes_from_swarm(void **state)
     CHECK_OK(swarm_routes_task_json(r, (size_t)i, "hello", 7, &js, &d));
     json_t *t = json_loads(js, 0, NULL);
     assert_string_equal(json_string_value(json_object_get(t, "input")), "hello");
+    /* story is the main skill (b and c), a cannot serve it: its best one */
     assert_string_equal(json_string_value(json_object_get(t, "skill")), "a-only");
+    assert_int_equal(json_array_size(json_object_get(t, "nodes")), 1);
+    assert_string_equal(json_string_value(json_array_get(json_object_get(t, "nodes"), 0)), "a");
     assert_int_equal(json_integer_value(json_object_get(json_object_get(t, "limits"), "max_tokens")), 7);
     json_decref(t);
     free(js);
-    /* node b has no skill of its own: the route runs on the shared skill */
     i = swarm_routes_find(r, "node/b");
     CHECK_OK(swarm_routes_task_json(r, (size_t)i, "x", 0, &js, &d));
     t = json_loads(js, 0, NULL);
     assert_string_equal(json_string_value(json_object_get(t, "skill")), "story");
+    assert_string_equal(json_string_value(json_array_get(json_object_get(t, "nodes"), 0)), "b");
     assert_null(json_object_get(t, "limits"));
     json_decref(t);
     free(js);
