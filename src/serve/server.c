@@ -140,6 +140,14 @@ struct req {
 };
 
 static swarm_server *req_srv(req *q) { return q->srv; }
+/* Read under the lock: SIGTERM's drain sets it from another thread. */
+static bool draining(swarm_server *srv)
+{
+    pthread_mutex_lock(&srv->mu);
+    bool d = srv->draining;
+    pthread_mutex_unlock(&srv->mu);
+    return d;
+}
 static void req_status(req *q, int status) { q->status = status; }
 
 static enum MHD_Result send_body(req *q, struct MHD_Connection *c, int status, char *body,
@@ -176,7 +184,7 @@ static enum MHD_Result send_json(req *q, struct MHD_Connection *c, int status, j
 {
     char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
-    return send_body(q, c, status, s, "application/json", 0, req_srv(q)->draining);
+    return send_body(q, c, status, s, "application/json", 0, draining(req_srv(q)));
 }
 
 static enum MHD_Result send_error(req *q, struct MHD_Connection *c, const swarm_api_error *e)
@@ -184,7 +192,7 @@ static enum MHD_Result send_error(req *q, struct MHD_Connection *c, const swarm_
     swarm_server *srv = req_srv(q);
     double ra = (e->http == 429 || e->http == 503) ? srv->o.retry_after_s : 0;
     return send_body(q, c, e->http, swarm_api_error_json(e), "application/json", ra,
-                     srv->draining || e->http == 413);
+                     draining(srv) || e->http == 413);
 }
 
 static enum MHD_Result fail(req *q, struct MHD_Connection *c, int http, const char *type,

@@ -466,5 +466,13 @@ kill -TERM "$PID"
 wait "$PID"
 check "server C exit 0" "$?" 0
 
+# a sanitizer build reports on the servers' stderr
+if cat "$TMP"/*.err | grep -q 'Sanitizer\|runtime error:'; then
+    bad "sanitizer report in a server's stderr"
+    cat "$TMP"/*.err | grep -A20 'Sanitizer\|runtime error:' | head -40
+else
+    ok "no sanitizer report from the servers"
+fi
+
 echo "$cases cases, $fails failed"
 [ "$fails" -eq 0 ]
