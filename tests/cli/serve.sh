@@ -355,6 +355,28 @@ check "server A still up after the hostile batch" "$st" 200
 st=$(post "$A" /v1/completions '{"model": "node/e3", "prompt": "still here"}')
 check "server A still serves" "$st $(py "j['choices'][0]['text']")" "200 still here"
 
+# 48 requests at once over 16 connections' worth of clients: every one
+# answered 200 with its own prompt and its own task
+mkdir "$TMP/par"
+i=0
+while [ $i -lt 48 ]; do echo $i; i=$((i + 1)); done | xargs -P 16 -I{} sh -c \
+    "curl -s --max-time 30 -o '$TMP/par/{}.json' -w '%{http_code}\n' -H 'Content-Type: application/json' \
+     -d '{\"model\": \"swarm/ensemble-3\", \"prompt\": \"request {}\"}' '$A/v1/completions'" >"$TMP/par.st"
+r=$(python3 - "$TMP/par" <<'PY'
+import json, os, sys
+d = sys.argv[1]
+tasks, bad = set(), []
+for f in os.listdir(d):
+    j = json.load(open(os.path.join(d, f)))
+    n = f.split('.')[0]
+    if j['choices'][0]['text'] != 'request ' + n:
+        bad.append(f)
+    tasks.add(j['swarm']['task'])
+print(len(os.listdir(d)), len(tasks), len(bad))
+PY
+)
+check "48 concurrent requests: 200 each, own answer, own task" "$(sort -u "$TMP/par.st" | tr '\n' ' ')$r" "200 48 48 0"
+
 kill -TERM "$A_PID"
 wait "$A_PID"
 check "SIGTERM on an idle server: exit 0" "$?" 0
