@@ -368,10 +368,10 @@ static json_t *chunk(const job *j, const char *text, size_t n, const char *finis
 
 static json_t *usage(const job *j)
 {
-    size_t p = word_count(j->rq.prompt);
-    int64_t c = j->res ? j->res->tokens : 0;
-    return json_pack("{s:I, s:I, s:I}", "prompt_tokens", (json_int_t)p, "completion_tokens",
-                     (json_int_t)c, "total_tokens", (json_int_t)(p + (size_t)c));
+    json_int_t p = (json_int_t)word_count(j->rq.prompt);
+    json_int_t c = j->res ? (json_int_t)j->res->tokens : 0;
+    return json_pack("{s:I, s:I, s:I}", "prompt_tokens", p, "completion_tokens", c,
+                     "total_tokens", p + c);
 }
 
 static json_t *swarm_info(const job *j)
@@ -802,9 +802,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         /* bodies are only kept for routes that read them, up to the limit */
         if (q->early == EARLY_NONE && q->route >= 0 && k_routes[q->route].body && !q->too_big &&
             q->status != 413) {
-            if (q->n + *upload_size > srv->o.max_body) {
-                q->too_big = true;
-            } else if (!grow(&q->body, &q->cap, q->n + *upload_size + 1)) {
+            /* over the limit, or no memory for it: refused as too big */
+            if (q->n + *upload_size > srv->o.max_body ||
+                !grow(&q->body, &q->cap, q->n + *upload_size + 1)) {
                 q->too_big = true;
             } else {
                 memcpy(q->body + q->n, upload, *upload_size);
@@ -1016,6 +1016,7 @@ swarm_err swarm_server_start(swarm_server *srv, swarm_diag *d)
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
                      MHD_USE_ITC | MHD_USE_POLL;
     if (srv->addr.ss_family == AF_INET6) flags |= MHD_USE_IPv6;
+    srv->started = time(NULL); /* before any connection thread reads it */
     srv->mhd = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&srv->addr,
         MHD_OPTION_CONNECTION_LIMIT, srv->o.conn_limit, MHD_OPTION_CONNECTION_TIMEOUT,
@@ -1024,7 +1025,6 @@ swarm_err swarm_server_start(swarm_server *srv, swarm_diag *d)
         1u, MHD_OPTION_END);
     if (srv->mhd == NULL)
         return sw_diag_set(d, SWARM_ESYS, "cannot listen on the address (in use or not local?)");
-    srv->started = time(NULL);
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(srv->mhd, MHD_DAEMON_INFO_LISTEN_FD);
     struct sockaddr_storage ss;
     socklen_t sl = sizeof(ss);
