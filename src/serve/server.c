@@ -799,6 +799,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return MHD_YES;
     }
     if (*upload_size > 0) {
+        /* A body trickled in (slow-loris) resets MHD's idle timeout with
+         * every byte: the whole body gets conn_timeout_s at most. */
+        if (sw_now_ms() - q->t0 > srv->o.conn_timeout_s * 1000.0) {
+            q->status = 408;
+            return MHD_NO;
+        }
         /* bodies are only kept for routes that read them, up to the limit */
         if (q->early == EARLY_NONE && q->route >= 0 && k_routes[q->route].body && !q->too_big &&
             q->status != 413) {

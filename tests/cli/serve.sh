@@ -479,11 +479,30 @@ check "a route setting input refused" "$? $(grep -c 'must not set' "$TMP/e")" "2
 
 # a routes file replaces the built-in routes
 printf '{"builtin": false, "routes": {"my/pipe": {"decomposition": {"strategy": "ensemble", "k": 2}, "aggregation": {"method": "consensus"}}}}' >"$TMP/routes.json"
-start C --swarm "$TMP/slow.json" --echo --routes "$TMP/routes.json"
+start C --swarm "$TMP/slow.json" --echo --routes "$TMP/routes.json" --conn-timeout 1
 curl -s -o "$TMP/body" "$URL/v1/models"
 check "routes file: only its routes" "$(py "[m['id'] for m in j['data']]")" "['my/pipe']"
 st=$(post "$URL" /v1/completions '{"model": "my/pipe", "prompt": "two members"}')
 check "routes file route runs" "$st $(py "j['swarm']['subtasks']")" "200 2"
+# a body trickled in byte by byte (slow-loris) is cut off after the
+# connection timeout (1 s here), though every byte comes within it
+r=$(python3 - "${URL#http://}" <<'PY'
+import socket, sys, time
+host, port = sys.argv[1].rsplit(':', 1)
+s = socket.create_connection((host, int(port)), timeout=10)
+body = b'{"model": "my/pipe", "prompt": "' + b'x' * 100 + b'"}'
+s.sendall(b'POST /v1/completions HTTP/1.1\r\nHost: t\r\nContent-Length: %d\r\n\r\n' % len(body))
+t0 = time.monotonic()
+try:
+    for i in range(len(body)):
+        s.sendall(body[i:i + 1])
+        time.sleep(0.1)
+    print('all sent: not cut')
+except OSError:
+    print('cut after %.1f s' % (time.monotonic() - t0))
+PY
+)
+case $r in "cut after "[12]*) ok "slow body: $r" ;; *) bad "slow body: $r" ;; esac
 kill -TERM "$PID"
 wait "$PID"
 check "server C exit 0" "$?" 0
