@@ -3,7 +3,7 @@ BUILD ?= build
 MODEL ?=
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all setup configure run test asan tsan tidy format clean
+.PHONY: all setup configure run serve test asan tsan tidy format clean
 
 all: configure
 	cmake --build $(BUILD) -j $(JOBS)
@@ -16,6 +16,11 @@ configure: setup
 
 run: all
 	@scripts/run-demo $(BUILD) "$(MODEL)"
+
+# The example swarm as an OpenAI-compatible HTTP service (docs/api.md);
+# e.g. make serve SERVE_ARGS="--listen 127.0.0.1:9000 --log"
+serve: all
+	$(BUILD)/swarm serve --swarm examples/swarm-demo.json $(SERVE_ARGS)
 
 test: all
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)

@@ -29,6 +29,7 @@ int cmd_bench_grammar(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_bench_train(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 
 /* Prints "swarm CMD: <message>" and a hint to stderr; returns CLI_EXIT_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

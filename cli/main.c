@@ -21,6 +21,7 @@ static const struct {
     {"models", cmd_models, "inspect or convert model files (models inspect|convert)"},
     {"bench-model", cmd_bench_model, "benchmark the engine on synthetic SLM-shaped models"},
     {"run", cmd_run, "run a task on a swarm (decompose, assign, execute, aggregate)"},
+    {"serve", cmd_serve, "serve a swarm over HTTP (OpenAI-compatible API)"},
     {"assign", cmd_assign, "solve a bi-criteria assignment problem"},
     {"aggregate", cmd_aggregate, "aggregate node results (weighted average, votes, ...)"},
     {"calibrate", cmd_calibrate, "measure node accuracy on a labelled set"},

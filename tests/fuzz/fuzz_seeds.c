@@ -804,21 +804,47 @@ static void wire_seeds(const char *dir)
     w_save(dir, "stream.bin", &all);
 }
 
+/* Request bodies of swarm serve: the first byte picks the endpoint (even:
+ * chat/completions, odd: completions), the rest is the body. */
+static void api_seeds(const char *dir)
+{
+    static const char *const bodies[] = {
+        "\x00{\"model\": \"swarm/ensemble-3\", \"messages\": [{\"role\": \"system\", "
+        "\"content\": \"Be brief.\"}, {\"role\": \"user\", \"content\": [{\"type\": \"text\", "
+        "\"text\": \"Hi\"}], \"name\": \"a\"}, {\"role\": \"assistant\", \"content\": null}], "
+        "\"max_completion_tokens\": 5, \"stream\": true, \"stream_options\": "
+        "{\"include_usage\": true}, \"stop\": [\"x\", \"yz\"]}",
+        "\x01{\"model\": \"node/a\", \"prompt\": \"Once\", \"max_tokens\": 12, \"temperature\": "
+        "0.5, \"top_p\": 1, \"seed\": -3, \"stop\": \"s\", \"n\": 1, \"user\": \"u\", "
+        "\"frequency_penalty\": 0, \"presence_penalty\": 0, \"logprobs\": null, \"echo\": false, "
+        "\"response_format\": {\"type\": \"text\"}}",
+        "\x01{\"model\": \"m\", \"prompt\": [\"p\"], \"max_tokens\": null}",
+        "\x00{\"model\": \"m\", \"messages\": [{\"role\": \"developer\", \"content\": \"d\"}]}",
+    };
+    for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+        char name[32];
+        snprintf(name, sizeof(name), "body%zu.bin", i);
+        save_text(dir, name, bodies[i], 1 + strlen(bodies[i] + 1));
+    }
+}
+
 int main(int argc, char **argv)
 {
     static const char *const kinds[] = {"gguf",     "llama2c",    "tokbin", "spm",
                                         "tokenize", "gguf_vocab", "task",   "aggregate",
                                         "swarmfile", "assign",    "grammar", "wire",
-                                        "model"};
+                                        "model",    "api"};
     int k = -1;
     for (int i = 0; argc == 3 && i < (int)(sizeof(kinds) / sizeof(kinds[0])); i++)
         if (strcmp(argv[1], kinds[i]) == 0) k = i;
     if (k < 0) {
         fprintf(stderr, "usage: fuzz_seeds gguf|llama2c|tokbin|spm|tokenize|gguf_vocab|task|"
-                        "aggregate|swarmfile|assign|grammar|wire|model DIR\n");
+                        "aggregate|swarmfile|assign|grammar|wire|model|api DIR\n");
         return 2;
     }
-    if (k == 10) {
+    if (k == 13) {
+        api_seeds(argv[2]);
+    } else if (k == 10) {
         grammar_seeds(argv[2]);
     } else if (k == 12) {
         /* every architecture, and every weight type (blocks of 32 at dim 64,
