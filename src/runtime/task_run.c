@@ -1530,7 +1530,7 @@ swarm_err sw_run_end(sw_run *R, swarm_run_result **out)
         /* answers that are not durable are not reported as a success */
         (*out)->status = SWARM_ESYS;
         snprintf((*out)->error, sizeof((*out)->error),
-                 "journal %.200s: write or commit failed, results are not durable",
+                 "journal %.160s: write or commit failed, results are not durable",
                  rt->journal_path ? rt->journal_path : "");
     }
     if (rc == SWARM_OK && *out && R->cancel_asked) {
