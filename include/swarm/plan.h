@@ -85,6 +85,25 @@ SWARM_API double swarm_task_p_min(const swarm_task *t);
  * below P_min). */
 typedef enum { SWARM_P_MIN_WARN, SWARM_P_MIN_FAIL, SWARM_P_MIN_POLICY_COUNT } swarm_p_min_policy;
 SWARM_API swarm_p_min_policy swarm_task_p_min_policy(const swarm_task *t);
+/* The task's "sampling" overrides: the fields it gives replace the node's
+ * (set says which); the others stay the node's. A seed makes every
+ * subtask's draw depend on it instead of the runtime's seed. */
+enum {
+    SWARM_SAMPLING_TEMPERATURE = 1,
+    SWARM_SAMPLING_TOP_K = 2,
+    SWARM_SAMPLING_TOP_P = 4,
+    SWARM_SAMPLING_MIN_P = 8,
+    SWARM_SAMPLING_SEED = 16
+};
+typedef struct swarm_task_sampling {
+    uint32_t set;              /* SWARM_SAMPLING_* bits */
+    double temperature;        /* [0, 100] */
+    int32_t top_k;             /* >= 0 */
+    double top_p;              /* (0, 1] */
+    double min_p;              /* [0, 1] */
+    uint64_t seed;
+} swarm_task_sampling;
+SWARM_API const swarm_task_sampling *swarm_task_sampling_of(const swarm_task *t);
 /* The task's "nodes" allow-list (names; *n = 0 and NULL: every node may run
  * it). Borrowed from the task. */
 SWARM_API const char *const *swarm_task_nodes(const swarm_task *t, size_t *n);

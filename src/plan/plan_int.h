@@ -100,6 +100,7 @@ struct swarm_task {
     int32_t max_retries;
     const char **nodes;        /* allow-list of node names (NULL: every node) */
     swarm_p_min_policy p_min_policy;
+    swarm_task_sampling sampling;
     size_t n_nodes;
 };
 

@@ -473,7 +473,7 @@ static swarm_err parse_steps(swarm_task *t, const json_t *arr, swarm_diag *d)
 static const char *const task_keys[] = {"name",      "input",       "skill",     "kind",
                                         "labels",    "prompt",      "decomposition",
                                         "aggregation", "p_min",     "objective", "redundancy",
-                                        "limits",    "nodes",       "p_min_policy"};
+                                        "limits",    "nodes",       "p_min_policy", "sampling"};
 static const char *const decomp_keys[] = {"strategy",      "k",     "chunk",  "map_prompt",
                                           "reduce_prompt", "steps", "levels", "threshold",
                                           "reduce_fanin"};
@@ -707,6 +707,34 @@ static swarm_err parse_aggregation(swarm_task *t, const json_t *o, swarm_diag *d
     return SWARM_OK;
 }
 
+/* sampling: optional overrides of the nodes' sampling, field by field. */
+static swarm_err parse_sampling(swarm_task *t, const json_t *o, swarm_diag *d)
+{
+    static const char *const keys[] = {"temperature", "top_k", "top_p", "min_p", "seed"};
+    if (o == NULL) return SWARM_OK;
+    if (!json_is_object(o))
+        return sw_diag_set(d, SWARM_EFORMAT, "sampling must be an object, got %s", sw_json_type_name(o));
+    swarm_err rc;
+    if ((rc = CHECK_KEYS(o, keys, "sampling", d)) != SWARM_OK) return rc;
+    swarm_task_sampling *s = &t->sampling;
+    double k = 0, seed = 0;
+    s->top_p = 1;
+    if ((rc = get_number(o, "temperature", "sampling.", 0, 100, &s->temperature, d))) return rc;
+    if ((rc = get_number(o, "top_k", "sampling.", 0, 1e6, &k, d))) return rc;
+    if ((rc = get_number(o, "top_p", "sampling.", 1e-9, 1, &s->top_p, d))) return rc;
+    if ((rc = get_number(o, "min_p", "sampling.", 0, 1, &s->min_p, d))) return rc;
+    if ((rc = get_number(o, "seed", "sampling.", 0, 9007199254740992.0, &seed, d))) return rc;
+    if (k != floor(k)) return sw_diag_set(d, SWARM_EFORMAT, "sampling.top_k must be an integer");
+    if (seed != floor(seed)) return sw_diag_set(d, SWARM_EFORMAT, "sampling.seed must be an integer");
+    s->top_k = (int32_t)k;
+    s->seed = (uint64_t)seed;
+    static const uint32_t bit[] = {SWARM_SAMPLING_TEMPERATURE, SWARM_SAMPLING_TOP_K,
+                                   SWARM_SAMPLING_TOP_P, SWARM_SAMPLING_MIN_P, SWARM_SAMPLING_SEED};
+    for (size_t i = 0; i < 5; i++)
+        if (json_object_get(o, keys[i]) != NULL) s->set |= bit[i];
+    return SWARM_OK;
+}
+
 /* nodes: optional allow-list of node names (distinct, non-empty); the
  * runtime checks them against the swarm. */
 static swarm_err parse_nodes(swarm_task *t, const json_t *v, swarm_diag *d)
@@ -773,6 +801,7 @@ static swarm_err parse_task(swarm_task *t, const char *base_dir, swarm_diag *d)
         return rc;
     if ((rc = get_number(root, "p_min", "", 0.0, 1e12, &t->p_min, d)) != SWARM_OK) return rc;
     if ((rc = parse_nodes(t, json_object_get(root, "nodes"), d)) != SWARM_OK) return rc;
+    if ((rc = parse_sampling(t, json_object_get(root, "sampling"), d)) != SWARM_OK) return rc;
     const char *pol = "warn";
     if ((rc = get_string(root, "p_min_policy", "", false, &pol, d)) != SWARM_OK) return rc;
     if (strcmp(pol, "warn") == 0) t->p_min_policy = SWARM_P_MIN_WARN;
@@ -887,6 +916,7 @@ swarm_subtask_kind swarm_task_kind(const swarm_task *t) { return t->kind; }
 swarm_decomp swarm_task_decomp(const swarm_task *t) { return t->decomp; }
 double swarm_task_p_min(const swarm_task *t) { return t->p_min; }
 swarm_p_min_policy swarm_task_p_min_policy(const swarm_task *t) { return t->p_min_policy; }
+const swarm_task_sampling *swarm_task_sampling_of(const swarm_task *t) { return &t->sampling; }
 
 const char *const *swarm_task_nodes(const swarm_task *t, size_t *n)
 {

@@ -273,6 +273,11 @@ static swarm_err local_generate(local_backend *l, swarm_session *s, const sw_wor
     gp.max_tokens = max_tokens > 0 ? max_tokens : 1;
     gp.sampling = l->sampling;
     gp.sampling.seed ^= w->seed; /* each subtask its own draw (the node's seed still counts) */
+    const swarm_task_sampling *ts = w->sampling;
+    if (ts && (ts->set & SWARM_SAMPLING_TEMPERATURE)) gp.sampling.temperature = (float)ts->temperature;
+    if (ts && (ts->set & SWARM_SAMPLING_TOP_K)) gp.sampling.top_k = ts->top_k;
+    if (ts && (ts->set & SWARM_SAMPLING_TOP_P)) gp.sampling.top_p = (float)ts->top_p;
+    if (ts && (ts->set & SWARM_SAMPLING_MIN_P)) gp.sampling.min_p = (float)ts->min_p;
     gp.on_token = on_token;
     gp.ud = &tc;
     swarm_gen_result *r = NULL;

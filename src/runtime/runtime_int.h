@@ -129,6 +129,7 @@ typedef struct sw_work {
     size_t n_labels;
     int32_t max_tokens;
     uint64_t seed;                /* sampling seed (0: the node's own) */
+    const swarm_task_sampling *sampling; /* the task's overrides, or NULL */
     /* Called per generated token with its text (piece, len; NULL when the
      * work yields no text, as label scoring); non-zero stops the work
      * (cancellation). The pieces of a generation, in order, make its text. */

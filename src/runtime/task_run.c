@@ -136,13 +136,15 @@ static int32_t copies_wanted(sw_run *R, sub_rt *s)
 
 static void schedule_retry(sw_run *R, int32_t k, const char *why);
 
-/* The sampling seed of subtask k: from the runtime's seed (--seed), the
- * task and the subtask, so ensemble members draw differently and a run is
+/* The sampling seed of subtask k: from the task's sampling seed if it
+ * gives one, else the runtime's seed (--seed), and the task and subtask, so ensemble members draw differently and a run is
  * reproducible. Not from the attempt: a subtask retried or reassigned
  * after a fault draws the same text, so a fault never changes the answer. */
 static uint64_t subtask_seed(const sw_run *R, int32_t k)
 {
-    uint64_t x = R->rt->seed ^ sw_fnv1a(swarm_task_name(R->task)) ^
+    const swarm_task_sampling *ts = swarm_task_sampling_of(R->task);
+    uint64_t base = ts->set & SWARM_SAMPLING_SEED ? ts->seed : R->rt->seed;
+    uint64_t x = base ^ sw_fnv1a(swarm_task_name(R->task)) ^
                  sw_fnv1a(swarm_task_input(R->task)) ^ (0x9E3779B97F4A7C15ull * (uint64_t)(k + 1));
     uint64_t seed = sw_rand64(&x);
     return seed ? seed : 1;
@@ -182,6 +184,7 @@ static swarm_err dispatch(sw_run *R, int32_t k, int32_t node, bool hedge)
     msg->run = R->run_id;
     msg->stream = R->o.stream && R->o.on_event && s->st->kind == SWARM_SUBTASK_GENERATE;
     msg->seed = subtask_seed(R, k);
+    msg->sampling = *swarm_task_sampling_of(R->task);
     int32_t rid = (int32_t)R->n_rows++;
     row_rt *rw = &R->rows[rid];
     memset(rw, 0, sizeof(*rw));

@@ -49,6 +49,8 @@ typedef struct sw_dispatch {
     int32_t max_tokens;
     bool stream;                /* the text of each token comes back in progress events */
     uint64_t seed;              /* sampling seed of this subtask (0 = the node's own) */
+    swarm_task_sampling sampling; /* the task's overrides (sampling.set: which); its
+                                   * seed field is unused: seed above is the draw's */
     _Atomic int cancel;
     struct sw_dispatch *next;
 } sw_dispatch;

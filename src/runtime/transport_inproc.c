@@ -174,6 +174,7 @@ static void run_one(node_rt *nd, void *slot, swarm_err slot_rc, sw_dispatch *m)
     } else {
         run_ctx rc = {nd, m, t0};
         sw_work w = {m->kind, m->probe, m->prompt, m->labels, m->n_labels, m->max_tokens, m->seed,
+                     &m->sampling,
                      worker_tick, &rc};
         sw_work_out out = {0};
         ev.rc = nd->be->ops->run(nd->be, slot, &w, &out);

@@ -83,6 +83,11 @@ void sw_wire_put_dispatch(sw_buf *b, const sw_dispatch *m, uint64_t t0_ns)
     put_u32(b, (uint32_t)m->kind);
     put_u32(b, (uint32_t)m->max_tokens);
     put_u64(b, m->seed);
+    put_u32(b, m->sampling.set);
+    put_f64(b, m->sampling.temperature);
+    put_u32(b, (uint32_t)m->sampling.top_k);
+    put_f64(b, m->sampling.top_p);
+    put_f64(b, m->sampling.min_p);
     put_u64(b, t0_ns);
     put_str(b, m->prompt);
     if (m->n_labels > SW_RT_MAX_LABELS) b->oom = true;
@@ -273,7 +278,20 @@ swarm_err sw_wire_get_dispatch(const sw_wire_frame *f, sw_dispatch **out, uint64
     uint32_t kind = get_u32(&r);
     h.max_tokens = (int32_t)get_u32(&r);
     h.seed = get_u64(&r);
+    h.sampling.set = get_u32(&r);
+    h.sampling.temperature = get_f64(&r);
+    h.sampling.top_k = (int32_t)get_u32(&r);
+    h.sampling.top_p = get_f64(&r);
+    h.sampling.min_p = get_f64(&r);
     uint64_t t0 = get_u64(&r);
+    /* the engine's own checks, here too: a frame never carries them past */
+    const swarm_task_sampling *sm = &h.sampling;
+    if (sm->set > 31 ||
+        ((sm->set & SWARM_SAMPLING_TEMPERATURE) && !(sm->temperature >= 0 && sm->temperature <= 100)) ||
+        ((sm->set & SWARM_SAMPLING_TOP_K) && sm->top_k < 0) ||
+        ((sm->set & SWARM_SAMPLING_TOP_P) && !(sm->top_p > 0 && sm->top_p <= 1)) ||
+        ((sm->set & SWARM_SAMPLING_MIN_P) && !(sm->min_p >= 0 && sm->min_p <= 1)))
+        r.bad = true;
     uint32_t plen;
     const char *prompt = get_str(&r, &plen);
     uint32_t nl = get_u32(&r);

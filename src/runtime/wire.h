@@ -14,8 +14,10 @@
  * Doubles: the IEEE-754 bits as u64. Booleans: u8 0 or 1.
  *
  * DISPATCH: i32 node, i32 sub, u32 epoch, u32 run, u8 probe, u8 stream,
- *           u32 kind, i32 max_tokens, u64 seed, u64 t0_ns, str prompt,
- *           u32 n_labels, str label...  (version 2 added stream and seed)
+ *           u32 kind, i32 max_tokens, u64 seed, u32 sampling set,
+ *           f64 temperature, i32 top_k, f64 top_p, f64 min_p, u64 t0_ns,
+ *           str prompt, u32 n_labels, str label...
+ *           (version 2 added stream, seed and the sampling overrides)
  * CANCEL:   i32 node, i32 sub, u32 epoch
  * (EVENT types: sw_ev_type of transport.h, membership events included)
  * EVENT:    u32 type, i32 node, i32 sub, u32 epoch, u32 run, u8 probe,

@@ -195,6 +195,30 @@ static void test_map_reduce_tree(void **state)
     }
 }
 
+/* A task's sampling overrides: kept field by field, bad ones refused by name. */
+static void test_task_sampling(void **state)
+{
+    (void)state;
+    swarm_task *t = NULL;
+    swarm_diag d = {{0}};
+    const char *ok = "{\"input\": \"q\", \"sampling\": {\"temperature\": 0.5, \"seed\": 9}}";
+    CHECK_OK(swarm_task_parse(ok, strlen(ok), &t, &d));
+    const swarm_task_sampling *sm = swarm_task_sampling_of(t);
+    assert_int_equal(sm->set, SWARM_SAMPLING_TEMPERATURE | SWARM_SAMPLING_SEED);
+    assert_true(sm->temperature == 0.5 && sm->seed == 9);
+    swarm_task_destroy(t);
+    const char *bad[] = {"{\"input\": \"q\", \"sampling\": {\"temperature\": -1}}",
+                         "{\"input\": \"q\", \"sampling\": {\"top_p\": 0}}",
+                         "{\"input\": \"q\", \"sampling\": {\"top_k\": 1.5}}",
+                         "{\"input\": \"q\", \"sampling\": {\"heat\": 1}}",
+                         "{\"input\": \"q\", \"sampling\": 1}"};
+    for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+        t = NULL;
+        CHECK_ERR(swarm_task_parse(bad[k], strlen(bad[k]), &t, &d), SWARM_EFORMAT);
+        assert_non_null(strstr(d.msg, "sampling"));
+    }
+}
+
 static void test_map_only_classify(void **state)
 {
     (void)state;
@@ -440,6 +464,7 @@ int main(void)
         cmocka_unit_test(test_ensemble_classify),
         cmocka_unit_test(test_map_reduce),
         cmocka_unit_test(test_map_reduce_tree),
+        cmocka_unit_test(test_task_sampling),
         cmocka_unit_test(test_map_only_classify),
         cmocka_unit_test(test_map_reduce_empty_input),
         cmocka_unit_test(test_map_reduce_prompt_budget),

@@ -898,6 +898,57 @@ static void test_runtime_real_model_members_draw_differently(void **state)
     swarm_swarm_destroy(s);
 }
 
+/* A task's sampling overrides the nodes': greedy nodes sample at the task's
+ * temperature, and the task's seed (not the runtime's) fixes the draws. */
+static void test_runtime_real_model_task_sampling(void **state)
+{
+    (void)state;
+    char model[4096], tok[4096];
+    REQUIRE_SHARED(model, "models/stories260K.bin");
+    REQUIRE_SHARED(tok, "models/tok512.bin");
+    char js[10000];
+    size_t o = (size_t)snprintf(js, sizeof(js), "{\"nodes\": [");
+    for (int i = 0; i < 3; i++) /* no sampling block: greedy */
+        o += (size_t)snprintf(js + o, sizeof(js) - o,
+                              "%s{\"name\": \"n%d\", \"backend\": {\"type\": \"local\", \"model\":"
+                              " \"%s\", \"tokenizer\": \"%s\"}, \"capacity\": 1, \"skills\": {\"story\": 0.9}}",
+                              i ? "," : "", i + 1, model, tok);
+    snprintf(js + o, sizeof(js) - o, "]}");
+    swarm_swarm *s = NULL;
+    swarm_diag d;
+    CHECK_OK(swarm_swarm_parse(js, strlen(js), NULL, &s, &d));
+    const char *tj = "{\"name\": \"e\", \"input\": \"Once upon a time\", \"skill\": \"story\","
+                     " \"kind\": \"generate\", \"prompt\": \"{{input}}\", %s \"decomposition\":"
+                     " {\"strategy\": \"ensemble\", \"k\": 3}, \"aggregation\": {\"method\":"
+                     " \"consensus\"}, \"limits\": {\"max_tokens\": 24}}";
+    char buf[1024];
+    snprintf(buf, sizeof(buf), tj, "");
+    swarm_task *greedy = task_of(buf);
+    snprintf(buf, sizeof(buf), tj, "\"sampling\": {\"temperature\": 1, \"seed\": 77},");
+    swarm_task *hot = task_of(buf);
+    swarm_runtime_params p = swarm_runtime_params_default();
+    p.hedge = false;
+    p.early_stop = false;
+    p.seed = 1;
+    swarm_run_result *g = run_task(s, &p, greedy), *h1 = run_task(s, &p, hot);
+    p.seed = 2; /* another runtime seed: the task's seed decides */
+    swarm_run_result *h2 = run_task(s, &p, hot);
+    assert_string_equal(g->subtasks[0].text, g->subtasks[1].text); /* greedy: all alike */
+    assert_string_equal(g->subtasks[1].text, g->subtasks[2].text);
+    size_t distinct = 1 + (strcmp(h1->subtasks[0].text, h1->subtasks[1].text) != 0) +
+                      (strcmp(h1->subtasks[2].text, h1->subtasks[0].text) != 0 &&
+                       strcmp(h1->subtasks[2].text, h1->subtasks[1].text) != 0);
+    print_message("task sampling at temperature 1: %zu distinct members of 3\n", distinct);
+    assert_true(distinct >= 2);
+    for (size_t m = 0; m < 3; m++) assert_string_equal(h1->subtasks[m].text, h2->subtasks[m].text);
+    swarm_run_result_destroy(g);
+    swarm_run_result_destroy(h1);
+    swarm_run_result_destroy(h2);
+    swarm_task_destroy(greedy);
+    swarm_task_destroy(hot);
+    swarm_swarm_destroy(s);
+}
+
 /* A1r-style: real stories260K, greedy: a subtask reassigned after a kill
  * gives byte-identical output. */
 static void test_runtime_real_model_reassign_identical(void **state)
@@ -1320,6 +1371,7 @@ int main(void)
         cmocka_unit_test(test_runtime_energy_of_unanswered_attempts),
         cmocka_unit_test(test_runtime_deadline_is_exact),
         cmocka_unit_test(test_runtime_real_model_members_draw_differently),
+        cmocka_unit_test(test_runtime_real_model_task_sampling),
         cmocka_unit_test(test_runtime_progress_watchdog),
         cmocka_unit_test(test_runtime_queue_backpressure),
         cmocka_unit_test(test_runtime_journal_audit),

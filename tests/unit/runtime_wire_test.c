@@ -32,6 +32,9 @@ static sw_dispatch *make_dispatch(void)
     m->probe = true;
     m->stream = true;
     m->seed = 0x0102030405060708ull;
+    m->sampling.set = SWARM_SAMPLING_TEMPERATURE | SWARM_SAMPLING_TOP_P;
+    m->sampling.temperature = 0.7;
+    m->sampling.top_p = 0.9;
     m->kind = SWARM_SUBTASK_CLASSIFY;
     m->prompt = sw_strdup("Is this \xe2\x80\x9cgood\xe2\x80\x9d?\nyes");
     m->labels = labels;
@@ -61,6 +64,8 @@ static void test_runtime_wire_round_trips(void **state)
     assert_true(r->probe);
     assert_true(r->stream);
     assert_true(r->seed == 0x0102030405060708ull);
+    assert_int_equal(r->sampling.set, SWARM_SAMPLING_TEMPERATURE | SWARM_SAMPLING_TOP_P);
+    assert_true(r->sampling.temperature == 0.7 && r->sampling.top_p == 0.9);
     assert_int_equal(r->kind, SWARM_SUBTASK_CLASSIFY);
     assert_int_equal(r->max_tokens, -1);
     assert_string_equal(r->prompt, m->prompt);
@@ -218,7 +223,7 @@ static void test_runtime_wire_hostile_frames(void **state)
     set_u32(x + 4, SW_WIRE_FRAME_MAX + 1);
     refused(x, n, "limit");
     /* the prompt's length points past the end of the frame */
-    size_t prompt_len_at = SW_WIRE_HEADER + 4 * 4 + 1 + 1 + 4 + 4 + 8 + 8;
+    size_t prompt_len_at = SW_WIRE_HEADER + 4 * 4 + 1 + 1 + 4 + 4 + 8 + 4 + 8 + 4 + 8 + 8 + 8;
     memcpy(x, p, n);
     set_u32(x + prompt_len_at, 0x7fffffff);
     refused(x, n, "malformed dispatch");
@@ -231,6 +236,14 @@ static void test_runtime_wire_hostile_frames(void **state)
     refused(x, n, "malformed dispatch");
     memcpy(x, p, n);
     set_u32(x + SW_WIRE_HEADER + 18, SWARM_SUBTASK_KIND_COUNT);
+    refused(x, n, "malformed dispatch");
+    /* sampling: unknown bits; a top_p out of (0, 1] (2.0 as IEEE bits) */
+    memcpy(x, p, n);
+    set_u32(x + SW_WIRE_HEADER + 34, 0xff);
+    refused(x, n, "malformed dispatch");
+    memcpy(x, p, n);
+    set_u32(x + SW_WIRE_HEADER + 50, 0);
+    set_u32(x + SW_WIRE_HEADER + 54, 0x40000000u);
     refused(x, n, "malformed dispatch");
     /* a NUL inside the prompt */
     memcpy(x, p, n);
