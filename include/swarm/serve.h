@@ -101,11 +101,14 @@ SWARM_API const char *swarm_routes_name(const swarm_routes *r, size_t i);
 SWARM_API int32_t swarm_routes_find(const swarm_routes *r, const char *model);
 /*
  * The task JSON for route i and a request: the template with "input" set to
- * the prompt and limits.max_tokens to max_tokens (when > 0). *out malloc'd
- * (free with free()).
+ * the request's prompt, limits.max_tokens to its max_tokens (when > 0) and
+ * "sampling" to its temperature, top_p and seed (those it gives; a seed is
+ * taken modulo 2^53, the task file's range). *out malloc'd (free with
+ * free()).
  */
-SWARM_API swarm_err swarm_routes_task_json(const swarm_routes *r, size_t i, const char *prompt,
-                                           int32_t max_tokens, char **out, swarm_diag *d);
+SWARM_API swarm_err swarm_routes_task_json(const swarm_routes *r, size_t i,
+                                           const swarm_api_request *rq, char **out,
+                                           swarm_diag *d);
 
 /* ------------------------------------------------------------------------ */
 /* the server                                                                */

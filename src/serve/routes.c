@@ -165,12 +165,29 @@ static swarm_err builtin_routes(const swarm_swarm *s, swarm_routes *r)
     return SWARM_OK;
 }
 
-/* The task JSON for a template; input and max_tokens set. */
-static char *task_json(const json_t *tmpl, const char *prompt, int32_t max_tokens)
+/* The request's sampling as a task's "sampling" block, or NULL for none. */
+static json_t *sampling_of(const swarm_api_request *rq)
 {
+    if (!rq->has_temperature && !rq->has_top_p && !rq->has_seed) return NULL;
+    json_t *s = json_object();
+    if (s == NULL) return NULL;
+    if (rq->has_temperature) json_object_set_new(s, "temperature", json_real(rq->temperature));
+    if (rq->has_top_p) json_object_set_new(s, "top_p", json_real(rq->top_p));
+    if (rq->has_seed)
+        json_object_set_new(s, "seed", json_integer((json_int_t)((uint64_t)rq->seed & ((1ull << 53) - 1))));
+    return s;
+}
+
+/* The task JSON for a template and a request. */
+static char *task_json(const json_t *tmpl, const swarm_api_request *rq)
+{
+    const char *prompt = rq->prompt;
+    int32_t max_tokens = rq->max_tokens;
     json_t *t = json_deep_copy(tmpl);
     if (t == NULL) return NULL;
     json_object_set_new(t, "input", json_string(prompt));
+    json_t *sm = sampling_of(rq);
+    if (sm) json_object_set_new(t, "sampling", sm);
     if (max_tokens > 0) {
         json_t *lim = json_object_get(t, "limits");
         if (!json_is_object(lim)) {
@@ -184,13 +201,13 @@ static char *task_json(const json_t *tmpl, const char *prompt, int32_t max_token
     return s;
 }
 
-swarm_err swarm_routes_task_json(const swarm_routes *r, size_t i, const char *prompt,
-                                 int32_t max_tokens, char **out, swarm_diag *d)
+swarm_err swarm_routes_task_json(const swarm_routes *r, size_t i, const swarm_api_request *rq,
+                                 char **out, swarm_diag *d)
 {
     *out = NULL;
-    if (r == NULL || i >= r->n || prompt == NULL)
+    if (r == NULL || i >= r->n || rq == NULL || rq->prompt == NULL)
         return sw_diag_set(d, SWARM_EINVAL, "no such route");
-    *out = task_json(r->v[i].tmpl, prompt, max_tokens);
+    *out = task_json(r->v[i].tmpl, rq);
     return *out ? SWARM_OK : sw_diag_set(d, SWARM_ENOMEM, "out of memory");
 }
 
@@ -201,7 +218,9 @@ static swarm_err check_route(const route *rt, swarm_diag *d)
         return sw_diag_set(d, SWARM_EFORMAT,
                            "route %s: the task must not set \"input\" (the request's prompt is "
                            "the input)", rt->name);
-    char *js = task_json(rt->tmpl, "a test input", 0);
+    swarm_api_request probe = {0};
+    probe.prompt = "a test input";
+    char *js = task_json(rt->tmpl, &probe);
     if (js == NULL) return sw_diag_set(d, SWARM_ENOMEM, "out of memory");
     swarm_task *t = NULL;
     swarm_diag td = {{0}};

@@ -554,8 +554,7 @@ static enum MHD_Result completion(swarm_server *srv, req *q, struct MHD_Connecti
     j->route_name = strdup(j->rq.model);
     char *js = NULL;
     swarm_diag d = {{0}};
-    swarm_err rc = j->route_name ? swarm_routes_task_json(srv->routes, (size_t)ri, j->rq.prompt,
-                                                          j->rq.max_tokens, &js, &d)
+    swarm_err rc = j->route_name ? swarm_routes_task_json(srv->routes, (size_t)ri, &j->rq, &js, &d)
                                  : SWARM_ENOMEM;
     if (rc == SWARM_OK) rc = swarm_task_parse(js, strlen(js), &j->task, &d);
     free(js);

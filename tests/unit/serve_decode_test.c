@@ -207,7 +207,13 @@ static void test_serve_routes_from_swarm(void **state)
     char *js = NULL;
     int32_t i = swarm_routes_find(r, "node/a");
     assert_true(i >= 0);
-    CHECK_OK(swarm_routes_task_json(r, (size_t)i, "hello", 7, &js, &d));
+    swarm_api_request rq = {0};
+    rq.prompt = "hello";
+    rq.max_tokens = 7;
+    rq.has_temperature = rq.has_seed = true;
+    rq.temperature = 0.8;
+    rq.seed = -1; /* OpenAI allows any int64: taken modulo 2^53 */
+    CHECK_OK(swarm_routes_task_json(r, (size_t)i, &rq, &js, &d));
     json_t *t = json_loads(js, 0, NULL);
     assert_string_equal(json_string_value(json_object_get(t, "input")), "hello");
     /* story is the main skill (b and c), a cannot serve it: its best one */
@@ -215,18 +221,28 @@ static void test_serve_routes_from_swarm(void **state)
     assert_int_equal(json_array_size(json_object_get(t, "nodes")), 1);
     assert_string_equal(json_string_value(json_array_get(json_object_get(t, "nodes"), 0)), "a");
     assert_int_equal(json_integer_value(json_object_get(json_object_get(t, "limits"), "max_tokens")), 7);
+    json_t *sm = json_object_get(t, "sampling");
+    assert_true(json_real_value(json_object_get(sm, "temperature")) == 0.8);
+    assert_true(json_integer_value(json_object_get(sm, "seed")) == (json_int_t)((1ull << 53) - 1));
+    assert_null(json_object_get(sm, "top_p"));
+    swarm_task *task = NULL; /* and the runtime's parser takes it */
+    CHECK_OK(swarm_task_parse(js, strlen(js), &task, &d));
+    swarm_task_destroy(task);
     json_decref(t);
     free(js);
     i = swarm_routes_find(r, "node/b");
-    CHECK_OK(swarm_routes_task_json(r, (size_t)i, "x", 0, &js, &d));
+    swarm_api_request plain = {0};
+    plain.prompt = "x";
+    CHECK_OK(swarm_routes_task_json(r, (size_t)i, &plain, &js, &d));
     t = json_loads(js, 0, NULL);
+    assert_null(json_object_get(t, "sampling"));
     assert_string_equal(json_string_value(json_object_get(t, "skill")), "story");
     assert_string_equal(json_string_value(json_array_get(json_object_get(t, "nodes"), 0)), "b");
     assert_null(json_object_get(t, "limits"));
     json_decref(t);
     free(js);
     i = swarm_routes_find(r, "swarm/classify-sentiment");
-    CHECK_OK(swarm_routes_task_json(r, (size_t)i, "x", 0, &js, &d));
+    CHECK_OK(swarm_routes_task_json(r, (size_t)i, &plain, &js, &d));
     t = json_loads(js, 0, NULL);
     assert_string_equal(json_string_value(json_object_get(t, "skill")), "sentiment");
     json_decref(t);
