@@ -1,5 +1,7 @@
 /*
  * runtime.h: the embedded swarm runtime: the swarm file (which nodes exist),
+ * a coordinator thread that runs many submitted tasks at once over the
+ * shared nodes (tickets, cancel, wait, poll, streamed tokens, membership),
  * node workers behind one transport interface, the scheduler (assignment,
  * capacity, retries, hedging, redundancy, early-stop voting, cascade),
  * failure detection (phi-accrual heartbeats, progress watchdog, health probe,
