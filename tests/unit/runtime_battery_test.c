@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "runtime_util.h"
 #include "runtime/sched_int.h"
 
 static const char *const urls[] = {"inproc:", "proc:"};
@@ -34,16 +35,6 @@ static swarm_swarm *battery_swarm(void)
     return s;
 }
 
-static swarm_task *task_of(const char *json)
-{
-    swarm_task *t = NULL;
-    swarm_diag d = {{0}};
-    swarm_err rc = swarm_task_parse(json, strlen(json), &t, &d);
-    if (rc) print_error("task: %s\n", d.msg);
-    CHECK_OK(rc);
-    return t;
-}
-
 static const char *mr_json =
     "{\"name\": \"battery\", \"input\": \"a b c d e f g h i j k l m n o p\", \"kind\": \"generate\","
     " \"decomposition\": {\"strategy\": \"map-reduce\", \"chunk\": {\"by\": \"tokens\", \"size\": 2,"
@@ -62,20 +53,6 @@ static swarm_runtime_params battery_params(const char *url, const char *chaos)
      * faults keep the default, so the detector judges silent nodes */
     if (chaos && strncmp(chaos, "stuck", 5) == 0) p.progress_timeout_ms = 300;
     return p;
-}
-
-static swarm_run_result *run_on(const swarm_swarm *s, const swarm_runtime_params *p,
-                                const swarm_task *t)
-{
-    swarm_runtime *rt = NULL;
-    swarm_diag d = {{0}};
-    CHECK_OK(swarm_runtime_create(s, p, &rt, &d));
-    swarm_run_result *r = NULL;
-    swarm_err rc = swarm_runtime_run(rt, t, &r, &d);
-    if (rc) print_error("%s: %s\n", p->transport_url, d.msg);
-    CHECK_OK(rc);
-    swarm_runtime_destroy(rt);
-    return r;
 }
 
 static size_t rows_with(const swarm_run_result *r, swarm_outcome o, const char *node, const char *note)
@@ -166,14 +143,14 @@ static void test_battery_faults(void **state)
     swarm_swarm *s = battery_swarm();
     swarm_task *t = task_of(mr_json);
     swarm_runtime_params p = battery_params("inproc:", NULL);
-    swarm_run_result *base = run_on(s, &p, t);
+    swarm_run_result *base = run_task(s, &p, t);
     assert_int_equal(base->status, SWARM_OK);
     for (size_t u = 0; u < sizeof(urls) / sizeof(urls[0]); u++)
         for (size_t k = 0; k < sizeof(scenarios) / sizeof(scenarios[0]); k++) {
             char what[64];
             snprintf(what, sizeof(what), "%s %s", urls[u], scenarios[k].name);
             p = battery_params(urls[u], scenarios[k].chaos);
-            swarm_run_result *r = run_on(s, &p, t);
+            swarm_run_result *r = run_task(s, &p, t);
             assert_like_baseline(what, r, base);
             scenarios[k].mark(r);
             swarm_run_result_destroy(r);
@@ -196,7 +173,7 @@ static void test_battery_early_stop(void **state)
     for (size_t u = 0; u < sizeof(urls) / sizeof(urls[0]); u++) {
         /* n3 slow: three agreeing members decide before it answers */
         swarm_runtime_params p = battery_params(urls[u], "slow=n3x40");
-        swarm_run_result *r = run_on(s, &p, t);
+        swarm_run_result *r = run_task(s, &p, t);
         assert_int_equal(r->status, SWARM_OK);
         print_message("%s early stop: %zu members canceled\n", urls[u],
                       rows_with(r, SWARM_OUTCOME_CANCELED, NULL, "early-stop"));
@@ -246,7 +223,7 @@ static void test_battery_fencing(void **state)
     swarm_swarm *s = battery_swarm();
     swarm_task *t = task_of(mr_json);
     swarm_runtime_params p = battery_params("inproc:", NULL);
-    swarm_run_result *base = run_on(s, &p, t);
+    swarm_run_result *base = run_task(s, &p, t);
     for (size_t u = 0; u < sizeof(urls) / sizeof(urls[0]); u++) {
         p = battery_params(urls[u], NULL);
         swarm_runtime *rt = NULL;

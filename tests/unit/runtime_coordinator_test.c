@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "runtime_util.h"
 #include "runtime/sched_int.h"
 
 static swarm_swarm *echo_swarm(int n, int cap, double latency_ms)
@@ -31,16 +32,6 @@ static swarm_swarm *echo_swarm(int n, int cap, double latency_ms)
     swarm_diag d = {{0}};
     CHECK_OK(swarm_swarm_parse(buf, strlen(buf), NULL, &s, &d));
     return s;
-}
-
-static swarm_task *task_of(const char *json)
-{
-    swarm_task *t = NULL;
-    swarm_diag d = {{0}};
-    swarm_err rc = swarm_task_parse(json, strlen(json), &t, &d);
-    if (rc) print_error("task: %s\n%s\n", d.msg, json);
-    CHECK_OK(rc);
-    return t;
 }
 
 /* A map-reduce over n chunks of two words each. */

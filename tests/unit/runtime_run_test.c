@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "runtime_util.h"
 #include "runtime/runtime_int.h"
 
 static swarm_swarm *echo_swarm(int n, int cap, double latency_ms)
@@ -33,30 +34,6 @@ static swarm_swarm *echo_swarm(int n, int cap, double latency_ms)
     swarm_diag d;
     CHECK_OK(swarm_swarm_parse(buf, strlen(buf), NULL, &s, &d));
     return s;
-}
-
-static swarm_task *task_of(const char *json)
-{
-    swarm_task *t = NULL;
-    swarm_diag d = {{0}};
-    swarm_err rc = swarm_task_parse(json, strlen(json), &t, &d);
-    if (rc) print_error("task: %s\n", d.msg);
-    CHECK_OK(rc);
-    return t;
-}
-
-static swarm_run_result *run_task(const swarm_swarm *s, const swarm_runtime_params *p,
-                                  const swarm_task *t)
-{
-    swarm_runtime *rt = NULL;
-    swarm_diag d = {{0}};
-    CHECK_OK(swarm_runtime_create(s, p, &rt, &d));
-    swarm_run_result *r = NULL;
-    swarm_err rc = swarm_runtime_run(rt, t, &r, &d);
-    if (rc) print_error("run: %s\n", d.msg);
-    CHECK_OK(rc);
-    swarm_runtime_destroy(rt);
-    return r;
 }
 
 static size_t count_outcome(const swarm_run_result *r, swarm_outcome o)
