@@ -823,6 +823,31 @@ static void test_runtime_p_min_infeasible(void **state)
     swarm_swarm_destroy(s);
 }
 
+/* Three stories260K nodes n1..n3 with skill story (capacity 1); sampling
+ * is the node's "sampling" object or NULL (greedy); with watts, node i
+ * declares 10 + i W. */
+static swarm_swarm *stories_swarm(const char *model, const char *tok, const char *sampling,
+                                  bool watts)
+{
+    char js[10000];
+    size_t o = (size_t)snprintf(js, sizeof(js), "{\"nodes\": [");
+    for (int i = 0; i < 3; i++) {
+        o += (size_t)snprintf(js + o, sizeof(js) - o,
+                              "%s{\"name\": \"n%d\", \"backend\": {\"type\": \"local\", \"model\":"
+                              " \"%s\", \"tokenizer\": \"%s\"%s%s}, \"capacity\": 1,"
+                              " \"skills\": {\"story\": 0.9}",
+                              i ? "," : "", i + 1, model, tok, sampling ? ", \"sampling\": " : "",
+                              sampling ? sampling : "");
+        if (watts) o += (size_t)snprintf(js + o, sizeof(js) - o, ", \"power_watts\": %d", 10 + i);
+        o += (size_t)snprintf(js + o, sizeof(js) - o, "}");
+    }
+    snprintf(js + o, sizeof(js) - o, "]}");
+    swarm_swarm *s = NULL;
+    swarm_diag d = {{0}};
+    CHECK_OK(swarm_swarm_parse(js, strlen(js), NULL, &s, &d));
+    return s;
+}
+
 /* Defect 2 of issue 13: each subtask draws with its own seed, from the run
  * seed: an ensemble at temperature 1 gives different members, the same
  * seed the same members, another seed other members. */
@@ -832,18 +857,7 @@ static void test_runtime_real_model_members_draw_differently(void **state)
     char model[4096], tok[4096];
     REQUIRE_SHARED(model, "models/stories260K.bin");
     REQUIRE_SHARED(tok, "models/tok512.bin");
-    char js[10000];
-    size_t o = (size_t)snprintf(js, sizeof(js), "{\"nodes\": [");
-    for (int i = 0; i < 3; i++)
-        o += (size_t)snprintf(js + o, sizeof(js) - o,
-                              "%s{\"name\": \"n%d\", \"backend\": {\"type\": \"local\", \"model\":"
-                              " \"%s\", \"tokenizer\": \"%s\", \"sampling\": {\"temperature\": 1}},"
-                              " \"capacity\": 1, \"skills\": {\"story\": 0.9}}",
-                              i ? "," : "", i + 1, model, tok);
-    snprintf(js + o, sizeof(js) - o, "]}");
-    swarm_swarm *s = NULL;
-    swarm_diag d;
-    CHECK_OK(swarm_swarm_parse(js, strlen(js), NULL, &s, &d));
+    swarm_swarm *s = stories_swarm(model, tok, "{\"temperature\": 1}", false);
     swarm_task *t = task_of("{\"name\": \"e\", \"input\": \"Once upon a time\", \"skill\": \"story\","
                             " \"kind\": \"generate\", \"prompt\": \"{{input}}\", \"decomposition\":"
                             " {\"strategy\": \"ensemble\", \"k\": 3}, \"aggregation\": {\"method\":"
@@ -883,17 +897,7 @@ static void test_runtime_real_model_task_sampling(void **state)
     char model[4096], tok[4096];
     REQUIRE_SHARED(model, "models/stories260K.bin");
     REQUIRE_SHARED(tok, "models/tok512.bin");
-    char js[10000];
-    size_t o = (size_t)snprintf(js, sizeof(js), "{\"nodes\": [");
-    for (int i = 0; i < 3; i++) /* no sampling block: greedy */
-        o += (size_t)snprintf(js + o, sizeof(js) - o,
-                              "%s{\"name\": \"n%d\", \"backend\": {\"type\": \"local\", \"model\":"
-                              " \"%s\", \"tokenizer\": \"%s\"}, \"capacity\": 1, \"skills\": {\"story\": 0.9}}",
-                              i ? "," : "", i + 1, model, tok);
-    snprintf(js + o, sizeof(js) - o, "]}");
-    swarm_swarm *s = NULL;
-    swarm_diag d;
-    CHECK_OK(swarm_swarm_parse(js, strlen(js), NULL, &s, &d));
+    swarm_swarm *s = stories_swarm(model, tok, NULL, false); /* greedy nodes */
     const char *tj = "{\"name\": \"e\", \"input\": \"Once upon a time\", \"skill\": \"story\","
                      " \"kind\": \"generate\", \"prompt\": \"{{input}}\", %s \"decomposition\":"
                      " {\"strategy\": \"ensemble\", \"k\": 3}, \"aggregation\": {\"method\":"
@@ -934,18 +938,7 @@ static void test_runtime_real_model_reassign_identical(void **state)
     char model[4096], tok[4096];
     REQUIRE_SHARED(model, "models/stories260K.bin");
     REQUIRE_SHARED(tok, "models/tok512.bin");
-    char js[10000];
-    size_t o = (size_t)snprintf(js, sizeof(js), "{\"nodes\": [");
-    for (int i = 0; i < 3; i++)
-        o += (size_t)snprintf(js + o, sizeof(js) - o,
-                              "%s{\"name\": \"n%d\", \"backend\": {\"type\": \"local\", \"model\":"
-                              " \"%s\", \"tokenizer\": \"%s\"}, \"capacity\": 1,"
-                              " \"skills\": {\"story\": 0.9}, \"power_watts\": %d}",
-                              i ? "," : "", i + 1, model, tok, 10 + i);
-    snprintf(js + o, sizeof(js) - o, "]}");
-    swarm_swarm *s = NULL;
-    swarm_diag d;
-    CHECK_OK(swarm_swarm_parse(js, strlen(js), NULL, &s, &d));
+    swarm_swarm *s = stories_swarm(model, tok, NULL, true);
     swarm_task *t = task_of(
         "{\"name\": \"mr\", \"input\": \"Tom had a kite. Lily had a dog. Max had a ball. Sue had"
         " a cat. Ben had a toy car. Mia had a red hat.\", \"skill\": \"story\", \"kind\": \"generate\","
